@@ -1,0 +1,34 @@
+# PACER pipeline: the two commands of the README are `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PACER_ARGS ?=
+
+.PHONY: run test install lock check-system clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+run: install
+	$(BIN)/pacer run $(PACER_ARGS)
+
+test: install
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# Regenerate the hashed lock after changing pyproject.toml dependencies.
+lock:
+	$(PYTHON) -m venv .lock-tool && .lock-tool/bin/pip install --quiet uv==0.13.9
+	.lock-tool/bin/uv pip compile pyproject.toml --group dev --python-version 3.11 \
+		--generate-hashes --no-header --universal -o requirements.lock
+	rm -rf .lock-tool
+
+clean:
+	rm -rf $(VENV) data/processed/*

@@ -1,0 +1,145 @@
+"""The analysis plan: every [choice] of ``spec/grading.md`` and ``spec/outputs.md`` as a named setting.
+
+Each field carries the default the specification documents. A run may load the plan from a TOML,
+YAML or JSON file (:func:`load_settings`); the settings in force and their hash
+(:meth:`AnalysisPlan.settings_hash`) travel into every Parquet file's provenance and the report.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class HighDoseVasopressors(BaseModel):
+    """[choice `high_dose`] — Lee 2014's adult table scaled to 70 kg, all mcg/kg/min (grading.md, Penn)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    norepinephrine: float = 0.28
+    epinephrine: float = 0.14
+    dopamine: float = 10.0
+    phenylephrine: float = 2.86
+    combination_ne_equivalent: float = 0.28
+    combination_ne_equivalent_with_vasopressin: float = 0.14
+    min_duration_hours: float = Field(3.0, description="an uninterrupted high-dose run of at least this long is grade 4")
+
+
+class PrimaryAnalysis(BaseModel):
+    """[choice `primary`] — outputs.md, "Primary analysis"."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    endpoint: str = "crs_grade3plus"
+    comparator: str = "eliana_2018"
+    method: str = "binom_exact_1s"
+    alpha: float = 0.05
+
+
+class AnalysisPlan(BaseModel):
+    """Every analysis-plan setting, with the defaults of grading.md (version 2.1) and outputs.md (version 2)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # The physiological state over time
+    reading_hold_hours: float = Field(12.0, gt=0, description="[choice reading_hold_hours] how long a reading describes the state")
+    bolus_hold_hours: float = Field(1.0, gt=0, description="[choice bolus_hold_hours] how long a fluid bolus counts as hypotension")
+    pals_age: Literal["completed_years", "exact"] = Field("completed_years", description="[choice pals_age] age used for the PALS threshold")
+    fever_celsius: float = Field(38.0, description="fever is a temperature at or above this (°C)")
+    high_flow_nasal_cannula_above_l_min: float = Field(6.0, description="a nasal cannula above this flow counts as high flow")
+
+    # CRS ASTCT episodes
+    episode_gap_hours: float = Field(24.0, gt=0, description="[choice episode_gap_hours] clean span that ends an episode")
+    masking_hours: float = Field(72.0, ge=0, description="[choice masking_hours] a masking dose lets a new episode start without fever for this long")
+    masking_drugs: tuple[str, ...] = Field(
+        ("anakinra", "tocilizumab", "siltuximab", "dexamethasone", "methylprednisolone", "hydrocortisone"),
+        description="[choice masking_drugs] drugs that may hide a fever",
+    )
+    crs_window_days: float = Field(30.0, gt=0, description="[choice crs_window_days] episodes must start within days 0 to this")
+    crs_followup_days: float = Field(60.0, gt=0, description="an episode is followed to its end or this day at most")
+
+    # Penn approximation
+    high_dose: HighDoseVasopressors = HighDoseVasopressors()
+
+    # Anakinra (PACER protocol)
+    trigger_temperature_celsius: float = Field(38.5, description="persistent-fever trigger: readings strictly above this")
+    trigger_min_gap_hours: float = 4.0
+    trigger_max_gap_hours: float = 24.0
+    anakinra_window_hours: float = Field(6.0, ge=0, description="[choice anakinra_window_hours] a first dose later than this after the trigger is a deviation")
+    anakinra_max_mg_per_kg: float = 2.5
+    anakinra_max_mg: float = 100.0
+    escalation_interval_hours: float = Field(9.0, description="two consecutive doses less than this apart mean escalation to every 6 h")
+    rescue_window_days: float = Field(30.0, description="tocilizumab_given / corticosteroids_given look from infusion to this day")
+
+    # Burden
+    high_burden_pct: float = Field(40.0, description="[choice high_burden_pct] marrow blasts at or above this are high burden")
+
+    # Response and 12-month outcomes
+    response_target_day: float = 28.0
+    response_window_days: tuple[float, float] = Field((21.0, 42.0), description="[choice] day-28 response: the assessment nearest the target within these days")
+    best_response_by_day: float = Field(91.0, description="best response within 3 months: CR/CRi by this day")
+    mrd_negative_below_pct: float = 0.01
+    horizon_days: float = 365.25
+    days_per_month: float = 30.4375
+    efs_failure_day: Literal[28, 0] = Field(28, description="[choice efs_failure_day] time of a treatment failure")
+    missing_day28_is_failure: bool = Field(True, description="[choice] no assessment in the window, alive at day 42, is a treatment failure")
+    censor_at_hsct_in_remission: bool = Field(True, description="[choice] censor EFS/RFS/CIR at HSCT or new therapy in remission (ELIANA, CIBMTR)")
+
+    # Treatment-related death
+    trm_causes: tuple[str, ...] = Field(("crs", "icans", "infection"), description="[choice] causes that are treatment-related within trm_cause_days")
+    trm_cause_days: float = 100.0
+    trm_any_cause_days: float = Field(30.0, description="any cause other than disease within this many days is treatment-related")
+
+    # Primary analysis
+    primary: PrimaryAnalysis = PrimaryAnalysis()
+
+    def settings_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the settings in force."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def canonical_json(self) -> str:
+        """The settings as sorted, compact JSON: what the hash and the provenance record."""
+        return json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+
+
+class SettingsError(ValueError):
+    """An analysis-plan file that cannot be read or does not validate."""
+
+
+def load_settings(path: Path | str | None = None) -> AnalysisPlan:
+    """Load the analysis plan from a TOML, YAML or JSON file; the documented defaults when ``path`` is None.
+
+    Raises
+    ------
+    SettingsError
+        naming the file and every invalid or unknown setting.
+    """
+    if path is None:
+        return AnalysisPlan()
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(f"{path}: cannot read the settings file ({exc.strerror})") from exc
+    try:
+        if path.suffix == ".toml":
+            raw = tomllib.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            raw = yaml.safe_load(text) or {}
+        elif path.suffix == ".json":
+            raw = json.loads(text)
+        else:
+            raise SettingsError(f"{path}: settings must be .toml, .yaml or .json")
+    except (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise SettingsError(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from exc
+    try:
+        return AnalysisPlan.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise SettingsError(f"{path}: invalid settings: {problems}") from exc
