@@ -1,0 +1,1 @@
+"""Reading and validating an export bundle (spec/export-format.md)."""

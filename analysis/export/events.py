@@ -1,0 +1,191 @@
+"""Validating and typing events.csv (export-format.md, "events.csv", "Vocabulary", "Plausible ranges")."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from analysis.export import vocabulary as vocab
+from analysis.export.csv_table import LINE, CsvCells
+from analysis.export.quarantine import RowProblems, not_a_number, parse_number
+from analysis.export.timestamps import AMBIGUOUS_FLAG, parse_instants
+
+FILE = "events.csv"
+REQUIRED_COLUMNS = ("participant_id", "event_time", "event_type")
+OPTIONAL_COLUMNS = ("end_time", "value", "unit", "detail")
+
+
+@dataclass(frozen=True)
+class ValidatedEvents:
+    """Typed valid event rows (with their ``line``) and the rows' problems."""
+
+    events: pd.DataFrame
+    problems: RowProblems
+
+
+def validate_events(
+    csv: CsvCells,
+    participants: pd.DataFrame,
+    quarantined_participant_lines: dict[str, int],
+    *,
+    timezone: str | None,
+    exported_at: datetime | None,
+) -> ValidatedEvents:
+    """Apply every rule of events.csv; return typed valid rows (temperature in °C) and the problems.
+
+    Parameters
+    ----------
+    participants
+        the valid participants (``participant_id``, ``enrollment_date``).
+    quarantined_participant_lines
+        participant ids whose participants.csv row was quarantined, with that row's line.
+    exported_at
+        the export time: no event may lie after it.
+    """
+    cells = csv.cells.copy()
+    for optional in OPTIONAL_COLUMNS:
+        if optional not in cells:
+            cells[optional] = pd.Series("", index=cells.index, dtype="string")
+    problems = RowProblems(FILE, cells)
+
+    event_type = _check_event_type(cells, problems)
+    _check_participant(cells, problems, participants, quarantined_participant_lines)
+    start = parse_instants(cells["event_time"], timezone, file_name=FILE, column="event_time", lines=cells[LINE])
+    end = parse_instants(cells["end_time"], timezone, file_name=FILE, column="end_time", lines=cells[LINE])
+    problems.flag(cells["event_time"] == "", "event_time", "event_time is missing")
+    problems.flag(start.problem.notna(), "event_time", start.problem)
+    problems.flag(end.problem.notna(), "end_time", end.problem)
+    problems.flag(end.instant < start.instant, "end_time", "end_time is before event_time")
+    _check_time_window(cells, problems, start.instant, participants, exported_at, timezone)
+
+    unit = _check_unit(cells, problems, event_type)
+    detail, detail_text = _check_detail(cells, problems, event_type)
+    value = parse_number(cells["value"])
+    problems.flag(not_a_number(cells["value"], value), "value", "value is not a number")
+    _check_value(cells, problems, event_type, value, unit, detail)
+
+    celsius = _to_celsius(value, unit, event_type)
+    typed = pd.DataFrame({
+        LINE: cells[LINE],
+        "participant_id": cells["participant_id"].astype("string"),
+        "event_type": event_type.astype("string"),
+        "event_time": start.instant,
+        "end_time": end.instant,
+        "value": celsius,
+        "unit": unit.where(event_type != "temperature", "C").where(unit.notna(), None).astype("string"),
+        "detail": detail.astype("string"),
+        "detail_text": detail_text.astype("string"),
+        "time_flag": pd.Series(np.where(start.ambiguous | end.ambiguous, AMBIGUOUS_FLAG, None), index=cells.index, dtype="string"),
+    })
+    return ValidatedEvents(events=typed.drop(index=problems.rows()), problems=problems)
+
+
+def _check_event_type(cells: pd.DataFrame, problems: RowProblems) -> pd.Series:
+    event_type = vocab.normalize_code(cells["event_type"])
+    problems.flag(cells["event_type"] == "", "event_type", "event_type is missing")
+    unknown = (cells["event_type"] != "") & ~event_type.isin(vocab.EVENT_TYPES)
+    problems.flag(unknown, "event_type", "unknown event_type; expected one of " + ", ".join(vocab.EVENT_TYPES))
+    return event_type
+
+
+def _check_participant(cells: pd.DataFrame, problems: RowProblems, participants: pd.DataFrame, quarantined: dict[str, int]) -> None:
+    pid = cells["participant_id"]
+    problems.flag(pid == "", "participant_id", "participant_id is missing")
+    in_quarantine = pid.isin(list(quarantined))
+    problems.flag(in_quarantine, "participant_id",
+                  "the participant's row in participants.csv (line " + pid.map(quarantined).astype("string").fillna("") + ") was quarantined")
+    unknown = (pid != "") & ~pid.isin(participants["participant_id"]) & ~in_quarantine
+    problems.flag(unknown, "participant_id", "participant_id is not in participants.csv")
+
+
+def _check_time_window(cells: pd.DataFrame, problems: RowProblems, start: pd.Series, participants: pd.DataFrame,
+                       exported_at: datetime | None, timezone: str | None) -> None:
+    enrollment = cells["participant_id"].map(participants.set_index("participant_id")["enrollment_date"])
+    earliest_day = pd.to_datetime(enrollment) - pd.Timedelta(days=vocab.MAX_DAYS_BEFORE_ENROLLMENT)
+    earliest = earliest_day.dt.tz_localize(timezone or "UTC", nonexistent="shift_forward", ambiguous=True).dt.tz_convert("UTC")
+    problems.flag(start < earliest, "event_time",
+                  f"event_time is more than {vocab.MAX_DAYS_BEFORE_ENROLLMENT} days before the participant's enrollment")
+    if exported_at is not None:
+        problems.flag(start > pd.Timestamp(exported_at).tz_convert("UTC"), "event_time", "event_time is after the export time")
+
+
+def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> pd.Series:
+    """The unit in its contract spelling; required where a type has units and a value is given."""
+    normalized = vocab.normalize_code(cells["unit"])
+    unit = pd.Series(pd.NA, index=cells.index, dtype="object")
+    for kind, allowed in vocab.UNITS.items():
+        rows = event_type == kind
+        if not rows.any():
+            continue
+        spelled = normalized[rows].map(vocab.canonical(allowed))
+        unit[rows] = spelled
+        needs_unit = rows & (cells["value"] != "")
+        missing = needs_unit & (cells["unit"] == "")
+        problems.flag(missing, "unit", f"{kind} needs a unit ({' or '.join(allowed)})")
+        problems.flag(rows & (cells["unit"] != "") & unit.isna(), "unit", f"unknown {kind} unit; expected {' or '.join(allowed)}")
+    return unit
+
+
+def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The detail code in its contract spelling (free text kept for new_therapy and withdrawal)."""
+    raw = cells["detail"]
+    parts = raw.str.partition(":")
+    term, text = parts[0].str.strip(), parts[2].str.strip()
+    is_ae = event_type == "adverse_event"
+    code_source = raw.where(~is_ae, term)
+    normalized = vocab.normalize_code(code_source)
+    detail = pd.Series(pd.NA, index=cells.index, dtype="object")
+    for kind, codes in vocab.DETAIL_CODES.items():
+        rows = event_type == kind
+        if not rows.any():
+            continue
+        detail[rows] = normalized[rows].map(vocab.canonical(codes))
+        unknown = rows & (code_source != "") & detail.isna()
+        problems.flag(unknown, "detail", f"unknown {kind} code; expected one of {', '.join(codes)}")
+    required = event_type.isin(["vasopressor", "oxygen", "medication", "consciousness", "seizure", "motor_weakness",
+                                "cerebral_edema", "response_assessment", "adverse_event"])
+    problems.flag(required & (code_source == ""), "detail", "detail is missing (a code is required for this event_type)")
+    free = event_type.isin(vocab.FREE_TEXT_DETAIL) & (raw != "")
+    detail[free] = raw[free]
+    detail_text = text.where(is_ae & (text != ""), pd.NA)
+    return detail, detail_text
+
+
+def _check_value(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series, value: pd.Series,
+                 unit: pd.Series, detail: pd.Series) -> None:
+    present = value.notna()
+    needs_value = event_type.isin(vocab.VALUE_REQUIRED) | ((event_type == "oxygen") & ~detail.isin(vocab.OXYGEN_DEVICES_WITHOUT_FLOW))
+    problems.flag(needs_value & (cells["value"] == ""), "value", "value is missing (required for this event_type)")
+
+    def out_of(kind: str, ok: pd.Series, reason: str, extra: pd.Series | bool = True) -> None:
+        problems.flag((event_type == kind) & present & extra & ~ok, "value", reason)
+
+    integer = value == value.round()
+    out_of("temperature", value.between(30, 45), "temperature outside 30–45 °C", unit == "C")
+    out_of("temperature", value.between(86, 113), "temperature outside 86–113 °F", unit == "F")
+    out_of("systolic_bp", value.between(20, 250), "systolic_bp outside 20–250 mmHg")
+    out_of("oxygen", value.between(0, 80), "oxygen flow outside 0–80 L/min")
+    max_dose = detail.map(vocab.VASOPRESSOR_MAX_DOSE)
+    out_of("vasopressor", (value > 0) & (value <= max_dose), "vasopressor dose not above 0 and at most the drug's plausible maximum",
+           detail.notna())
+    problems.flag((event_type == "vasopressor") & (detail == "vasopressin") & (unit == "mcg/kg/min"), "unit",
+                  "vasopressin is dosed in units/kg/min")
+    problems.flag((event_type == "vasopressor") & (detail != "vasopressin") & detail.notna() & (unit == "units/kg/min"), "unit",
+                  "this vasopressor is dosed in mcg/kg/min")
+    out_of("medication", value > 0, "medication dose must be above 0")
+    out_of("fluid_bolus", (value > 0) & (value <= 100), "fluid bolus must be above 0 and at most 100 mL/kg")
+    out_of("ice_score", value.between(0, 10) & integer, "ICE score must be an integer 0–10")
+    out_of("capd_score", value.between(0, 32) & integer, "CAPD score must be an integer 0–32")
+    out_of("response_assessment", value.between(0, 100), "MRD must be 0–100 %")
+    out_of("adverse_event", value.between(1, 5) & integer, "adverse event grade must be an integer 1–5")
+    out_of("crs_grade_reported", value.between(0, 5) & integer, "reported CRS grade must be an integer 0–5")
+    out_of("icans_grade_reported", value.between(0, 5) & integer, "reported ICANS grade must be an integer 0–5")
+
+
+def _to_celsius(value: pd.Series, unit: pd.Series, event_type: pd.Series) -> pd.Series:
+    """grading.md: °F is converted ((F − 32) × 5/9) and rounded to 0.01 °C before any comparison."""
+    fahrenheit = (event_type == "temperature") & (unit == "F")
+    return value.where(~fahrenheit, ((value - 32) * 5 / 9).round(2))

@@ -1,0 +1,177 @@
+"""From a bundle to typed participants and events, the quarantine and the reconciliation.
+
+Implements export-format.md end to end and grading.md "Time": the data cut D includes all of D in
+the export's time zone (a row is used iff its time is before D + 1 day 00:00 local); a participant
+infused at or after that instant is enrolled, not infused; one enrolled after D is left out and
+counted. Rows after the cut are left out and counted too, so that every input row is accounted
+for: ``read = kept + quarantined + duplicates + left out by the cut``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from analysis.derive.analysis_sets import derive_analysis_sets
+from analysis.export import events as events_file
+from analysis.export import participants as participants_file
+from analysis.export.bundle import Bundle, check_timezone
+from analysis.export.csv_table import LINE, CsvCells, read_csv_cells
+from analysis.export.errors import ExportError
+from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine
+
+HOURS = pd.Timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class FileCounts:
+    """Where every data row of one file went."""
+
+    read: int
+    kept: int
+    quarantined: int
+    duplicates: int
+    left_out_by_cut: int
+
+    def balanced(self) -> bool:
+        """The reconciliation: read = kept + quarantined + duplicates + left out by the cut."""
+        return self.read == self.kept + self.quarantined + self.duplicates + self.left_out_by_cut
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """The typed tables of one bundle at one data cut."""
+
+    participants: pd.DataFrame
+    events: pd.DataFrame
+    quarantine: pd.DataFrame
+    counts: dict[str, FileCounts]
+    data_cut: date
+    timezone: str
+    cut_instant: datetime
+    exported_at: datetime | None
+
+
+def resolve_data_cut(data_cut: date | None, bundle: Bundle, timezone: str | None) -> date:
+    """--data-cut, else the manifest's export date (in the export's time zone); never the wall clock.
+
+    Raises
+    ------
+    ExportError
+        when neither is known: the run stops and asks for a data cut.
+    """
+    if data_cut is not None:
+        return data_cut
+    exported_at = bundle.manifest.exported_at
+    if exported_at is None:
+        raise ExportError(f"{bundle.origin}: no data cut given and the manifest has no exported_at; pass --data-cut YYYY-MM-DD")
+    return (exported_at.astimezone(ZoneInfo(timezone)) if timezone else exported_at).date()
+
+
+def cut_instant_of(data_cut: date, timezone: str) -> datetime:
+    """D + 1 day at 00:00 local time, as an aware instant (grading.md "Time")."""
+    return datetime.combine(data_cut + timedelta(days=1), time(0), tzinfo=ZoneInfo(timezone))
+
+
+def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str | None = None) -> IngestResult:
+    """Validate, type and cut a bundle.
+
+    Raises
+    ------
+    ExportError
+        for a whole-file fault, a missing time zone or data cut: nothing is written.
+    """
+    if timezone is not None:
+        check_timezone(timezone, "--timezone")
+    zone = timezone or bundle.manifest.timezone
+    cut = resolve_data_cut(data_cut, bundle, zone)
+    if zone is None:
+        raise ExportError(f"{bundle.origin}: the export's time zone is unknown (no manifest timezone); pass --timezone")
+    cut_instant = cut_instant_of(cut, zone)
+    exported_at = bundle.manifest.exported_at
+
+    participant_cells = read_csv_cells(participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS)
+    event_cells = read_csv_cells(events_file.FILE, bundle.files[events_file.FILE], events_file.REQUIRED_COLUMNS)
+    participant_cells, participant_duplicates = _drop_exact_duplicates(participant_cells)
+    event_cells, event_duplicates = _drop_exact_duplicates(event_cells)
+
+    checked_participants = participants_file.validate_participants(participant_cells, zone)
+    quarantined_lines = participant_cells.cells.loc[checked_participants.problems.rows()]
+    quarantined_ids = dict(zip(quarantined_lines["participant_id"], quarantined_lines[LINE]))
+    valid_ids = set(checked_participants.participants["participant_id"])
+    quarantined_ids = {pid: int(line) for pid, line in quarantined_ids.items() if pid and pid not in valid_ids}
+    checked_events = events_file.validate_events(event_cells, checked_participants.participants, quarantined_ids,
+                                                 timezone=zone, exported_at=exported_at)
+
+    participants = checked_participants.participants
+    enrolled_late = pd.to_datetime(participants["enrollment_date"]) > pd.Timestamp(cut)
+    late_ids = set(participants.loc[enrolled_late, "participant_id"])
+    participants = participants.loc[~enrolled_late]
+    events = checked_events.events
+    after_cut = events["participant_id"].isin(late_ids) | (events["event_time"] >= pd.Timestamp(cut_instant))
+    events = events.loc[~after_cut]
+
+    participants = _type_participants(participants, cut_instant, exported_at)
+    events = _add_hours_from_infusion(events, participants)
+    participants = derive_analysis_sets(participants, events)
+
+    quarantine = pd.concat([
+        malformed_to_quarantine(participants_file.FILE, participant_cells.malformed),
+        checked_participants.problems.quarantine(),
+        malformed_to_quarantine(events_file.FILE, event_cells.malformed),
+        checked_events.problems.quarantine(),
+    ], ignore_index=True).sort_values(["file", "line"], kind="stable").reset_index(drop=True)[list(QUARANTINE_COLUMNS)]
+
+    counts = {
+        participants_file.FILE: _counts(participant_cells, participant_duplicates, quarantine, participants_file.FILE,
+                                        kept=len(participants), left_out=int(enrolled_late.sum())),
+        events_file.FILE: _counts(event_cells, event_duplicates, quarantine, events_file.FILE,
+                                  kept=len(events), left_out=int(after_cut.sum())),
+    }
+    return IngestResult(participants=participants, events=events, quarantine=quarantine, counts=counts,
+                        data_cut=cut, timezone=zone, cut_instant=cut_instant, exported_at=exported_at)
+
+
+def _drop_exact_duplicates(csv: CsvCells) -> tuple[CsvCells, int]:
+    """An exact duplicate is a row whose cells are identical (after trimming) to an earlier row's."""
+    duplicated = csv.cells.drop(columns=[LINE]).duplicated(keep="first")
+    kept = CsvCells(file_name=csv.file_name, cells=csv.cells.loc[~duplicated], malformed=csv.malformed)
+    return kept, int(duplicated.sum())
+
+
+def _counts(csv: CsvCells, duplicates: int, quarantine: pd.DataFrame, file_name: str, *, kept: int, left_out: int) -> FileCounts:
+    quarantined = int((quarantine["file"] == file_name).sum())
+    read = len(csv.cells) + len(csv.malformed) + duplicates
+    return FileCounts(read=read, kept=kept, quarantined=quarantined, duplicates=duplicates, left_out_by_cut=left_out)
+
+
+def _type_participants(participants: pd.DataFrame, cut_instant: datetime, exported_at: datetime | None) -> pd.DataFrame:
+    """Add ``infused``, ``age_at_infusion_years``, ``cut_hours`` and ``data_end_hours`` (docs/processed-tables.md)."""
+    cut = pd.Timestamp(cut_instant).tz_convert("UTC")
+    data_end = min(cut, pd.Timestamp(exported_at).tz_convert("UTC")) if exported_at is not None else cut
+    infusion = participants["infusion_datetime"]
+    infused = infusion.notna() & (infusion < cut)
+    infusion_if_infused = infusion.where(infused)
+    infusion_day = infusion_if_infused.dt.tz_convert(None).dt.normalize()
+    days_enrolled_to_infusion = (infusion_day - pd.to_datetime(participants["enrollment_date"])).dt.days
+    typed = participants.assign(
+        infused=infused.astype(bool),
+        age_at_infusion_years=participants["age_years"] + days_enrolled_to_infusion / 365.25,
+        cut_hours=(cut - infusion_if_infused) / HOURS,
+        data_end_hours=(data_end - infusion_if_infused) / HOURS,
+    )
+    return typed.drop(columns=["infusion_time_ambiguous"]).sort_values("participant_id", kind="stable").reset_index(drop=True)
+
+
+def _add_hours_from_infusion(events: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    """hours_from_infusion and end_hours_from_infusion: absolute elapsed time from infusion (NaN if not infused)."""
+    infusion = events["participant_id"].map(participants.set_index("participant_id")["infusion_datetime"].where(participants.set_index("participant_id")["infused"]))
+    infusion = pd.to_datetime(infusion, utc=True)
+    typed = events.assign(
+        hours_from_infusion=(events["event_time"] - infusion) / HOURS,
+        end_hours_from_infusion=(events["end_time"] - infusion) / HOURS,
+    )
+    return typed.sort_values(["participant_id", "event_time", "event_type", LINE], kind="stable").reset_index(drop=True)

@@ -1,0 +1,77 @@
+"""Collecting row problems and turning them into quarantine rows (export-format.md, "What bad input gets").
+
+Every problem names the file, the line, the column, the offending value and a reason in plain
+words. A row with several problems gets one quarantine row listing them all.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.export.csv_table import LINE
+
+QUARANTINE_COLUMNS = ("file", "line", "column", "value", "reason")
+
+
+class RowProblems:
+    """Problems found in the rows of one file, by row label."""
+
+    def __init__(self, file_name: str, cells: pd.DataFrame) -> None:
+        self.file_name = file_name
+        self.cells = cells
+        self._found: list[pd.DataFrame] = []
+
+    def flag(self, mask: pd.Series, column: str, reason: str | pd.Series, value: pd.Series | None = None) -> None:
+        """Record ``reason`` for every row where ``mask`` is true, quoting ``value`` (the cell by default)."""
+        mask = mask.fillna(False).astype(bool)
+        if not mask.any():
+            return
+        quoted = (self.cells[column] if value is None else value)[mask].astype("string").fillna("")
+        reasons = reason[mask] if isinstance(reason, pd.Series) else reason
+        self._found.append(pd.DataFrame({"row": quoted.index, "column": column, "value": quoted.to_numpy(), "reason": reasons}))
+
+    def rows(self) -> pd.Index:
+        """Labels of the rows with at least one problem."""
+        if not self._found:
+            return pd.Index([])
+        return pd.Index(pd.concat(self._found)["row"].unique())
+
+    def quarantine(self) -> pd.DataFrame:
+        """One row per faulty input row: file, line, and the '; '-joined columns, values and reasons."""
+        if not self._found:
+            return empty_quarantine()
+        found = pd.concat(self._found, ignore_index=True)
+        found["line"] = self.cells.loc[found["row"], LINE].to_numpy()
+        joined = found.groupby("line", sort=True).agg({
+            "column": lambda c: "; ".join(dict.fromkeys(c)),
+            "value": lambda v: "; ".join(str(x)[:200] for x in v),
+            "reason": "; ".join,
+        }).reset_index()
+        joined.insert(0, "file", self.file_name)
+        return joined[list(QUARANTINE_COLUMNS)]
+
+
+def empty_quarantine() -> pd.DataFrame:
+    """A quarantine table with no rows and the right columns."""
+    return pd.DataFrame({"file": pd.Series(dtype="object"), "line": pd.Series(dtype="int64"),
+                         "column": pd.Series(dtype="object"), "value": pd.Series(dtype="object"),
+                         "reason": pd.Series(dtype="object")})
+
+
+def malformed_to_quarantine(file_name: str, malformed: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose field count does not match the header."""
+    if malformed.empty:
+        return empty_quarantine()
+    return pd.DataFrame({"file": file_name, "line": malformed[LINE].astype("int64"), "column": "(row)",
+                         "value": malformed["value"], "reason": malformed["reason"]})
+
+
+def parse_number(cells: pd.Series) -> pd.Series:
+    """Text cells to float64; '' and unparseable cells become NaN (callers flag the unparseable)."""
+    numbers = pd.to_numeric(cells.astype("string").replace("", pd.NA).astype("object"), errors="coerce")
+    return numbers.astype("float64").where(lambda x: ~x.isin([float("inf"), float("-inf")]))
+
+
+def not_a_number(cells: pd.Series, numbers: pd.Series) -> pd.Series:
+    """True where a cell is present but did not parse as a finite number."""
+    return (cells != "") & numbers.isna()

@@ -1,0 +1,71 @@
+"""Reading export date-times as absolute instants (export-format.md `event_time`; grading.md "Time").
+
+A time with an offset is absolute. A naive time is local time in the export's time zone; one that
+does not exist (spring-forward) is a fault, one that is ambiguous (fall-back) is read as its first
+occurrence and flagged. A naive time with no time zone known stops the run: never a silent UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.export.errors import ExportError
+
+OFFSET_PATTERN = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
+ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?" + r"(?:[Zz]|[+-]\d{2}:?\d{2})?$"
+
+UNPARSEABLE = "not an ISO-8601 date-time"
+NONEXISTENT = "local time does not exist (daylight-saving spring-forward gap)"
+AMBIGUOUS_FLAG = "ambiguous_local_time"
+
+
+@dataclass(frozen=True)
+class ParsedInstants:
+    """Instants in UTC (NaT where missing or at fault), the fault per row (None if fine) and the ambiguity flag."""
+
+    instant: pd.Series
+    problem: pd.Series
+    ambiguous: pd.Series
+
+
+def parse_instants(values: pd.Series, timezone: str | None, *, file_name: str, column: str, lines: pd.Series) -> ParsedInstants:
+    """Parse text cells ('' = missing) into UTC instants.
+
+    Raises
+    ------
+    ExportError
+        when a naive time occurs and no time zone is known, naming the file, line, column and value.
+    """
+    text = values.astype("string").fillna("").str.strip()
+    present = text != ""
+    well_formed = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
+    has_offset = text.str.contains(OFFSET_PATTERN, regex=True).fillna(False).astype(bool)
+    naive = present & well_formed & ~has_offset
+    if naive.any() and timezone is None:
+        first = naive.idxmax()
+        raise ExportError(
+            f"{file_name}: line {int(lines.loc[first])}, column {column}: '{text.loc[first]}' has no UTC offset and no "
+            "time zone is known; give the manifest a timezone or pass --timezone"
+        )
+    instant = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
+    problem = pd.Series(None, index=values.index, dtype="object")
+    ambiguous = pd.Series(False, index=values.index)
+
+    aware = present & well_formed & has_offset
+    if aware.any():
+        parsed = pd.to_datetime(text[aware].str.replace(r"[Zz]$", "+00:00", regex=True), utc=True, format="ISO8601", errors="coerce")
+        instant[aware] = parsed
+    if naive.any():
+        local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+        first_occurrence = local.dt.tz_localize(timezone, ambiguous=np.ones(len(local), dtype=bool), nonexistent="NaT")
+        second_occurrence = local.dt.tz_localize(timezone, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="NaT")
+        instant[naive] = first_occurrence.dt.tz_convert("UTC")
+        ambiguous = ((first_occurrence != second_occurrence) & first_occurrence.notna()).reindex(values.index, fill_value=False).astype(bool)
+        gap = local.notna() & first_occurrence.isna()
+        problem[gap[gap].index] = NONEXISTENT
+    unparsed = present & instant.isna() & problem.isna()
+    problem[unparsed] = UNPARSEABLE
+    return ParsedInstants(instant=instant, problem=problem, ambiguous=ambiguous)
