@@ -1,0 +1,1 @@
+"""Derivations of grading.md: pure functions, processed tables in, derived tables out."""
