@@ -96,7 +96,7 @@ def _check_participant(cells: pd.DataFrame, problems: RowProblems, participants:
     problems.flag(pid == "", "participant_id", "participant_id is missing")
     in_quarantine = pid.isin(list(quarantined))
     problems.flag(in_quarantine, "participant_id",
-                  "the participant's row in participants.csv (line " + pid.map(quarantined).astype("string").fillna("") + ") was quarantined")
+                  "the participant's row in participants.csv (line " + pid.map(quarantined).astype("Int64").astype("string").fillna("") + ") was quarantined")
     unknown = (pid != "") & ~pid.isin(participants["participant_id"]) & ~in_quarantine
     problems.flag(unknown, "participant_id", "participant_id is not in participants.csv")
 
@@ -132,8 +132,8 @@ def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Serie
 def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The detail code in its contract spelling (free text kept for new_therapy and withdrawal)."""
     raw = cells["detail"]
-    parts = raw.str.partition(":")
-    term, text = parts[0].str.strip(), parts[2].str.strip()
+    parts = raw.str.split(":", n=1)
+    term, text = parts.str[0].str.strip(), parts.str[1].fillna("").str.strip()
     is_ae = event_type == "adverse_event"
     code_source = raw.where(~is_ae, term)
     normalized = vocab.normalize_code(code_source)
