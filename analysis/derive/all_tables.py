@@ -1,0 +1,67 @@
+"""Every derived table of one data cut, from the processed participants and events (outputs.md).
+
+The order follows the dependencies: CRS first (the timeline feeds the reconciliation), then
+anakinra, ICANS and adverse events, then the subject-level and time-to-event datasets, which join
+the safety summaries. The queries of every derivation go into one ``queries`` table.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.derive.adsl import derive_adsl
+from analysis.derive.adtte import derive_adtte
+from analysis.derive.ae import derive_ae
+from analysis.derive.anakinra import derive_anakinra
+from analysis.derive.crs import derive_crs_tables
+from analysis.derive.icans import derive_icans
+from analysis.derive.reconciliation import derive_grade_discrepancies
+from analysis.settings import AnalysisPlan
+
+QUERY_COLUMNS = ("participant_id", "kind", "detail", "source")
+
+TABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "crs_timeline": ("participant_id", "start_hours"),
+    "crs": ("participant_id",),
+    "icans": ("participant_id",),
+    "anakinra": ("participant_id",),
+    "ae": ("participant_id", "onset_hours", "term"),
+    "adsl": ("participant_id",),
+    "adtte": ("participant_id", "paramcd"),
+    "queries": ("participant_id", "source", "kind", "detail"),
+}
+"""Each derived table and the key it is sorted by (outputs.md: sorted by its key)."""
+
+
+def derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
+    """Derive crs_timeline, crs, icans, anakinra, ae, adsl, adtte and queries."""
+    crs_tables = derive_crs_tables(participants, events, plan)
+    anakinra, anakinra_queries = derive_anakinra(participants, events, plan)
+    icans, icans_queries = derive_icans(participants, events, plan)
+    discrepancies = derive_grade_discrepancies(crs_tables["crs"], icans, crs_tables["crs_timeline"])
+    adsl, adsl_queries = derive_adsl(participants, events, plan, crs=crs_tables["crs"], icans=icans, anakinra=anakinra)
+    adtte, adtte_queries = derive_adtte(participants, events, plan)
+    queries = combine_queries({
+        "crs": crs_tables["queries"], "anakinra": anakinra_queries, "icans": icans_queries,
+        "reconciliation": discrepancies, "adsl": adsl_queries, "adtte": adtte_queries,
+    })
+    tables = {
+        "crs_timeline": crs_tables["crs_timeline"], "crs": crs_tables["crs"], "icans": icans, "anakinra": anakinra,
+        "ae": derive_ae(participants, events), "adsl": adsl, "adtte": adtte, "queries": queries,
+    }
+    return {name: sort_by_key(frame, TABLE_KEYS[name]) for name, frame in tables.items()}
+
+
+def combine_queries(by_source: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """One queries table: participant_id, kind, detail and the derivation (``source``) that raised it."""
+    frames = [frame.loc[:, ["participant_id", "kind", "detail"]].assign(source=source)
+              for source, frame in by_source.items() if not frame.empty]
+    if not frames:
+        return pd.DataFrame({column: pd.Series(dtype="string") for column in QUERY_COLUMNS})
+    combined = pd.concat(frames, ignore_index=True)
+    return combined.astype({column: "string" for column in QUERY_COLUMNS})[list(QUERY_COLUMNS)].drop_duplicates()
+
+
+def sort_by_key(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:
+    """Sort by the table's key, stably, with a fresh index."""
+    return frame.sort_values(list(key), kind="stable").reset_index(drop=True)

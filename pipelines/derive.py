@@ -1,0 +1,41 @@
+"""The derive step: read participants and events of one output folder, write every derived table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
+from prefect import flow, task
+
+from analysis.derive.all_tables import derive_all_tables
+from analysis.settings import AnalysisPlan
+from analysis.store import read_provenance, update_manifest, write_table
+from pipelines.outcome import as_user_outcome, pass_on
+
+
+def run_derive(processed: Path, plan: AnalysisPlan) -> Path:
+    """Derive from ``processed/participants.parquet`` and ``events.parquet``; write beside them."""
+    participants = pd.read_parquet(processed / "participants.parquet")
+    events = pd.read_parquet(processed / "events.parquet")
+    record = {**read_provenance(processed / "events.parquet"),
+              "analysis_plan": plan.model_dump(mode="json"), "analysis_plan_sha256": plan.settings_hash()}
+    written = {}
+    for name, frame in derive_all_tables(participants, events, plan).items():
+        path = processed / f"{name}.parquet"
+        written[path.name] = {"sha256": write_table(frame, path, record), "rows": len(frame)}
+    update_manifest(processed, "derive", written, {"analysis_plan_sha256": plan.settings_hash()})
+    return processed
+
+
+@task(name="derive")
+def derive_task(processed: Path, plan: AnalysisPlan) -> Path:
+    """Prefect task around :func:`run_derive`."""
+    return as_user_outcome(run_derive, processed, plan)
+
+
+@flow(name="pacer-derive")
+def derive_flow(processed: Path, plan: AnalysisPlan | None = None) -> Path:
+    """Derive every table of one processed output folder."""
+    return pass_on(derive_task(processed, plan or AnalysisPlan(), return_state=True))
