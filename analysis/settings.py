@@ -66,6 +66,7 @@ class AnalysisPlan(BaseModel):
 
     # Penn approximation
     high_dose: HighDoseVasopressors = HighDoseVasopressors()
+    penn_repeat_bolus_hours: float = Field(24.0, ge=0, description="Penn grade 3: a bolus counts with another bolus given this many hours before it or less")
 
     # Anakinra (PACER protocol)
     trigger_temperature_celsius: float = Field(38.5, description="persistent-fever trigger: readings strictly above this")
@@ -76,6 +77,10 @@ class AnalysisPlan(BaseModel):
     anakinra_max_mg: float = 100.0
     escalation_interval_hours: float = Field(9.0, description="two consecutive doses less than this apart mean escalation to every 6 h")
     rescue_window_days: float = Field(30.0, description="tocilizumab_given / corticosteroids_given look from infusion to this day")
+    anakinra_mg_per_kg_decimals: int = Field(2, ge=0, description="per-dose mg/kg is rounded to this many decimals before the escalation comparison, so a dose in mg and the same dose in mg/kg compare equal")
+
+    # ICANS ASTCT 2019
+    ice_min_age_years: float = Field(12.0, description="ICE is the encephalopathy tool from this age (at the assessment); CAPD below it")
 
     # Burden
     high_burden_pct: float = Field(40.0, description="[choice high_burden_pct] marrow blasts at or above this are high burden")
