@@ -1,0 +1,100 @@
+"""Contradictory dates, listed as data queries — grading.md, "Response and 12-month outcomes".
+
+*Contradictory dates (death before infusion, relapse after death, an event after withdrawal) are
+listed as data queries; the derivation says which it used.* Also listed: a ``last_contact`` after
+death, and more than one death row. Each query's ``detail`` gives the study days (never calendar
+dates: outputs.md) and the value the derivations of :mod:`analysis.derive.adtte` and
+:mod:`analysis.derive.adsl` used:
+
+- death before infusion: the death is used, at day 0 (clamped to the infusion);
+- relapse after death: the death is used; the relapse is ignored (CIR counts a death without
+  relapse);
+- event after withdrawal: every row is used — follow-up is not truncated at a withdrawal;
+- last contact after death: the death is used; last known alive is capped at the death;
+- several death rows: the earliest is used.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+QUERY_COLUMNS: list[str] = ["participant_id", "kind", "detail"]
+
+
+def _day(hours: float) -> str:
+    return "day n/a (not infused)" if pd.isna(hours) else f"day {hours / 24.0:.2f}"
+
+
+def empty_queries() -> pd.DataFrame:
+    """An empty query table with the columns of queries.parquet."""
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in QUERY_COLUMNS})
+
+
+def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """List contradictory dates of every enrolled participant (rows before the cut only).
+
+    Parameters
+    ----------
+    participants, events
+        The processed tables (docs/processed-tables.md).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``participant_id``, ``kind`` (``death_before_infusion``, ``relapse_after_death``,
+        ``event_after_withdrawal``, ``last_contact_after_death``, ``multiple_deaths``),
+        ``detail``; sorted by participant and kind. Order is by ``event_time`` (absolute instants),
+        so participants not infused are checked too; a death of a participant whose recorded
+        infusion lies after the cut is a death before infusion.
+    """
+    ev = events.assign(event_type=events["event_type"].astype("string").str.lower(),
+                       participant_id=events["participant_id"].astype("string"))
+    infusion = participants.assign(participant_id=participants["participant_id"].astype("string")) \
+        .set_index("participant_id")["infusion_datetime"]
+    queries: list[dict[str, str]] = []
+
+    for pid, rows in ev.groupby("participant_id", sort=True):
+        deaths = rows.loc[rows["event_type"] == "death"].sort_values("event_time", kind="mergesort")
+        if deaths.empty:
+            death = None
+        else:
+            death = deaths.iloc[0]
+            if len(deaths) > 1:
+                others = ", ".join(_day(h) for h in deaths["hours_from_infusion"].iloc[1:])
+                queries.append({"participant_id": pid, "kind": "multiple_deaths",
+                                "detail": f"{len(deaths)} death rows: {_day(death['hours_from_infusion'])}, {others}; "
+                                          f"used: the earliest, {_day(death['hours_from_infusion'])}"})
+            infused_at = infusion.get(pid, pd.NaT)
+            if pd.notna(infused_at) and death["event_time"] < infused_at:
+                h = death["hours_from_infusion"]
+                before = "" if pd.isna(h) else f" ({-h / 24.0:.2f} days before infusion)"
+                used = ("used: death at day 0 (clamped to the infusion)" if pd.notna(h)
+                        else "used: death; the participant is not infused (infusion after the cut)")
+                queries.append({"participant_id": pid, "kind": "death_before_infusion",
+                                "detail": f"death recorded before the infusion{before}; {used}"})
+            for _, rel in rows.loc[(rows["event_type"] == "relapse") & (rows["event_time"] > death["event_time"])].iterrows():
+                queries.append({"participant_id": pid, "kind": "relapse_after_death",
+                                "detail": f"relapse at {_day(rel['hours_from_infusion'])} after death at "
+                                          f"{_day(death['hours_from_infusion'])}; used: the death, the relapse is ignored"})
+            for _, lc in rows.loc[(rows["event_type"] == "last_contact") & (rows["event_time"] > death["event_time"])].iterrows():
+                queries.append({"participant_id": pid, "kind": "last_contact_after_death",
+                                "detail": f"last contact at {_day(lc['hours_from_infusion'])} after death at "
+                                          f"{_day(death['hours_from_infusion'])}; used: the death; last known alive "
+                                          f"capped at {_day(death['hours_from_infusion'])}"})
+
+        withdrawals = rows.loc[rows["event_type"] == "withdrawal"].sort_values("event_time", kind="mergesort")
+        if not withdrawals.empty:
+            w = withdrawals.iloc[0]
+            later = rows.loc[(rows["event_time"] > w["event_time"]) & (rows["event_type"] != "withdrawal")]
+            if not later.empty:
+                types = ", ".join(sorted(later["event_type"].dropna().unique()))
+                first = later.sort_values("event_time", kind="mergesort").iloc[0]
+                queries.append({"participant_id": pid, "kind": "event_after_withdrawal",
+                                "detail": f"withdrawal at {_day(w['hours_from_infusion'])}; {len(later)} later row(s) "
+                                          f"({types}), the first at {_day(first['hours_from_infusion'])}; used: every "
+                                          "row (follow-up is not truncated at the withdrawal)"})
+
+    if not queries:
+        return empty_queries()
+    out = pd.DataFrame(queries, columns=QUERY_COLUMNS).astype("string")
+    return out.sort_values(["participant_id", "kind"], kind="mergesort").reset_index(drop=True)
