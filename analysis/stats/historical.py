@@ -1,0 +1,380 @@
+"""Historical cohorts: which comparisons can be made, and the ``historical_comparison`` ARD rows.
+
+The cohorts are the published figures of ``analysis/reference/historical_cohorts.yaml`` (a verbatim
+copy of the shared reference, citations in its header). Nothing is filled in: a null figure is
+unknown, never zero.
+
+Rules (outputs.md "Comparisons", grading.md "CRS, Penn scale", "Burden"), applied per cohort ×
+endpoint by :func:`plan_comparisons`:
+
+- **Skipped**, with every reason that applies: ``confirmed: false``; for a CRS endpoint an unknown
+  ``crs_scale`` (null); the endpoint's count or ``n_infused`` null; for an ICANS endpoint, ICANS not
+  graded by ASTCT (``icans_grading`` must begin with "ASTCT"; MedDRA neurological events or
+  "neurotoxicity as reported" are a different measure) — ``icans_require_astct=False`` lifts this.
+- **Endpoint counts**: ``historical_n`` = ``<endpoint>_n``, ``historical_N`` = ``n_infused``; for
+  ``crs_grade4plus`` (no such field) = ``crs_grade4_n + crs_grade5_n``, both published. A cohort that
+  reports grade 4 but not grade 5 is skipped ("grade 5 count null") unless
+  ``grade4_as_grade4plus=True``, which compares its grade-4 count as a lower bound for grade ≥ 4 and
+  says so.
+- **Scale**: a Penn cohort is compared with the trial's Penn approximation (trial variable
+  ``crs_penn_grade3plus`` / ``crs_penn_grade4plus``); the approximation can only under-grade, so the
+  comparison favours PACER by construction, and the labels say so. ``crs_any`` is the same on both
+  scales (CRS onset is the first fever). The ARD ``variable`` is the endpoint name either way.
+- **Burden**: ``min_marrow_blast_pct`` ≥ 40 (the high-burden threshold) → compared with the trial's
+  ``high_burden`` group only, else with ``all``; ``burden_matched`` = 1 when the cohort has a marrow
+  blast floor of at least the trial's 5 %, else 0.
+- **Overlap**: ELIANA and cohorts containing ELIANA patients (name containing "ELIANA" or NCT02435849:
+  ``eliana_2018``, the n = 79 ELIANA cuts, ``pooled_levine_2021``) are flagged ``overlapping``: not
+  independent evidence.
+- **Primary**: ``eliana_2018`` × ``crs_grade3plus`` (settings ``primary``); every other comparison is
+  supportive, unadjusted for multiplicity; at an interim look every p-value is descriptive.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from analysis.stats.ard import NOT_ESTIMABLE_N0, ArdRow, ard_row
+from analysis.stats.comparisons import compare_rates
+
+ENDPOINTS: tuple[str, ...] = ("crs_any", "crs_grade3plus", "crs_grade4plus", "icans_any", "icans_grade3plus")
+ELIANA_NCT = "NCT02435849"
+#: Where the project keeps its copy of the shared reference.
+DEFAULT_COHORTS_PATH = Path(__file__).resolve().parent.parent / "reference" / "historical_cohorts.yaml"
+
+PENN_VARIABLE = {"crs_grade3plus": "crs_penn_grade3plus", "crs_grade4plus": "crs_penn_grade4plus"}
+DESCRIPTIVE = ("trial_n", "trial_N", "trial_p", "historical_n", "historical_N", "historical_p", "burden_matched")
+
+
+class CohortFileError(ValueError):
+    """The cohorts YAML cannot be used (wrong schema version, duplicate ids, missing fields)."""
+
+
+def load_cohorts(path: Path | str = DEFAULT_COHORTS_PATH) -> list[dict[str, Any]]:
+    """Read the cohorts YAML (schema version 1) and return its ``cohorts`` list, unchanged."""
+    path = Path(path)
+    with path.open(encoding="utf-8") as fh:
+        doc = yaml.safe_load(fh)
+    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
+        raise CohortFileError(f"{path}: expected schema_version 1")
+    cohorts = doc.get("cohorts")
+    if not isinstance(cohorts, list) or not cohorts:
+        raise CohortFileError(f"{path}: no cohorts")
+    ids = [c.get("id") for c in cohorts]
+    if any(not isinstance(i, str) or not i for i in ids):
+        raise CohortFileError(f"{path}: every cohort needs an id")
+    dup = sorted({i for i in ids if ids.count(i) > 1})
+    if dup:
+        raise CohortFileError(f"{path}: duplicate cohort ids {dup}")
+    return cohorts
+
+
+@dataclass(frozen=True)
+class PlannedComparison:
+    """One cohort × endpoint that can be compared, and how."""
+
+    cohort_id: str
+    endpoint: str
+    trial_group: str
+    trial_variable: str
+    historical_n: int
+    historical_N: int
+    scale: str
+    burden_matched: bool
+    overlapping: bool
+    primary: bool
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def penn_approximation(self) -> bool:
+        return self.trial_variable.startswith("crs_penn_")
+
+
+@dataclass(frozen=True)
+class SkippedComparison:
+    """One cohort × endpoint that is not compared, with every reason (for the report's note)."""
+
+    cohort_id: str
+    endpoint: str
+    reasons: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def _is_null(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def overlaps_eliana(cohort: Mapping[str, Any]) -> bool:
+    """True for ELIANA and any cohort containing ELIANA patients (by name or NCT number)."""
+    nct = cohort.get("nct")
+    ncts = nct if isinstance(nct, list) else [nct]
+    return "ELIANA" in str(cohort.get("name", "")).upper() or ELIANA_NCT in ncts
+
+
+def _icans_scale(cohort: Mapping[str, Any]) -> str | None:
+    text = cohort.get("icans_grading")
+    if _is_null(text):
+        return None
+    return "astct" if str(text).strip().upper().startswith("ASTCT") else "other"
+
+
+def _endpoint_count(cohort: Mapping[str, Any], endpoint: str, grade4_as_grade4plus: bool) -> tuple[int | None, list[str], list[str]]:
+    """(count, reasons to skip, notes) for one endpoint."""
+    if endpoint != "crs_grade4plus" or not _is_null(cohort.get("crs_grade4plus_n")):
+        name = f"{endpoint}_n"
+        value = cohort.get(name)
+        if _is_null(value):
+            return None, [f"{name} is null (not reported)"], []
+        return int(value), [], []
+    g4, g5 = cohort.get("crs_grade4_n"), cohort.get("crs_grade5_n")
+    if _is_null(g4):
+        return None, ["crs_grade4_n is null (not reported)"], []
+    if _is_null(g5):
+        if grade4_as_grade4plus:
+            return int(g4), [], ["grade 5 count not reported: the grade-4 count is used as a lower bound for grade ≥ 4"]
+        return None, [f"crs_grade5_n is null: the grade ≥ 4 count is unknown (grade 4 alone: {int(g4)})"], []
+    return int(g4) + int(g5), [], ["grade ≥ 4 = crs_grade4_n + crs_grade5_n"]
+
+
+def plan_comparisons(
+    cohorts: Iterable[Mapping[str, Any]],
+    endpoints: Sequence[str] = ENDPOINTS,
+    *,
+    high_burden_pct: float = 40.0,
+    trial_floor_pct: float = 5.0,
+    primary_comparator: str = "eliana_2018",
+    primary_endpoint: str = "crs_grade3plus",
+    icans_require_astct: bool = True,
+    grade4_as_grade4plus: bool = False,
+) -> tuple[list[PlannedComparison], list[SkippedComparison]]:
+    """Decide, for every cohort × endpoint, whether and how it is compared (rules in the module doc).
+
+    Returns
+    -------
+    (comparable, skipped)
+        In cohort order, then endpoint order.
+    """
+    unknown = [e for e in endpoints if e not in ENDPOINTS]
+    if unknown:
+        raise ValueError(f"unknown endpoints {unknown}; expected some of {ENDPOINTS}")
+    comparable: list[PlannedComparison] = []
+    skipped: list[SkippedComparison] = []
+    for cohort in cohorts:
+        cid = str(cohort["id"])
+        for endpoint in endpoints:
+            reasons: list[str] = []
+            notes: list[str] = []
+            if cohort.get("confirmed") is not True:
+                reasons.append("confirmed: false (key figures not verified in the cited source)")
+            is_crs = endpoint.startswith("crs_")
+            scale: str | None
+            if is_crs:
+                scale = cohort.get("crs_scale")
+                if _is_null(scale):
+                    reasons.append("unknown CRS grading scale (crs_scale: null)")
+                elif scale not in ("penn", "astct"):
+                    reasons.append(f"unrecognised CRS grading scale {scale!r}")
+            else:
+                scale = _icans_scale(cohort)
+                if icans_require_astct and scale != "astct":
+                    grading = cohort.get("icans_grading")
+                    reasons.append(
+                        "unknown ICANS grading (icans_grading: null)"
+                        if scale is None
+                        else f"neurotoxicity not graded as ASTCT ICANS ({grading})"
+                    )
+            count, count_reasons, count_notes = _endpoint_count(cohort, endpoint, grade4_as_grade4plus)
+            reasons += count_reasons
+            notes += count_notes
+            total = cohort.get("n_infused")
+            if _is_null(total):
+                reasons.append("n_infused is null (not reported)")
+            elif count is not None and not 0 <= count <= int(total):
+                reasons.append(f"{endpoint} count {count} is not within 0..n_infused ({int(total)})")
+            if reasons:
+                skipped.append(SkippedComparison(cid, endpoint, tuple(reasons)))
+                continue
+            floor = cohort.get("min_marrow_blast_pct")
+            high_only = not _is_null(floor) and float(floor) >= high_burden_pct
+            burden_matched = not _is_null(floor) and float(floor) >= trial_floor_pct
+            if not burden_matched:
+                notes.append("not burden-matched: the cohort has no marrow-blast floor of at least the trial's")
+            if high_only:
+                notes.append(f"cohort floor {floor:g} % marrow blasts: compared with the trial's high-burden participants only")
+            trial_variable = endpoint
+            if is_crs and scale == "penn" and endpoint in PENN_VARIABLE:
+                trial_variable = PENN_VARIABLE[endpoint]
+                notes.append(
+                    "Penn-graded cohort: trial graded by the Penn approximation, which can only under-grade grades 3–4 "
+                    "(the comparison favours PACER by construction)"
+                )
+            overlapping = overlaps_eliana(cohort)
+            if overlapping:
+                notes.append("overlaps ELIANA (shared patients): not independent evidence")
+            comparable.append(
+                PlannedComparison(
+                    cohort_id=cid,
+                    endpoint=endpoint,
+                    trial_group="high_burden" if high_only else "all",
+                    trial_variable=trial_variable,
+                    historical_n=int(count),  # type: ignore[arg-type]
+                    historical_N=int(total),
+                    scale=str(scale),
+                    burden_matched=burden_matched,
+                    overlapping=overlapping,
+                    primary=(cid == primary_comparator and endpoint == primary_endpoint),
+                    notes=tuple(notes),
+                )
+            )
+    return comparable, skipped
+
+
+def trial_counts_from_ard(frame: pd.DataFrame, analysis: str = "crs_rate") -> dict[tuple[str, str], tuple[int, int]]:
+    """``{(group, variable): (n, N)}`` from the ``crs_rate`` rows of an ARD frame."""
+    rows = frame[(frame["analysis"] == analysis) & frame["stat_name"].isin(["n", "N"])]
+    wide = rows.pivot_table(index=["group", "variable"], columns="stat_name", values="stat_value", aggfunc="first")
+    return {(str(g), str(v)): (int(r["n"]), int(r["N"])) for (g, v), r in wide.iterrows()}
+
+
+def compare_with_cohorts(
+    trial_counts: Mapping[tuple[str, str], tuple[int, int]],
+    cohorts: Iterable[Mapping[str, Any]],
+    endpoints: Sequence[str] = ENDPOINTS,
+    *,
+    interim: bool = False,
+    conf_level: float = 0.95,
+    primary_alpha: float = 0.05,
+    **plan_options: Any,
+) -> list[ArdRow]:
+    """The ``historical_comparison`` ARD rows for every comparable cohort × endpoint.
+
+    Parameters
+    ----------
+    trial_counts : mapping
+        ``{(group, variable): (n, N)}`` of the trial, with the ``crs_rate`` groups (``all``,
+        ``high_burden``) and variables (``crs_penn_grade3plus`` …); see :func:`trial_counts_from_ard`.
+    cohorts : iterable of mappings
+        As returned by :func:`load_cohorts`.
+    endpoints : sequence of str
+    interim : bool
+        At an interim look every p-value is labelled descriptive.
+    conf_level : float
+        Of every interval.
+    primary_alpha : float
+        Quoted in the label of the primary test (settings ``primary.alpha``).
+    **plan_options
+        Passed to :func:`plan_comparisons`.
+
+    Returns
+    -------
+    list of ArdRow
+        Per comparison: ``trial_n``, ``trial_N``, ``trial_p``, ``historical_n``, ``historical_N``,
+        ``historical_p``, ``burden_matched`` (method ``descriptive``); ``p_value``
+        (``binom_exact_1s``, ``fisher_exact``); ``rd``, ``rd_ci_low``, ``rd_ci_high``
+        (``newcombe_hybrid``); ``rr``, ``rr_ci_low``, ``rr_ci_high``, ``p_value`` (``katz_log``);
+        ``prob_lower`` (``beta_binomial``). When the trial's N is 0, the trial counts are 0, the
+        historical figures stay, and every other value is NaN labelled "not estimable (N = 0)".
+        Skipped comparisons give no rows (see :func:`plan_comparisons` for the report's note).
+    """
+    comparable, _ = plan_comparisons(cohorts, endpoints, **plan_options)
+    rows: list[ArdRow] = []
+    for plan in comparable:
+        key = (plan.trial_group, plan.trial_variable)
+        if key not in trial_counts:
+            raise KeyError(f"trial counts missing for group {key[0]!r}, variable {key[1]!r} (needed by {plan.cohort_id})")
+        n, N = trial_counts[key]
+        rows.extend(_comparison_rows(plan, int(n), int(N), interim, conf_level, primary_alpha))
+    return rows
+
+
+def _comparison_rows(
+    plan: PlannedComparison, n: int, N: int, interim: bool, conf_level: float, primary_alpha: float
+) -> list[ArdRow]:
+    a, g, v = "historical_comparison", plan.cohort_id, plan.endpoint
+    flags = "; ".join(plan.notes)
+    suffix = f" [{flags}]" if flags else ""
+    supportive = "supportive, unadjusted for multiplicity"
+    if interim:
+        role = primary_role = "descriptive (interim look)"
+    else:
+        role = supportive
+        primary_role = f"primary analysis, one-sided α = {primary_alpha:g}" if plan.primary else supportive
+    trial_desc = f"trial {plan.trial_group}, {plan.trial_variable}"
+    hp = plan.historical_n / plan.historical_N
+    rows = [
+        ard_row(a, g, v, "trial_n", n, f"{trial_desc}: events", "descriptive"),
+        ard_row(a, g, v, "trial_N", N, f"{trial_desc}: participants", "descriptive"),
+        ard_row(a, g, v, "historical_n", plan.historical_n, f"{plan.cohort_id} ({plan.scale}): events", "descriptive"),
+        ard_row(a, g, v, "historical_N", plan.historical_N, f"{plan.cohort_id}: infused", "descriptive"),
+        ard_row(a, g, v, "historical_p", hp, f"{plan.cohort_id}: proportion", "descriptive"),
+        ard_row(a, g, v, "burden_matched", 1.0 if plan.burden_matched else 0.0, "1 = cohort has a marrow-blast floor ≥ the trial's", "descriptive"),
+    ]
+    stat_names = [
+        ("trial_p", "descriptive"),
+        ("p_value", "binom_exact_1s"),
+        ("p_value", "fisher_exact"),
+        ("rd", "newcombe_hybrid"),
+        ("rd_ci_low", "newcombe_hybrid"),
+        ("rd_ci_high", "newcombe_hybrid"),
+        ("rr", "katz_log"),
+        ("rr_ci_low", "katz_log"),
+        ("rr_ci_high", "katz_log"),
+        ("p_value", "katz_log"),
+        ("prob_lower", "beta_binomial"),
+    ]
+    if N == 0:
+        rows[0] = ard_row(a, g, v, "trial_n", 0.0, NOT_ESTIMABLE_N0, "descriptive")
+        rows[1] = ard_row(a, g, v, "trial_N", 0.0, NOT_ESTIMABLE_N0, "descriptive")
+        rows += [ard_row(a, g, v, s, math.nan, NOT_ESTIMABLE_N0, m) for s, m in stat_names]
+        return rows
+    c = compare_rates(n, N, plan.historical_n, plan.historical_N, conf_level)
+    pct = round(100 * conf_level)
+    rr_note = " (0.5 added to every cell: a zero cell)" if c.ratio.corrected else ""
+    values = {
+        ("trial_p", "descriptive"): (c.trial_p, f"{trial_desc}: proportion{suffix}"),
+        ("p_value", "binom_exact_1s"): (
+            c.p_binom_exact_1s,
+            f"exact binomial test, one-sided (H1: trial rate < {hp:.4g}, historical rate as fixed); {primary_role}",
+        ),
+        ("p_value", "fisher_exact"): (c.p_fisher_exact, f"Fisher's exact test, two-sided; {role}"),
+        ("rd", "newcombe_hybrid"): (c.difference.rd, "risk difference trial − historical"),
+        ("rd_ci_low", "newcombe_hybrid"): (c.difference.ci_low, f"Newcombe hybrid score {pct} % CI, lower limit"),
+        ("rd_ci_high", "newcombe_hybrid"): (c.difference.ci_high, f"Newcombe hybrid score {pct} % CI, upper limit"),
+        ("rr", "katz_log"): (c.ratio.rr, f"risk ratio trial / historical{rr_note}"),
+        ("rr_ci_low", "katz_log"): (c.ratio.ci_low, f"Katz log {pct} % CI, lower limit{rr_note}"),
+        ("rr_ci_high", "katz_log"): (c.ratio.ci_high, f"Katz log {pct} % CI, upper limit{rr_note}"),
+        ("p_value", "katz_log"): (c.ratio.p_value, f"Wald test of log risk ratio = 0, two-sided{rr_note}; {role}"),
+        ("prob_lower", "beta_binomial"): (c.prob_lower, "P(trial rate < historical rate), Beta(1, 1) priors"),
+    }
+    rows += [ard_row(a, g, v, s, values[(s, m)][0], values[(s, m)][1], m) for s, m in stat_names]
+    return rows
+
+
+def skipped_notes(skipped: Iterable[SkippedComparison]) -> list[str]:
+    """One sentence per skipped comparison, for the report's row-free note."""
+    return [f"{s.cohort_id} × {s.endpoint}: not compared — {s.reason}." for s in skipped]
+
+
+__all__ = [
+    "DEFAULT_COHORTS_PATH",
+    "ENDPOINTS",
+    "CohortFileError",
+    "PlannedComparison",
+    "SkippedComparison",
+    "compare_with_cohorts",
+    "load_cohorts",
+    "overlaps_eliana",
+    "plan_comparisons",
+    "skipped_notes",
+    "trial_counts_from_ard",
+]
