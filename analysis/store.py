@@ -8,6 +8,7 @@ and settings give byte-identical tables. The run's time goes to ``manifest.json`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -26,9 +27,21 @@ OUTPUT_FILE_MODE = 0o640
 PROVENANCE_PACKAGES = ("pacer", "pandas", "numpy", "pyarrow", "scipy", "statsmodels", "lifelines", "pandera", "prefect")
 
 
+@functools.cache
 def code_version() -> str:
-    """The installed pacer version (run-invariant for one checkout)."""
-    return metadata.version("pacer")
+    """The pacer version and a fingerprint of its source: ``0.1.0+src.<12 hex>``.
+
+    The fingerprint is the SHA-256 of every file under ``analysis/`` and ``pipelines/`` (names and
+    bytes, caches excluded), so any change to the code changes the version that provenance and the
+    step cache record, while the same checkout always gives the same version.
+    """
+    root = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for package in ("analysis", "pipelines"):
+        for path in sorted((root / package).rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
+                digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{metadata.version('pacer')}+src.{digest.hexdigest()[:12]}"
 
 
 def package_versions() -> dict[str, str]:
@@ -101,10 +114,38 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def read_manifest(out_dir: Path) -> dict[str, Any]:
+    """``out_dir/manifest.json``, or an empty manifest when there is none (or it is unreadable)."""
+    path = out_dir / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return {"files": {}, "steps": {}}
+
+
 def update_manifest(out_dir: Path, step: str, written: dict[str, dict[str, Any]], details: dict[str, Any]) -> None:
     """Record a step's outputs (file → sha256 and rows) and details in ``out_dir/manifest.json``."""
-    path = out_dir / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"files": {}, "steps": {}}
+    manifest = read_manifest(out_dir)
     manifest["files"].update(written)
-    manifest["steps"][step] = details
-    write_json(manifest, path)
+    manifest["steps"][step] = {**details, "files": sorted(written)}
+    write_json(manifest, out_dir / "manifest.json")
+
+
+def step_is_current(out_dir: Path, step: str, key: str) -> bool:
+    """True when ``step`` last ran in ``out_dir`` with this cache key and its files are intact.
+
+    The key covers what really determines a result (input SHA-256s, data cut, time zone,
+    settings hash, code version); intact means every file the step wrote is there with the
+    SHA-256 the manifest recorded.
+    """
+    manifest = read_manifest(out_dir)
+    record = manifest["steps"].get(step)
+    if not record or record.get("key") != key:
+        return False
+    return all((out_dir / name).is_file() and file_sha256(out_dir / name) == manifest["files"][name]["sha256"]
+               for name in record.get("files", []))
+
+
+def cache_key(parts: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON of what determines a step's result."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()

@@ -23,6 +23,7 @@ USER_ERROR = 2
 DataCutOption = Annotated[Optional[str], typer.Option("--data-cut", help="Data cut YYYY-MM-DD (all of that day, export time zone). Default: the manifest's export date.")]
 OutOption = Annotated[Optional[Path], typer.Option("--out", help="Write the tables into this folder. Default: data/processed/<data-cut>/.")]
 TimezoneOption = Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone of naive local times, when the manifest has none.")]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder (for scripts).")]
 SettingsOption = Annotated[Optional[Path], typer.Option("--settings", help="Analysis-plan settings file (.toml, .yaml, .json). Default: the documented defaults.")]
 
 
@@ -43,6 +44,14 @@ def parse_data_cut(text: str | None) -> date | None:
     return None
 
 
+def report_outcomes(outcomes: list, quiet: bool) -> None:
+    """One line per step (unless quiet), then where the outputs are."""
+    if not quiet:
+        for outcome in outcomes:
+            typer.echo(outcome.line())
+    typer.echo(f"outputs written to {outcomes[-1].out_dir}")
+
+
 def run_user_step(step, **kwargs) -> Path:
     """Run a flow; a user error (a Failed state with a message) becomes one line on stderr and exit code 2."""
     from pipelines.outcome import failed_message, quiet_prefect_run_loggers
@@ -57,7 +66,7 @@ def run_user_step(step, **kwargs) -> Path:
 
 @app.command()
 def run(export: Annotated[Optional[Path], typer.Option("--export", help="Export bundle folder or .zip. Default: the committed demo export.")] = None, data_cut: DataCutOption = None, out: OutOption = None,
-        timezone: TimezoneOption = None, settings: SettingsOption = None) -> None:
+        timezone: TimezoneOption = None, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
     """Run the pipeline on an export (default: the committed demo) and print where the outputs are."""
     from analysis.settings import SettingsError, load_settings
     from pipelines.paths import DEMO_EXPORT
@@ -68,13 +77,13 @@ def run(export: Annotated[Optional[Path], typer.Option("--export", help="Export 
         plan = load_settings(settings)
     except SettingsError as exc:
         fail(str(exc))
-    target = run_user_step(run_flow, export=export or DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=timezone, plan=plan)
-    typer.echo(f"outputs written to {target}")
+    outcomes = run_user_step(run_flow, export=export or DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=timezone, plan=plan)
+    report_outcomes(outcomes, quiet)
 
 
 @app.command()
 def ingest(export: Annotated[Optional[Path], typer.Option("--export", help="Export bundle folder or .zip. Default: the committed demo export.")] = None, data_cut: DataCutOption = None, out: OutOption = None,
-           timezone: TimezoneOption = None, settings: SettingsOption = None) -> None:
+           timezone: TimezoneOption = None, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
     from analysis.settings import SettingsError, load_settings
     from pipelines.ingest import ingest_flow
@@ -85,8 +94,8 @@ def ingest(export: Annotated[Optional[Path], typer.Option("--export", help="Expo
         plan = load_settings(settings)
     except SettingsError as exc:
         fail(str(exc))
-    target = run_user_step(ingest_flow, export=export or DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=timezone, plan=plan)
-    typer.echo(f"outputs written to {target}")
+    outcome = run_user_step(ingest_flow, export=export or DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=timezone, plan=plan)
+    report_outcomes([outcome], quiet)
 
 
 @app.command()

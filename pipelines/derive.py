@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 import pandas as pd
@@ -11,12 +13,21 @@ from prefect import flow, task
 
 from analysis.derive.all_tables import derive_all_tables
 from analysis.settings import AnalysisPlan
-from analysis.store import read_provenance, update_manifest, write_table
+from analysis.store import cache_key, code_version, read_manifest, read_provenance, step_is_current, update_manifest, write_table
 from pipelines.outcome import as_user_outcome, pass_on
+from pipelines.steps import StepOutcome
 
 
-def run_derive(processed: Path, plan: AnalysisPlan) -> Path:
-    """Derive from ``processed/participants.parquet`` and ``events.parquet``; write beside them."""
+def run_derive(processed: Path, plan: AnalysisPlan) -> StepOutcome:
+    """Derive from ``processed/participants.parquet`` and ``events.parquet``; write beside them.
+
+    Reuses the folder's derived tables when they were derived from the same ingest with the same
+    settings and code.
+    """
+    started = time.perf_counter()
+    key = derive_cache_key(processed, plan)
+    if step_is_current(processed, "derive", key):
+        return StepOutcome("derive", processed, reused=True, seconds=time.perf_counter() - started)
     participants = pd.read_parquet(processed / "participants.parquet")
     events = pd.read_parquet(processed / "events.parquet")
     record = {**read_provenance(processed / "events.parquet"),
@@ -25,17 +36,23 @@ def run_derive(processed: Path, plan: AnalysisPlan) -> Path:
     for name, frame in derive_all_tables(participants, events, plan).items():
         path = processed / f"{name}.parquet"
         written[path.name] = {"sha256": write_table(frame, path, record), "rows": len(frame)}
-    update_manifest(processed, "derive", written, {"analysis_plan_sha256": plan.settings_hash()})
-    return processed
+    update_manifest(processed, "derive", written, {"analysis_plan_sha256": plan.settings_hash(), "key": key})
+    return StepOutcome("derive", processed, reused=False, seconds=time.perf_counter() - started)
+
+
+def derive_cache_key(processed: Path, plan: AnalysisPlan) -> str:
+    """What determines the derived tables: the ingest's own key, the settings and the code."""
+    ingest = read_manifest(processed)["steps"].get("ingest", {})
+    return cache_key({"ingest": ingest.get("key"), "settings": plan.settings_hash(), "code": code_version()})
 
 
 @task(name="derive")
-def derive_task(processed: Path, plan: AnalysisPlan) -> Path:
+def derive_task(processed: Path, plan: AnalysisPlan) -> StepOutcome:
     """Prefect task around :func:`run_derive`."""
     return as_user_outcome(run_derive, processed, plan)
 
 
 @flow(name="pacer-derive")
-def derive_flow(processed: Path, plan: AnalysisPlan | None = None) -> Path:
+def derive_flow(processed: Path, plan: AnalysisPlan | None = None) -> StepOutcome:
     """Derive every table of one processed output folder."""
     return pass_on(derive_task(processed, plan or AnalysisPlan(), return_state=True))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -10,28 +12,45 @@ from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefec
 from prefect import flow, task
 
 from analysis.export.bundle import read_bundle
-from analysis.export.ingest import IngestResult, ingest_bundle
+from analysis.export.ingest import IngestResult, ingest_bundle, resolve_data_cut
 from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
 from analysis.settings import AnalysisPlan
-from analysis.store import provenance, update_manifest, write_table
+from analysis.store import cache_key, code_version, provenance, step_is_current, update_manifest, write_table
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.paths import default_out_dir
+from pipelines.steps import StepOutcome
 
 INGEST_TABLES = ("participants", "events", "quarantine")
 
 
 def run_ingest(export: Path, *, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
-               plan: AnalysisPlan) -> Path:
-    """Ingest ``export`` and write participants, events, quarantine and the manifest; return the output folder."""
+               plan: AnalysisPlan) -> StepOutcome:
+    """Ingest ``export`` and write participants, events, quarantine and the manifest.
+
+    Reuses the folder's tables when the ingest last ran there with the same input files, data
+    cut, time zone, settings and code (:func:`analysis.store.step_is_current`).
+    """
+    started = time.perf_counter()
     bundle = read_bundle(export)
-    result = ingest_bundle(bundle, data_cut=data_cut, timezone=time_zone)
+    zone = time_zone or bundle.manifest.timezone
+    cut = resolve_data_cut(data_cut, bundle, zone)
+    target = out_dir if out_dir is not None else default_out_dir(cut)
+    key = ingest_cache_key(bundle.sha256(), cut, zone, plan)
+    if step_is_current(target, "ingest", key):
+        return StepOutcome("ingest", target, reused=True, seconds=time.perf_counter() - started)
+    result = ingest_bundle(bundle, data_cut=cut, timezone=time_zone)
     ProcessedParticipants.validate(result.participants, lazy=True)
     ProcessedEvents.validate(result.events, lazy=True)
-    target = out_dir if out_dir is not None else default_out_dir(result.data_cut)
     record = provenance(bundle.sha256(), result.data_cut.isoformat(), plan.canonical_json(), plan.settings_hash())
     written = write_ingest_tables(result, target, record)
-    update_manifest(target, "ingest", written, ingest_details(result, bundle.origin, bundle.sha256()))
-    return target
+    update_manifest(target, "ingest", written, {**ingest_details(result, bundle.origin, bundle.sha256()), "key": key})
+    return StepOutcome("ingest", target, reused=False, seconds=time.perf_counter() - started)
+
+
+def ingest_cache_key(input_sha256: dict[str, str], cut: date, zone: str | None, plan: AnalysisPlan) -> str:
+    """What determines the ingest's tables: the input bytes, the cut, the time zone, the settings and the code."""
+    return cache_key({"inputs": input_sha256, "data_cut": cut.isoformat(), "timezone": zone,
+                      "settings": plan.settings_hash(), "code": code_version()})
 
 
 def write_ingest_tables(result: IngestResult, target: Path, record: dict) -> dict[str, dict]:
@@ -59,14 +78,15 @@ def ingest_details(result: IngestResult, origin: str, input_sha256: dict[str, st
 
 
 @task(name="ingest")
-def ingest_task(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None, plan: AnalysisPlan) -> Path:
+def ingest_task(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
+                plan: AnalysisPlan) -> StepOutcome:
     """Prefect task around :func:`run_ingest`; a user error ends it Failed with the error's message."""
     return as_user_outcome(run_ingest, export, data_cut=data_cut, out_dir=out_dir, time_zone=time_zone, plan=plan)
 
 
 @flow(name="pacer-ingest", log_prints=False)
 def ingest_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = None, time_zone: str | None = None,
-                plan: AnalysisPlan | None = None) -> Path:
+                plan: AnalysisPlan | None = None) -> StepOutcome:
     """Ingest one export bundle at one data cut."""
     ingested = ingest_task(export, data_cut, out_dir, time_zone, plan or AnalysisPlan(), return_state=True)
     return pass_on(ingested)

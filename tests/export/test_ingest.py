@@ -202,8 +202,8 @@ def test_zip_with_path_traversal_is_refused(tmp_path: Path) -> None:
 
 def test_same_bundle_and_cut_give_byte_identical_tables(tmp_path: Path) -> None:
     folder = write_bundle(tmp_path / "b")
-    first = run_ingest(folder, data_cut=None, out_dir=tmp_path / "one", time_zone=None, plan=AnalysisPlan())
-    second = run_ingest(folder, data_cut=None, out_dir=tmp_path / "two", time_zone=None, plan=AnalysisPlan())
+    first = run_ingest(folder, data_cut=None, out_dir=tmp_path / "one", time_zone=None, plan=AnalysisPlan()).out_dir
+    second = run_ingest(folder, data_cut=None, out_dir=tmp_path / "two", time_zone=None, plan=AnalysisPlan()).out_dir
     for name in ("participants.parquet", "events.parquet", "quarantine.parquet"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     manifest = json.loads((first / "manifest.json").read_text())
@@ -214,3 +214,17 @@ def test_same_bundle_and_cut_give_byte_identical_tables(tmp_path: Path) -> None:
     assert provenance["analysis_plan_sha256"] == AnalysisPlan().settings_hash()
     assert set(provenance["input_sha256"]) == {"manifest.json", "participants.csv", "events.csv"}
     assert "run_time" not in json.dumps(provenance)
+
+
+def test_second_ingest_on_unchanged_input_is_reused_and_any_change_recomputes(tmp_path: Path) -> None:
+    folder = write_bundle(tmp_path / "b")
+    out = tmp_path / "out"
+    assert run_ingest(folder, data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan()).reused is False
+    assert run_ingest(folder, data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan()).reused is True
+    assert run_ingest(folder, data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
+    assert run_ingest(folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
+    write_bundle(folder, events=base_events()[:-1])
+    assert run_ingest(folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
+    (out / "events.parquet").write_bytes(b"tampered")
+    assert run_ingest(folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
+    assert len(pd.read_parquet(out / "events.parquet")) == 6

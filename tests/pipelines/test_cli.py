@@ -20,7 +20,8 @@ def test_ingest_writes_the_four_outputs(prefect_harness: None, tmp_path: Path) -
     folder = write_bundle(tmp_path / "b")
     result = runner.invoke(app, ["ingest", "--export", str(folder), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
-    assert f"outputs written to {tmp_path / 'out'}" in result.output
+    assert result.output.splitlines()[-1] == f"outputs written to {tmp_path / 'out'}"
+    assert result.output.splitlines()[0].startswith("ingest   done in ")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["events.parquet", "manifest.json", "participants.parquet", "quarantine.parquet"]
     assert len(pd.read_parquet(tmp_path / "out" / "events.parquet")) == 7
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
