@@ -1,4 +1,4 @@
-"""`pacer run`: the one flow that chains the steps, ingest → derive (analyze and report follow)."""
+"""`pacer run`: the one flow that chains the steps, ingest → derive → analyze (report follows)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from prefect import flow
 from prefect.states import Failed
 
 from analysis.settings import AnalysisPlan
+from pipelines.analyze import analyze_task
 from pipelines.derive import derive_task
 from pipelines.ingest import ingest_task
 from pipelines.steps import StepOutcome
@@ -26,7 +27,7 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
         return Failed(message=ingested.message)
     outcomes.append(ingested.result())
     processed = outcomes[-1].out_dir
-    for step in (derive_task,):
+    for step in (derive_task, analyze_task):
         state = step(processed, plan, return_state=True)
         if state.is_failed():
             return Failed(message=state.message)

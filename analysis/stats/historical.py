@@ -305,7 +305,8 @@ def _comparison_rows(
     suffix = f" [{flags}]" if flags else ""
     supportive = "supportive, unadjusted for multiplicity"
     if interim:
-        role = primary_role = "descriptive (interim look)"
+        role = "descriptive (interim look)"
+        primary_role = f"primary analysis; {role}" if plan.primary else role
     else:
         role = supportive
         primary_role = f"primary analysis, one-sided α = {primary_alpha:g}" if plan.primary else supportive

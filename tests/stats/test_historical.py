@@ -147,6 +147,8 @@ def test_interim_labels_every_p_value_descriptive():
     frame = to_frame(compare_with_cohorts(TRIAL, COHORTS, interim=True))
     p = frame[frame["stat_name"] == "p_value"]
     assert p["stat_label"].str.contains("descriptive (interim look)", regex=False).all()
+    primary = p[(p["group"] == "eliana_2018") & (p["variable"] == "crs_grade3plus") & (p["method"] == "binom_exact_1s")]
+    assert primary["stat_label"].str.endswith("; primary analysis; descriptive (interim look)").all()
 
 
 def test_trial_n_zero_and_missing_counts():

@@ -1,0 +1,156 @@
+"""The trial's Analysis Results Data: every row outputs.md requires, from the derived tables.
+
+One function per analysis family; :func:`build_trial_ard` puts them together. Sets (grading.md,
+"Analysis sets"): rates of CRS and ICANS over the CRS-evaluable set; response over the
+efficacy-evaluable set; survival and cumulative incidence over every infused participant (adtte);
+fever-to-anakinra over the participants with both times.
+
+The run is an **interim look** while any enrolled participant is still ongoing at the cut
+(``adsl.ongoing_at_cut``); then every p-value is labelled descriptive (outputs.md, "Primary analysis").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from analysis.settings import AnalysisPlan
+from analysis.stats.ard import ArdRow, ard_row, to_frame
+from analysis.stats.cumulative_incidence import cif_ard_rows, cuminc
+from analysis.stats.historical import compare_with_cohorts, plan_comparisons, skipped_notes, trial_counts_from_ard
+from analysis.stats.kaplan_meier import follow_up_ard_rows, kaplan_meier, km_ard_rows, median_follow_up
+from analysis.stats.proportions import rate_rows
+from analysis.stats.quantiles import summary_ard_rows
+
+RATE_VARIABLES = ("crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus",
+                  "icans_any", "icans_grade3plus", "tocilizumab_given", "icu_level_support")
+"""outputs.md's ``crs_rate`` variables, then issue 5's tocilizumab use and ICU-level support."""
+RESPONSE_VARIABLES = ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
+KM_PARAMETERS = ("OS", "EFS", "RFS")
+MONTHS = {"month_3": 3, "month_6": 6, "month_12": 12}
+PUBLISHED_OUTCOMES = ("orr_3mo", "cr_best_response", "os_12mo", "efs_12mo", "rfs_responders_12mo")
+"""Published 12-month and response figures (estimate with CI, as published) shown beside the trial's."""
+
+
+def derive_rate_endpoints(adsl: pd.DataFrame, crs: pd.DataFrame, icans: pd.DataFrame, anakinra: pd.DataFrame,
+                          crs_timeline: pd.DataFrame) -> pd.DataFrame:
+    """One row per CRS-evaluable participant with ``high_burden`` and each binary endpoint of RATE_VARIABLES.
+
+    ``icu_level_support``: a vasopressor (hypotension level ≥ 3) or positive-pressure support
+    (hypoxia level 4: CPAP, BiPAP, mechanical ventilation) at any time of the CRS timeline.
+    """
+    evaluable = adsl.loc[adsl["crs_evaluable"].astype(bool), ["participant_id", "high_burden"]]
+    icu = crs_timeline.loc[(crs_timeline["hypotension_level"] >= 3) | (crs_timeline["hypoxia_level"] >= 4), "participant_id"]
+    frame = (evaluable.merge(crs[["participant_id", "crs_any", "crs_max_grade", "crs_max_grade_penn"]], on="participant_id", how="left")
+             .merge(icans[["participant_id", "icans_any", "icans_max_grade"]], on="participant_id", how="left")
+             .merge(anakinra[["participant_id", "tocilizumab_given"]], on="participant_id", how="left"))
+    return pd.DataFrame({
+        "participant_id": frame["participant_id"],
+        "high_burden": frame["high_burden"].astype(bool),
+        "crs_any": frame["crs_any"].fillna(False).astype(bool),
+        "crs_grade3plus": frame["crs_max_grade"] >= 3,
+        "crs_grade4plus": frame["crs_max_grade"] >= 4,
+        "crs_penn_grade3plus": frame["crs_max_grade_penn"] >= 3,
+        "crs_penn_grade4plus": frame["crs_max_grade_penn"] >= 4,
+        "icans_any": frame["icans_any"].fillna(False).astype(bool),
+        "icans_grade3plus": frame["icans_max_grade"] >= 3,
+        "tocilizumab_given": frame["tocilizumab_given"].fillna(False).astype(bool),
+        "icu_level_support": frame["participant_id"].isin(icu),
+    })
+
+
+def crs_rate_rows(endpoints: pd.DataFrame) -> list[ArdRow]:
+    """``crs_rate``: n, N, p and the exact CI of each endpoint, overall and by burden."""
+    groups = {"all": endpoints, "high_burden": endpoints[endpoints["high_burden"]], "low_burden": endpoints[~endpoints["high_burden"]]}
+    return [row for group, members in groups.items() for variable in RATE_VARIABLES
+            for row in rate_rows("crs_rate", group, variable, int(members[variable].sum()), len(members))]
+
+
+def response_rows(adsl: pd.DataFrame) -> list[ArdRow]:
+    """``response``: day-28 CR/CRi, MRD-negative at day 28 and best CR/CRi by 3 months, efficacy-evaluable set.
+
+    A missing MRD or response counts as not responding (n / N over the whole set).
+    """
+    evaluable = adsl.loc[adsl["efficacy_evaluable"].astype(bool)]
+    return [row for variable in RESPONSE_VARIABLES
+            for row in rate_rows("response", "all", variable, int(evaluable[variable].astype("boolean").fillna(False).sum()), len(evaluable))]
+
+
+def km_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
+    """``km``: OS, EFS, RFS at months 3, 6 and 12 (log-log CI), from adtte (aval in days, cnsr 0 = event)."""
+    timepoints = {name: months * plan.days_per_month for name, months in MONTHS.items()}
+    rows: list[ArdRow] = []
+    for parameter in KM_PARAMETERS:
+        records = adtte.loc[adtte["paramcd"] == parameter]
+        fit = kaplan_meier(records["aval"].to_numpy(float), (records["cnsr"] == 0).to_numpy())
+        rows.extend(km_ard_rows(fit, parameter, timepoints))
+    return rows
+
+
+def cif_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
+    """``cif``: cumulative incidence of relapse (death without relapse competing) at months 3, 6, 12."""
+    records = adtte.loc[adtte["paramcd"] == "CIR"]
+    fit = cuminc(records["aval"].to_numpy(float), records["event_code"].astype(int).to_numpy(), cause=1, cencode=0)
+    return cif_ard_rows(fit, {name: months * plan.days_per_month for name, months in MONTHS.items()})
+
+
+def follow_up_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
+    """``follow_up``: median follow-up in months by reverse Kaplan–Meier on OS."""
+    records = adtte.loc[adtte["paramcd"] == "OS"]
+    result = median_follow_up(records["aval"].to_numpy(float), (records["cnsr"] == 0).to_numpy())
+    return follow_up_ard_rows(result, len(records), scale=plan.days_per_month)
+
+
+def fever_to_anakinra_rows(anakinra: pd.DataFrame) -> list[ArdRow]:
+    """``fever_to_anakinra``: hours from first fever, and from the trigger, to the first dose."""
+    return [*summary_ard_rows("fever_to_anakinra", "all", "hours", anakinra["fever_to_anakinra_hours"].dropna()),
+            *summary_ard_rows("fever_to_anakinra", "all", "trigger_hours", anakinra["trigger_to_anakinra_hours"].dropna())]
+
+
+def published_outcome_rows(cohorts: Sequence[Mapping[str, Any]]) -> list[ArdRow]:
+    """``published_outcome``: each confirmed cohort's published response and 12-month figures, as published (%).
+
+    Shown beside the trial's own estimates, each labelled with the cohort's definition where it
+    gave one; nothing is filled in for a null figure or an unconfirmed cohort.
+    """
+    rows: list[ArdRow] = []
+    for cohort in cohorts:
+        if not cohort.get("confirmed"):
+            continue
+        for variable in PUBLISHED_OUTCOMES:
+            figure = cohort.get(variable)
+            if not isinstance(figure, Mapping) or figure.get("estimate") is None:
+                continue
+            label = f"{cohort['name']}: {variable} as published" + (f"; definition: {figure['definition']}" if figure.get("definition") else "")
+            ci = figure.get("ci") or [None, None]
+            rows += [ard_row("published_outcome", str(cohort["id"]), variable, "estimate", figure["estimate"] / 100, label),
+                     ard_row("published_outcome", str(cohort["id"]), variable, "ci_low", None if ci[0] is None else ci[0] / 100, label),
+                     ard_row("published_outcome", str(cohort["id"]), variable, "ci_high", None if ci[1] is None else ci[1] / 100, label)]
+    return rows
+
+
+def is_interim(adsl: pd.DataFrame) -> bool:
+    """An interim look: some enrolled participant is still ongoing at the cut."""
+    return bool(adsl["ongoing_at_cut"].astype("boolean").fillna(True).any())
+
+
+def build_trial_ard(tables: Mapping[str, pd.DataFrame], cohorts: Sequence[Mapping[str, Any]], plan: AnalysisPlan) -> tuple[pd.DataFrame, list[str]]:
+    """The whole ARD of the trial, and the notes on comparisons that could not be made.
+
+    ``tables`` holds the derived tables ``adsl``, ``crs``, ``icans``, ``anakinra``, ``crs_timeline``, ``adtte``.
+    """
+    endpoints = derive_rate_endpoints(tables["adsl"], tables["crs"], tables["icans"], tables["anakinra"], tables["crs_timeline"])
+    rate = crs_rate_rows(endpoints)
+    comparison_options = {"high_burden_pct": plan.high_burden_pct, "primary_comparator": plan.primary.comparator,
+                          "primary_endpoint": plan.primary.endpoint}
+    comparisons = compare_with_cohorts(trial_counts_from_ard(to_frame(rate)), cohorts, interim=is_interim(tables["adsl"]),
+                                       primary_alpha=plan.primary.alpha, **comparison_options)
+    _, skipped = plan_comparisons(cohorts, **comparison_options)
+    rows = [*rate, *comparisons, *response_rows(tables["adsl"]), *km_rows(tables["adtte"], plan), *cif_rows(tables["adtte"], plan),
+            *follow_up_rows(tables["adtte"], plan), *fever_to_anakinra_rows(tables["anakinra"]), *published_outcome_rows(cohorts)]
+    return to_frame(rows), skipped_notes(skipped)
+
+
+__all__ = ["build_trial_ard", "derive_rate_endpoints", "is_interim"]

@@ -1,0 +1,50 @@
+"""The analyze step: read the derived tables of one output folder, write ard.parquet and the comparison notes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
+from prefect import flow, task
+
+from analysis.settings import AnalysisPlan
+from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
+from analysis.stats.trial_ard import build_trial_ard
+from analysis.store import (cache_key, code_version, file_sha256, read_manifest, read_provenance, step_is_current,
+                            update_manifest, write_json, write_table)
+from pipelines.outcome import as_user_outcome, pass_on
+from pipelines.steps import StepOutcome
+
+ANALYSIS_INPUTS = ("adsl", "crs", "icans", "anakinra", "crs_timeline", "adtte")
+
+
+def run_analyze(processed: Path, plan: AnalysisPlan) -> StepOutcome:
+    """Compute every analysis result from the derived tables; write ``ard.parquet`` and ``comparison_notes.json``."""
+    started = time.perf_counter()
+    key = cache_key({"derive": read_manifest(processed)["steps"].get("derive", {}).get("key"),
+                     "cohorts": file_sha256(DEFAULT_COHORTS_PATH), "settings": plan.settings_hash(), "code": code_version()})
+    if step_is_current(processed, "analyze", key):
+        return StepOutcome("analyze", processed, reused=True, seconds=time.perf_counter() - started)
+    tables = {name: pd.read_parquet(processed / f"{name}.parquet") for name in ANALYSIS_INPUTS}
+    ard, notes = build_trial_ard(tables, load_cohorts(), plan)
+    record = {**read_provenance(processed / "adsl.parquet"), "historical_cohorts_sha256": file_sha256(DEFAULT_COHORTS_PATH)}
+    written = {"ard.parquet": {"sha256": write_table(ard, processed / "ard.parquet", record), "rows": len(ard)}}
+    write_json({"skipped_comparisons": notes}, processed / "comparison_notes.json")
+    written["comparison_notes.json"] = {"sha256": file_sha256(processed / "comparison_notes.json"), "rows": len(notes)}
+    update_manifest(processed, "analyze", written, {"key": key})
+    return StepOutcome("analyze", processed, reused=False, seconds=time.perf_counter() - started)
+
+
+@task(name="analyze")
+def analyze_task(processed: Path, plan: AnalysisPlan) -> StepOutcome:
+    """Prefect task around :func:`run_analyze`."""
+    return as_user_outcome(run_analyze, processed, plan)
+
+
+@flow(name="pacer-analyze")
+def analyze_flow(processed: Path, plan: AnalysisPlan | None = None) -> StepOutcome:
+    """Analyze one processed output folder."""
+    return pass_on(analyze_task(processed, plan or AnalysisPlan(), return_state=True))
