@@ -1,4 +1,4 @@
-"""The `pacer` command: run the whole pipeline, ingest an export, or simulate one.
+"""The `pacer` command: run the pipeline, or one step of it; simulate an export; show the settings.
 
 Exit codes scripts can trust: 0 success; 2 a user error (one line on stderr, no traceback);
 1 an unexpected failure (a defect: the traceback is kept for the developers).
@@ -9,22 +9,27 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="PACER (NCT06703216) outcome-analysis pipeline.")
+                  help="PACER (NCT06703216) outcome-analysis pipeline: ingest an export, grade CRS/ICANS, derive "
+                       "outcomes, analyze. Start with `pacer run` (the demo export) or `pacer run --export PATH`.")
+settings_app = typer.Typer(no_args_is_help=True, help="The analysis-plan settings.")
+app.add_typer(settings_app, name="settings")
 
 USER_ERROR = 2
 
-DataCutOption = Annotated[Optional[str], typer.Option("--data-cut", help="Data cut YYYY-MM-DD (all of that day, export time zone). Default: the manifest's export date.")]
-OutOption = Annotated[Optional[Path], typer.Option("--out", help="Write the tables into this folder. Default: data/processed/<data-cut>/.")]
-TimezoneOption = Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone of naive local times, when the manifest has none.")]
+ExportOption = Annotated[Optional[Path], typer.Option("--export", help="Export bundle: a folder or .zip with participants.csv and events.csv. Default: the committed demo export data/raw/demo.")]
+DataCutOption = Annotated[Optional[str], typer.Option("--data-cut", help="Data cut YYYY-MM-DD: all of that day, in the export's time zone. Default: the manifest's export date.")]
+OutOption = Annotated[Optional[Path], typer.Option("--out", help="Write the outputs into this folder. Default: data/processed/<data-cut>/.")]
+TimezoneOption = Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone of naive local times (e.g. America/Chicago), when the manifest has none.")]
+SettingsOption = Annotated[Optional[Path], typer.Option("--settings", help="Analysis-plan settings file (.toml, .yaml, .json). Default: the documented defaults (`pacer settings show`).")]
+ProcessedOption = Annotated[Path, typer.Option("--processed", help="An output folder written by `pacer ingest` (or `pacer run`).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder (for scripts).")]
-SettingsOption = Annotated[Optional[Path], typer.Option("--settings", help="Analysis-plan settings file (.toml, .yaml, .json). Default: the documented defaults.")]
 
 
 def fail(message: str) -> None:
@@ -44,15 +49,33 @@ def parse_data_cut(text: str | None) -> date | None:
     return None
 
 
-def report_outcomes(outcomes: list, quiet: bool) -> None:
-    """One line per step (unless quiet), then where the outputs are."""
-    if not quiet:
-        for outcome in outcomes:
-            typer.echo(outcome.line())
-    typer.echo(f"outputs written to {outcomes[-1].out_dir}")
+def load_plan(settings: Path | None):
+    """The analysis plan from `--settings`, or the defaults; a bad file is a user error."""
+    from analysis.settings import SettingsError, load_settings
+
+    try:
+        return load_settings(settings)
+    except SettingsError as exc:
+        fail(str(exc))
 
 
-def run_user_step(step, **kwargs) -> Path:
+def run_parameters(export: Path | None, data_cut: str | None, out: Path | None, timezone: str | None,
+                   settings: Path | None) -> dict[str, Any]:
+    """Validated flow parameters from the command-line options; a bad one is a user error before any work."""
+    from analysis.export.errors import ExportError
+    from pipelines.parameters import validate_run_parameters
+    from pipelines.paths import DEMO_EXPORT
+
+    try:
+        params = validate_run_parameters(export=export or DEMO_EXPORT, data_cut=parse_data_cut(data_cut), out_dir=out,
+                                         time_zone=timezone, settings=settings)
+    except ExportError as exc:
+        fail(str(exc))
+    return {"export": params.export, "data_cut": params.data_cut, "out_dir": params.out_dir,
+            "time_zone": params.time_zone, "plan": load_plan(params.settings)}
+
+
+def run_user_step(step, **kwargs: Any) -> Any:
     """Run a flow; a user error (a Failed state with a message) becomes one line on stderr and exit code 2."""
     from pipelines.outcome import failed_message, quiet_prefect_run_loggers
 
@@ -64,38 +87,67 @@ def run_user_step(step, **kwargs) -> Path:
     return state.result()
 
 
+def report_outcomes(outcomes: list, quiet: bool) -> None:
+    """One line per step (unless quiet), then where the outputs are."""
+    if not quiet:
+        for outcome in outcomes:
+            typer.echo(outcome.line())
+    typer.echo(f"outputs written to {outcomes[-1].out_dir}")
+
+
 @app.command()
-def run(export: Annotated[Optional[Path], typer.Option("--export", help="Export bundle folder or .zip. Default: the committed demo export.")] = None, data_cut: DataCutOption = None, out: OutOption = None,
+def run(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOption = None,
         timezone: TimezoneOption = None, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
-    """Run the pipeline on an export (default: the committed demo) and print where the outputs are."""
-    from analysis.settings import SettingsError, load_settings
-    from pipelines.paths import DEMO_EXPORT
+    """Run the whole pipeline (ingest → derive → analyze) on an export, and print where the outputs are.
+
+    A second run on the same export, cut, settings and code reuses the results and says so.
+    """
     from pipelines.run import run_flow
 
-    cut = parse_data_cut(data_cut)
-    try:
-        plan = load_settings(settings)
-    except SettingsError as exc:
-        fail(str(exc))
-    outcomes = run_user_step(run_flow, export=export or DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=timezone, plan=plan)
-    report_outcomes(outcomes, quiet)
+    report_outcomes(run_user_step(run_flow, **run_parameters(export, data_cut, out, timezone, settings)), quiet)
 
 
 @app.command()
-def ingest(export: Annotated[Optional[Path], typer.Option("--export", help="Export bundle folder or .zip. Default: the committed demo export.")] = None, data_cut: DataCutOption = None, out: OutOption = None,
+def ingest(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOption = None,
            timezone: TimezoneOption = None, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
-    from analysis.settings import SettingsError, load_settings
     from pipelines.ingest import ingest_flow
-    from pipelines.paths import DEMO_EXPORT
 
-    cut = parse_data_cut(data_cut)
-    try:
-        plan = load_settings(settings)
-    except SettingsError as exc:
-        fail(str(exc))
-    outcome = run_user_step(ingest_flow, export=export or DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=timezone, plan=plan)
-    report_outcomes([outcome], quiet)
+    report_outcomes([run_user_step(ingest_flow, **run_parameters(export, data_cut, out, timezone, settings))], quiet)
+
+
+@app.command()
+def derive(processed: ProcessedOption, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
+    """Grade CRS (ASTCT and the Penn approximation) and ICANS, time anakinra, derive ADSL and ADTTE."""
+    from pipelines.derive import derive_flow
+
+    report_outcomes([run_user_step(derive_flow, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+
+
+@app.command()
+def analyze(processed: ProcessedOption, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
+    """Compute every analysis result (rates, historical comparisons, survival) into ard.parquet."""
+    from pipelines.analyze import analyze_flow
+
+    report_outcomes([run_user_step(analyze_flow, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+
+
+def existing_folder(path: Path) -> Path:
+    """`--processed` must be a folder with the ingest's tables."""
+    if not (path / "participants.parquet").is_file():
+        fail(f"--processed {path}: no participants.parquet there; run `pacer ingest` first")
+    return path
+
+
+@settings_app.command("show")
+def settings_show(settings: SettingsOption = None) -> None:
+    """Print the analysis-plan settings in force, where they come from, and their hash."""
+    import json
+
+    plan = load_plan(settings)
+    typer.echo(f"# source: {settings if settings else 'defaults of grading.md / outputs.md'}")
+    typer.echo(f"# sha256: {plan.settings_hash()}")
+    typer.echo(json.dumps(plan.model_dump(mode='json'), indent=2))
 
 
 @app.command()
