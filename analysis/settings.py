@@ -42,6 +42,29 @@ class PrimaryAnalysis(BaseModel):
     alpha: float = 0.05
 
 
+class StoppingRules(BaseModel):
+    """Safety stopping rules (issue 6): Bayesian beta-binomial monitoring in the style of Thall–Simon (1994).
+
+    For each monitored event a stop is signalled when P(true rate > unacceptable rate | x events in
+    n evaluated, Beta(prior_a, prior_b) prior) ≥ ``posterior_threshold``, from ``min_evaluated`` on,
+    over the CRS-evaluable set (grading.md, "Analysis sets"). These are **proposed defaults that the
+    DSMB must confirm** at its first meeting; the report shows them beside every status line.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prior_a: float = Field(1.0, gt=0, description="Beta prior a (1, 1 = uniform: one pseudo-participant's weight each way)")
+    prior_b: float = Field(1.0, gt=0, description="Beta prior b")
+    crs_grade4plus_unacceptable_rate: float = Field(0.25, gt=0, lt=1, description="grade ≥ 4 CRS (ASTCT) rate the DSMB will not accept")
+    treatment_related_death_unacceptable_rate: float = Field(0.10, gt=0, lt=1, description="treatment-related death rate (grading.md) the DSMB will not accept")
+    posterior_threshold: float = Field(0.90, gt=0, lt=1, description="stop when P(rate > unacceptable) reaches this")
+    min_evaluated: int = Field(5, ge=1, description="no stop is signalled before this many are evaluated")
+    max_evaluated: int = Field(40, ge=1, description="planned number evaluated (enrollment target): boundaries are tabulated up to it")
+    oc_true_rates: tuple[float, ...] = Field((0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40), description="true rates of the operating-characteristics simulation")
+    oc_trials: int = Field(10_000, ge=100, description="simulated trials per true rate")
+    oc_seed: int = Field(20241121, description="seed of the operating-characteristics simulation")
+
+
 class AnalysisPlan(BaseModel):
     """Every analysis-plan setting, with the defaults of grading.md (version 2.1) and outputs.md (version 2)."""
 
@@ -103,6 +126,9 @@ class AnalysisPlan(BaseModel):
 
     # Primary analysis
     primary: PrimaryAnalysis = PrimaryAnalysis()
+
+    # Safety stopping rules (issue 6)
+    stopping: StoppingRules = StoppingRules()
 
     def settings_hash(self) -> str:
         """SHA-256 of the canonical JSON of the settings in force."""

@@ -1,0 +1,662 @@
+"""The physiological state over time — grading.md, "The physiological state over time".
+
+Every function here is vectorized over participants and rows: sorts, group-bys, cumulative
+operations and sorted look-ups (:func:`asof_index`); no Python loop runs over events or
+participants.
+
+Time inside this module and :mod:`analysis.derive.crs` is an integer number of *ticks*,
+``TICKS_PER_HOUR`` ticks to the hour (one tick = 3.6 ms), so that "exactly 24 h", "≥ 3 h" and
+"m ≤ b ≤ m + 72 h" are exact integer comparisons, free of floating-point residue. Outputs are
+hours again (:func:`to_hours`).
+
+The state is piecewise constant on a *grid*: per participant, the elementary intervals
+``[start, end)`` between every time at which any part of the state may change (a reading, the end
+of its hold, a bolus and the end of its hour, the start and end of a vasopressor or oxygen
+interval, extra times a caller asks for), from day 0 to the participant's *horizon*: the earliest
+of the export time or cut (``data_end_hours``), death, and the end of CRS follow-up
+(``crs_followup_days``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.settings import AnalysisPlan
+
+ArrayLike = np.ndarray | pd.Series | Sequence[float]
+
+TICKS_PER_HOUR = 1_000_000
+"""Internal time resolution: 10⁻⁶ h (3.6 ms)."""
+
+NEVER = np.int64(2**62)
+"""A tick later than any real time: "no end", "no next row", "no such time"."""
+
+_KEY_SHIFT = 36
+"""(participant, tick) pairs are packed as ``pid << 36 | tick``: ticks up to 2³⁶ (≈ 7.8 years)."""
+
+PALS_INFANT_SBP = 70.0
+PALS_CHILD_SBP_BASE = 70.0
+PALS_CHILD_SBP_PER_YEAR = 2.0
+PALS_ADOLESCENT_SBP = 90.0
+"""PALS systolic thresholds (grading.md, "Hypotension level")."""
+
+OXYGEN_DEVICE_LEVEL: dict[str, int] = {
+    "blow_by": 2,
+    "nasal_cannula": 2,
+    "high_flow_nasal_cannula": 3,
+    "simple_face_mask": 3,
+    "venturi_mask": 3,
+    "nonrebreather_mask": 3,
+    "cpap": 4,
+    "bipap": 4,
+    "mechanical_ventilation": 4,
+}
+"""grading.md, "Hypoxia level". A ``nasal_cannula`` above ``plan.high_flow_nasal_cannula_above_l_min`` is 3."""
+
+UNKNOWN_OXYGEN_DEVICE_LEVEL = 2
+"""A device outside the vocabulary (ingest quarantines those) still counts as supplemental oxygen."""
+
+MECHANICAL_VENTILATION = "mechanical_ventilation"
+NASAL_CANNULA = "nasal_cannula"
+VASOPRESSIN = "vasopressin"
+
+NE_EQUIVALENT_WEIGHTS: dict[str, float] = {
+    "norepinephrine": 1.0,
+    "epinephrine": 1.0,
+    "phenylephrine": 1.0 / 10.0,
+    "dopamine": 1.0 / 140.0,
+}
+"""grading.md, "High dose": NE-equivalent = norepinephrine + epinephrine + phenylephrine / 10 +
+dopamine / 140 (VASST weights at 70 kg), all mcg/kg/min."""
+
+DOSE_TOLERANCE = 1e-9
+"""Numerical tolerance (mcg/kg/min) on high-dose comparisons, so that 0.14 + 0.14 meets 0.28."""
+
+
+# --------------------------------------------------------------------------------------------
+# time helpers
+
+
+def to_ticks(hours: ArrayLike, missing: np.int64 = NEVER) -> np.ndarray:
+    """Hours (float, NaN allowed) to integer ticks; NaN becomes ``missing``."""
+    h = np.asarray(hours, dtype="float64")
+    out = np.full(h.shape, missing, dtype="int64")
+    ok = ~np.isnan(h)
+    out[ok] = np.round(h[ok] * TICKS_PER_HOUR).astype("int64")
+    return out
+
+
+def to_hours(ticks: ArrayLike) -> np.ndarray:
+    """Integer ticks to hours; ``NEVER`` (or anything at or beyond it) becomes NaN."""
+    t = np.asarray(ticks, dtype="int64")
+    out = t.astype("float64") / TICKS_PER_HOUR
+    out[t >= NEVER] = np.nan
+    return out
+
+
+def hours_to_ticks(hours: float) -> np.int64:
+    """One duration from the analysis plan, in ticks."""
+    return np.int64(round(hours * TICKS_PER_HOUR))
+
+
+def _pack(pid: np.ndarray, ticks: np.ndarray) -> np.ndarray:
+    return (np.asarray(pid, dtype="int64") << _KEY_SHIFT) | np.asarray(ticks, dtype="int64")
+
+
+def asof_index(right_pid: np.ndarray, right_t: np.ndarray, left_pid: np.ndarray, left_t: np.ndarray) -> np.ndarray:
+    """For each left (participant, time), the index of the last right row of the same participant at or before it.
+
+    Parameters
+    ----------
+    right_pid, right_t
+        Integer participant codes and ticks, sorted by (participant, time).
+    left_pid, left_t
+        The query points, in any order.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 positions into the right arrays; -1 where the participant has no right row at or
+        before the query time.
+    """
+    if len(right_pid) == 0:
+        return np.full(len(left_pid), -1, dtype="int64")
+    keys = _pack(right_pid, right_t)
+    idx = np.searchsorted(keys, _pack(left_pid, left_t), side="right").astype("int64") - 1
+    ok = idx >= 0
+    ok[ok] = np.asarray(right_pid)[idx[ok]] == np.asarray(left_pid)[ok]
+    return np.where(ok, idx, -1)
+
+
+def take_or(values: np.ndarray, idx: np.ndarray, fill):
+    """``values[idx]`` with ``fill`` where ``idx`` is -1."""
+    values = np.asarray(values)
+    if len(values) == 0:
+        return np.full(len(idx), fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
+    return np.where(idx >= 0, values[np.clip(idx, 0, None)], fill)
+
+
+def next_in_group(group: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The next row's time within the same group (rows sorted by group, time); ``NEVER`` for the last."""
+    nxt = np.full(len(t), NEVER, dtype="int64")
+    if len(t) > 1:
+        same = group[1:] == group[:-1]
+        nxt[:-1] = np.where(same, t[1:], NEVER)
+    return nxt
+
+
+def previous_in_group(group: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """The previous row's time within the same group (rows sorted by group, time); ``-NEVER`` for the first."""
+    prev = np.full(len(t), -NEVER, dtype="int64")
+    if len(t) > 1:
+        same = group[1:] == group[:-1]
+        prev[1:] = np.where(same, t[:-1], -NEVER)
+    return prev
+
+
+def runs(pid: np.ndarray, flag: np.ndarray, duration: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Maximal runs of consecutive grid intervals where ``flag`` holds.
+
+    Grid intervals of one participant are contiguous, so consecutive rows with the flag form an
+    uninterrupted run of time.
+
+    Returns
+    -------
+    run_start : bool array, true on the first interval of each run
+    run_id : int array, the run's number (-1 outside runs)
+    run_ticks : int array, the run's total length in ticks (0 outside runs)
+    """
+    flag = np.asarray(flag, dtype=bool)
+    n = len(flag)
+    first_of_pid = np.ones(n, dtype=bool)
+    if n > 1:
+        first_of_pid[1:] = pid[1:] != pid[:-1]
+    prev_flag = np.zeros(n, dtype=bool)
+    if n > 1:
+        prev_flag[1:] = flag[:-1]
+    run_start = flag & (first_of_pid | ~prev_flag)
+    run_id = np.cumsum(run_start) - 1
+    run_id = np.where(flag, run_id, -1)
+    total = np.bincount(run_id[flag], weights=duration[flag].astype("float64"), minlength=int(run_start.sum()))
+    run_ticks = np.where(flag, np.round(take_or(total, run_id, 0.0)).astype("int64"), 0)
+    return run_start, run_id, run_ticks
+
+
+# --------------------------------------------------------------------------------------------
+# clinical building blocks
+
+
+def pals_sbp_threshold(age_years: ArrayLike, pals_age: str) -> np.ndarray:
+    """The PALS systolic threshold: hypotension is an SBP *below* it.
+
+    grading.md, "Hypotension level": age < 1 y: SBP < 70; 1 ≤ age < 10: SBP < 70 + 2 × age;
+    age ≥ 10: SBP < 90 mmHg, with the age at infusion in completed years
+    (floor(``age_at_infusion_years``)) or exact [choice ``pals_age``].
+
+    Parameters
+    ----------
+    age_years
+        Age at infusion in years (``age_at_infusion_years``).
+    pals_age
+        ``"completed_years"`` or ``"exact"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        The threshold in mmHg (NaN where the age is unknown: then no SBP is low).
+
+    Examples
+    --------
+    >>> pals_sbp_threshold([0.5, 1.5, 9.9, 10.0], "completed_years").tolist()
+    [70.0, 72.0, 88.0, 90.0]
+    >>> pals_sbp_threshold([1.5, 9.9], "exact").round(6).tolist()
+    [73.0, 89.8]
+    """
+    age = np.asarray(age_years, dtype="float64")
+    if pals_age == "completed_years":
+        age = np.floor(np.round(age, 9))
+    elif pals_age != "exact":
+        raise ValueError(f"pals_age must be 'completed_years' or 'exact', not {pals_age!r}")
+    threshold = np.where(age < 1, PALS_INFANT_SBP,
+                         np.where(age < 10, PALS_CHILD_SBP_BASE + PALS_CHILD_SBP_PER_YEAR * age, PALS_ADOLESCENT_SBP))
+    return np.where(np.isnan(age), np.nan, threshold)
+
+
+def compute_oxygen_level(device: ArrayLike, flow: ArrayLike, plan: AnalysisPlan) -> np.ndarray:
+    """Hypoxia level of one oxygen row.
+
+    grading.md, "Hypoxia level": 2 low flow (``blow_by``, ``nasal_cannula`` ≤ 6 L/min); 3
+    ``nasal_cannula`` > 6 L/min, ``high_flow_nasal_cannula`` (whatever its flow),
+    ``simple_face_mask``, ``venturi_mask``, ``nonrebreather_mask``; 4 ``cpap``, ``bipap``,
+    ``mechanical_ventilation``. A nasal cannula without a flow (ingest quarantines those) is 2.
+
+    Examples
+    --------
+    >>> from analysis.settings import AnalysisPlan
+    >>> compute_oxygen_level(["nasal_cannula", "nasal_cannula", "cpap"], [6.0, 6.5, np.nan], AnalysisPlan()).tolist()
+    [2, 3, 4]
+    """
+    device = pd.Series(np.asarray(device, dtype=object))
+    flow = np.asarray(flow, dtype="float64")
+    level = device.map(OXYGEN_DEVICE_LEVEL).fillna(UNKNOWN_OXYGEN_DEVICE_LEVEL).to_numpy(dtype="int64")
+    high_flow_cannula = (device.to_numpy() == NASAL_CANNULA) & (flow > plan.high_flow_nasal_cannula_above_l_min)
+    return np.where(high_flow_cannula, 3, level)
+
+
+def compute_high_dose(doses: dict[str, np.ndarray], vasopressin_running: np.ndarray, drugs_running: np.ndarray,
+                      plan: AnalysisPlan) -> np.ndarray:
+    """Whether the vasopressors running at a moment are a high dose.
+
+    grading.md, "High dose" [choice ``high_dose``]: monotherapy norepinephrine ≥ 0.28,
+    epinephrine ≥ 0.14, dopamine ≥ 10, phenylephrine ≥ 2.86 mcg/kg/min; or in combination a
+    norepinephrine equivalent ≥ 0.28 (≥ 0.14 with vasopressin running).
+
+    Choices where grading.md is silent:
+
+    - a drug at or above its monotherapy threshold stays high dose when another vasopressor is
+      added (otherwise adding dopamine 0.1 to dopamine-alone 10 would *lower* the grade: the
+      combination rule only adds high-dose states, it never removes one);
+    - "in combination" means at least two drugs running, vasopressin included; vasopressin alone
+      is never high dose (its NE-equivalent is 0).
+
+    Parameters
+    ----------
+    doses
+        Running dose (mcg/kg/min, 0 when not running) per non-vasopressin drug name.
+    vasopressin_running
+        Boolean per moment.
+    drugs_running
+        Number of vasopressor drugs running per moment, vasopressin included.
+    """
+    thresholds = {
+        "norepinephrine": plan.high_dose.norepinephrine,
+        "epinephrine": plan.high_dose.epinephrine,
+        "dopamine": plan.high_dose.dopamine,
+        "phenylephrine": plan.high_dose.phenylephrine,
+    }
+    n = len(vasopressin_running)
+    high = np.zeros(n, dtype=bool)
+    ne_equivalent = np.zeros(n, dtype="float64")
+    for drug, dose in doses.items():
+        dose = np.nan_to_num(np.asarray(dose, dtype="float64"), nan=0.0)
+        if drug in thresholds:
+            high |= dose >= thresholds[drug] - DOSE_TOLERANCE
+        ne_equivalent += NE_EQUIVALENT_WEIGHTS.get(drug, 0.0) * dose
+    combination_threshold = np.where(vasopressin_running, plan.high_dose.combination_ne_equivalent_with_vasopressin,
+                                     plan.high_dose.combination_ne_equivalent)
+    high |= (np.asarray(drugs_running) >= 2) & (ne_equivalent >= combination_threshold - DOSE_TOLERANCE)
+    return high
+
+
+# --------------------------------------------------------------------------------------------
+# inputs
+
+
+def prepare_participants(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """The infused participants, coded 0…n-1 in ``participant_id`` order, with their time limits.
+
+    grading.md, "Time", "Intervals" and "CRS, ASTCT 2019" (window, follow-up, grade 5).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pid``, ``participant_id``, ``age_at_infusion_years``, ``sbp_threshold`` (PALS),
+        ``data_end`` (ticks: where intervals without an end stop: ``data_end_hours``, the export
+        time or the cut whichever is first), ``death`` (ticks of the first ``death`` row at or
+        after infusion, ``NEVER`` if none), ``death_cause``, ``horizon`` (ticks: the earliest of
+        ``data_end``, death and day ``crs_followup_days``; the state is derived on [0, horizon)).
+    """
+    infused = participants["infused"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    p = participants.loc[infused].sort_values("participant_id", kind="mergesort")
+    p = p.drop_duplicates("participant_id").reset_index(drop=True)
+    out = pd.DataFrame({
+        "pid": np.arange(len(p), dtype="int64"),
+        "participant_id": p["participant_id"].astype(str).to_numpy(dtype=object),
+        "age_at_infusion_years": p["age_at_infusion_years"].to_numpy(dtype="float64", na_value=np.nan),
+    })
+    out["sbp_threshold"] = pals_sbp_threshold(out["age_at_infusion_years"], plan.pals_age)
+
+    data_end_h = np.fmin(p["data_end_hours"].to_numpy(dtype="float64", na_value=np.nan),
+                         p["cut_hours"].to_numpy(dtype="float64", na_value=np.nan))
+
+    is_death = (events["event_type"] == "death").fillna(False).to_numpy(dtype=bool)
+    after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
+    deaths = events.loc[is_death & after_infusion, ["participant_id", "hours_from_infusion", "detail"]]
+    deaths = deaths.astype({"participant_id": object, "hours_from_infusion": "float64", "detail": object})
+    deaths["detail"] = deaths["detail"].astype(object).where(deaths["detail"].notna(), "")
+    deaths["not_crs"] = deaths["detail"] != "crs"
+    deaths = deaths.sort_values(["participant_id", "hours_from_infusion", "not_crs", "detail"], kind="mergesort")
+    deaths = deaths.drop_duplicates("participant_id").set_index("participant_id")
+    death_h = out["participant_id"].map(deaths["hours_from_infusion"]).to_numpy(dtype="float64", na_value=np.nan)
+    out["death_cause"] = out["participant_id"].map(deaths["detail"]).astype(object)
+    out["death"] = to_ticks(death_h)
+
+    followup_end = hours_to_ticks(plan.crs_followup_days * 24.0)
+    if followup_end >= np.int64(1) << _KEY_SHIFT:
+        raise ValueError(f"crs_followup_days = {plan.crs_followup_days:g} is beyond what the timeline can hold")
+    data_end = to_ticks(data_end_h)
+    horizon = np.minimum(np.minimum(data_end, out["death"].to_numpy()), followup_end)
+    out["horizon"] = np.maximum(horizon, 0)
+    out["data_end"] = np.where(data_end >= NEVER, out["horizon"], data_end)
+    return out
+
+
+def prepare_events(events: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
+    """The rows of infused participants at or after infusion, in ticks.
+
+    grading.md, "Time": *only rows at or after infusion describe the physiological state; earlier
+    rows are kept and shown but never carried into day 0*.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pid``, ``event_type``, ``t``, ``end`` (``NEVER`` when the row has no end), ``has_end``,
+        ``value``, ``detail`` ("" when missing), ``unit``.
+    """
+    codes = pd.Series(pp["pid"].to_numpy(), index=pd.Index(pp["participant_id"]))
+    after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
+    keep = events["participant_id"].astype(str).isin(codes.index).to_numpy(dtype=bool) & after_infusion
+    e = events.loc[keep]
+    end_h = e["end_hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)
+    return pd.DataFrame({
+        "pid": codes.reindex(e["participant_id"].astype(str)).to_numpy(dtype="int64"),
+        "event_type": e["event_type"].astype(object).fillna("").to_numpy(dtype=object),
+        "t": to_ticks(e["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)),
+        "end": to_ticks(end_h),
+        "has_end": ~np.isnan(end_h),
+        "value": e["value"].to_numpy(dtype="float64", na_value=np.nan),
+        "detail": e["detail"].astype(object).where(e["detail"].notna(), "").to_numpy(dtype=object),
+    })
+
+
+def _before_horizon(frame: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
+    horizon = pp["horizon"].to_numpy()
+    return frame.loc[frame["t"].to_numpy() < horizon[frame["pid"].to_numpy()]]
+
+
+# --------------------------------------------------------------------------------------------
+# state components
+
+
+def derive_reading_intervals(ev: pd.DataFrame, pp: pd.DataFrame, event_type: str, plan: AnalysisPlan) -> pd.DataFrame:
+    """How long each ``temperature`` or ``systolic_bp`` reading describes the state.
+
+    grading.md, "The physiological state over time": *a reading describes the state from its time
+    until the next reading of the same type, for at most 12 h* [choice ``reading_hold_hours``];
+    beyond that the state is unobserved (normal). *Readings of one type at the same time: the
+    worst wins* (highest temperature, lowest SBP).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pid``, ``start``, ``end`` (ticks), ``value``; one row per (participant, time), sorted.
+    """
+    rows = ev.loc[(ev["event_type"] == event_type) & ev["value"].notna(), ["pid", "t", "value"]]
+    rows = _before_horizon(rows, pp)
+    worst = "max" if event_type == "temperature" else "min"
+    rows = rows.groupby(["pid", "t"], sort=True)["value"].agg(worst).reset_index()
+    pid = rows["pid"].to_numpy()
+    t = rows["t"].to_numpy()
+    hold = hours_to_ticks(plan.reading_hold_hours)
+    end = np.minimum(np.minimum(next_in_group(pid, t), t + hold), pp["horizon"].to_numpy()[pid])
+    return pd.DataFrame({"pid": pid, "start": t, "end": end, "value": rows["value"].to_numpy()})
+
+
+def derive_bolus_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """The hour each ``fluid_bolus`` counts, and whether it is a repeat bolus.
+
+    grading.md, "Hypotension level": a bolus *counts for 1 h from its time* [choice
+    ``bolus_hold_hours``]; "CRS, Penn scale" grade 3: *while a bolus counts with another bolus in
+    the 24 h before it* (``plan.penn_repeat_bolus_hours``; the earlier bolus may be at the same time
+    or up to exactly 24 h before: both bounds included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pid``, ``start``, ``end`` (ticks), ``repeat`` (bool), sorted by participant and time.
+    """
+    rows = _before_horizon(ev.loc[ev["event_type"] == "fluid_bolus", ["pid", "t"]], pp)
+    rows = rows.sort_values(["pid", "t"], kind="mergesort")
+    pid = rows["pid"].to_numpy()
+    t = rows["t"].to_numpy()
+    repeat = (t - previous_in_group(pid, t)) <= hours_to_ticks(plan.penn_repeat_bolus_hours)
+    end = np.minimum(t + hours_to_ticks(plan.bolus_hold_hours), pp["horizon"].to_numpy()[pid])
+    return pd.DataFrame({"pid": pid, "start": t, "end": end, "repeat": repeat})
+
+
+def _interval_ends(group: np.ndarray, pid: np.ndarray, t: np.ndarray, end_raw: np.ndarray,
+                   pp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Effective ends of interval rows sorted by (group, time): grading.md, "Intervals".
+
+    A later row of the group replaces the earlier; a row with no end ends at the next row of the
+    group, else at ``data_end`` (flagged ``open``); everything stops at the horizon.
+    """
+    nxt = next_in_group(group, t)
+    open_ = (end_raw >= NEVER) & (nxt >= NEVER)
+    end = np.where(open_, pp["data_end"].to_numpy()[pid], np.minimum(end_raw, nxt))
+    end = np.minimum(end, pp["horizon"].to_numpy()[pid])
+    return end, open_
+
+
+def derive_vasopressor_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """When each vasopressor runs, and at what dose.
+
+    grading.md, "Intervals": a ``vasopressor`` row runs from ``event_time`` to ``end_time``; one
+    with no ``end_time`` ends at the next row of the same drug, else at the export time or the cut
+    whichever is first (``data_end_hours``), and is flagged; *a later row of the same vasopressor
+    replaces the earlier (titration)*, so within one drug intervals never overlap.
+
+    Choices: rows of one drug at the same time are one row with the worst of each (highest dose,
+    latest end, no end counting as latest); rows that started before infusion are not used
+    (grading.md, "Time"); only the row that runs to ``data_end`` is flagged ``open`` — a row
+    without an end that the next row of its drug ends is ordinary titration charting.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pid``, ``drug``, ``start``, ``end`` (ticks), ``dose``, ``open`` (bool); sorted by
+        participant, drug and time; zero-length rows dropped.
+    """
+    rows = ev.loc[(ev["event_type"] == "vasopressor") & (ev["detail"] != ""), ["pid", "detail", "t", "end", "value"]]
+    rows = _before_horizon(rows, pp).rename(columns={"detail": "drug"})
+    rows = rows.groupby(["pid", "drug", "t"], sort=True).agg(dose=("value", "max"), end=("end", "max")).reset_index()
+    pid = rows["pid"].to_numpy()
+    t = rows["t"].to_numpy()
+    drug_code = pd.factorize(rows["drug"])[0]
+    group = _pack(pid, drug_code)
+    end, open_ = _interval_ends(group, pid, t, rows["end"].to_numpy(), pp)
+    out = pd.DataFrame({"pid": pid, "drug": rows["drug"].to_numpy(dtype=object), "start": t, "end": end,
+                        "dose": rows["dose"].to_numpy(dtype="float64"), "open": open_})
+    return out.loc[out["end"] > out["start"]].reset_index(drop=True)
+
+
+def derive_oxygen_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """Which oxygen device runs when, with its hypoxia level.
+
+    grading.md, "Intervals": an ``oxygen`` row runs from ``event_time`` to ``end_time``; one with
+    no ``end_time`` ends at the next oxygen row (of any device), else at ``data_end_hours``,
+    flagged; *a later oxygen row replaces the earlier device*. Levels: :func:`compute_oxygen_level`.
+
+    Choices: oxygen rows at the same time are one row: the worst device (highest level;
+    mechanical ventilation above CPAP/BiPAP) with the latest end; rows before infusion are not
+    used; only a row running to ``data_end`` is flagged ``open``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pid``, ``device``, ``level``, ``start``, ``end`` (ticks), ``open``; sorted; zero-length
+        rows dropped.
+    """
+    rows = ev.loc[ev["event_type"] == "oxygen", ["pid", "detail", "t", "end", "value"]]
+    rows = _before_horizon(rows, pp).rename(columns={"detail": "device"})
+    rows = rows.assign(level=compute_oxygen_level(rows["device"], rows["value"], plan))
+    rows["severity"] = rows["level"] * 2 + (rows["device"] == MECHANICAL_VENTILATION)
+    rows = rows.sort_values(["pid", "t", "severity", "device"], kind="mergesort")
+    rows = rows.groupby(["pid", "t"], sort=True).agg(device=("device", "last"), level=("level", "last"),
+                                                     end=("end", "max")).reset_index()
+    pid = rows["pid"].to_numpy()
+    t = rows["t"].to_numpy()
+    end, open_ = _interval_ends(pid, pid, t, rows["end"].to_numpy(), pp)
+    out = pd.DataFrame({"pid": pid, "device": rows["device"].to_numpy(dtype=object),
+                        "level": rows["level"].to_numpy(dtype="int64"), "start": t, "end": end, "open": open_})
+    return out.loc[out["end"] > out["start"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------
+# the grid and the state on it
+
+
+def build_grid(pp: pd.DataFrame, times: Iterable[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """Elementary intervals ``[start, end)`` per participant between consecutive change times.
+
+    Parameters
+    ----------
+    pp
+        :func:`prepare_participants`; each participant's grid runs from 0 to its ``horizon``.
+    times
+        (pid, ticks) arrays of times at which the state may change; times outside [0, horizon]
+        are ignored.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``pid``, ``start``, ``end`` sorted; participants with a zero horizon have no row.
+    """
+    horizon = pp["horizon"].to_numpy()
+    pid_all = pp["pid"].to_numpy()
+    keys = [_pack(pid_all, np.zeros(len(pid_all), dtype="int64")), _pack(pid_all, horizon)]
+    for pid, t in times:
+        pid = np.asarray(pid, dtype="int64")
+        t = np.asarray(t, dtype="int64")
+        inside = (t >= 0) & (t <= horizon[pid])
+        keys.append(_pack(pid[inside], t[inside]))
+    keys = np.sort(np.concatenate(keys))
+    distinct = np.ones(len(keys), dtype=bool)
+    distinct[1:] = keys[1:] != keys[:-1]
+    keys = keys[distinct]
+    pid = keys >> _KEY_SHIFT
+    t = keys & ((np.int64(1) << _KEY_SHIFT) - 1)
+    same = pid[1:] == pid[:-1]
+    return pd.DataFrame({"pid": pid[:-1][same], "start": t[:-1][same], "end": t[1:][same]})
+
+
+@dataclass(frozen=True)
+class Physiology:
+    """The physiological state on the grid, and the interval tables it was built from.
+
+    ``state`` columns: ``pid``, ``start``, ``end`` (ticks); ``temperature_observed``, ``fever``,
+    ``sbp_observed``, ``sbp_low``, ``bolus``, ``repeat_bolus``, ``vasopressor_count`` (drugs
+    running, vasopressin included), ``vasopressin``, ``high_dose``, ``high_dose_run`` (inside an
+    uninterrupted high-dose run of at least ``plan.high_dose.min_duration_hours``),
+    ``oxygen_device`` ("" for none), ``mechanical_ventilation``, ``hypotension_level``,
+    ``hypoxia_level``.
+    """
+
+    participants: pd.DataFrame
+    state: pd.DataFrame
+    temperature: pd.DataFrame
+    systolic_bp: pd.DataFrame
+    bolus: pd.DataFrame
+    vasopressor: pd.DataFrame
+    oxygen: pd.DataFrame
+
+
+def _reading_state(readings: pd.DataFrame, pid: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    idx = asof_index(readings["pid"].to_numpy(), readings["start"].to_numpy(), pid, start)
+    observed = (idx >= 0) & (start < take_or(readings["end"].to_numpy(), idx, -1))
+    return observed, take_or(readings["value"].to_numpy(dtype="float64"), idx, np.nan)
+
+
+def _covering(intervals: pd.DataFrame, pid: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Index of the interval covering each grid start (intervals sorted, non-overlapping in time order); -1 if none."""
+    idx = asof_index(intervals["pid"].to_numpy(), intervals["start"].to_numpy(), pid, start)
+    on = (idx >= 0) & (start < take_or(intervals["end"].to_numpy(), idx, -1))
+    return np.where(on, idx, -1)
+
+
+def derive_physiology(pp: pd.DataFrame, ev: pd.DataFrame, plan: AnalysisPlan,
+                      extra_times: Iterable[tuple[np.ndarray, np.ndarray]] = ()) -> Physiology:
+    """The physiological state over time, per participant, on [0, horizon).
+
+    grading.md, "The physiological state over time":
+
+    - **Fever**: the temperature reading in force (:func:`derive_reading_intervals`) is ≥
+      ``plan.fever_celsius`` (38.0 °C), compared after rounding to 0.01 °C.
+    - **Hypotension level**: 4 two or more vasopressors running at once, vasopressin not counted;
+      3 one vasopressor running, with or without vasopressin (vasopressin alone counts as one);
+      2 an SBP below the PALS threshold (:func:`pals_sbp_threshold`) or a bolus in its hour; 0
+      otherwise (unobserved SBP is normal).
+    - **Hypoxia level**: the level of the oxygen device running (:func:`derive_oxygen_intervals`),
+      0 without one.
+    - **High-dose runs** (grading.md, "CRS, Penn scale"): maximal uninterrupted spans where
+      :func:`compute_high_dose` holds (a titration or a switch of drug at the same instant does not
+      interrupt); ``high_dose_run`` marks every moment of a run lasting at least
+      ``plan.high_dose.min_duration_hours`` (3 h), its first 3 h included. A run cut short by the
+      horizon counts only what was observed.
+
+    Parameters
+    ----------
+    pp, ev
+        :func:`prepare_participants`, :func:`prepare_events`.
+    plan
+        The analysis plan.
+    extra_times
+        (pid, ticks) arrays of further grid boundaries (e.g. masking-drug doses).
+    """
+    temperature = derive_reading_intervals(ev, pp, "temperature", plan)
+    systolic_bp = derive_reading_intervals(ev, pp, "systolic_bp", plan)
+    bolus = derive_bolus_intervals(ev, pp, plan)
+    vasopressor = derive_vasopressor_intervals(ev, pp, plan)
+    oxygen = derive_oxygen_intervals(ev, pp, plan)
+
+    boundaries = [(f["pid"].to_numpy(), f[c].to_numpy())
+                  for f in (temperature, systolic_bp, bolus, vasopressor, oxygen) for c in ("start", "end")]
+    grid = build_grid(pp, [*boundaries, *extra_times])
+    pid = grid["pid"].to_numpy()
+    start = grid["start"].to_numpy()
+    n = len(grid)
+
+    temperature_observed, temperature_value = _reading_state(temperature, pid, start)
+    fever = temperature_observed & (np.round(temperature_value, 2) >= plan.fever_celsius)
+    sbp_observed, sbp_value = _reading_state(systolic_bp, pid, start)
+    sbp_low = sbp_observed & (sbp_value < pp["sbp_threshold"].to_numpy()[pid])
+
+    bolus_on = _covering(bolus, pid, start) >= 0
+    repeat_on = _covering(bolus.loc[bolus["repeat"]], pid, start) >= 0
+
+    doses: dict[str, np.ndarray] = {}
+    non_vasopressin = np.zeros(n, dtype="int64")
+    vasopressin = np.zeros(n, dtype=bool)
+    for drug, rows in vasopressor.groupby("drug", sort=True):
+        idx = _covering(rows, pid, start)
+        running = idx >= 0
+        if drug == VASOPRESSIN:
+            vasopressin |= running
+        else:
+            non_vasopressin += running
+            doses[drug] = np.where(running, take_or(rows["dose"].to_numpy(dtype="float64"), idx, 0.0), 0.0)
+    vasopressor_count = non_vasopressin + vasopressin
+    high_dose = compute_high_dose(doses, vasopressin, vasopressor_count, plan)
+
+    oxygen_idx = _covering(oxygen, pid, start)
+    hypoxia_level = np.where(oxygen_idx >= 0, take_or(oxygen["level"].to_numpy(), oxygen_idx, 0), 0).astype("int64")
+    oxygen_device = np.where(oxygen_idx >= 0, take_or(oxygen["device"].to_numpy(dtype=object), oxygen_idx, ""), "")
+
+    hypotension_level = np.select([non_vasopressin >= 2, vasopressor_count >= 1, sbp_low | bolus_on], [4, 3, 2], 0)
+
+    duration = grid["end"].to_numpy() - start
+    _, _, run_ticks = runs(pid, high_dose, duration)
+    high_dose_run = high_dose & (run_ticks >= hours_to_ticks(plan.high_dose.min_duration_hours))
+
+    state = grid.assign(
+        temperature_observed=temperature_observed, fever=fever, sbp_observed=sbp_observed, sbp_low=sbp_low,
+        bolus=bolus_on, repeat_bolus=repeat_on, vasopressor_count=vasopressor_count.astype("int64"),
+        vasopressin=vasopressin, high_dose=high_dose, high_dose_run=high_dose_run,
+        oxygen_device=oxygen_device.astype(object), mechanical_ventilation=oxygen_device == MECHANICAL_VENTILATION,
+        hypotension_level=hypotension_level.astype("int64"), hypoxia_level=hypoxia_level,
+    )
+    return Physiology(pp, state, temperature, systolic_bp, bolus, vasopressor, oxygen)
