@@ -139,6 +139,28 @@ def existing_folder(path: Path) -> Path:
     return path
 
 
+@app.command()
+def serve(
+    name: Annotated[str, typer.Option("--name", help="Deployment name (the Prefect UI shows pacer-run/NAME).")] = "interim",
+    cron: Annotated[str, typer.Option("--cron", help="Schedule, cron syntax. Default: Mondays 06:00.")] = "0 6 * * 1",
+    export: ExportOption = None, out: OutOption = None, settings: SettingsOption = None,
+) -> None:
+    """Deploy the pipeline on a running Prefect server (PREFECT_API_URL) with a schedule, and run what it schedules.
+
+    Trigger a run from the Prefect UI (Deployments → pacer-run/NAME → Run) or with
+    `prefect deployment run pacer-run/NAME`. Stop with Ctrl-C.
+    """
+    import os
+
+    from pipelines.paths import DEMO_EXPORT
+    from pipelines.serve import serve_pipeline
+
+    if not os.environ.get("PREFECT_API_URL"):
+        fail("PREFECT_API_URL is not set: start a server (`prefect server start`) and export PREFECT_API_URL=http://127.0.0.1:4200/api")
+    run_parameters(export, None, out, None, settings)
+    serve_pipeline(name, cron, export or DEMO_EXPORT, out, settings)
+
+
 @settings_app.command("show")
 def settings_show(settings: SettingsOption = None) -> None:
     """Print the analysis-plan settings in force, where they come from, and their hash."""

@@ -1,6 +1,9 @@
-"""`pacer run`: the one flow that chains the steps, ingest → derive → analyze (report follows)."""
+"""`pacer run`: the one flow that chains the steps, ingest → derive → analyze (report follows).
 
-from __future__ import annotations
+No `from __future__ import annotations` here: Prefect builds the deployment's parameter model from
+the real annotations of the flow function.
+"""
+
 
 from datetime import date
 from pathlib import Path
@@ -9,7 +12,7 @@ from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefec
 from prefect import flow
 from prefect.states import Failed
 
-from analysis.settings import AnalysisPlan
+from analysis.settings import AnalysisPlan, SettingsError, load_settings
 from pipelines.analyze import analyze_task
 from pipelines.derive import derive_task
 from pipelines.ingest import ingest_task
@@ -18,9 +21,29 @@ from pipelines.steps import StepOutcome
 
 @flow(name="pacer-run")
 def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = None, time_zone: str | None = None,
-             plan: AnalysisPlan | None = None) -> list[StepOutcome]:
-    """Ingest an export bundle, then every later step on what it wrote; return each step's outcome."""
-    plan = plan or AnalysisPlan()
+             settings: Path | None = None, plan: AnalysisPlan | None = None) -> list[StepOutcome]:
+    """Ingest an export bundle, then every later step on what it wrote; return each step's outcome.
+
+    Parameters
+    ----------
+    export
+        The export bundle (a folder or a .zip).
+    data_cut
+        The data cut D; default: the manifest's export date.
+    out_dir
+        Where the outputs go; default ``data/processed/<data-cut>/``.
+    time_zone
+        IANA zone of naive local times, when the manifest has none.
+    settings
+        An analysis-plan settings file (used when ``plan`` is not given; default: the documented defaults).
+    plan
+        The analysis plan itself (the command line passes it already loaded).
+    """
+    if plan is None:
+        try:
+            plan = load_settings(settings)
+        except SettingsError as exc:
+            return Failed(message=str(exc))
     outcomes: list[StepOutcome] = []
     ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
     if ingested.is_failed():

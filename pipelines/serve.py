@@ -1,0 +1,30 @@
+"""A scheduled deployment of the pipeline on a real Prefect server (`pacer serve`).
+
+``pacer serve`` registers the ``pacer-run`` flow as a deployment with a schedule (the weekly interim
+refresh by default) and default parameters that a biostatistician can change in the Prefect UI or
+with ``prefect deployment run pacer-run/<name> --param ...``; it then executes the runs the
+server schedules, until stopped. It needs ``PREFECT_API_URL`` pointing at a running server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
+
+from pipelines.run import run_flow
+
+WEEKLY_MONDAY_0600 = "0 6 * * 1"
+
+
+def deployment_parameters(export: Path, out_dir: Path | None, settings: Path | None) -> dict[str, str | None]:
+    """The deployment's default parameters, as the Prefect UI shows them (absolute paths)."""
+    return {"export": str(export.resolve()), "out_dir": None if out_dir is None else str(out_dir.resolve()),
+            "settings": None if settings is None else str(settings.resolve())}
+
+
+def serve_pipeline(name: str, cron: str, export: Path, out_dir: Path | None, settings: Path | None) -> None:
+    """Register and serve the ``pacer-run`` deployment; blocks until interrupted."""
+    run_flow.serve(name=name, cron=cron, parameters=deployment_parameters(export, out_dir, settings), tags=["pacer"],
+                   description="PACER interim analysis: ingest → derive → analyze on the given export and data cut.",
+                   print_starting_message=True)
