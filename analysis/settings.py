@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 
 class HighDoseVasopressors(BaseModel):
@@ -38,8 +38,7 @@ class PrimaryAnalysis(BaseModel):
 
     endpoint: str = "crs_grade3plus"
     comparator: str = "eliana_2018"
-    method: str = "binom_exact_1s"
-    alpha: float = 0.05
+    alpha: float = Field(0.05, gt=0, lt=1, description="one-sided level of the exact binomial test (the method is fixed by outputs.md)")
 
 
 class StoppingRules(BaseModel):
@@ -129,6 +128,16 @@ class AnalysisPlan(BaseModel):
 
     # Safety stopping rules (issue 6)
     stopping: StoppingRules = StoppingRules()
+
+    @model_validator(mode="after")
+    def ordered_ranges(self) -> "AnalysisPlan":
+        """Ranges whose ends must be in order: the trigger's gap and the day-28 response window."""
+        if self.trigger_max_gap_hours < self.trigger_min_gap_hours:
+            raise ValueError("trigger_max_gap_hours must not be below trigger_min_gap_hours")
+        low, high = self.response_window_days
+        if not low <= self.response_target_day <= high:
+            raise ValueError("response_window_days must be (low, high) with low ≤ response_target_day ≤ high")
+        return self
 
     def settings_hash(self) -> str:
         """SHA-256 of the canonical JSON of the settings in force."""

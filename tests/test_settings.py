@@ -16,7 +16,7 @@ def test_defaults_are_those_of_grading_md() -> None:
     assert plan.masking_drugs == ("anakinra", "tocilizumab", "siltuximab", "dexamethasone", "methylprednisolone", "hydrocortisone")
     assert (plan.high_dose.norepinephrine, plan.high_dose.epinephrine, plan.high_dose.dopamine, plan.high_dose.phenylephrine) == (0.28, 0.14, 10.0, 2.86)
     assert (plan.anakinra_window_hours, plan.high_burden_pct, plan.efs_failure_day) == (6.0, 40.0, 28)
-    assert (plan.primary.endpoint, plan.primary.comparator, plan.primary.method, plan.primary.alpha) == ("crs_grade3plus", "eliana_2018", "binom_exact_1s", 0.05)
+    assert (plan.primary.endpoint, plan.primary.comparator, plan.primary.alpha) == ("crs_grade3plus", "eliana_2018", 0.05)
 
 
 @pytest.mark.parametrize(("name", "text"), [
@@ -41,6 +41,8 @@ def test_hash_is_stable_and_follows_the_settings() -> None:
     ("masking_hours = -3\n", "masking_hours: Input should be greater than or equal to 0"),
     ("episode_gap = 24\n", "episode_gap: Extra inputs are not permitted"),
     ("episode_gap_hours = \n", "not valid TOML"),
+    ("trigger_max_gap_hours = 3\n", "trigger_max_gap_hours must not be below trigger_min_gap_hours"),
+    ("response_window_days = [30, 21]\n", "response_window_days must be (low, high)"),
 ])
 def test_invalid_settings_name_the_file_and_the_setting(tmp_path: Path, text: str, message: str) -> None:
     (tmp_path / "plan.toml").write_text(text)

@@ -51,7 +51,7 @@ PARAMS: dict[str, str] = {
 
 FAILURE_REASONS: dict[str, str] = {
     "no_cr_day28": "treatment failure: no CR/CRi at the day-28 assessment",
-    "no_assessment_day28": "treatment failure: no assessment in days 21-42 and no death before day 42",
+    "no_assessment_day28": "treatment failure: no assessment in the day-28 window (response_window_days) and no death before its end",
     "new_therapy_before_cr": "treatment failure: new anti-leukemia therapy before a CR/CRi",
 }
 """Treatment-failure reasons (grading.md, EFS) → the EFS event description, in tie-break order."""

@@ -48,10 +48,16 @@ def _format_numbers(values: pd.Series, decimals: int) -> pd.Series:
 
 
 def _post_infusion(events: pd.DataFrame, event_type: str) -> pd.DataFrame:
-    """Rows of one type at or after infusion (grading.md, "Time": earlier rows never describe day 0 on)."""
+    """Rows of one type at or after infusion (grading.md, "Time": earlier rows never describe day 0 on).
+
+    Temperatures are compared after rounding to 0.01 °C, exactly as the CRS derivation compares them
+    (grading.md, "Fever"), so that the first fever here is the ASTCT onset there.
+    """
     keep = events["event_type"].eq(event_type).fillna(False).astype(bool) & (events["hours_from_infusion"] >= 0)
     rows = events.loc[keep].copy()
     rows["value"] = rows["value"].to_numpy(dtype=float, na_value=np.nan)
+    if event_type == "temperature":
+        rows["value"] = rows["value"].round(2)
     return rows
 
 
@@ -65,7 +71,7 @@ def compute_first_fever(events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFram
     """First temperature at or above ``plan.fever_celsius`` at or after infusion, per participant.
 
     grading.md, "Anakinra timing": *First fever: first temperature ≥ 38.0 °C after infusion
-    (= ASTCT onset)*. Temperatures are already in °C, rounded to 0.01 (grading.md, "Fever").
+    (= ASTCT onset)*. Temperatures are in °C and compared after rounding to 0.01 °C (grading.md, "Fever").
 
     Returns
     -------

@@ -114,7 +114,7 @@ def derive_icans(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysi
     reached; ``icans_any`` = maximum ≥ 1. *With at least one neurological assessment and nothing
     positive: 0. With none at all: 0 and icans_assessed = false.* A death from ICANS is not an
     assessment: it gives grade 5 whatever ``icans_assessed`` says. ``icans_grade_reported_max`` is
-    the highest ``icans_grade_reported`` from infusion to the cut (null when none), for
+    the highest ``icans_grade_reported`` of the participant before the cut, as for CRS (null when none), for
     reconciliation.
 
     Returns
@@ -133,7 +133,7 @@ def derive_icans(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysi
     per_participant = graded.groupby("participant_id", sort=False)["grade"].max().rename("icans_max_grade")
     assessed_ids = assessments.loc[assessments["event_type"].isin(NEUROLOGICAL_ASSESSMENTS), "participant_id"]
 
-    reported = events.loc[events["event_type"].isin(["icans_grade_reported"]) & (events["hours_from_infusion"] >= 0)]
+    reported = events.loc[events["event_type"].isin(["icans_grade_reported"])]
     reported_max = reported.assign(value=reported["value"].to_numpy(dtype=float, na_value=np.nan)).groupby(
         "participant_id")["value"].max()
 

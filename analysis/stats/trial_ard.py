@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.settings import AnalysisPlan
+from analysis.settings import AnalysisPlan, SettingsError
 from analysis.stats.ard import ArdRow, ard_row, to_frame
 from analysis.stats.cumulative_incidence import cif_ard_rows, cuminc
 from analysis.stats.historical import compare_with_cohorts, plan_comparisons, skipped_notes, trial_counts_from_ard
@@ -147,7 +147,10 @@ def build_trial_ard(tables: Mapping[str, pd.DataFrame], cohorts: Sequence[Mappin
                           "primary_endpoint": plan.primary.endpoint}
     comparisons = compare_with_cohorts(trial_counts_from_ard(to_frame(rate)), cohorts, interim=is_interim(tables["adsl"]),
                                        primary_alpha=plan.primary.alpha, **comparison_options)
-    _, skipped = plan_comparisons(cohorts, **comparison_options)
+    comparable, skipped = plan_comparisons(cohorts, **comparison_options)
+    if not any(c.primary for c in comparable):
+        raise SettingsError(f"primary analysis: no comparable cohort '{plan.primary.comparator}' with endpoint "
+                            f"'{plan.primary.endpoint}' in the historical cohorts; check the settings' primary section")
     rows = [*rate, *comparisons, *response_rows(tables["adsl"]), *km_rows(tables["adtte"], plan), *cif_rows(tables["adtte"], plan),
             *follow_up_rows(tables["adtte"], plan), *fever_to_anakinra_rows(tables["anakinra"]), *published_outcome_rows(cohorts)]
     return to_frame(rows), skipped_notes(skipped)

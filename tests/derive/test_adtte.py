@@ -187,7 +187,7 @@ def test_descriptions(cohort):
     assert row.loc[("P04", "EFS"), "evntdesc"] == "relapse (cd19_negative)"
     assert pd.isna(row.loc[("P04", "EFS"), "cnsdtdsc"])
     assert row.loc[("P06", "EFS"), "evntdesc"] == "treatment failure: no CR/CRi at the day-28 assessment"
-    assert row.loc[("P07", "EFS"), "evntdesc"].startswith("treatment failure: no assessment in days 21-42")
+    assert row.loc[("P07", "EFS"), "evntdesc"].startswith("treatment failure: no assessment in the day-28 window")
     assert row.loc[("P11", "EFS"), "evntdesc"] == "treatment failure: new anti-leukemia therapy before a CR/CRi"
     assert row.loc[("P02", "CIR"), "evntdesc"] == "death without relapse"
     assert row.loc[("P05", "EFS"), "cnsdtdsc"] == "HSCT in remission"

@@ -91,3 +91,11 @@ def test_ard_rates_response_and_summaries_by_hand() -> None:
     assert value(ard, "historical_comparison", "eliana_2018", "crs_grade3plus", "trial_n", "descriptive") == 2  # Penn ≥ 3: P1, P2
     assert value(ard, "published_outcome", "eliana_2018", "os_12mo", "estimate") == pytest.approx(0.76)
     assert any(note.startswith("prwcc_schultz_2022 × crs_any: not compared") for note in notes)
+
+
+def test_a_primary_comparison_that_cannot_be_made_is_a_settings_error() -> None:
+    from analysis.settings import PrimaryAnalysis, SettingsError
+
+    plan = AnalysisPlan(primary=PrimaryAnalysis(comparator="eliana_2019"))
+    with pytest.raises(SettingsError, match="primary analysis: no comparable cohort 'eliana_2019' with endpoint 'crs_grade3plus'"):
+        build_trial_ard(tables(), load_cohorts(), plan)
