@@ -412,6 +412,29 @@ def _queries_frame(pid: np.ndarray, kind: str, detail: np.ndarray, t: np.ndarray
             "_t": np.asarray(t, dtype="int64")}
 
 
+def _reading_gap_queries(pid: np.ndarray, a: np.ndarray, b: np.ndarray, unobserved_from: np.ndarray, label: str,
+                         window: np.ndarray, plan: AnalysisPlan) -> dict[str, np.ndarray]:
+    """One ``reading_gap`` query per participant and reading type: how many gaps, the hours unobserved, the longest.
+
+    A protocol with daily vitals after day 14 has a gap every day; one row per participant and
+    type keeps the queries readable while naming every hour the state was read as normal.
+    """
+    gaps = pd.DataFrame({"pid": pid, "a": a, "b": b, "unobserved": b - unobserved_from, "length": b - a})
+    if gaps.empty:
+        return _queries_frame(pid, "reading_gap", np.array([], dtype=object), a)
+    longest = gaps.sort_values(["pid", "length", "a"], ascending=[True, False, True], kind="mergesort").drop_duplicates("pid")
+    summary = gaps.groupby("pid", sort=True).agg(count=("a", "size"), unobserved=("unobserved", "sum"), first=("a", "min"))
+    longest = longest.set_index("pid").loc[summary.index]
+    count = summary["count"].to_numpy()
+    detail = (count.astype(str).astype(object) + np.where(count == 1, " gap", " gaps").astype(object)
+              + f" in {label} readings longer than the {plan.reading_hold_hours:g} h a reading holds, in days 0-"
+              + f"{plan.crs_window_days:g} (observed to hour " + _hours_text(window[summary.index.to_numpy()]) + "): "
+              + _hours_text(summary["unobserved"].to_numpy()) + " h unobserved in all, read as normal; longest from hour "
+              + _hours_text(longest["a"].to_numpy()) + " to hour " + _hours_text(longest["b"].to_numpy())
+              + " (" + _hours_text(longest["length"].to_numpy()) + " h)")
+    return _queries_frame(summary.index.to_numpy(), "reading_gap", detail, summary["first"].to_numpy())
+
+
 def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
     """Data queries of the CRS derivation (outputs.md, ``queries.parquet``), in plain words with the values.
 
@@ -420,7 +443,9 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
     - ``reading_gap``: no ``temperature`` (or ``systolic_bp``) reading for longer than
       ``reading_hold_hours`` inside days 0–``crs_window_days`` (from infusion to the first reading,
       between readings, from the last reading to the end of the window or the horizon): the state
-      is unobserved there, read as normal (grading.md, "The physiological state over time").
+      is unobserved there, read as normal (grading.md, "The physiological state over time"). One
+      row per participant and reading type, with the number of gaps, the hours unobserved and the
+      longest gap.
     - ``no_temperature_in_window``: no temperature reading at all in the window (observed part).
     - ``open_interval``: a vasopressor or oxygen row with no end time and no later row to end it,
       taken as running to the export time or the cut (grading.md, "Intervals").
@@ -467,12 +492,7 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
         a = all_t[gap]
         b = all_t[np.flatnonzero(gap) + 1]
         unobserved_from = np.where(is_reading[gap], a + hold, a)
-        parts.append(_queries_frame(
-            all_pid[gap], "reading_gap",
-            "no " + label + " reading between hour " + _hours_text(a) + " and hour " + _hours_text(b) + " ("
-            + _hours_text(b - a) + f" h, more than the {plan.reading_hold_hours:g} h a reading holds): unobserved, "
-            "read as normal, from hour " + _hours_text(unobserved_from) + " to hour " + _hours_text(b),
-            a))
+        parts.append(_reading_gap_queries(all_pid[gap], a, b, unobserved_from, label, window, plan))
 
     data_end = pp["data_end"].to_numpy()
     v = phys.vasopressor.loc[phys.vasopressor["open"]]

@@ -369,13 +369,12 @@ def test_query_open_episode_at_death_and_follow_up_end():
 
 def test_query_no_temperature_and_gaps():
     q = _queries(Person("N", [sbp(0, 100), sbp(6, 100), sbp(30, 100), sbp(715, 100)]))
-    assert q["kind"].tolist() == ["no_temperature_in_window", "reading_gap", "reading_gap"]
+    assert q["kind"].tolist() == ["no_temperature_in_window", "reading_gap"]
+    # gaps 6→30 (unobserved 18→30: 12 h) and 30→715 (unobserved 42→715: 673 h); 685 h is the longest
     assert q["detail"].tolist() == [
         "no temperature reading in days 0-30 (observed to hour 720): fever, and so CRS onset, cannot be assessed",
-        "no systolic_bp reading between hour 6 and hour 30 (24 h, more than the 12 h a reading holds): unobserved,"
-        " read as normal, from hour 18 to hour 30",
-        "no systolic_bp reading between hour 30 and hour 715 (685 h, more than the 12 h a reading holds): unobserved,"
-        " read as normal, from hour 42 to hour 715",
+        "2 gaps in systolic_bp readings longer than the 12 h a reading holds, in days 0-30 (observed to hour 720):"
+        " 685 h unobserved in all, read as normal; longest from hour 30 to hour 715 (685 h)",
     ]
 
 
@@ -383,8 +382,8 @@ def test_query_gap_from_infusion_and_not_beyond_the_data():
     # first temperature at 13 (a 13 h gap from infusion); data end at 20: the window stops there
     q = _queries(Person("G", [temp(13, 37.0), sbp(0, 100), sbp(12, 100)], data_end=20.0))
     assert q["detail"].tolist() == [
-        "no temperature reading between hour 0 and hour 13 (13 h, more than the 12 h a reading holds): unobserved,"
-        " read as normal, from hour 0 to hour 13"]
+        "1 gap in temperature readings longer than the 12 h a reading holds, in days 0-30 (observed to hour 20):"
+        " 13 h unobserved in all, read as normal; longest from hour 0 to hour 13 (13 h)"]
 
 
 def test_reported_grade_max_over_rows():
