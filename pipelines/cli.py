@@ -60,7 +60,7 @@ def load_plan(settings: Path | None):
 
 
 def run_parameters(export: Path | None, data_cut: str | None, out: Path | None, timezone: str | None,
-                   settings: Path | None) -> dict[str, Any]:
+                   settings: Path | None, historical_export: Path | None = None) -> dict[str, Any]:
     """Validated flow parameters from the command-line options; a bad one is a user error before any work."""
     from analysis.export.errors import ExportError
     from pipelines.parameters import validate_run_parameters
@@ -68,7 +68,7 @@ def run_parameters(export: Path | None, data_cut: str | None, out: Path | None, 
 
     try:
         params = validate_run_parameters(export=export or DEMO_EXPORT, data_cut=parse_data_cut(data_cut), out_dir=out,
-                                         time_zone=timezone, settings=settings)
+                                         time_zone=timezone, settings=settings, historical_export=historical_export)
     except ExportError as exc:
         fail(str(exc))
     return {"export": params.export, "data_cut": params.data_cut, "out_dir": params.out_dir,
@@ -97,14 +97,17 @@ def report_outcomes(outcomes: list, quiet: bool) -> None:
 
 @app.command()
 def run(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOption = None,
-        timezone: TimezoneOption = None, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
+        timezone: TimezoneOption = None, settings: SettingsOption = None,
+        historical_export: Annotated[Optional[Path], typer.Option("--historical-export", help="The site's own historical patients (same export format), put through the same ingest and derivations and compared with the trial by regression (e.g. data/raw/demo_historical).")] = None,
+        quiet: QuietOption = False) -> None:
     """Run the whole pipeline (ingest → derive → analyze) on an export, and print where the outputs are.
 
     A second run on the same export, cut, settings and code reuses the results and says so.
     """
     from pipelines.run import run_flow
 
-    report_outcomes(run_user_step(run_flow, **run_parameters(export, data_cut, out, timezone, settings)), quiet)
+    parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
+    report_outcomes(run_user_step(run_flow, **parameters, historical_export=historical_export), quiet)
 
 
 @app.command()

@@ -21,12 +21,13 @@ class RunParameters(BaseModel):
     out_dir: Path | None = None
     time_zone: str | None = None
     settings: Path | None = None
+    historical_export: Path | None = None
 
-    @field_validator("export")
+    @field_validator("export", "historical_export")
     @classmethod
-    def export_exists(cls, path: Path) -> Path:
-        """The export bundle must be there (a folder or a .zip)."""
-        if not path.exists():
+    def export_exists(cls, path: Path | None) -> Path | None:
+        """An export bundle must be there (a folder or a .zip)."""
+        if path is not None and not path.exists():
             raise ValueError(f"export bundle {path} not found")
         return path
 

@@ -21,7 +21,8 @@ from pipelines.steps import StepOutcome
 
 @flow(name="pacer-run")
 def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = None, time_zone: str | None = None,
-             settings: Path | None = None, plan: AnalysisPlan | None = None) -> list[StepOutcome]:
+             settings: Path | None = None, historical_export: Path | None = None,
+             plan: AnalysisPlan | None = None) -> list[StepOutcome]:
     """Ingest an export bundle, then every later step on what it wrote; return each step's outcome.
 
     Parameters
@@ -36,6 +37,10 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
         IANA zone of naive local times, when the manifest has none.
     settings
         An analysis-plan settings file (used when ``plan`` is not given; default: the documented defaults).
+    historical_export
+        The site's own historical tisagenlecleucel patients, in the same export format: ingested
+        (at its own export date) and derived exactly as the trial into ``<out_dir>/historical/``,
+        then compared with the trial by regression.
     plan
         The analysis plan itself (the command line passes it already loaded).
     """
@@ -50,8 +55,12 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
         return Failed(message=ingested.message)
     outcomes.append(ingested.result())
     processed = outcomes[-1].out_dir
-    for step in (derive_task, analyze_task):
-        state = step(processed, plan, return_state=True)
+    historical = None if historical_export is None else processed / "historical"
+    steps = [(derive_task, (processed, plan))]
+    if historical_export is not None:
+        steps = [(ingest_task, (historical_export, None, historical, time_zone, plan)), (derive_task, (historical, plan)), *steps]
+    for step, arguments in [*steps, (analyze_task, (processed, plan, historical))]:
+        state = step(*arguments, return_state=True)
         if state.is_failed():
             return Failed(message=state.message)
         outcomes.append(state.result())

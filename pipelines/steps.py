@@ -17,6 +17,7 @@ class StepOutcome:
 
     def line(self) -> str:
         """One human line: ``ingest   done in 1.2 s`` or ``derive   reused (inputs, settings and code unchanged)``."""
+        name = f"{self.step} ({self.out_dir.name})" if self.out_dir.name == "historical" else self.step
         if self.reused:
-            return f"{self.step:<8} reused (inputs, settings and code unchanged)"
-        return f"{self.step:<8} done in {self.seconds:.1f} s"
+            return f"{name:<8} reused (inputs, settings and code unchanged)"
+        return f"{name:<8} done in {self.seconds:.1f} s"

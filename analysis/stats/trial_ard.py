@@ -17,7 +17,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.settings import AnalysisPlan, SettingsError
-from analysis.stats.ard import ArdRow, ard_row, to_frame
+from analysis.stats.ard import ARD_KEY, ArdRow, ard_row, to_frame, validate_ard
+from analysis.stats.cohort_comparison import cohort_comparison_ard, subject_frame, trial_regression_ard
 from analysis.stats.cumulative_incidence import cif_ard_rows, cuminc
 from analysis.stats.historical import compare_with_cohorts, plan_comparisons, skipped_notes, trial_counts_from_ard
 from analysis.stats.kaplan_meier import follow_up_ard_rows, kaplan_meier, km_ard_rows, median_follow_up
@@ -136,10 +137,26 @@ def is_interim(adsl: pd.DataFrame) -> bool:
     return bool(adsl["ongoing_at_cut"].astype("boolean").fillna(True).any())
 
 
-def build_trial_ard(tables: Mapping[str, pd.DataFrame], cohorts: Sequence[Mapping[str, Any]], plan: AnalysisPlan) -> tuple[pd.DataFrame, list[str]]:
+def regression_ard(tables: Mapping[str, pd.DataFrame], historical: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
+    """Within-trial Cox and logistic rows; with a historical export of the site's own patients, put through
+    the same ingest and derivations, the trial-vs-historical rows too (Firth, IPTW, SMD, KM, Cox, log-rank).
+
+    Both cohorts use the CRS-evaluable set (:func:`analysis.stats.cohort_comparison.subject_frame`).
+    """
+    trial = subject_frame(tables["adsl"], tables["crs"], tables["adtte"], "trial")
+    frames = [trial_regression_ard(trial)]
+    if historical is not None:
+        past = subject_frame(historical["adsl"], historical["crs"], historical["adtte"], "historical")
+        frames.append(cohort_comparison_ard(pd.concat([trial, past], ignore_index=True)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def build_trial_ard(tables: Mapping[str, pd.DataFrame], cohorts: Sequence[Mapping[str, Any]], plan: AnalysisPlan,
+                    historical: Mapping[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The whole ARD of the trial, and the notes on comparisons that could not be made.
 
-    ``tables`` holds the derived tables ``adsl``, ``crs``, ``icans``, ``anakinra``, ``crs_timeline``, ``adtte``.
+    ``tables`` holds the derived tables ``adsl``, ``crs``, ``icans``, ``anakinra``, ``crs_timeline``, ``adtte``;
+    ``historical`` the same tables of the site's historical export, when there is one.
     """
     endpoints = derive_rate_endpoints(tables["adsl"], tables["crs"], tables["icans"], tables["anakinra"], tables["crs_timeline"])
     rate = crs_rate_rows(endpoints)
@@ -153,7 +170,8 @@ def build_trial_ard(tables: Mapping[str, pd.DataFrame], cohorts: Sequence[Mappin
                             f"'{plan.primary.endpoint}' in the historical cohorts; check the settings' primary section")
     rows = [*rate, *comparisons, *response_rows(tables["adsl"]), *km_rows(tables["adtte"], plan), *cif_rows(tables["adtte"], plan),
             *follow_up_rows(tables["adtte"], plan), *fever_to_anakinra_rows(tables["anakinra"]), *published_outcome_rows(cohorts)]
-    return to_frame(rows), skipped_notes(skipped)
+    ard = pd.concat([to_frame(rows), regression_ard(tables, historical)], ignore_index=True)
+    return validate_ard(ard.sort_values(list(ARD_KEY), kind="mergesort").reset_index(drop=True)), skipped_notes(skipped)
 
 
 __all__ = ["build_trial_ard", "derive_rate_endpoints", "is_interim"]

@@ -101,3 +101,18 @@ def test_second_run_reuses_every_step(demo_output: Path) -> None:
 
     outcomes = run_flow(export=DEMO_EXPORT, out_dir=demo_output)
     assert [(o.step, o.reused) for o in outcomes] == [("ingest", True), ("derive", True), ("analyze", True)]
+
+
+def test_historical_export_adds_the_regression_rows(prefect_harness: None, tmp_path: Path) -> None:
+    from pipelines.paths import PROJECT_ROOT
+    from pipelines.run import run_flow
+
+    outcomes = run_flow(export=DEMO_EXPORT, out_dir=tmp_path / "out", historical_export=PROJECT_ROOT / "data" / "raw" / "demo_historical")
+    assert [(o.step, o.out_dir.name) for o in outcomes] == [
+        ("ingest", "out"), ("ingest", "historical"), ("derive", "historical"), ("derive", "out"), ("analyze", "out")]
+    ard = pd.read_parquet(tmp_path / "out" / "ard.parquet")
+    firth = ard[(ard["analysis"] == "cohort_firth_logistic") & (ard["variable"] == "cohort_trial")].set_index("stat_name")
+    assert set(firth.index) >= {"or", "or_ci_low", "or_ci_high", "p_value"}
+    assert firth.loc["or_ci_low", "stat_value"] < firth.loc["or", "stat_value"] < firth.loc["or_ci_high", "stat_value"]
+    assert {"cohort_iptw", "cohort_smd", "cohort_cox", "cohort_logrank", "trial_cox", "trial_logistic"} <= set(ard["analysis"])
+    assert len(pd.read_parquet(tmp_path / "out" / "historical" / "crs.parquet")) == 36
