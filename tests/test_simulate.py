@@ -499,3 +499,20 @@ def test_demo_covers_the_cohort_situations(demo: SimulatedExport) -> None:
     intervals = demo.events[demo.events["event_type"].isin(["vasopressor", "oxygen"])]
     open_intervals = intervals[intervals["end_time"] == ""]
     assert len(open_intervals) >= 3
+
+
+def test_hourly_monitor_charting_multiplies_rows_but_not_grades(tmp_path):
+    """The registry benchmark workload (hourly vitals to day 14) grades exactly as the scheduled readings do."""
+    from analysis.derive.crs import derive_crs_tables
+    from analysis.export.bundle import read_bundle
+    from analysis.export.ingest import ingest_bundle
+    from analysis.settings import AnalysisPlan
+
+    grades = {}
+    for name, hourly in (("scheduled", 0), ("hourly", 14)):
+        simulate_export(60, 7, tmp_path / name, hourly_vitals_days=hourly)
+        result = ingest_bundle(read_bundle(tmp_path / name))
+        grades[name] = (len(result.events), derive_crs_tables(result.participants, result.events, AnalysisPlan())["crs"]
+                        [["participant_id", "crs_max_grade", "crs_max_grade_penn", "crs_onset_hours", "crs_episodes"]])
+    assert grades["hourly"][0] > 3 * grades["scheduled"][0]
+    pd.testing.assert_frame_equal(grades["hourly"][1], grades["scheduled"][1])

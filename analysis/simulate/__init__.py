@@ -80,6 +80,7 @@ def simulate_export(
     plant_faults: bool = False,
     exported_at: str = "2026-11-01T09:00:00-06:00",
     timezone: str = "America/Chicago",
+    hourly_vitals_days: int = 0,
 ) -> Path:
     """Simulate a PACER export bundle and write it into ``out_dir``.
 
@@ -102,6 +103,9 @@ def simulate_export(
         Export instant, ISO-8601 with offset; no event lies after it.
     timezone
         IANA zone of the site; event times are written as its naive local times.
+    hourly_vitals_days
+        Add hourly monitor charting of temperature and SBP over days 0 to this (the registry-scale
+        benchmark workload; 0 = none): :func:`analysis.simulate.vitals.monitor_readings`.
 
     Returns
     -------
@@ -115,7 +119,7 @@ def simulate_export(
     """
     bundle = simulate_bundle(
         n_participants, seed, historical=historical, n_not_infused=n_not_infused, plant_faults=plant_faults,
-        exported_at=exported_at, timezone=timezone,
+        exported_at=exported_at, timezone=timezone, hourly_vitals_days=hourly_vitals_days,
     )
     return write_bundle(bundle, out_dir)
 

@@ -25,7 +25,7 @@ from analysis.simulate.outcomes import not_infused_events, outcome_events, simul
 from analysis.simulate.parameters import FOLLOW_UP_DAYS, HISTORICAL, TRIAL, CohortModel
 from analysis.simulate.reported import reported_grade_events, reported_grades
 from analysis.simulate.support import simulate_boluses, simulate_oxygen, simulate_vasopressors
-from analysis.simulate.vitals import simulate_vitals, vital_sign_schedule
+from analysis.simulate.vitals import monitor_readings, simulate_vitals, vital_sign_schedule
 
 STREAMS = ("cohort", "schedule", "course", "vitals", "support", "medications", "neuro", "outcomes", "reported",
            "adverse_events", "render", "faults")
@@ -75,7 +75,8 @@ def format_numbers(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
 
 
 def _generate_events(
-    rngs: dict[str, np.random.Generator], cohort: pd.DataFrame, model: CohortModel, export_minute: int
+    rngs: dict[str, np.random.Generator], cohort: pd.DataFrame, model: CohortModel, export_minute: int,
+    hourly_vitals_days: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """All internal rows but the reported grades (minutes from each participant's anchor).
 
@@ -94,6 +95,7 @@ def _generate_events(
     never_infused = cohort[~cohort["infused"]]
     frames = [
         vitals,
+        monitor_readings(vitals, hourly_vitals_days),
         simulate_boluses(rngs["support"], plan),
         simulate_vasopressors(rngs["support"], plan),
         simulate_oxygen(rngs["support"], plan, infused),
@@ -227,6 +229,7 @@ def simulate_bundle(
     plant_faults: bool = False,
     exported_at: str = "2026-11-01T09:00:00-06:00",
     timezone: str = "America/Chicago",
+    hourly_vitals_days: int = 0,
 ) -> SimulatedExport:
     """Simulate one export bundle in memory; see :func:`analysis.simulate.simulate_export`."""
     if n_participants < 1:
@@ -243,7 +246,7 @@ def simulate_bundle(
 
     cohort = simulate_cohort(rngs["cohort"], n_participants, n_not_infused, model, export_date, timezone)
     cohort.insert(0, "pidx", np.arange(len(cohort)))
-    events, course, days_to_export = _generate_events(rngs, cohort, model, export_minute)
+    events, course, days_to_export = _generate_events(rngs, cohort, model, export_minute, hourly_vitals_days)
     kept = _cut(events, cohort, course, export_minute)
     documented = _documented_grades(kept)
     reports = reported_grades(rngs["reported"], course, documented, days_to_export)

@@ -131,3 +131,26 @@ def simulate_vitals(
                         crs_level=2 * hypotensive.ravel()),
         ]
     )
+
+
+def monitor_readings(vitals: pd.DataFrame, hourly_days: int) -> pd.DataFrame:
+    """Hourly monitor charting over days 0-``hourly_days``: the registry-scale benchmark workload.
+
+    At every whole hour after infusion that the schedule does not already cover, a temperature and a
+    systolic BP row repeat the latest scheduled reading of that type (as a bedside monitor charts
+    it), so the physiology, and so every grade, stays that of the scheduled readings while the
+    event count grows about tenfold (10,000 participants: about 10 million rows).
+    """
+    if hourly_days <= 0:
+        return vitals.iloc[:0]
+    readings = vitals[vitals["event_type"].isin(["temperature", "systolic_bp"])]
+    participants = np.unique(readings["pidx"].to_numpy())
+    grid_minutes = np.arange(1, hourly_days * 24) * MINUTES_PER_HOUR
+    frames = []
+    for event_type in ("temperature", "systolic_bp"):
+        source = readings[readings["event_type"] == event_type].sort_values("minute", kind="mergesort")
+        grid = pd.DataFrame({"pidx": np.repeat(participants, grid_minutes.size),
+                             "minute": np.tile(grid_minutes, participants.size)}).sort_values("minute", kind="mergesort")
+        charted = pd.merge_asof(grid, source, on="minute", by="pidx", direction="backward", suffixes=("", "_source"))
+        frames.append(charted.dropna(subset=["value"])[list(source.columns)])
+    return concat_events(frames)

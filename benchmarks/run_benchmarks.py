@@ -1,0 +1,101 @@
+"""The benchmark command: generate seeded workloads, time each step in its own process, write a table.
+
+Usage (from the project root, after `make install`)::
+
+    .venv/bin/python benchmarks/run_benchmarks.py                 # sizes 1k, 3k, 10k + the demo run
+    .venv/bin/python benchmarks/run_benchmarks.py --sizes 1000    # a quick look
+
+For each size the simulator writes a bundle with hourly vital signs for days 0-14 (10,000
+participants ≈ 10 million event rows), then ``baseline``, ``ingest``, ``derive`` and ``analyze`` run
+as separate processes (``benchmarks/step.py``), each reporting wall time, CPU time and peak memory.
+Each step's wall time is also given as a ratio to the baseline (a bare Arrow CSV read plus one
+group-by). The demo run end to end is ``pacer run`` on the committed demo, Prefect included.
+Results go to ``benchmarks/out/results.json`` and are printed as a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+STEP = ROOT / "benchmarks" / "step.py"
+STEPS = ("baseline", "ingest", "derive", "analyze")
+
+
+def measure(*arguments: str) -> dict:
+    """Run ``benchmarks/step.py`` with ``arguments`` in a fresh process; its JSON line is the measurement."""
+    completed = subprocess.run([sys.executable, str(STEP), *arguments], capture_output=True, text=True, cwd=ROOT)
+    if completed.returncode != 0:
+        raise SystemExit(f"step {arguments[0]} failed:\n{completed.stderr[-3000:]}")
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+def measure_demo_run(work: Path) -> dict:
+    """`pacer run` on the demo export, end to end, Prefect included, on a fresh PREFECT_HOME."""
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home")}
+    started = time.perf_counter()
+    completed = subprocess.run([str(Path(sys.executable).parent / "pacer"), "run", "--out", str(work / "demo-out")],
+                               capture_output=True, text=True, env=env, cwd=ROOT)
+    wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"pacer run failed:\n{completed.stderr[-3000:]}")
+    steps = {line.split()[0]: line for line in completed.stdout.splitlines() if " done in " in line or " reused " in line}
+    return {"step": "demo pacer run (Prefect included)", "wall_s": wall, "step_lines": steps}
+
+
+def run(sizes: list[int], seed: int, work: Path) -> dict:
+    results: list[dict] = []
+    for size in sizes:
+        bundle, out = work / f"bundle-{size}", work / f"out-{size}"
+        simulated = measure("simulate", "--bundle", str(bundle), "--participants", str(size), "--seed", str(seed), "--hourly-vitals-days", "14")
+        rows = sum(1 for _ in open(bundle / "events.csv", "rb")) - 1
+        results.append({**simulated, "participants": size, "event_rows": rows})
+        for step in STEPS:
+            results.append({**measure(step, "--bundle", str(bundle), "--out", str(out)), "participants": size, "event_rows": rows})
+    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
+            "results": results, "demo": measure_demo_run(work)}
+
+
+def machine() -> dict:
+    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)}
+
+
+def table(report: dict) -> str:
+    """The results as a Markdown table, each step's wall time also as a ratio to its size's baseline."""
+    baseline = {r["participants"]: r["wall_s"] for r in report["results"] if r["step"] == "baseline"}
+    lines = ["| participants | event rows | step | wall s | CPU s | peak MB | × baseline |", "|---:|---:|---|---:|---:|---:|---:|"]
+    for r in report["results"]:
+        ratio = r["wall_s"] / baseline[r["participants"]] if r["step"] in STEPS else float("nan")
+        lines.append(f"| {r['participants']:,} | {r['event_rows']:,} | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+                     f"{r['peak_rss_mb']:.0f} | {ratio:.1f} |")
+    lines.append(f"\nDemo `pacer run`, end to end with Prefect: {report['demo']['wall_s']:.1f} s wall "
+                 f"({'; '.join(report['demo']['step_lines'].values())})")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "results.json")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="pacer-bench-") as work:
+        report = run(args.sizes, args.seed, Path(work))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2))
+    print(table(report))
+    print(f"\nwritten to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
