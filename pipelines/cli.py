@@ -100,7 +100,7 @@ def run(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOpt
         timezone: TimezoneOption = None, settings: SettingsOption = None,
         historical_export: Annotated[Optional[Path], typer.Option("--historical-export", help="The site's own historical patients (same export format), put through the same ingest and derivations and compared with the trial by regression (e.g. data/raw/demo_historical).")] = None,
         quiet: QuietOption = False) -> None:
-    """Run the whole pipeline (ingest → derive → analyze) on an export, and print where the outputs are.
+    """Run the whole pipeline (ingest → derive → analyze → report) on an export, and print where the outputs are.
 
     A second run on the same export, cut, settings and code reuses the results and says so.
     """
@@ -133,6 +133,14 @@ def analyze(processed: ProcessedOption, settings: SettingsOption = None, quiet: 
     from pipelines.analyze import analyze_flow
 
     report_outcomes([run_user_step(analyze_flow, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+
+
+@app.command()
+def report(processed: ProcessedOption, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
+    """Render the DSMB open and closed reports (HTML and PDF) into <processed>/report/."""
+    from pipelines.report import report_flow
+
+    report_outcomes([run_user_step(report_flow, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
 
 
 def existing_folder(path: Path) -> Path:

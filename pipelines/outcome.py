@@ -14,9 +14,10 @@ from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefec
 from prefect.states import Failed, State
 
 from analysis.export.errors import ExportError
+from analysis.report.inputs import ReportInputError
 from analysis.settings import SettingsError
 
-USER_ERRORS = (ExportError, SettingsError)
+USER_ERRORS = (ExportError, SettingsError, ReportInputError)
 T = TypeVar("T")
 
 

@@ -1,4 +1,4 @@
-"""`pacer run`: the one flow that chains the steps, ingest → derive → analyze (report follows).
+"""`pacer run`: the one flow that chains the steps, ingest → derive → analyze → report.
 
 No `from __future__ import annotations` here: Prefect builds the deployment's parameter model from
 the real annotations of the flow function.
@@ -16,6 +16,7 @@ from analysis.settings import AnalysisPlan, SettingsError, load_settings
 from pipelines.analyze import analyze_task
 from pipelines.derive import derive_task
 from pipelines.ingest import ingest_task
+from pipelines.report import report_task
 from pipelines.steps import StepOutcome
 
 
@@ -59,7 +60,7 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
     steps = [(derive_task, (processed, plan))]
     if historical_export is not None:
         steps = [(ingest_task, (historical_export, None, historical, time_zone, plan)), (derive_task, (historical, plan)), *steps]
-    for step, arguments in [*steps, (analyze_task, (processed, plan, historical))]:
+    for step, arguments in [*steps, (analyze_task, (processed, plan, historical)), (report_task, (processed, plan))]:
         state = step(*arguments, return_state=True)
         if state.is_failed():
             return Failed(message=state.message)

@@ -150,15 +150,25 @@ class LogisticResult:
         )
 
 
+class ConvergenceError(ValueError):
+    """The iteratively reweighted least squares fit did not converge: the model is reported as not estimable."""
+
+
 def _glm_fit(y: np.ndarray, X: np.ndarray, offset: np.ndarray | None = None):
     # No start_params: statsmodels 0.14's IRLS can diverge from a supplied start with an offset.
     model = sm.GLM(y, X, family=sm.families.Binomial(), offset=offset)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # statsmodels' perfect-prediction warnings: separation is checked first
         fit = model.fit(method="IRLS", tol=1e-13, maxiter=200)
-    if not fit.converged:
-        raise RuntimeError("IRLS did not converge")
+    if not fit.converged and not _converged_relative(fit.fit_history["deviance"]):
+        raise ConvergenceError("IRLS did not converge")
     return fit
+
+
+def _converged_relative(deviances: list[float], epsilon: float = 1e-12) -> bool:
+    """R's glm criterion |dev − dev_old| / (|dev| + 0.1) < ε, for large samples where statsmodels' absolute
+    tolerance of 1e-13 lies below the deviance's floating-point resolution."""
+    return len(deviances) >= 2 and abs(deviances[-1] - deviances[-2]) / (abs(deviances[-1]) + 0.1) < epsilon
 
 
 def _binomial_deviance(y: np.ndarray, eta: np.ndarray) -> float:

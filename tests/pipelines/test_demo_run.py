@@ -13,6 +13,7 @@ from pipelines.paths import DEMO_EXPORT
 pytestmark = pytest.mark.flow
 
 TABLES = ("participants", "events", "quarantine", "crs_timeline", "crs", "icans", "anakinra", "ae", "adsl", "adtte", "queries", "ard")
+REPORTS = ("dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf")
 
 REQUIRED_ARD = {
     ("crs_rate", group, variable, stat, "")
@@ -47,7 +48,7 @@ def demo_output(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory)
 
     out = tmp_path_factory.mktemp("demo") / "out"
     outcomes = run_flow(export=DEMO_EXPORT, out_dir=out)
-    assert [o.step for o in outcomes] == ["ingest", "derive", "analyze"]
+    assert [o.step for o in outcomes] == ["ingest", "derive", "analyze", "report"]
     return out
 
 
@@ -57,6 +58,9 @@ def test_every_table_is_written_with_its_rows(demo_output: Path) -> None:
         frame = pd.read_parquet(demo_output / f"{name}.parquet")
         assert manifest["files"][f"{name}.parquet"]["rows"] == len(frame)
     assert len(pd.read_parquet(demo_output / "participants.parquet")) == 45
+    for name in REPORTS:
+        assert manifest["files"][f"report/{name}"]["sha256"], name
+        assert (demo_output / "report" / name).stat().st_size > 10_000, name
 
 
 def test_reconciliation_holds_and_every_planted_fault_is_quarantined(demo_output: Path) -> None:
@@ -100,7 +104,7 @@ def test_second_run_reuses_every_step(demo_output: Path) -> None:
     from pipelines.run import run_flow
 
     outcomes = run_flow(export=DEMO_EXPORT, out_dir=demo_output)
-    assert [(o.step, o.reused) for o in outcomes] == [("ingest", True), ("derive", True), ("analyze", True)]
+    assert [(o.step, o.reused) for o in outcomes] == [("ingest", True), ("derive", True), ("analyze", True), ("report", True)]
 
 
 def test_historical_export_adds_the_regression_rows(prefect_harness: None, tmp_path: Path) -> None:
@@ -109,7 +113,7 @@ def test_historical_export_adds_the_regression_rows(prefect_harness: None, tmp_p
 
     outcomes = run_flow(export=DEMO_EXPORT, out_dir=tmp_path / "out", historical_export=PROJECT_ROOT / "data" / "raw" / "demo_historical")
     assert [(o.step, o.out_dir.name) for o in outcomes] == [
-        ("ingest", "out"), ("ingest", "historical"), ("derive", "historical"), ("derive", "out"), ("analyze", "out")]
+        ("ingest", "out"), ("ingest", "historical"), ("derive", "historical"), ("derive", "out"), ("analyze", "out"), ("report", "out")]
     ard = pd.read_parquet(tmp_path / "out" / "ard.parquet")
     firth = ard[(ard["analysis"] == "cohort_firth_logistic") & (ard["variable"] == "cohort_trial")].set_index("stat_name")
     assert set(firth.index) >= {"or", "or_ci_low", "or_ci_high", "p_value"}

@@ -1,0 +1,15 @@
+"""The DSMB interim reports (issue 6): open and closed, HTML and PDF, from one output folder.
+
+Everything printed is read from the processed tables and ``ard.parquet`` (outputs.md); a number
+that the ARD carries is never recomputed here. Modules:
+
+- :mod:`~analysis.report.inputs` reads the output folder (tables, ARD, manifest, provenance);
+- :mod:`~analysis.report.ardview` looks numbers up in the ARD; :mod:`~analysis.report.fmt` formats them;
+- :mod:`~analysis.report.summaries` makes the descriptive tables (pure pandas);
+- :mod:`~analysis.report.tables` (great_tables) and :mod:`~analysis.report.figures` (matplotlib, SVG);
+- :mod:`~analysis.report.sections` (building blocks, front matter), :mod:`~analysis.report.sections_open`
+  (aggregate only) and, for the closed report, :mod:`~analysis.report.sections_safety`,
+  :mod:`~analysis.report.sections_comparison`, :mod:`~analysis.report.sections_efficacy`,
+  :mod:`~analysis.report.sections_stopping`, assembled by :mod:`~analysis.report.sections_closed`;
+- :mod:`~analysis.report.render` fills the Jinja templates and writes HTML and PDF (WeasyPrint).
+"""

@@ -1,0 +1,247 @@
+"""The report's figures: matplotlib, returned as inline SVG (vector in the HTML and in the PDF).
+
+Reproducible output: each figure is saved with a fixed ``svg.hashsalt`` (its own name, so ids never
+clash between the figures of one page) and ``metadata={'Date': None}``; text stays text
+(``svg.fonttype = 'none'``), so the numbers on a figure can be found in the PDF's text. The
+figures draw numbers that were already estimated (ARD) or descriptive data; the step curves of the
+Kaplan–Meier and cumulative-incidence plots are computed for plotting only.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("svg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+GRADE_COLOURS = {0: "#e8e8e8", 1: "#f6d55c", 2: "#ed9a3c", 3: "#d6453d", 4: "#8c1c13", 5: "#111111"}
+DRUG_MARKERS = {"anakinra": ("v", "#1f5fa8"), "tocilizumab": ("D", "#2a9d8f"), "corticosteroid": ("s", "#7b3fa0")}
+TRIAL_COLOUR, HISTORICAL_COLOUR = "#1f5fa8", "#777777"
+RC = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False,
+      "axes.spines.right": False, "axes.titlesize": 9, "axes.titleweight": "bold", "legend.frameon": False}
+
+
+def to_svg(fig: plt.Figure, name: str) -> str:
+    """The figure as an ``<svg>`` element (no XML prolog, no metadata block), deterministically."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": f"pacer-{name}"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05)
+    plt.close(fig)
+    text = buffer.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    text = unique_ids(text, name)
+    return text.replace("<svg ", f'<svg role="img" aria-label="{name}" class="figure-svg" ', 1)
+
+
+def unique_ids(svg: str, prefix: str) -> str:
+    """Prefix every ``id`` of an SVG and every reference to it, so several figures can share one HTML page."""
+    svg = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}-\1"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}-\1)", svg)
+    return re.sub(r'href="#([^"]+)"', rf'href="#{prefix}-\1"', svg)
+
+
+def enrollment(by_month: pd.DataFrame, target: int) -> str:
+    """Cumulative enrollment by month against the planned number."""
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.5, 2.6))
+        x = np.arange(len(by_month))
+        ax.bar(x, by_month["enrolled"], color="#b9cfe8", label="enrolled in the month")
+        ax.step(x, by_month["cumulative"], where="mid", color=TRIAL_COLOUR, label="cumulative")
+        ax.axhline(target, color="#d6453d", linestyle="--", linewidth=1, label=f"target {target}")
+        step = max(1, -(-len(by_month) // 12))
+        ax.set_xticks(x[::step], by_month["month"].iloc[::step], rotation=45, ha="right")
+        ax.set_ylabel("participants")
+        ax.set_ylim(0, max(target, int(by_month["cumulative"].max() if len(by_month) else 0)) * 1.1 + 1)
+        ax.legend(loc="upper left", ncols=3)
+        return to_svg(fig, "enrollment")
+
+
+def consort(counts: Mapping[str, int]) -> str:
+    """The CONSORT-style flow: enrolled → infused → CRS-evaluable → efficacy-evaluable → 12 months."""
+    main = [
+        f"Enrolled\nn = {counts['enrolled']}",
+        f"Infused (safety set)\nn = {counts['infused']}",
+        f"CRS-evaluable (≥ 30 days or died)\nn = {counts['crs_evaluable']}",
+        f"Efficacy-evaluable (day-28 response)\nn = {counts['efficacy_evaluable']}",
+        f"Completed 12 months\nn = {counts['completed_12_months']}",
+    ]
+    side = [
+        f"Not infused: {counts['not_infused']}\n  awaiting infusion {counts['awaiting_infusion']}\n"
+        f"  withdrew {counts['withdrew_before_infusion']}; died {counts['died_before_infusion']}",
+        f"In the CRS window (< 30 days): {counts['in_crs_window']}",
+        "",
+        f"Left after infusion: died {counts['died']}; withdrew {counts['withdrew']}\n"
+        f"In follow-up at the cut: {counts['in_follow_up']}",
+        "",
+    ]
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        ax.set_axis_off()
+        ax.set_xlim(0, 10)
+        ax.set_ylim(0, len(main) * 2)
+        box = dict(boxstyle="round,pad=0.4", facecolor="#eef3fa", edgecolor=TRIAL_COLOUR)
+        sidebox = dict(boxstyle="round,pad=0.4", facecolor="#fafafa", edgecolor="#999999")
+        for i, (text, note) in enumerate(zip(main, side)):
+            y = len(main) * 2 - 1 - 2 * i
+            ax.text(3, y, text, ha="center", va="center", bbox=box, fontsize=8)
+            if i < len(main) - 1:
+                ax.annotate("", xy=(3, y - 1.45), xytext=(3, y - 0.55), arrowprops=dict(arrowstyle="->", color="#555555"))
+            if note:
+                ax.text(6.2, y - 1, note, ha="left", va="center", bbox=sidebox, fontsize=7)
+                ax.plot([3, 6.1], [y - 1, y - 1], color="#999999", linewidth=0.8)
+        return to_svg(fig, "consort")
+
+
+def swimmer(timeline: pd.DataFrame, doses: pd.DataFrame, followed_days: Mapping[str, float], days: float = 30.0) -> str:
+    """Each participant's CRS grade (ASTCT) over days 0–``days``, with anakinra, tocilizumab and steroid doses."""
+    ids = sorted(followed_days)
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.24 * max(len(ids), 3)))
+        for y, pid in enumerate(ids):
+            ax.barh(y, min(followed_days[pid], days), left=0, height=0.25, color=GRADE_COLOURS[0], edgecolor="none")
+            rows = timeline[timeline["participant_id"] == pid]
+            for r in rows.itertuples(index=False):
+                start, end = r.start_hours / 24.0, min(r.end_hours / 24.0, days)
+                if start >= days or pd.isna(r.crs_grade) or int(r.crs_grade) == 0:
+                    continue
+                ax.barh(y, end - start, left=start, height=0.6, color=GRADE_COLOURS[int(r.crs_grade)], edgecolor="none")
+        index = {pid: y for y, pid in enumerate(ids)}
+        for drug, (marker, colour) in DRUG_MARKERS.items():
+            sub = doses[(doses["drug_class"] == drug) & doses["participant_id"].isin(index)]
+            offset = {"anakinra": 0.42, "tocilizumab": -0.42, "corticosteroid": -0.42}[drug]
+            ax.scatter(sub["day"], sub["participant_id"].map(index) + offset, marker=marker, s=14, color=colour,
+                       label=drug, zorder=3, linewidths=0)
+        for grade in range(1, 6):
+            ax.barh([-10], [0], color=GRADE_COLOURS[grade], label=f"grade {grade}")
+        ax.set_yticks(range(len(ids)), ids)
+        ax.set_ylim(-0.8, max(len(ids), 1) - 0.2)
+        ax.invert_yaxis()
+        ax.set_xlim(0, days)
+        ax.set_xlabel("study day (days since infusion)")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(ids) < 8 else -0.12), ncols=8, fontsize=7)
+        return to_svg(fig, "swimmer")
+
+
+def anakinra_timing(anakinra: pd.DataFrame, window_hours: float) -> str:
+    """Hours from first fever and from the protocol trigger to the first anakinra dose, one dot per participant."""
+    data = anakinra.dropna(subset=["first_anakinra_hours"])
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.5, 1.9))
+        for y, (column, label) in enumerate((("fever_to_anakinra_hours", "first fever → dose"),
+                                             ("trigger_to_anakinra_hours", "trigger → dose"))):
+            values = data[column].dropna().astype(float).to_numpy()
+            jitter = (np.arange(values.size) % 5 - 2) * 0.06
+            ax.scatter(values, y + jitter, s=16, color=TRIAL_COLOUR, alpha=0.8, linewidths=0)
+        ax.axvline(window_hours, color="#d6453d", linestyle="--", linewidth=1)
+        ax.text(window_hours, 1.45, f" protocol window {window_hours:g} h after the trigger", color="#d6453d", fontsize=7, va="center")
+        ax.axvline(0, color="#999999", linewidth=0.6)
+        ax.set_yticks([0, 1], ["first fever → dose", "trigger → dose"])
+        ax.set_ylim(-0.5, 1.7)
+        ax.set_xlabel("hours")
+        return to_svg(fig, "anakinra-timing")
+
+
+def forest(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Rates with exact 95 % CIs: the trial beside each like-for-like historical cohort.
+
+    ``rows``: dicts with ``label``, ``kind`` ("trial" or "historical"), ``p``, ``low``, ``high``,
+    ``primary`` (bool), ``note`` (short text right of the plot).
+    """
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(7.0, 0.7 + 0.26 * max(len(rows), 2)))
+        fig.subplots_adjust(left=0.33, right=0.98)
+        for y, r in enumerate(rows):
+            colour = TRIAL_COLOUR if r["kind"] == "trial" else HISTORICAL_COLOUR
+            marker = "o" if r["kind"] == "trial" else "s"
+            if not np.isnan(r["p"]):
+                ax.errorbar([100 * r["p"]], [y], xerr=[[100 * (r["p"] - r["low"])], [100 * (r["high"] - r["p"])]],
+                            fmt=marker, color=colour, markersize=6 if r.get("primary") else 4, capsize=2, linewidth=1)
+            ax.text(103, y, r.get("note", ""), va="center", fontsize=6.5, color="#444444")
+            if r["kind"] == "historical" and y < len(rows) - 1:
+                ax.axhline(y + 0.5, color="#dddddd", linewidth=0.6)
+        ax.set_yticks(range(len(rows)), [("★ " if r.get("primary") else "") + r["label"] for r in rows], fontsize=7)
+        ax.set_ylim(len(rows) - 0.5, -0.5)
+        ax.set_xlim(0, 150)
+        ax.set_xticks([0, 20, 40, 60, 80, 100])
+        ax.spines["bottom"].set_bounds(0, 100)
+        ax.set_xlabel("participants with the event, % (exact 95 % CI)", loc="left")
+        ax.grid(axis="x", color="#eeeeee")
+        return to_svg(fig, "forest")
+
+
+def survival(curves: Mapping[str, pd.DataFrame], at_risk: Mapping[str, Mapping[float, str]],
+             historical: Sequence[Mapping[str, Any]], ylabel: str, name: str, ascending: bool = False) -> str:
+    """Step curves (months) with numbers at risk under the axis and historical 12-month estimates marked.
+
+    ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points;
+    ``at_risk``: label → {month: printed number}; ``historical``: dicts with ``label``, ``month``,
+    ``estimate``, ``low``, ``high`` (percent; low/high may be None).
+    """
+    colours = [TRIAL_COLOUR, "#d6453d", "#2a9d8f"]
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(7.0, 3.4))
+        fig.subplots_adjust(left=0.1, right=0.66, bottom=0.3)
+        for (label, curve), colour in zip(curves.items(), colours):
+            ax.step(curve["time"], 100 * curve["value"], where="post", color=colour, label=label, linewidth=1.4)
+        markers = ["s", "^", "D", "v", "P"]
+        for k, h in enumerate(historical):
+            x = h["month"] + 0.25 * (k - (len(historical) - 1) / 2)
+            err = None if h.get("low") is None else [[h["estimate"] - h["low"]], [h["high"] - h["estimate"]]]
+            ax.errorbar([x], [h["estimate"]], yerr=err, fmt=markers[k % len(markers)], color=h.get("colour", HISTORICAL_COLOUR),
+                        markersize=4, capsize=2, linewidth=0.8, label=h["label"])
+        ax.set_xlim(0, 13)
+        ax.set_ylim(0, 102 if not ascending else None)
+        ax.set_xticks([0, 3, 6, 9, 12])
+        ax.set_xlabel("months since infusion")
+        ax.set_ylabel(ylabel)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6.5)
+        months = sorted({m for v in at_risk.values() for m in v})
+        for row, (label, values) in enumerate(at_risk.items()):
+            y = -0.30 - 0.07 * row
+            ax.text(-0.06, y, label, transform=ax.transAxes, ha="right", va="center", fontsize=7)
+            for m in months:
+                ax.text(m / 13, y, values.get(m, ""), transform=ax.transAxes, ha="center", va="center", fontsize=7)
+        if at_risk:
+            ax.text(-0.06, -0.23, "at risk", transform=ax.transAxes, ha="right", va="center", fontsize=7, style="italic")
+        return to_svg(fig, name)
+
+
+def boundaries(tables: Mapping[str, pd.DataFrame], current: Mapping[str, tuple[int, int]]) -> str:
+    """Stopping boundaries (events that stop, by number evaluated) with the current count marked."""
+    colours = [TRIAL_COLOUR, "#d6453d"]
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.5, 2.8))
+        for (label, table), colour in zip(tables.items(), colours):
+            stop = table["stop_at"].astype("float64")
+            ax.step(table["n_evaluated"], stop, where="mid", color=colour, label=f"{label}: boundary")
+            events, evaluated = current[label]
+            ax.plot([evaluated], [events], marker="o", color=colour, markersize=6, linestyle="none",
+                    label=f"{label}: now {events} in {evaluated}")
+        ax.set_xlabel("number evaluated (CRS-evaluable set)")
+        ax.set_ylabel("events that stop")
+        ax.legend(loc="upper left", fontsize=7)
+        ax.grid(color="#eeeeee")
+        return to_svg(fig, "boundaries")
+
+
+def operating_characteristics(tables: Mapping[str, pd.DataFrame]) -> str:
+    """Probability of stopping against the true rate, one line per rule."""
+    colours = [TRIAL_COLOUR, "#d6453d"]
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.5, 2.6))
+        for (label, table), colour in zip(tables.items(), colours):
+            ax.plot(100 * table["true_rate"], 100 * table["prob_stop"], marker="o", color=colour, label=label, markersize=3)
+        ax.set_xlabel("true event rate, %")
+        ax.set_ylabel("probability of stopping, %")
+        ax.set_ylim(0, 100)
+        ax.legend(loc="upper left", fontsize=7)
+        ax.grid(color="#eeeeee")
+        return to_svg(fig, "operating-characteristics")

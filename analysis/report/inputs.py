@@ -1,0 +1,93 @@
+"""Reading one output folder for the report: the tables of outputs.md, the ARD, the manifest, provenance."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
+from analysis.store import read_provenance
+
+TABLES: tuple[str, ...] = (
+    "participants", "events", "quarantine", "crs", "crs_timeline", "icans", "anakinra", "ae", "adsl", "adtte",
+    "queries", "ard",
+)
+"""Every table the report reads (outputs.md)."""
+
+PROVENANCE_FROM: tuple[str, ...] = ("ard", "adsl", "participants")
+"""The tables whose ``pacer`` metadata is read for the front page, first found wins."""
+
+
+class ReportInputError(ValueError):
+    """An output folder the report cannot be built from (a missing table or manifest)."""
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What one report is built from.
+
+    Attributes
+    ----------
+    tables : dict of str to DataFrame
+        Every table of :data:`TABLES`, as stored.
+    manifest : dict
+        ``manifest.json``.
+    provenance : dict
+        The run-invariant ``pacer`` metadata of the tables (input SHA-256s, data cut, code version,
+        analysis plan and its hash).
+    cohorts : list of dict
+        The historical cohorts (the project's copy of historical_cohorts.yaml).
+    comparison_notes : list of str or None
+        The analyze step's notes on comparisons not made (``comparison_notes.json``), None when absent.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    manifest: dict[str, Any]
+    provenance: dict[str, Any]
+    cohorts: list[dict[str, Any]]
+    comparison_notes: list[str] | None = None
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    @property
+    def data_cut(self) -> str:
+        """The data cut (YYYY-MM-DD), from the provenance, else the manifest."""
+        cut = self.provenance.get("data_cut") or self.manifest.get("steps", {}).get("ingest", {}).get("data_cut")
+        if not cut:
+            raise ReportInputError("the data cut is recorded neither in the tables' provenance nor in manifest.json")
+        return str(cut)
+
+
+def load_inputs(processed: Path, cohorts_path: Path = DEFAULT_COHORTS_PATH) -> ReportInputs:
+    """Read every table of :data:`TABLES`, ``manifest.json`` and the provenance from ``processed``.
+
+    Raises
+    ------
+    ReportInputError
+        naming every missing file.
+    """
+    processed = Path(processed)
+    missing = [f"{name}.parquet" for name in TABLES if not (processed / f"{name}.parquet").exists()]
+    if not (processed / "manifest.json").exists():
+        missing.append("manifest.json")
+    if missing:
+        raise ReportInputError(f"{processed}: cannot build the report, missing {', '.join(missing)}")
+    tables = {name: pd.read_parquet(processed / f"{name}.parquet") for name in TABLES}
+    manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
+    notes_path = processed / "comparison_notes.json"
+    notes = json.loads(notes_path.read_text(encoding="utf-8")).get("skipped_comparisons") if notes_path.exists() else None
+    return ReportInputs(tables, manifest, _provenance(processed), load_cohorts(cohorts_path), notes)
+
+
+def _provenance(processed: Path) -> dict[str, Any]:
+    for name in PROVENANCE_FROM:
+        try:
+            return read_provenance(processed / f"{name}.parquet")
+        except (KeyError, TypeError):
+            continue
+    raise ReportInputError(f"{processed}: no table carries the 'pacer' provenance metadata")

@@ -1,0 +1,47 @@
+"""The closed report's sections in order, and the settings appendix.
+
+The closed report is the open report plus: the summary page (first), CRS, anakinra, ICANS, adverse
+events, the historical comparison, efficacy, the stopping rules, listings, and the appendices.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from analysis.report.sections import ReportContext, Section
+from analysis.report.sections_comparison import historical_section, skipped_appendix
+from analysis.report.sections_efficacy import efficacy_section
+from analysis.report.sections_safety import ae_section, anakinra_section, crs_section, icans_section, listings_section
+from analysis.report.sections_stopping import oc_appendix, stopping_section, summary_section
+from analysis.report.tables import gt_html
+
+__all__ = ["closed_sections", "settings_appendix", "summary_section"]
+
+
+def settings_appendix(ctx: ReportContext) -> Section:
+    """Every analysis-plan setting in force (each [choice] of grading.md and the stopping rules), flattened."""
+    flat = _flatten(ctx.plan.model_dump(mode="json"))
+    table = pd.DataFrame({"Setting": list(flat), "Value": [str(v) for v in flat.values()]})
+    section = Section("settings", "Analysis-plan settings in force", appendix=True)
+    return section.add(gt_html(table, "tbl-settings", "Analysis-plan settings",
+                               subtitle=f"settings hash {ctx.plan.settings_hash()}"))
+
+
+def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        name = f"{prefix}{key}"
+        if isinstance(item, dict):
+            out.update(_flatten(item, f"{name}."))
+        else:
+            out[name] = ", ".join(map(str, item)) if isinstance(item, list) else item
+    return out
+
+
+def closed_sections(ctx: ReportContext) -> list[Section]:
+    """The closed report's own sections (after the open ones), appendices last; :func:`summary_section` goes first."""
+    return [crs_section(ctx), anakinra_section(ctx), icans_section(ctx), ae_section(ctx), historical_section(ctx),
+            efficacy_section(ctx), stopping_section(ctx), listings_section(ctx), oc_appendix(ctx), skipped_appendix(ctx),
+            settings_appendix(ctx)]
