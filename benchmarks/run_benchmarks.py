@@ -10,6 +10,9 @@ participants ≈ 10 million event rows), then ``baseline``, ``ingest``, ``derive
 as separate processes (``benchmarks/step.py``), each reporting wall time, CPU time and peak memory.
 Each step's wall time is also given as a ratio to the baseline (a bare Arrow CSV read plus one
 group-by). The demo run end to end is ``pacer run`` on the committed demo, Prefect included.
+``stats_100k`` times KM, Cox and the historical comparisons on 100,000 simulated participants;
+``oc_100k`` the stopping rules' operating characteristics over 100,000 simulated trials (each rule,
+one true rate).
 Results go to ``benchmarks/out/results.json`` and are printed as a table.
 """
 
@@ -61,8 +64,12 @@ def run(sizes: list[int], seed: int, work: Path) -> dict:
         results.append({**simulated, "participants": size, "event_rows": rows})
         for step in STEPS:
             results.append({**measure(step, "--bundle", str(bundle), "--out", str(out)), "participants": size, "event_rows": rows})
+    scale = [{**measure("stats_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
+              "participants": 100_000, "event_rows": 0},
+             {**measure("oc_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
+              "participants": 100_000, "event_rows": 0}]
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-            "results": results, "demo": measure_demo_run(work)}
+            "results": results, "scale": scale, "demo": measure_demo_run(work)}
 
 
 def machine() -> dict:
@@ -78,6 +85,8 @@ def table(report: dict) -> str:
         ratio = r["wall_s"] / baseline[r["participants"]] if r["step"] in STEPS else float("nan")
         lines.append(f"| {r['participants']:,} | {r['event_rows']:,} | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
                      f"{r['peak_rss_mb']:.0f} | {ratio:.1f} |")
+    for r in report["scale"]:
+        lines.append(f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | – |")
     lines.append(f"\nDemo `pacer run`, end to end with Prefect: {report['demo']['wall_s']:.1f} s wall "
                  f"({'; '.join(report['demo']['step_lines'].values())})")
     return "\n".join(lines)

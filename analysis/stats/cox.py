@@ -116,6 +116,21 @@ def _event(event) -> np.ndarray:
     return arr == 1
 
 
+MAX_LP_PAIRS = 2_000_000
+"""Above this many (event, subject at risk) pairs the exact linear-programming check would need too much memory
+(it is quadratic in n); large samples are checked after the fit instead (:data:`MAX_LOG_HR_PER_SD`)."""
+MAX_LOG_HR_PER_SD = 10.0
+"""A fitted log hazard ratio beyond this many units per standard deviation of its covariate (a hazard ratio
+above e^10 ≈ 22,000 per SD), or a standard error beyond 10 × that, is taken as diverging."""
+
+
+def risk_set_pairs(time: np.ndarray, event: np.ndarray) -> int:
+    """Number of (event i, subject k ≠ i at risk at tᵢ) pairs: the rows of the monotone-likelihood program."""
+    ordered = np.sort(time)
+    at_risk = len(time) - np.searchsorted(ordered, time[event], side="left")
+    return int(np.sum(at_risk - 1))
+
+
 def monotone_likelihood(time, event, X: np.ndarray, tol: float = 1e-6) -> np.ndarray:
     """Directions along which the Cox partial likelihood rises for ever; zeros when it has a maximum.
 
@@ -213,10 +228,11 @@ def cox_ph(
         raise ValueError(f"constant covariates: {constant}")
     if timefix:
         t = r_timefix(t)
-    directions = monotone_likelihood(t, ev, Xd)
-    if directions.any():
-        infinite = [term for term, d in zip(terms, directions) if d != 0]
-        raise MonotoneLikelihoodError(f"monotone likelihood: the hazard ratio is not finite for {infinite}", infinite)
+    if risk_set_pairs(t, ev) <= MAX_LP_PAIRS:
+        directions = monotone_likelihood(t, ev, Xd)
+        if directions.any():
+            infinite = [term for term, d in zip(terms, directions) if d != 0]
+            raise MonotoneLikelihoodError(f"monotone likelihood: the hazard ratio is not finite for {infinite}", infinite)
 
     cols = [f"x{i}" for i in range(len(terms))]
     frame = pd.DataFrame(Xd, columns=cols).assign(_time=t, _event=ev.astype(int))
@@ -226,6 +242,11 @@ def cox_ph(
         fitter.fit(frame, duration_col="_time", event_col="_event", fit_options=FIT_OPTIONS)
     coef = fitter.params_[cols].to_numpy(float)
     se = fitter.standard_errors_[cols].to_numpy(float)
+    spread = Xd.std(axis=0)
+    diverging = [term for term, c, s, sd in zip(terms, coef, se, spread)
+                 if abs(c) * sd > MAX_LOG_HR_PER_SD or s * sd > 10 * MAX_LOG_HR_PER_SD]
+    if diverging:
+        raise MonotoneLikelihoodError(f"monotone likelihood: the hazard ratio is not finite for {diverging}", diverging)
     z = coef / se
     zc = stats.norm.ppf(1 - alpha / 2)
     lr = fitter.log_likelihood_ratio_test()

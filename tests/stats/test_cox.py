@@ -171,3 +171,22 @@ def test_summary_frame():
 
 def test_docstring_examples():
     assert doctest.testmod(cox_module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_risk_set_pairs_counts_event_by_subject_at_risk_pairs():
+    from analysis.stats.cox import risk_set_pairs
+
+    # events at t = 1 (4 at risk: 3 others), t = 2 (3 at risk: 2 others), t = 3 (1 at risk: none) → 5 pairs
+    assert risk_set_pairs(np.array([1.0, 2.0, 2.0, 3.0]), np.array([True, True, False, True])) == 5
+
+
+def test_large_sample_is_fitted_without_the_quadratic_check(monkeypatch):
+    """Above MAX_LP_PAIRS the linear program is skipped; a separated covariate is caught after the fit."""
+    import analysis.stats.cox as cox
+
+    monkeypatch.setattr(cox, "MAX_LP_PAIRS", 0)
+    rng = np.random.default_rng(3)
+    group = np.repeat([0.0, 1.0], 200)
+    time = np.where(group == 1, rng.uniform(1, 10, 400), rng.uniform(20, 30, 400))  # group 1 always fails first
+    with pytest.raises(cox.MonotoneLikelihoodError):
+        cox.cox_ph(time, np.ones(400, dtype=bool), pd.DataFrame({"group": group}))
