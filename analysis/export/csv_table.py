@@ -3,6 +3,13 @@
 export-format.md: UTF-8 (a BOM tolerated), comma-separated, header row, ``""`` quoting, empty cell =
 missing; column names matched case-insensitively after trimming. A row whose number of fields
 does not match the header is kept as a *malformed* row so that the quarantine can name its line.
+
+Line breaks may be LF, CRLF or a bare CR (old Mac exports): each counts as one line. Bounds that keep
+a corrupted file from exhausting memory or time: a physical line longer than ``MAX_LINE_CHARS`` is
+set aside unparsed, and a row with a cell longer than ``MAX_CELL_CHARS`` is set aside, both as
+malformed rows with the reason. A quoted cell that is never closed (it would swallow every later
+row) makes its row malformed too. A header column with no name is an unnamed extra column
+(``unnamed_<position>``), ignored like any unknown column.
 """
 
 from __future__ import annotations
@@ -21,6 +28,12 @@ from analysis.export.identifiers import normalize_column_name, refuse_identifier
 LINE = "line"
 """The column holding each row's line number in its file (the header is line 1)."""
 
+MAX_CELL_CHARS = 10_000
+"""A row with a cell longer than this (after trimming) is quarantined: no field of the contract needs more."""
+MAX_LINE_CHARS = 100_000
+"""A physical line longer than this is quarantined without being parsed (a runaway or corrupted line)."""
+MALFORMED_COLUMNS = (LINE, "column", "value", "reason")
+
 
 @dataclass(frozen=True)
 class CsvCells:
@@ -28,7 +41,7 @@ class CsvCells:
 
     file_name: str
     cells: pd.DataFrame
-    malformed: pd.DataFrame  # columns: line, value (the raw row text), reason
+    malformed: pd.DataFrame  # columns: line, column ('(row)' or the cell's column), value (raw text, cut), reason
 
 
 def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...]) -> CsvCells:
@@ -41,12 +54,18 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
         required column; the message names the file and what is wrong.
     """
     text = _decode(file_name, data)
-    header_line = text.split("\n", 1)[0].rstrip("\r")
+    header_end = text.find("\n")
+    header_line = text if header_end < 0 else text[:header_end]
+    if len(header_line) > MAX_LINE_CHARS:
+        raise ExportError(f"{file_name}: the header row is {len(header_line)} characters long (the limit is {MAX_LINE_CHARS})")
     if not header_line.strip():
         raise ExportError(f"{file_name}: the file is empty (no header row)")
-    raw_header = next(csv.reader([header_line]))
+    try:
+        raw_header = next(csv.reader([header_line]))
+    except csv.Error as exc:
+        raise ExportError(f"{file_name}: the header row is not valid CSV ({exc})") from exc
     refuse_identifier_columns(file_name, raw_header)
-    header = [normalize_column_name(name) for name in raw_header]
+    header = [normalize_column_name(name) or f"unnamed_{position}" for position, name in enumerate(raw_header, start=1)]
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise ExportError(f"{file_name}: duplicated column name(s) {', '.join(duplicated)}")
@@ -54,8 +73,12 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
     if missing:
         found = ", ".join(header) if len(header) > 1 else f"one column '{raw_header[0]}' (is the file comma-separated?)"
         raise ExportError(f"{file_name}: missing required column(s) {', '.join(missing)}; found {found}")
-    body = text[len(text.split("\n", 1)[0]) + 1:] if "\n" in text else ""
+    body, overlong = _body_without_long_lines(text, len(text) if header_end < 0 else header_end + 1)
+    del text
     cells, malformed = _parse_body(body, header)
+    del body
+    cells, oversized = _set_aside_long_cells(cells, header)
+    malformed = _concat_malformed([malformed, overlong, oversized])
     for name in header:
         cells[name] = cells[name].str.strip()
     return CsvCells(file_name=file_name, cells=cells, malformed=malformed)
@@ -65,12 +88,61 @@ def _decode(file_name: str, data: bytes) -> str:
     if not data.strip():
         raise ExportError(f"{file_name}: the file is empty")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise ExportError(
             f"{file_name}: not UTF-8 (byte 0x{data[exc.start]:02x} at line {line}); export the file as UTF-8"
         ) from exc
+    # one line break per CRLF, LF or bare CR, as Arrow reads them: both readers then count lines alike
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _body_without_long_lines(text: str, body_start: int) -> tuple[str, pd.DataFrame]:
+    """The text after the header, each physical line over MAX_LINE_CHARS blanked out and set aside.
+
+    A blank line stays in the place of a long one, so later line numbers hold; the long line is never
+    copied nor parsed (a 50 MB line costs one scan).
+    """
+    spans: list[tuple[int, int, int]] = []  # line, start, end of each long line
+    if len(text) - body_start > MAX_LINE_CHARS:
+        start, line = body_start, 2
+        while start < len(text):
+            end = text.find("\n", start)
+            end = len(text) if end < 0 else end
+            if end - start > MAX_LINE_CHARS:
+                spans.append((line, start, end))
+            start, line = end + 1, line + 1
+    if not spans:
+        return text[body_start:], _empty_malformed()
+    found = [{LINE: line, "column": "(row)", "value": text[start:start + 200],
+              "reason": f"line is {end - start} characters long (the limit is {MAX_LINE_CHARS}); not read"}
+             for line, start, end in spans]
+    pieces, previous_end = [], body_start
+    for _, start, end in spans:
+        pieces.append(text[previous_end:start])
+        previous_end = end
+    pieces.append(text[previous_end:])
+    return "".join(pieces), _malformed_frame(found)
+
+
+def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rows with a cell over MAX_CELL_CHARS become malformed rows naming the first such column."""
+    too_long = pd.Series(False, index=cells.index)
+    found: list[pd.DataFrame] = []
+    for name in header:
+        lengths = cells[name].str.strip().str.len().fillna(0)
+        new = (lengths > MAX_CELL_CHARS) & ~too_long
+        if new.any():
+            found.append(pd.DataFrame({
+                LINE: cells.loc[new, LINE].astype("int64"), "column": name,
+                "value": cells.loc[new, name].str.strip().str.slice(0, 200).astype("object"),
+                "reason": [f"cell is {n} characters long (the limit is {MAX_CELL_CHARS})" for n in lengths[new].astype(int)],
+            }))
+            too_long |= new
+    if not too_long.any():
+        return cells, _empty_malformed()
+    return cells.loc[~too_long], _concat_malformed(found)
 
 
 def _parse_body(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -94,12 +166,23 @@ def _parse_body(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFram
     except pa.ArrowInvalid:
         invalid.append("arrow could not parse")
     physical_lines = body.count("\n") + (0 if body.endswith("\n") else 1)
-    if invalid or not body.strip() or table.num_rows != physical_lines:
-        # a malformed row, a blank line or a quoted line break: only the exact reader keeps line numbers
+    if invalid or not body.strip() or table.num_rows != physical_lines or _last_row_has_line_break(table):
+        # a malformed row, a blank line, a quoted line break or an unclosed quote: only the exact reader keeps line numbers
         return _parse_body_exactly(body, header)
     frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
     frame.insert(0, LINE, pd.Series(range(2, len(frame) + 2), dtype="int64"))
     return frame, _empty_malformed()
+
+
+def _last_row_has_line_break(table: pa.Table) -> bool:
+    """With one row per line, a line break in a cell of the last row means a quote left open to the end of the file."""
+    if table.num_rows == 0:
+        return False
+    return any("\n" in (table.column(i)[table.num_rows - 1].as_py() or "") for i in range(table.num_columns))
+
+
+_END_OF_FILE = "\x00pacer:end-of-file\x00"
+"""A sentinel line after the body: a record that swallows it was inside a quote never closed."""
 
 
 def _parse_body_exactly(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -107,16 +190,34 @@ def _parse_body_exactly(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.
     rows: list[list[str]] = []
     lines: list[int] = []
     malformed: list[dict[str, object]] = []
-    reader = csv.reader(io.StringIO(body))
+    reader = csv.reader(io.StringIO(body + ("" if body.endswith("\n") or not body else "\n") + _END_OF_FILE + "\n"))
     start = 2
-    for record in reader:
+    while True:
         line = start
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # e.g. a multi-line quoted cell beyond the csv module's field limit
+            start = reader.line_num + 2
+            malformed.append({LINE: line, "column": "(row)", "value": "", "reason": f"the row cannot be read as CSV ({exc})"})
+            continue
         start = reader.line_num + 2
+        if record == [_END_OF_FILE]:
+            break
         if not record or (len(record) == 1 and not record[0].strip()):
             continue
+        if _END_OF_FILE in record[-1]:
+            record[-1] = record[-1][: record[-1].rindex(_END_OF_FILE)]
+            last_line = line + sum(field.count("\n") for field in record) - 1
+            malformed.append({
+                LINE: line, "column": "(row)", "value": ",".join(record)[:200],
+                "reason": f"a quoted cell is never closed: the row runs from line {line} to the end of the file (line {last_line})",
+            })
+            break
         if len(record) != len(header):
             malformed.append({
-                LINE: line, "value": ",".join(record)[:200],
+                LINE: line, "column": "(row)", "value": ",".join(record)[:200],
                 "reason": f"row has {len(record)} fields, the header has {len(header)}",
             })
             continue
@@ -124,8 +225,22 @@ def _parse_body_exactly(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.
         lines.append(line)
     frame = pd.DataFrame(rows, columns=header, dtype=pd.StringDtype("pyarrow"))
     frame.insert(0, LINE, pd.Series(lines, dtype="int64"))
-    return frame, pd.DataFrame(malformed, columns=[LINE, "value", "reason"]) if malformed else _empty_malformed()
+    return frame, _malformed_frame(malformed)
+
+
+def _malformed_frame(found: list[dict[str, object]]) -> pd.DataFrame:
+    if not found:
+        return _empty_malformed()
+    return pd.DataFrame(found, columns=list(MALFORMED_COLUMNS)).astype({LINE: "int64"})
+
+
+def _concat_malformed(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    frames = [frame for frame in frames if not frame.empty]
+    if not frames:
+        return _empty_malformed()
+    return pd.concat(frames, ignore_index=True).sort_values(LINE, kind="stable").reset_index(drop=True)
 
 
 def _empty_malformed() -> pd.DataFrame:
-    return pd.DataFrame({LINE: pd.Series(dtype="int64"), "value": pd.Series(dtype="object"), "reason": pd.Series(dtype="object")})
+    return pd.DataFrame({LINE: pd.Series(dtype="int64"), "column": pd.Series(dtype="object"), "value": pd.Series(dtype="object"),
+                         "reason": pd.Series(dtype="object")})

@@ -21,7 +21,8 @@ from analysis.export import participants as participants_file
 from analysis.export.bundle import Bundle, check_timezone
 from analysis.export.csv_table import LINE, CsvCells, read_csv_cells
 from analysis.export.errors import ExportError
-from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine
+from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine, neutralize_formulas
+from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, naive_times
 
 HOURS = pd.Timedelta(hours=1)
 
@@ -88,13 +89,16 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
         check_timezone(timezone, "--timezone")
     zone = timezone or bundle.manifest.timezone
     cut = resolve_data_cut(data_cut, bundle, zone)
-    if zone is None:
-        raise ExportError(f"{bundle.origin}: the export's time zone is unknown (no manifest timezone); pass --timezone")
-    cut_instant = cut_instant_of(cut, zone)
+    if not EARLIEST_YEAR <= cut.year <= LATEST_YEAR:
+        raise ExportError(f"{bundle.origin}: the data cut {cut.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
     exported_at = bundle.manifest.exported_at
 
     participant_cells = read_csv_cells(participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS)
     event_cells = read_csv_cells(events_file.FILE, bundle.files[events_file.FILE], events_file.REQUIRED_COLUMNS)
+    if zone is None:
+        _refuse_without_time_zone(bundle.origin, [(participant_cells, "infusion_datetime"), (event_cells, "event_time"),
+                                                  (event_cells, "end_time")])
+    cut_instant = cut_instant_of(cut, zone)
     participant_cells, participant_duplicates = _drop_exact_duplicates(participant_cells)
     event_cells, event_duplicates = _drop_exact_duplicates(event_cells)
 
@@ -124,6 +128,7 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
         malformed_to_quarantine(events_file.FILE, event_cells.malformed),
         checked_events.problems.quarantine(),
     ], ignore_index=True).sort_values(["file", "line"], kind="stable").reset_index(drop=True)[list(QUARANTINE_COLUMNS)]
+    quarantine["value"] = neutralize_formulas(quarantine["value"]).astype("object")
 
     counts = {
         participants_file.FILE: _counts(participant_cells, participant_duplicates, quarantine, participants_file.FILE,
@@ -133,6 +138,26 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     }
     return IngestResult(participants=participants, events=events, quarantine=quarantine, counts=counts,
                         data_cut=cut, timezone=zone, cut_instant=cut_instant, exported_at=exported_at)
+
+
+def _refuse_without_time_zone(origin: str, columns: list[tuple[CsvCells, str]]) -> None:
+    """No time zone is known: stop, naming the first naive time if there is one (the cut needs a zone anyway).
+
+    Raises
+    ------
+    ExportError
+        always.
+    """
+    unknown = "the export's time zone is unknown (no manifest timezone); pass --timezone"
+    for csv, column in columns:
+        if column not in csv.cells:
+            continue
+        naive = naive_times(csv.cells[column])
+        if naive.any():
+            first = naive.idxmax()
+            raise ExportError(f"{csv.file_name}: line {int(csv.cells.loc[first, LINE])}, column {column}: "
+                              f"'{csv.cells.loc[first, column]}' has no UTC offset and {unknown}")
+    raise ExportError(f"{origin}: {unknown}")
 
 
 def _drop_exact_duplicates(csv: CsvCells) -> tuple[CsvCells, int]:

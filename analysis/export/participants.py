@@ -8,7 +8,7 @@ import pandas as pd
 
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, not_a_number, parse_number
-from analysis.export.timestamps import parse_instants
+from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, parse_instants
 
 FILE = "participants.csv"
 REQUIRED_COLUMNS = ("participant_id", "age_years", "sex", "weight_kg", "enrollment_date", "marrow_blast_pct", "prior_hsct")
@@ -49,6 +49,9 @@ def validate_participants(csv: CsvCells, timezone: str | None) -> ValidatedParti
     enrollment = pd.to_datetime(cells["enrollment_date"].where(cells["enrollment_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)),
                                 format="%Y-%m-%d", errors="coerce")
     problems.flag(enrollment.isna(), "enrollment_date", "enrollment_date must be a date YYYY-MM-DD")
+    outside = enrollment.notna() & ~enrollment.dt.year.between(EARLIEST_YEAR, LATEST_YEAR)
+    problems.flag(outside, "enrollment_date", f"enrollment_date is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
+    enrollment = enrollment.where(~outside)
 
     prior = cells["prior_hsct"].str.lower().map(BOOLEAN_TEXT)
     problems.flag(prior.isna(), "prior_hsct", "prior_hsct must be true/false, 1/0 or yes/no")

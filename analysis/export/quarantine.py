@@ -59,11 +59,26 @@ def empty_quarantine() -> pd.DataFrame:
 
 
 def malformed_to_quarantine(file_name: str, malformed: pd.DataFrame) -> pd.DataFrame:
-    """Rows whose field count does not match the header."""
+    """Rows set aside by the CSV reader: a field count that does not match the header, an unreadable or over-long row."""
     if malformed.empty:
         return empty_quarantine()
-    return pd.DataFrame({"file": file_name, "line": malformed[LINE].astype("int64"), "column": "(row)",
+    column = malformed["column"] if "column" in malformed else "(row)"
+    return pd.DataFrame({"file": file_name, "line": malformed[LINE].astype("int64"), "column": column,
                          "value": malformed["value"], "reason": malformed["reason"]})
+
+
+FORMULA_START = r"^(?:[=+@\t\r]|-(?!\s*\d+(?:\.\d*)?\s*$))"
+"""Text a spreadsheet would run as a formula: starting with =, +, @, tab, CR, or - unless it is a plain number."""
+
+
+def neutralize_formulas(text: pd.Series) -> pd.Series:
+    """Prefix a single quote to text a spreadsheet would run as a formula (CSV injection); other text as is.
+
+    Free text of the export (``new_therapy``, ``withdrawal``, the adverse-event text after the colon)
+    and the quarantine's quoted values pass through here, so no output carries a live formula.
+    """
+    text = text.astype("string")
+    return text.where(~text.str.contains(FORMULA_START, regex=True).fillna(False).astype(bool), "'" + text)
 
 
 def parse_number(cells: pd.Series) -> pd.Series:

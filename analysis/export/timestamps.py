@@ -17,7 +17,11 @@ from analysis.export.errors import ExportError
 OFFSET_PATTERN = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
 ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?" + r"(?:[Zz]|[+-]\d{2}:?\d{2})?$"
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2100
+"""Dates and times outside these years are faults: spans between them fit in nanosecond time deltas (< 292 years)."""
+
 UNPARSEABLE = "not an ISO-8601 date-time"
+OUT_OF_RANGE = f"outside the years {EARLIEST_YEAR}–{LATEST_YEAR}"
 NONEXISTENT = "local time does not exist (daylight-saving spring-forward gap)"
 AMBIGUOUS_FLAG = "ambiguous_local_time"
 
@@ -29,6 +33,14 @@ class ParsedInstants:
     instant: pd.Series
     problem: pd.Series
     ambiguous: pd.Series
+
+
+def naive_times(values: pd.Series) -> pd.Series:
+    """True where a cell is a well-formed ISO-8601 time without a UTC offset (local time: needs a time zone)."""
+    text = values.astype("string").fillna("").str.strip()
+    well_formed = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
+    has_offset = text.str.contains(OFFSET_PATTERN, regex=True).fillna(False).astype(bool)
+    return (text != "") & well_formed & ~has_offset
 
 
 def parse_instants(values: pd.Series, timezone: str | None, *, file_name: str, column: str, lines: pd.Series) -> ParsedInstants:
@@ -43,7 +55,7 @@ def parse_instants(values: pd.Series, timezone: str | None, *, file_name: str, c
     present = text != ""
     well_formed = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
     has_offset = text.str.contains(OFFSET_PATTERN, regex=True).fillna(False).astype(bool)
-    naive = present & well_formed & ~has_offset
+    naive = naive_times(text)
     if naive.any() and timezone is None:
         first = naive.idxmax()
         raise ExportError(
@@ -66,6 +78,10 @@ def parse_instants(values: pd.Series, timezone: str | None, *, file_name: str, c
         ambiguous = ((first_occurrence != second_occurrence) & first_occurrence.notna()).reindex(values.index, fill_value=False).astype(bool)
         gap = local.notna() & first_occurrence.isna()
         problem[gap[gap].index] = NONEXISTENT
+    year = pd.to_numeric(text.str.slice(0, 4).where(well_formed), errors="coerce")
+    out_of_range = well_formed & ~year.between(EARLIEST_YEAR, LATEST_YEAR) | instant.notna() & ~instant.dt.year.between(EARLIEST_YEAR, LATEST_YEAR)
+    problem[out_of_range] = OUT_OF_RANGE
+    instant[out_of_range] = pd.NaT
     unparsed = present & instant.isna() & problem.isna()
     problem[unparsed] = UNPARSEABLE
     return ParsedInstants(instant=instant, problem=problem, ambiguous=ambiguous)
