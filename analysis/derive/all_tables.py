@@ -34,7 +34,23 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 
 
 def derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
-    """Derive crs_timeline, crs, icans, anakinra, ae, adsl, adtte and queries."""
+    """Derive crs_timeline, crs, icans, anakinra, ae, adsl, adtte and queries.
+
+    Text is Arrow-backed throughout (``mode.string_storage``), so the derivations' string operations on
+    millions of event rows run in Arrow's kernels instead of a Python loop over cells.
+    """
+    with pd.option_context("mode.string_storage", "pyarrow"):
+        return _derive_all_tables(as_arrow_text(participants), as_arrow_text(events), plan)
+
+
+def as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every text column as Arrow-backed ``string``, converted once rather than in each derivation."""
+    text = [name for name, dtype in frame.dtypes.items()
+            if isinstance(dtype, pd.StringDtype) or (dtype == object and pd.api.types.infer_dtype(frame[name], skipna=True) in ("string", "empty"))]
+    return frame.astype({name: pd.StringDtype("pyarrow") for name in text})
+
+
+def _derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
     crs_tables = derive_crs_tables(participants, events, plan)
     anakinra, anakinra_queries = derive_anakinra(participants, events, plan)
     icans, icans_queries = derive_icans(participants, events, plan)

@@ -47,8 +47,12 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
         so participants not infused are checked too; a death of a participant whose recorded
         infusion lies after the cut is a death before infusion.
     """
-    ev = events.assign(event_type=events["event_type"].astype("string").str.lower(),
-                       participant_id=events["participant_id"].astype("string"))
+    # Only a participant with a death or a withdrawal row can have a contradictory date: check those alone.
+    kinds = events["event_type"].astype("string").str.lower()
+    concerned = events.loc[kinds.isin(["death", "withdrawal"]), "participant_id"].unique()
+    rows_concerned = events["participant_id"].isin(concerned)
+    ev = events.loc[rows_concerned].assign(event_type=kinds[rows_concerned],
+                                           participant_id=events.loc[rows_concerned, "participant_id"].astype("string"))
     infusion = participants.assign(participant_id=participants["participant_id"].astype("string")) \
         .set_index("participant_id")["infusion_datetime"]
     queries: list[dict[str, str]] = []

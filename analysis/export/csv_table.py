@@ -19,6 +19,8 @@ import io
 from dataclasses import dataclass
 
 import pandas as pd
+
+from analysis.export.text import TEXT
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
@@ -169,7 +171,7 @@ def _parse_body(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFram
     if invalid or not body.strip() or table.num_rows != physical_lines or _last_row_has_line_break(table):
         # a malformed row, a blank line, a quoted line break or an unclosed quote: only the exact reader keeps line numbers
         return _parse_body_exactly(body, header)
-    frame = table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)
+    frame = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
     frame.insert(0, LINE, pd.Series(range(2, len(frame) + 2), dtype="int64"))
     return frame, _empty_malformed()
 
@@ -223,7 +225,7 @@ def _parse_body_exactly(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.
             continue
         rows.append(record)
         lines.append(line)
-    frame = pd.DataFrame(rows, columns=header, dtype=pd.StringDtype("pyarrow"))
+    frame = pd.DataFrame(rows, columns=header, dtype=TEXT)
     frame.insert(0, LINE, pd.Series(lines, dtype="int64"))
     return frame, _malformed_frame(malformed)
 

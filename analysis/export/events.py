@@ -8,6 +8,8 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
+from analysis.export.text import TEXT
+
 from analysis.export import vocabulary as vocab
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, neutralize_formulas, not_a_number, parse_number
@@ -48,7 +50,7 @@ def validate_events(
     cells = csv.cells.copy()
     for optional in OPTIONAL_COLUMNS:
         if optional not in cells:
-            cells[optional] = pd.Series("", index=cells.index, dtype="string")
+            cells[optional] = pd.Series("", index=cells.index, dtype=TEXT)
     problems = RowProblems(FILE, cells)
 
     event_type = _check_event_type(cells, problems)
@@ -70,15 +72,15 @@ def validate_events(
     celsius = _to_celsius(value, unit, event_type)
     typed = pd.DataFrame({
         LINE: cells[LINE],
-        "participant_id": cells["participant_id"].astype("string"),
-        "event_type": event_type.astype("string"),
+        "participant_id": cells["participant_id"].astype(TEXT),
+        "event_type": event_type.astype(TEXT),
         "event_time": start.instant,
         "end_time": end.instant,
         "value": celsius,
-        "unit": unit.where(event_type != "temperature", "C").where(unit.notna(), None).astype("string"),
-        "detail": detail.astype("string"),
-        "detail_text": detail_text.astype("string"),
-        "time_flag": pd.Series(np.where(start.ambiguous | end.ambiguous, AMBIGUOUS_FLAG, None), index=cells.index, dtype="string"),
+        "unit": unit.where(event_type != "temperature", "C").where(unit.notna(), None).astype(TEXT),
+        "detail": detail.astype(TEXT),
+        "detail_text": detail_text.astype(TEXT),
+        "time_flag": pd.Series(np.where(start.ambiguous | end.ambiguous, AMBIGUOUS_FLAG, None), index=cells.index, dtype=TEXT),
     })
     return ValidatedEvents(events=typed.drop(index=problems.rows()), problems=problems)
 
@@ -96,7 +98,7 @@ def _check_participant(cells: pd.DataFrame, problems: RowProblems, participants:
     problems.flag(pid == "", "participant_id", "participant_id is missing")
     in_quarantine = pid.isin(list(quarantined))
     problems.flag(in_quarantine, "participant_id",
-                  "the participant's row in participants.csv (line " + pid.map(quarantined).astype("Int64").astype("string").fillna("") + ") was quarantined")
+                  "the participant's row in participants.csv (line " + pid.map(quarantined).astype("Int64").astype(TEXT).fillna("") + ") was quarantined")
     unknown = (pid != "") & ~pid.isin(participants["participant_id"]) & ~in_quarantine
     problems.flag(unknown, "participant_id", "participant_id is not in participants.csv")
 
@@ -132,8 +134,9 @@ def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Serie
 def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The detail code in its contract spelling (free text kept for new_therapy and withdrawal)."""
     raw = cells["detail"]
-    parts = raw.str.split(":", n=1)
-    term, text = parts.str[0].str.strip(), parts.str[1].fillna("").str.strip()
+    # "term: free text" — two regular expressions rather than a split, so Arrow's kernels do the work
+    term = raw.str.replace(r":[\s\S]*$", "", regex=True).str.strip()
+    text = raw.str.replace(r"^[^:]*:?", "", regex=True).str.strip()
     is_ae = event_type == "adverse_event"
     code_source = raw.where(~is_ae, term)
     normalized = vocab.normalize_code(code_source)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analysis.export.text import TEXT
+
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, not_a_number, parse_number
 from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, parse_instants
@@ -29,7 +31,7 @@ def validate_participants(csv: CsvCells, timezone: str | None) -> ValidatedParti
     cells = csv.cells.copy()
     for optional in ("site_id", "infusion_datetime", "cns_status", "car_t_dose_per_kg"):
         if optional not in cells:
-            cells[optional] = pd.Series("", index=cells.index, dtype="string")
+            cells[optional] = pd.Series("", index=cells.index, dtype=TEXT)
     problems = RowProblems(FILE, cells)
 
     participant_id = cells["participant_id"]
@@ -64,16 +66,16 @@ def validate_participants(csv: CsvCells, timezone: str | None) -> ValidatedParti
 
     typed = pd.DataFrame({
         LINE: cells[LINE],
-        "participant_id": participant_id.astype("string"),
-        "site_id": cells["site_id"].replace("", pd.NA).astype("string"),
+        "participant_id": participant_id.astype(TEXT),
+        "site_id": cells["site_id"].replace("", pd.NA).astype(TEXT),
         "age_years": age,
-        "sex": sex.astype("string"),
+        "sex": sex.astype(TEXT),
         "weight_kg": weight,
         "enrollment_date": enrollment.dt.date,
         "infusion_datetime": infusion.instant,
         "marrow_blast_pct": blasts,
         "prior_hsct": prior.astype("boolean"),
-        "cns_status": cns.replace("", pd.NA).astype("string"),
+        "cns_status": cns.replace("", pd.NA).astype(TEXT),
         "car_t_dose_per_kg": dose,
         "infusion_time_ambiguous": infusion.ambiguous,
     })

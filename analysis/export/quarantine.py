@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.export.text import TEXT
+
 from analysis.export.csv_table import LINE
 
 QUARANTINE_COLUMNS = ("file", "line", "column", "value", "reason")
@@ -26,7 +28,7 @@ class RowProblems:
         mask = mask.fillna(False).astype(bool)
         if not mask.any():
             return
-        quoted = (self.cells[column] if value is None else value)[mask].astype("string").fillna("")
+        quoted = (self.cells[column] if value is None else value)[mask].astype(TEXT).fillna("")
         reasons = reason[mask] if isinstance(reason, pd.Series) else reason
         self._found.append(pd.DataFrame({"row": quoted.index, "column": column, "value": quoted.to_numpy(), "reason": reasons}))
 
@@ -67,8 +69,10 @@ def malformed_to_quarantine(file_name: str, malformed: pd.DataFrame) -> pd.DataF
                          "value": malformed["value"], "reason": malformed["reason"]})
 
 
-FORMULA_START = r"^(?:[=+@\t\r]|-(?!\s*\d+(?:\.\d*)?\s*$))"
-"""Text a spreadsheet would run as a formula: starting with =, +, @, tab, CR, or - unless it is a plain number."""
+FORMULA_START = r"^[=+@\t\r-]"
+"""Text a spreadsheet would run as a formula: starting with =, +, @, tab, CR or - ..."""
+PLAIN_NEGATIVE_NUMBER = r"^-\s*\d+(?:\.\d*)?\s*$"
+"""... except a plain negative number. (Two patterns: Arrow's RE2 engine has no lookahead.)"""
 
 
 def neutralize_formulas(text: pd.Series) -> pd.Series:
@@ -77,13 +81,14 @@ def neutralize_formulas(text: pd.Series) -> pd.Series:
     Free text of the export (``new_therapy``, ``withdrawal``, the adverse-event text after the colon)
     and the quarantine's quoted values pass through here, so no output carries a live formula.
     """
-    text = text.astype("string")
-    return text.where(~text.str.contains(FORMULA_START, regex=True).fillna(False).astype(bool), "'" + text)
+    text = text.astype(TEXT)
+    formula = text.str.contains(FORMULA_START, regex=True) & ~text.str.contains(PLAIN_NEGATIVE_NUMBER, regex=True)
+    return text.where(~formula.fillna(False).astype(bool), "'" + text)
 
 
 def parse_number(cells: pd.Series) -> pd.Series:
     """Text cells to float64; '' and unparseable cells become NaN (callers flag the unparseable)."""
-    numbers = pd.to_numeric(cells.astype("string").replace("", pd.NA).astype("object"), errors="coerce")
+    numbers = pd.to_numeric(cells.astype(TEXT).replace("", pd.NA).astype("object"), errors="coerce")
     return numbers.astype("float64").where(lambda x: ~x.isin([float("inf"), float("-inf")]))
 
 

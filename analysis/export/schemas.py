@@ -12,13 +12,16 @@ from pandera.typing import Series
 
 from analysis.export.vocabulary import EVENT_TYPES
 
+ARROW_TEXT = {"storage": "pyarrow"}
+"""Text columns are Arrow-backed strings (analysis.export.text.TEXT)."""
+
 
 class ProcessedParticipants(pa.DataFrameModel):
     """participants.parquet."""
 
-    participant_id: Series[pd.StringDtype] = pa.Field(unique=True)
+    participant_id: Series[pd.StringDtype] = pa.Field(unique=True, dtype_kwargs=ARROW_TEXT)
     age_years: Series[float] = pa.Field(ge=1, lt=27)
-    sex: Series[pd.StringDtype] = pa.Field(isin=["M", "F"])
+    sex: Series[pd.StringDtype] = pa.Field(isin=["M", "F"], dtype_kwargs=ARROW_TEXT)
     weight_kg: Series[float] = pa.Field(gt=0, lt=250)
     marrow_blast_pct: Series[float] = pa.Field(ge=0, le=100)
     prior_hsct: Series[bool]
@@ -38,9 +41,9 @@ class ProcessedParticipants(pa.DataFrameModel):
 class ProcessedEvents(pa.DataFrameModel):
     """events.parquet."""
 
-    participant_id: Series[pd.StringDtype]
+    participant_id: Series[pd.StringDtype] = pa.Field(dtype_kwargs=ARROW_TEXT)
     line: Series[int] = pa.Field(ge=2)
-    event_type: Series[pd.StringDtype] = pa.Field(isin=list(EVENT_TYPES))
+    event_type: Series[pd.StringDtype] = pa.Field(isin=list(EVENT_TYPES), dtype_kwargs=ARROW_TEXT)
     event_time: Series[pd.DatetimeTZDtype] = pa.Field(dtype_kwargs={"unit": "ns", "tz": "UTC"})
     hours_from_infusion: Series[float] = pa.Field(nullable=True)
     value: Series[float] = pa.Field(nullable=True)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.export.text import TEXT
+
 from analysis.export.errors import ExportError
 
 OFFSET_PATTERN = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
@@ -37,7 +39,7 @@ class ParsedInstants:
 
 def naive_times(values: pd.Series) -> pd.Series:
     """True where a cell is a well-formed ISO-8601 time without a UTC offset (local time: needs a time zone)."""
-    text = values.astype("string").fillna("").str.strip()
+    text = values.astype(TEXT).fillna("").str.strip()
     well_formed = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
     has_offset = text.str.contains(OFFSET_PATTERN, regex=True).fillna(False).astype(bool)
     return (text != "") & well_formed & ~has_offset
@@ -51,7 +53,7 @@ def parse_instants(values: pd.Series, timezone: str | None, *, file_name: str, c
     ExportError
         when a naive time occurs and no time zone is known, naming the file, line, column and value.
     """
-    text = values.astype("string").fillna("").str.strip()
+    text = values.astype(TEXT).fillna("").str.strip()
     present = text != ""
     well_formed = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
     has_offset = text.str.contains(OFFSET_PATTERN, regex=True).fillna(False).astype(bool)
