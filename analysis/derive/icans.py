@@ -162,7 +162,7 @@ def _icans_queries(assessments: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFram
         "hours": wrong["hours"],
     })
     bad = assessments.loc[assessments["grade"] < 0]
-    what = score.fillna(assessments["event_type"] + " " + assessments["detail"].astype(object).fillna("(no code)"))
+    what = score.fillna(assessments["event_type"].astype(object) + " " + assessments["detail"].astype(object).fillna("(no code)"))
     ungradable = pd.DataFrame({
         "participant_id": bad["participant_id"], "kind": "icans_assessment_ungradable",
         "detail": (what + " at " + hours_text + " h cannot be graded: counted as assessed, grade 0").loc[bad.index],

@@ -116,6 +116,10 @@ def _generate_events(
     return concat_events(frames), course, days_to_export
 
 
+TWELVE_MONTH_VISIT_WINDOW_MINUTES = 7 * MINUTES_PER_DAY
+"""The month-12 visit may fall up to a week after day 365.25; nothing else is kept beyond the horizon."""
+
+
 def _cut(events: pd.DataFrame, cohort: pd.DataFrame, course: pd.DataFrame, export_minute: int) -> pd.DataFrame:
     """Keep what the EDC holds at the export: nothing after death, withdrawal, 12 months or the export.
 
@@ -134,7 +138,8 @@ def _cut(events: pd.DataFrame, cohort: pd.DataFrame, course: pd.DataFrame, expor
     end = np.where(true_end > death, death, true_end)
     end = np.where((end > observation_end) | (end > horizon) | (anchor + end >= export_minute), np.nan, end)
     end = np.where(events["end_implied"].to_numpy() & ~beyond, np.nan, end)
-    keep = ~(minute > observation_end) & (minute <= horizon) & (anchor + minute < export_minute)
+    final_visit = (events["event_type"].to_numpy() == "last_contact") & (minute <= horizon + TWELVE_MONTH_VISIT_WINDOW_MINUTES)
+    keep = ~(minute > observation_end) & ((minute <= horizon) | final_visit) & (anchor + minute < export_minute)
     return events.assign(end_minute=end, abs_minute=anchor + minute, abs_end=anchor + end).loc[keep]
 
 

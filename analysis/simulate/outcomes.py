@@ -13,7 +13,8 @@
   export, 4x likelier with severe CRS: cause ``crs`` during the CRS of a grade-4 participant, else
   ``infection`` on days 20-100.
 - Withdrawal (consent withdrawn / lost to follow-up) in 4 % of infused (at least one), months 2-10.
-- ``last_contact`` at monthly visits (month k: day 30.4375 k +/- 5; month 12 no later than day 365.25).
+- ``last_contact`` at monthly visits (month k: day 30.4375 k +/- 5; the month-12 visit 0-5 days after day 365.25,
+  inside the visit window the cut keeps, so a participant seen at 12 months is known alive at the horizon).
 Nothing is generated after 12 months (365.25 days).
 """
 
@@ -188,7 +189,7 @@ def _single_events(
 def _monthly_contacts(rng: np.random.Generator, pidx: np.ndarray) -> pd.DataFrame:
     owner, k = expand(np.full(pidx.size, 12))
     jitter = rng.uniform(-5, 5, owner.size)
-    day = (k + 1) * DAYS_PER_MONTH + np.where(k == 11, -np.abs(jitter), jitter)
+    day = (k + 1) * DAYS_PER_MONTH + np.where(k == 11, np.abs(jitter), jitter)  # the month-12 visit closes the year
     return event_frame(pidx[owner], np.round(day * D), "last_contact")
 
 
