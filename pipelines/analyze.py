@@ -13,8 +13,8 @@ from prefect import flow, task
 from analysis.settings import AnalysisPlan
 from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
 from analysis.stats.trial_ard import build_trial_ard
-from analysis.store import (cache_key, code_version, file_sha256, read_manifest, read_provenance, step_is_current,
-                            update_manifest, write_json, write_table)
+from analysis.store import StepWriter, cache_key, code_version, file_sha256, read_manifest, read_provenance, step_is_current
+from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.steps import StepOutcome
 
@@ -28,18 +28,18 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
     exactly as the trial's), which adds the trial-vs-historical regression rows.
     """
     started = time.perf_counter()
-    key = cache_key({"derive": read_manifest(processed)["steps"].get("derive", {}).get("key"),
-                     "historical": None if historical is None else read_manifest(historical)["steps"].get("derive", {}).get("key"),
-                     "cohorts": file_sha256(DEFAULT_COHORTS_PATH), "settings": plan.settings_hash(), "code": code_version()})
-    if step_is_current(processed, "analyze", key):
-        return StepOutcome("analyze", processed, reused=True, seconds=time.perf_counter() - started)
-    tables = read_tables(processed)
-    ard, notes = build_trial_ard(tables, load_cohorts(), plan, None if historical is None else read_tables(historical))
-    record = {**read_provenance(processed / "adsl.parquet"), "historical_cohorts_sha256": file_sha256(DEFAULT_COHORTS_PATH)}
-    written = {"ard.parquet": {"sha256": write_table(ard, processed / "ard.parquet", record), "rows": len(ard)}}
-    write_json({"skipped_comparisons": notes}, processed / "comparison_notes.json")
-    written["comparison_notes.json"] = {"sha256": file_sha256(processed / "comparison_notes.json"), "rows": len(notes)}
-    update_manifest(processed, "analyze", written, {"key": key})
+    with StepWriter(processed, "analyze") as writer:
+        key = cache_key({"derive": read_manifest(processed)["steps"].get("derive", {}).get("key"),
+                         "historical": None if historical is None else read_manifest(historical)["steps"].get("derive", {}).get("key"),
+                         "cohorts": file_sha256(DEFAULT_COHORTS_PATH), "settings": plan.settings_hash(), "code": code_version()})
+        if step_is_current(processed, "analyze", key):
+            return StepOutcome("analyze", processed, reused=True, seconds=time.perf_counter() - started)
+        tables = read_tables(processed)
+        ard, notes = build_trial_ard(tables, load_cohorts(), plan, None if historical is None else read_tables(historical))
+        record = {**read_provenance(processed / "adsl.parquet"), "historical_cohorts_sha256": file_sha256(DEFAULT_COHORTS_PATH)}
+        writer.table("ard.parquet", ard, record)
+        writer.json_file("comparison_notes.json", {"skipped_comparisons": notes}, rows=len(notes))
+        writer.commit({"key": key})
     return StepOutcome("analyze", processed, reused=False, seconds=time.perf_counter() - started)
 
 
@@ -56,5 +56,7 @@ def analyze_task(processed: Path, plan: AnalysisPlan, historical: Path | None = 
 
 @flow(name="pacer-analyze")
 def analyze_flow(processed: Path, plan: AnalysisPlan | None = None, historical: Path | None = None) -> StepOutcome:
-    """Analyze one processed output folder (and the historical one beside it, when given)."""
-    return pass_on(analyze_task(processed, plan or AnalysisPlan(), historical, return_state=True))
+    """Analyze one processed output folder (and the historical one beside it, when given); one line in the run log."""
+    plan = plan or AnalysisPlan()
+    log = RunLog("analyze", {"processed": processed, "historical": historical}, processed)
+    return log.finish(pass_on(analyze_task(processed, plan, historical, return_state=True)), plan)

@@ -197,6 +197,62 @@ def simulate(
     typer.echo(f"simulated export written to {out}")
 
 
+@app.command("simulate-oc")
+def simulate_oc(
+    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Simulated trials per true rate. Default: the settings' stopping.oc_trials (10,000).")] = None,
+    dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="Run the simulation on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers need this project installed). Default: on this machine.")] = None,
+    chunks: Annotated[int, typer.Option("--chunks", min=1, help="Number of tasks the simulated trials are shared among. Never changes the result.")] = 8,
+    settings: SettingsOption = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the table to this CSV file.")] = None,
+) -> None:
+    """Simulate the operating characteristics of the safety stopping rules (probability of stopping by true rate).
+
+    The same settings and --trials give the same table on one machine or on a Dask cluster.
+    """
+    from pipelines.simulation import is_dask_address, run_simulate_oc
+
+    if dask_address is not None and not is_dask_address(dask_address):
+        fail(f"--dask-address '{dask_address}' is not a Dask scheduler address such as tcp://host:8786")
+    table = run_user_step(run_simulate_oc, trials=trials, plan=load_plan(settings), chunks=chunks, dask_address=dask_address)
+    typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+        typer.echo(f"table written to {out}")
+
+
+@app.command()
+def notebooks(
+    names: Annotated[Optional[list[str]], typer.Argument(help="Notebooks to run (crs_timeline_explorer, survival_explorer, comparison_sensitivity). Default: all three.", show_default=False)] = None,
+    processed: Annotated[Optional[Path], typer.Option("--processed", help="The output folder the notebooks read. Default: $PACER_PROCESSED, else the newest run under data/processed/.")] = None,
+) -> None:
+    """Execute the exploratory notebooks on an output folder and write notebooks/<name>.ipynb with their outputs.
+
+    The .ipynb files are not committed (they can show participant-level data); the source is notebooks/<name>.py (Jupytext percent format), which also opens directly in VS Code or PyCharm.
+    """
+    from analysis.explore import processed_folder
+    from pipelines.notebooks import NOTEBOOKS, NOTEBOOKS_DIR, NotebookError, execute_notebook, notebook_source
+
+    if processed is not None:
+        existing_folder(processed)
+    try:
+        processed = processed or processed_folder()
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    typer.echo(f"reading {processed}")
+    for name in names or NOTEBOOKS:
+        try:
+            source = notebook_source(name)
+        except FileNotFoundError as exc:
+            fail(str(exc))
+        output = NOTEBOOKS_DIR / f"{source.stem}.ipynb"
+        try:
+            execute_notebook(source, processed=processed, output=output)
+        except NotebookError as exc:
+            fail(f"{exc} (see {output})")
+        typer.echo(f"{source.stem}: written to {output}")
+
+
 def main() -> None:
     """Entry point for `python -m pipelines.cli`."""
     app(prog_name="pacer")

@@ -13,7 +13,8 @@ from prefect import flow, task
 
 from analysis.derive.all_tables import derive_all_tables
 from analysis.settings import AnalysisPlan
-from analysis.store import cache_key, code_version, read_manifest, read_provenance, step_is_current, update_manifest, write_table
+from analysis.store import StepWriter, cache_key, code_version, read_manifest, read_provenance, step_is_current
+from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.steps import StepOutcome
 
@@ -25,18 +26,17 @@ def run_derive(processed: Path, plan: AnalysisPlan) -> StepOutcome:
     settings and code.
     """
     started = time.perf_counter()
-    key = derive_cache_key(processed, plan)
-    if step_is_current(processed, "derive", key):
-        return StepOutcome("derive", processed, reused=True, seconds=time.perf_counter() - started)
-    participants = pd.read_parquet(processed / "participants.parquet")
-    events = pd.read_parquet(processed / "events.parquet")
-    record = {**read_provenance(processed / "events.parquet"),
-              "analysis_plan": plan.model_dump(mode="json"), "analysis_plan_sha256": plan.settings_hash()}
-    written = {}
-    for name, frame in derive_all_tables(participants, events, plan).items():
-        path = processed / f"{name}.parquet"
-        written[path.name] = {"sha256": write_table(frame, path, record), "rows": len(frame)}
-    update_manifest(processed, "derive", written, {"analysis_plan_sha256": plan.settings_hash(), "key": key})
+    with StepWriter(processed, "derive") as writer:
+        key = derive_cache_key(processed, plan)
+        if step_is_current(processed, "derive", key):
+            return StepOutcome("derive", processed, reused=True, seconds=time.perf_counter() - started)
+        participants = pd.read_parquet(processed / "participants.parquet")
+        events = pd.read_parquet(processed / "events.parquet")
+        record = {**read_provenance(processed / "events.parquet"),
+                  "analysis_plan": plan.model_dump(mode="json"), "analysis_plan_sha256": plan.settings_hash()}
+        for name, frame in derive_all_tables(participants, events, plan).items():
+            writer.table(f"{name}.parquet", frame, record)
+        writer.commit({"analysis_plan_sha256": plan.settings_hash(), "key": key})
     return StepOutcome("derive", processed, reused=False, seconds=time.perf_counter() - started)
 
 
@@ -54,5 +54,7 @@ def derive_task(processed: Path, plan: AnalysisPlan) -> StepOutcome:
 
 @flow(name="pacer-derive")
 def derive_flow(processed: Path, plan: AnalysisPlan | None = None) -> StepOutcome:
-    """Derive every table of one processed output folder."""
-    return pass_on(derive_task(processed, plan or AnalysisPlan(), return_state=True))
+    """Derive every table of one processed output folder (one line in the run log)."""
+    plan = plan or AnalysisPlan()
+    log = RunLog("derive", {"processed": processed}, processed)
+    return log.finish(pass_on(derive_task(processed, plan, return_state=True)), plan)

@@ -15,7 +15,8 @@ from analysis.export.bundle import read_bundle
 from analysis.export.ingest import IngestResult, ingest_bundle, resolve_data_cut
 from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
 from analysis.settings import AnalysisPlan
-from analysis.store import cache_key, code_version, provenance, step_is_current, update_manifest, write_table
+from analysis.store import StepWriter, cache_key, code_version, provenance, step_is_current
+from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.paths import default_out_dir
 from pipelines.steps import StepOutcome
@@ -36,14 +37,15 @@ def run_ingest(export: Path, *, data_cut: date | None, out_dir: Path | None, tim
     cut = resolve_data_cut(data_cut, bundle, zone)
     target = out_dir if out_dir is not None else default_out_dir(cut)
     key = ingest_cache_key(bundle.sha256(), cut, zone, plan)
-    if step_is_current(target, "ingest", key):
-        return StepOutcome("ingest", target, reused=True, seconds=time.perf_counter() - started)
-    result = ingest_bundle(bundle, data_cut=cut, timezone=time_zone)
-    ProcessedParticipants.validate(result.participants, lazy=True)
-    ProcessedEvents.validate(result.events, lazy=True)
-    record = provenance(bundle.sha256(), result.data_cut.isoformat(), plan.canonical_json(), plan.settings_hash())
-    written = write_ingest_tables(result, target, record)
-    update_manifest(target, "ingest", written, {**ingest_details(result, bundle.origin, bundle.sha256()), "key": key})
+    with StepWriter(target, "ingest") as writer:
+        if step_is_current(target, "ingest", key):
+            return StepOutcome("ingest", target, reused=True, seconds=time.perf_counter() - started)
+        result = ingest_bundle(bundle, data_cut=cut, timezone=time_zone)
+        ProcessedParticipants.validate(result.participants, lazy=True)
+        ProcessedEvents.validate(result.events, lazy=True)
+        record = provenance(bundle.sha256(), result.data_cut.isoformat(), plan.canonical_json(), plan.settings_hash())
+        write_ingest_tables(result, writer, record)
+        writer.commit({**ingest_details(result, bundle.origin, bundle.sha256()), "key": key})
     return StepOutcome("ingest", target, reused=False, seconds=time.perf_counter() - started)
 
 
@@ -53,14 +55,10 @@ def ingest_cache_key(input_sha256: dict[str, str], cut: date, zone: str | None, 
                       "settings": plan.settings_hash(), "code": code_version()})
 
 
-def write_ingest_tables(result: IngestResult, target: Path, record: dict) -> dict[str, dict]:
-    """Write the three ingest tables; return file name → sha256 and rows."""
-    written = {}
+def write_ingest_tables(result: IngestResult, writer: StepWriter, record: dict) -> None:
+    """Stage the three ingest tables (they land with :meth:`StepWriter.commit`)."""
     for name in INGEST_TABLES:
-        frame = getattr(result, name)
-        path = target / f"{name}.parquet"
-        written[path.name] = {"sha256": write_table(frame, path, record), "rows": len(frame)}
-    return written
+        writer.table(f"{name}.parquet", getattr(result, name), record)
 
 
 def ingest_details(result: IngestResult, origin: str, input_sha256: dict[str, str]) -> dict:
@@ -87,6 +85,8 @@ def ingest_task(export: Path, data_cut: date | None, out_dir: Path | None, time_
 @flow(name="pacer-ingest", log_prints=False)
 def ingest_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = None, time_zone: str | None = None,
                 plan: AnalysisPlan | None = None) -> StepOutcome:
-    """Ingest one export bundle at one data cut."""
-    ingested = ingest_task(export, data_cut, out_dir, time_zone, plan or AnalysisPlan(), return_state=True)
-    return pass_on(ingested)
+    """Ingest one export bundle at one data cut (one line in the run log)."""
+    plan = plan or AnalysisPlan()
+    log = RunLog("ingest", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone}, out_dir, export)
+    ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
+    return log.finish(pass_on(ingested), plan)

@@ -1,7 +1,8 @@
 """User errors inside Prefect: a Failed state with one clear message, never a logged traceback.
 
-A task that meets a user error (a bad export, a bad setting) returns ``Failed(message=...)``; the
-flow passes that state on; the command-line tool prints its message and exits with code 2.
+A task that meets a user error (a bad export, a bad setting, an output folder in use, full or
+read-only) returns ``Failed(message=...)``; the flow passes that state on; the command-line tool
+prints its message and exits with code 2.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from prefect.states import Failed, State
 from analysis.export.errors import ExportError
 from analysis.report.inputs import ReportInputError
 from analysis.settings import SettingsError
+from analysis.store import OutputError
 
-USER_ERRORS = (ExportError, SettingsError, ReportInputError)
+USER_ERRORS = (ExportError, SettingsError, ReportInputError, OutputError)
 T = TypeVar("T")
 
 

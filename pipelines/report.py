@@ -10,9 +10,10 @@ from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefec
 from prefect import flow, task
 
 from analysis.report.inputs import load_inputs
-from analysis.report.render import render_reports, write_documents
+from analysis.report.render import render_reports
 from analysis.settings import AnalysisPlan
-from analysis.store import cache_key, code_version, file_sha256, read_manifest, step_is_current, update_manifest
+from analysis.store import StepWriter, cache_key, code_version, read_manifest, step_is_current
+from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.steps import StepOutcome
 
@@ -33,16 +34,14 @@ def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = No
     unchanged; ``rendered_at`` (ISO 8601) defaults to now, in UTC.
     """
     started = time.perf_counter()
-    key = report_cache_key(processed, plan)
-    if step_is_current(processed, "report", key):
-        return StepOutcome("report", processed, reused=True, seconds=time.perf_counter() - started)
-    rendered_at = rendered_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
-    documents = render_reports(load_inputs(processed), plan, rendered_at)
-    written = write_documents(documents, processed / REPORT_DIR)
-    files = {f"{REPORT_DIR}/{name}": {"sha256": file_sha256(path), "bytes": path.stat().st_size}
-             for name, path in written.items()}
-    update_manifest(processed, "report", files, {"rendered_at": rendered_at, "key": key,
-                                                 "analysis_plan_sha256": plan.settings_hash()})
+    with StepWriter(processed, "report") as writer:
+        key = report_cache_key(processed, plan)
+        if step_is_current(processed, "report", key):
+            return StepOutcome("report", processed, reused=True, seconds=time.perf_counter() - started)
+        rendered_at = rendered_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        for name, content in render_reports(load_inputs(processed), plan, rendered_at).items():
+            writer.file(f"{REPORT_DIR}/{name}", content)
+        writer.commit({"rendered_at": rendered_at, "key": key, "analysis_plan_sha256": plan.settings_hash()})
     return StepOutcome("report", processed, reused=False, seconds=time.perf_counter() - started)
 
 
@@ -54,5 +53,7 @@ def report_task(processed: Path, plan: AnalysisPlan) -> StepOutcome:
 
 @flow(name="pacer-report")
 def report_flow(processed: Path, plan: AnalysisPlan | None = None) -> StepOutcome:
-    """Write ``report/dsmb_open_report.{html,pdf}`` and ``report/dsmb_report.{html,pdf}`` for one output folder."""
-    return pass_on(report_task(processed, plan or AnalysisPlan(), return_state=True))
+    """Write ``report/dsmb_open_report.{html,pdf}`` and ``report/dsmb_report.{html,pdf}`` for one output folder (one line in the run log)."""
+    plan = plan or AnalysisPlan()
+    log = RunLog("report", {"processed": processed}, processed)
+    return log.finish(pass_on(report_task(processed, plan, return_state=True)), plan)

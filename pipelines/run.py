@@ -10,10 +10,13 @@ from pathlib import Path
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow
-from prefect.states import Failed
+from prefect.states import Failed, State
 
 from analysis.settings import AnalysisPlan, SettingsError, load_settings
+from analysis.store import hold_output_locks
 from pipelines.analyze import analyze_task
+from pipelines.audit import RunLog
+from pipelines.artifacts import run_summary_artifact_task
 from pipelines.derive import derive_task
 from pipelines.ingest import ingest_task
 from pipelines.report import report_task
@@ -44,13 +47,30 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
         then compared with the trial by regression.
     plan
         The analysis plan itself (the command line passes it already loaded).
+
+    The run holds its output folders' locks from its first step to its last, and appends one line
+    to the run log (``runs.jsonl`` beside the output folder) whatever its result.
     """
+    log = RunLog("run", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone,
+                         "settings": settings, "historical_export": historical_export}, out_dir, export)
     if plan is None:
         try:
             plan = load_settings(settings)
         except SettingsError as exc:
-            return Failed(message=str(exc))
+            return log.finish(Failed(message=str(exc)), None)
     outcomes: list[StepOutcome] = []
+    with hold_output_locks():
+        try:
+            result = chain_steps(export, data_cut, out_dir, time_zone, historical_export, plan, outcomes)
+        except BaseException as exc:
+            log.finish(exc, plan, outcomes)
+            raise
+        return log.finish(result, plan, outcomes)
+
+
+def chain_steps(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
+                historical_export: Path | None, plan: AnalysisPlan, outcomes: list[StepOutcome]) -> list[StepOutcome] | State:
+    """Ingest, then every later step on what it wrote, appending each outcome to ``outcomes``; a failed step ends it."""
     ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
     if ingested.is_failed():
         return Failed(message=ingested.message)
@@ -65,4 +85,5 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
         if state.is_failed():
             return Failed(message=state.message)
         outcomes.append(state.result())
+    run_summary_artifact_task(processed, plan, return_state=True)  # the run's Markdown summary in the Prefect UI; never fails the run
     return outcomes

@@ -22,6 +22,7 @@ from analysis.report.sections_closed import closed_sections, summary_section
 from analysis.report.sections_open import open_sections
 from analysis.report.tables import shared_css
 from analysis.settings import AnalysisPlan
+from analysis.store import output_file_mode
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 KINDS = ("open", "closed")
@@ -110,7 +111,7 @@ def write_documents(documents: dict[str, bytes], folder: Path) -> dict[str, Path
         handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
         with os.fdopen(handle, "wb") as stream:
             stream.write(content)
-        os.chmod(temporary, 0o640)
+        os.chmod(temporary, output_file_mode())
         os.replace(temporary, folder / name)
         written[name] = folder / name
     return written

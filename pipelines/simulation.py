@@ -1,0 +1,73 @@
+"""`pacer simulate-oc`: the stopping rules' operating characteristics, optionally on an existing Dask cluster.
+
+The simulated trials are cut into fixed blocks with independent seeds
+(:mod:`analysis.stats.oc_simulation`); a task simulates one chunk of blocks and returns integer
+counts, and the flow adds them up. With ``dask_address`` the chunks run on that Dask cluster
+through ``prefect_dask.DaskTaskRunner``; without it, on Prefect's default (thread-pool) runner. The
+table is identical either way, whatever the number of chunks or workers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+from prefect.states import State
+
+from analysis.settings import AnalysisPlan
+from analysis.stats.monitoring import MonitoredRule, rules_from_settings
+from analysis.stats.oc_simulation import OcBlock, oc_blocks, simulate_blocks, split_blocks, summarize_blocks
+
+DEFAULT_CHUNKS = 8
+"""Tasks the simulation is split into (a few per worker keeps a cluster busy)."""
+
+DASK_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
+
+
+@task(name="oc-chunk", cache_policy=NO_CACHE)
+def oc_chunk_task(rules: Sequence[MonitoredRule], true_rates: Sequence[float], blocks: Sequence[OcBlock],
+                  seed: int) -> pd.DataFrame:
+    """Simulate one chunk of blocks; return their integer counts."""
+    return simulate_blocks(rules, true_rates, blocks, seed)
+
+
+@flow(name="pacer-simulate-oc")
+def simulate_oc_flow(trials: int | None = None, plan: AnalysisPlan | None = None, chunks: int = DEFAULT_CHUNKS) -> pd.DataFrame:
+    """Operating characteristics of both stopping rules under the settings' true rates.
+
+    ``trials``: simulated trials per true rate (default: the settings' ``stopping.oc_trials``);
+    ``chunks``: how many tasks share the work (it never changes the result).
+    """
+    stopping = (plan or AnalysisPlan()).stopping
+    rules = rules_from_settings(stopping)
+    blocks = oc_blocks(len(stopping.oc_true_rates), trials or stopping.oc_trials)
+    futures = [oc_chunk_task.submit(rules, stopping.oc_true_rates, chunk, stopping.oc_seed)
+               for chunk in split_blocks(blocks, chunks)]
+    counts = pd.concat([future.result() for future in futures], ignore_index=True)
+    return summarize_blocks(rules, stopping.oc_true_rates, counts)
+
+
+def is_dask_address(address: str) -> bool:
+    """A scheduler address such as ``tcp://10.0.0.5:8786``."""
+    return address.startswith(DASK_SCHEMES) and len(address) > address.index("://") + 3
+
+
+def run_simulate_oc(trials: int | None = None, plan: AnalysisPlan | None = None, chunks: int = DEFAULT_CHUNKS,
+                    dask_address: str | None = None, connect_timeout: float = 30.0,
+                    return_state: bool = False) -> pd.DataFrame | State:
+    """Run :func:`simulate_oc_flow`, on the Dask cluster at ``dask_address`` when given.
+
+    The cluster's workers must be able to import this project (the same environment: ``make install``).
+    A scheduler that does not answer within ``connect_timeout`` seconds fails the flow.
+    """
+    runner_flow = simulate_oc_flow
+    if dask_address is not None:
+        from prefect_dask import DaskTaskRunner
+
+        runner = DaskTaskRunner(address=dask_address, client_kwargs={"timeout": f"{connect_timeout:g}s"})
+        runner_flow = simulate_oc_flow.with_options(task_runner=runner)
+    return runner_flow(trials=trials, plan=plan, chunks=chunks, return_state=return_state)

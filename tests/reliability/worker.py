@@ -1,0 +1,142 @@
+"""A pipeline step in its own process, for the fault and lock tests: ``python -m tests.reliability.worker ...``.
+
+Actions:
+
+- ``hold OUT``: take the output folder's lock, print ``held <pid>``, keep it until stdin closes.
+- ``steps OUT STEP[,STEP...] [options]``: run the steps' own functions (no Prefect) on the demo
+  export into OUT. ``--variant`` uses a non-default analysis plan (so every step recomputes);
+  ``--data-cut D``; ``--canned-report`` renders stand-in documents instead of the real reports;
+  ``--kill-at-write N`` kills the process (SIGKILL) as it stages its N-th file;
+  ``--kill-after-move N`` kills it right after its N-th file is moved into place;
+  ``--pause-at-write N --until FILE`` prints ``paused <pid>`` at the N-th staged file and waits
+  for FILE to exist; ``--file-size-limit BYTES`` sets RLIMIT_FSIZE (writes beyond it fail, EFBIG).
+
+Exit codes: 0 done; 3 a user error (its message on stderr, one line); 1 a defect (traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import signal
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+VARIANT = {"high_burden_pct": 50.0}
+
+
+def canned_reports(*args, **kwargs) -> dict[str, bytes]:
+    """Four small stand-in documents (the report step's writing, without its 8 s of rendering)."""
+    return {name: f"stand-in {name}\n".encode() * 200 for name in
+            ("dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf")}
+
+
+def install_faults(args: argparse.Namespace) -> None:
+    """Wrap the store's staging writes and os.replace with the requested kill or pause."""
+    import analysis.store as store
+
+    staged = {"count": 0}
+
+    def hook(function):
+        def wrapper(*call_args, **call_kwargs):
+            path = next((a for a in call_args if isinstance(a, Path)), None)
+            if path is not None and any(part.startswith(store.STAGING_PREFIX) for part in path.parts) \
+                    and path.name != store.COMMIT_RECORD:
+                staged["count"] += 1
+                if staged["count"] == args.kill_at_write:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                if staged["count"] == args.pause_at_write:
+                    print(f"paused {os.getpid()}", flush=True)
+                    while not Path(args.until).exists():
+                        time.sleep(0.05)
+            return function(*call_args, **call_kwargs)
+        return wrapper
+
+    for name in ("write_table", "write_json", "write_bytes"):
+        setattr(store, name, hook(getattr(store, name)))
+
+    if args.kill_after_move:
+        real_replace = os.replace
+        moves = {"count": 0}
+
+        def replace(source, target, *rest, **kw):
+            real_replace(source, target, *rest, **kw)
+            source, target = Path(source), Path(target)
+            if any(p.startswith(store.STAGING_PREFIX) for p in source.parts) and \
+                    not any(p.startswith(store.STAGING_PREFIX) for p in target.parts) and not target.name.endswith(".tmp"):
+                moves["count"] += 1
+                if moves["count"] == args.kill_after_move:
+                    os.kill(os.getpid(), signal.SIGKILL)
+
+        os.replace = replace
+
+
+def run_steps(args: argparse.Namespace) -> None:
+    from analysis.settings import AnalysisPlan
+    from pipelines.paths import DEMO_EXPORT
+
+    plan = AnalysisPlan(**VARIANT) if args.variant else AnalysisPlan()
+    out = Path(args.out)
+    if args.canned_report:
+        import pipelines.report
+        pipelines.report.render_reports = canned_reports
+    for step in args.steps.split(","):
+        if step == "ingest":
+            from pipelines.ingest import run_ingest
+            cut = None if args.data_cut is None else date.fromisoformat(args.data_cut)
+            outcome = run_ingest(DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=None, plan=plan)
+        elif step == "derive":
+            from pipelines.derive import run_derive
+            outcome = run_derive(out, plan)
+        elif step == "analyze":
+            from pipelines.analyze import run_analyze
+            outcome = run_analyze(out, plan)
+        elif step == "report":
+            from pipelines.report import run_report
+            outcome = run_report(out, plan, "2026-11-02T00:00:00+00:00")
+        else:
+            raise SystemExit(f"unknown step {step}")
+        print(outcome.line(), flush=True)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="worker")
+    sub = parser.add_subparsers(dest="action", required=True)
+    hold = sub.add_parser("hold")
+    hold.add_argument("out")
+    steps = sub.add_parser("steps")
+    steps.add_argument("out")
+    steps.add_argument("steps")
+    steps.add_argument("--variant", action="store_true")
+    steps.add_argument("--data-cut")
+    steps.add_argument("--canned-report", action="store_true")
+    steps.add_argument("--kill-at-write", type=int, default=0)
+    steps.add_argument("--kill-after-move", type=int, default=0)
+    steps.add_argument("--pause-at-write", type=int, default=0)
+    steps.add_argument("--until")
+    steps.add_argument("--file-size-limit", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    from analysis.store import OutputError, output_lock
+
+    try:
+        if args.action == "hold":
+            with output_lock(Path(args.out)):
+                print(f"held {os.getpid()}", flush=True)
+                sys.stdin.read()
+            return 0
+        install_faults(args)
+        if args.file_size_limit:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_size_limit, args.file_size_limit))
+        run_steps(args)
+    except OutputError as exc:
+        print(str(exc), file=sys.stderr, flush=True)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
