@@ -48,7 +48,7 @@ from firthmodels import FirthLogisticRegression, detect_separation
 from scipy import optimize, stats
 from scipy.special import expit
 
-from analysis.stats.logistic import binary_outcome, design_matrix
+from analysis.stats.logistic import OddsRatios, binary_outcome, design_matrix
 
 #: firthmodels' Newton–Raphson tolerance on the modified score and the step (its default is 1e-4;
 #: much tighter and its quasi-Newton steps can stall on float noise — :func:`_polish` finishes).
@@ -58,7 +58,7 @@ POLISH_TOL = 1e-10
 
 
 @dataclass(frozen=True)
-class FirthLogisticResult:
+class FirthLogisticResult(OddsRatios):
     """A Firth logistic regression (log-odds scale; ``odds_ratio`` and friends exponentiate).
 
     Attributes
@@ -96,18 +96,6 @@ class FirthLogisticResult:
     events: int
     converged: bool
     alpha: float
-
-    @property
-    def odds_ratio(self) -> np.ndarray:
-        return np.exp(self.coef)
-
-    @property
-    def or_ci_low(self) -> np.ndarray:
-        return np.exp(self.ci_low)
-
-    @property
-    def or_ci_high(self) -> np.ndarray:
-        return np.exp(self.ci_high)
 
     def summary(self) -> pd.DataFrame:
         """One row per term: coef, se, or, or_ci_low, or_ci_high, lr_chisq, p_value, infinite_ml."""

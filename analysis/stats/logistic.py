@@ -88,8 +88,28 @@ def binary_outcome(y, n: int) -> np.ndarray:
     return arr
 
 
+class OddsRatios:
+    """Odds ratios and their limits from a fit's log-odds ``coef``, ``ci_low`` and ``ci_high``."""
+
+    coef: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+
+    @property
+    def odds_ratio(self) -> np.ndarray:
+        return np.exp(self.coef)
+
+    @property
+    def or_ci_low(self) -> np.ndarray:
+        return np.exp(self.ci_low)
+
+    @property
+    def or_ci_high(self) -> np.ndarray:
+        return np.exp(self.ci_high)
+
+
 @dataclass(frozen=True)
-class LogisticResult:
+class LogisticResult(OddsRatios):
     """A fitted logistic regression (log-odds scale; :attr:`odds_ratio` and friends exponentiate).
 
     Attributes
@@ -128,17 +148,6 @@ class LogisticResult:
     fitted: np.ndarray
     alpha: float
 
-    @property
-    def odds_ratio(self) -> np.ndarray:
-        return np.exp(self.coef)
-
-    @property
-    def or_ci_low(self) -> np.ndarray:
-        return np.exp(self.ci_low)
-
-    @property
-    def or_ci_high(self) -> np.ndarray:
-        return np.exp(self.ci_high)
 
     def summary(self) -> pd.DataFrame:
         """One row per term: coef, se, z, p_value (Wald), or, or_ci_low, or_ci_high, lr_chisq, lr_p."""

@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
 
 import numpy as np
 import pandas as pd
 
 from analysis.derive.ae import derive_ae
+from builders_processed import INFUSION, processed_participants
 
-INFUSION = pd.Timestamp("2026-03-02T15:00:00Z")
 
 
 def make_participants(*rows: dict) -> pd.DataFrame:
-    """participants.parquet rows (docs/processed-tables.md); each dict overrides the defaults."""
-    defaults = {
-        "site_id": "S01", "age_years": 10.0, "sex": "F", "weight_kg": 30.0, "enrollment_date": date(2026, 2, 20),
-        "infusion_datetime": INFUSION, "marrow_blast_pct": 50.0, "prior_hsct": False, "cns_status": "CNS1",
-        "car_t_dose_per_kg": 2.0e6, "infused": True, "age_at_infusion_years": 10.0, "cut_hours": 2000.0,
-        "data_end_hours": 2000.0, "safety": True, "crs_evaluable": True, "efficacy_evaluable": True,
-    }
-    frame = pd.DataFrame([{**defaults, **row} for row in rows])
-    not_infused = ~frame["infused"]
-    frame.loc[not_infused, ["age_at_infusion_years", "cut_hours", "data_end_hours"]] = np.nan
-    frame["infusion_datetime"] = frame["infusion_datetime"].where(~not_infused, pd.NaT).astype("datetime64[us, UTC]")
-    return frame
+    """participants.parquet rows; each dict needs ``participant_id`` and overrides the defaults."""
+    return processed_participants(*rows)
 
 
 def adverse_event(participant_id: str, hours: float, term: str, grade: int, end_hours: float | None = None,

@@ -5,7 +5,6 @@ Every expected value below is worked out by hand from the rows of its test.
 
 from __future__ import annotations
 
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -13,26 +12,16 @@ import pytest
 
 from analysis.derive.anakinra import compute_persistent_fever_trigger, derive_anakinra
 from analysis.settings import AnalysisPlan
+from builders_processed import INFUSION, processed_participants
 
 PLAN = AnalysisPlan()
-INFUSION = pd.Timestamp("2026-03-02T15:00:00Z")
 
 
 # -- builders: frames with exactly the columns of docs/processed-tables.md -----------------------
 
 def make_participants(*rows: dict) -> pd.DataFrame:
     """participants.parquet rows; each dict needs ``participant_id`` and overrides the defaults."""
-    defaults = {
-        "site_id": "S01", "age_years": 10.0, "sex": "F", "weight_kg": 30.0, "enrollment_date": date(2026, 2, 20),
-        "infusion_datetime": INFUSION, "marrow_blast_pct": 50.0, "prior_hsct": False, "cns_status": "CNS1",
-        "car_t_dose_per_kg": 2.0e6, "infused": True, "age_at_infusion_years": 10.0, "cut_hours": 2000.0,
-        "data_end_hours": 2000.0, "safety": True, "crs_evaluable": True, "efficacy_evaluable": True,
-    }
-    frame = pd.DataFrame([{**defaults, **row} for row in rows])
-    not_infused = ~frame["infused"]
-    frame.loc[not_infused, ["age_at_infusion_years", "cut_hours", "data_end_hours"]] = np.nan
-    frame["infusion_datetime"] = frame["infusion_datetime"].where(~not_infused, pd.NaT).astype("datetime64[us, UTC]")
-    return frame
+    return processed_participants(*rows)
 
 
 def ev(participant_id: str, hours: float, event_type: str, value: float | None = None, unit: str | None = None,

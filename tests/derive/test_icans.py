@@ -6,7 +6,6 @@ assessment = age at infusion + hours / 8766.
 
 from __future__ import annotations
 
-from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -14,26 +13,16 @@ import pytest
 
 from analysis.derive.icans import compute_capd_grade, compute_ice_grade, derive_icans, derive_icans_assessments
 from analysis.settings import AnalysisPlan
+from builders_processed import INFUSION, processed_participants
 
 PLAN = AnalysisPlan()
-INFUSION = pd.Timestamp("2026-03-02T15:00:00Z")
 
 
 # -- builders: frames with exactly the columns of docs/processed-tables.md -----------------------
 
 def make_participants(*rows: dict) -> pd.DataFrame:
     """participants.parquet rows; each dict needs ``participant_id`` and overrides the defaults."""
-    defaults = {
-        "site_id": "S01", "age_years": 14.0, "sex": "M", "weight_kg": 45.0, "enrollment_date": date(2026, 2, 20),
-        "infusion_datetime": INFUSION, "marrow_blast_pct": 50.0, "prior_hsct": False, "cns_status": "CNS1",
-        "car_t_dose_per_kg": 2.0e6, "infused": True, "age_at_infusion_years": 14.0, "cut_hours": 2000.0,
-        "data_end_hours": 2000.0, "safety": True, "crs_evaluable": True, "efficacy_evaluable": True,
-    }
-    frame = pd.DataFrame([{**defaults, **row} for row in rows])
-    not_infused = ~frame["infused"]
-    frame.loc[not_infused, ["age_at_infusion_years", "cut_hours", "data_end_hours"]] = np.nan
-    frame["infusion_datetime"] = frame["infusion_datetime"].where(~not_infused, pd.NaT).astype("datetime64[us, UTC]")
-    return frame
+    return processed_participants(*rows, age_years=14.0, sex="M", weight_kg=45.0, age_at_infusion_years=14.0)
 
 
 def ev(participant_id: str, hours: float, event_type: str, value: float | None = None, detail: str | None = None) -> dict:

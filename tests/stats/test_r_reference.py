@@ -10,9 +10,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
+from r_output import assert_same_r_csv
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "r"
 SCRIPT = FIXTURES / "reference.R"
@@ -50,16 +49,4 @@ def test_fixture_set_is_complete(fresh_dir):
 @pytest.mark.parametrize("name", COMMITTED)
 def test_fresh_output_matches_committed(fresh_dir, name):
     # R: Rscript tests/fixtures/r/reference.R <tmpdir>
-    old = pd.read_csv(FIXTURES / name, na_values=["NA"], keep_default_na=False)
-    new = pd.read_csv(fresh_dir / name, na_values=["NA"], keep_default_na=False)
-    assert list(new.columns) == list(old.columns)
-    assert new.shape == old.shape
-    for col in old.columns:
-        a, b = old[col], new[col]
-        if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
-            a, b = a.to_numpy(float), b.to_numpy(float)
-            assert (np.isnan(a) == np.isnan(b)).all(), col
-            ok = ~np.isnan(a)
-            np.testing.assert_allclose(b[ok], a[ok], rtol=1e-7, atol=1e-10, err_msg=f"{name}:{col}")
-        else:
-            assert a.astype(str).tolist() == b.astype(str).tolist(), f"{name}:{col}"
+    assert_same_r_csv(FIXTURES / name, fresh_dir / name)
