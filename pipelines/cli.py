@@ -75,11 +75,12 @@ def run_parameters(export: Path | None, data_cut: str | None, out: Path | None, 
             "time_zone": params.time_zone, "plan": load_plan(params.settings)}
 
 
-def run_user_step(step, **kwargs: Any) -> Any:
+def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
     """Run a flow; a user error (a Failed state with a message) becomes one line on stderr and exit code 2."""
     from pipelines.outcome import failed_message, quiet_prefect_run_loggers
 
     quiet_prefect_run_loggers()
+    show_progress(quiet)
     state = step(**kwargs, return_state=True)
     message = failed_message(state)
     if message is not None:
@@ -87,11 +88,23 @@ def run_user_step(step, **kwargs: Any) -> Any:
     return state.result()
 
 
-def report_outcomes(outcomes: list, quiet: bool) -> None:
-    """One line per step (unless quiet), then where the outputs are."""
+def show_progress(quiet: bool) -> None:
+    """Print each step's line on the terminal as the step finishes (nothing with --quiet)."""
+    import logging
+
+    from pipelines.steps import PROGRESS
+
+    PROGRESS.handlers.clear()
+    PROGRESS.propagate = False
     if not quiet:
-        for outcome in outcomes:
-            typer.echo(outcome.line())
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        PROGRESS.addHandler(handler)
+        PROGRESS.setLevel(logging.INFO)
+
+
+def report_outcomes(outcomes: list, quiet: bool) -> None:
+    """Where the outputs are (the step lines were printed as each step finished)."""
     typer.echo(f"outputs written to {outcomes[-1].out_dir}")
 
 
@@ -107,7 +120,7 @@ def run(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOpt
     from pipelines.run import run_flow
 
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
-    report_outcomes(run_user_step(run_flow, **parameters, historical_export=historical_export), quiet)
+    report_outcomes(run_user_step(run_flow, quiet, **parameters, historical_export=historical_export), quiet)
 
 
 @app.command()
@@ -116,7 +129,7 @@ def ingest(export: ExportOption = None, data_cut: DataCutOption = None, out: Out
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
     from pipelines.ingest import ingest_flow
 
-    report_outcomes([run_user_step(ingest_flow, **run_parameters(export, data_cut, out, timezone, settings))], quiet)
+    report_outcomes([run_user_step(ingest_flow, quiet, **run_parameters(export, data_cut, out, timezone, settings))], quiet)
 
 
 @app.command()
@@ -124,7 +137,7 @@ def derive(processed: ProcessedOption, settings: SettingsOption = None, quiet: Q
     """Grade CRS (ASTCT and the Penn approximation) and ICANS, time anakinra, derive ADSL and ADTTE."""
     from pipelines.derive import derive_flow
 
-    report_outcomes([run_user_step(derive_flow, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+    report_outcomes([run_user_step(derive_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
 
 
 @app.command()
@@ -132,7 +145,7 @@ def analyze(processed: ProcessedOption, settings: SettingsOption = None, quiet: 
     """Compute every analysis result (rates, historical comparisons, survival) into ard.parquet."""
     from pipelines.analyze import analyze_flow
 
-    report_outcomes([run_user_step(analyze_flow, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+    report_outcomes([run_user_step(analyze_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
 
 
 @app.command()
@@ -140,7 +153,7 @@ def report(processed: ProcessedOption, settings: SettingsOption = None, quiet: Q
     """Render the DSMB open and closed reports (HTML and PDF) into <processed>/report/."""
     from pipelines.report import report_flow
 
-    report_outcomes([run_user_step(report_flow, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+    report_outcomes([run_user_step(report_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
 
 
 def existing_folder(path: Path) -> Path:

@@ -17,7 +17,7 @@ from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
 from analysis.settings import AnalysisPlan
 from analysis.store import StepWriter, cache_key, code_version, provenance, step_is_current
 from pipelines.audit import RunLog
-from pipelines.outcome import as_user_outcome, pass_on
+from pipelines.outcome import as_user_outcome, pass_on, retry_on_io_error
 from pipelines.paths import default_out_dir
 from pipelines.steps import StepOutcome
 
@@ -75,7 +75,7 @@ def ingest_details(result: IngestResult, origin: str, input_sha256: dict[str, st
     }
 
 
-@task(name="ingest")
+@task(name="ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=retry_on_io_error)
 def ingest_task(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
                 plan: AnalysisPlan) -> StepOutcome:
     """Prefect task around :func:`run_ingest`; a user error ends it Failed with the error's message."""

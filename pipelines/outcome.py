@@ -17,6 +17,7 @@ from prefect.states import Failed, State
 from analysis.export.errors import ExportError
 from analysis.report.inputs import ReportInputError
 from analysis.settings import SettingsError
+from pipelines.steps import PROGRESS, StepOutcome
 from analysis.store import OutputError
 
 USER_ERRORS = (ExportError, SettingsError, ReportInputError, OutputError)
@@ -24,11 +25,27 @@ T = TypeVar("T")
 
 
 def as_user_outcome(step: Callable[..., T], *args: Any, **kwargs: Any) -> T | State:
-    """Run ``step``; a user error becomes a Failed state carrying its message."""
+    """Run ``step``; a user error becomes a Failed state carrying its message. A finished step's line goes
+    to the progress logger (:data:`pipelines.steps.PROGRESS`) as soon as it is done."""
     try:
-        return step(*args, **kwargs)
+        result = step(*args, **kwargs)
     except USER_ERRORS as exc:
         return Failed(message=str(exc))
+    if isinstance(result, StepOutcome):
+        PROGRESS.info(result.line())
+    return result
+
+
+def retry_on_io_error(task: Any, task_run: Any, state: State) -> bool:
+    """Retry a step only after an I/O error (a network share that did not answer), never after a validation
+    or user error: those give the same answer every time."""
+    try:
+        state.result()
+    except OSError:
+        return True
+    except BaseException:
+        return False
+    return False
 
 
 def pass_on(state: State) -> Any:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
+
+PROGRESS = logging.getLogger("pacer.progress")
+"""Each step's line as it finishes; the command line shows it on the terminal unless --quiet."""
 
 
 @dataclass(frozen=True)

@@ -71,3 +71,15 @@ def test_every_command_has_help() -> None:
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert "--out" in result.output
+
+
+def test_only_an_io_error_is_retried() -> None:
+    from prefect.states import Completed, Failed
+
+    from analysis.export.errors import ExportError
+    from pipelines.outcome import retry_on_io_error
+
+    assert retry_on_io_error(None, None, Failed(data=OSError(5, "Input/output error"))) is True
+    assert retry_on_io_error(None, None, Failed(data=ExportError("events.csv: missing required column(s) event_type"))) is False
+    assert retry_on_io_error(None, None, Failed(message="participants.csv: column 'mrn' looks like a direct identifier")) is False
+    assert retry_on_io_error(None, None, Completed(data=1)) is False
