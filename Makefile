@@ -16,10 +16,21 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
-run: install
+# WeasyPrint (the PDF report) needs Pango and HarfBuzz from the system; say how to get them if they are missing.
+check-system:
+	@missing=""; \
+	libs=$$( (ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null) ); \
+	echo "$$libs" | grep -q 'libpango-1.0.so' || missing="$$missing libpango-1.0-0"; \
+	echo "$$libs" | grep -q 'libpangoft2-1.0.so' || missing="$$missing libpangoft2-1.0-0"; \
+	echo "$$libs" | grep -q 'libharfbuzz.so' || missing="$$missing libharfbuzz0b"; \
+	if [ -n "$$missing" ]; then \
+	  echo "error: the PDF report needs system libraries that are missing:$$missing" >&2; \
+	  echo "install them with: sudo apt-get install -y$$missing fonts-dejavu-core" >&2; exit 1; fi
+
+run: check-system install
 	$(BIN)/pacer run $(PACER_ARGS)
 
-test: install
+test: check-system install
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
