@@ -116,7 +116,7 @@ def _event(event) -> np.ndarray:
     return arr == 1
 
 
-MAX_LP_PAIRS = 2_000_000
+MAX_LP_PAIRS = 250_000
 """Above this many (event, subject at risk) pairs the exact linear-programming check would need too much memory
 (it is quadratic in n); large samples are checked after the fit instead (:data:`MAX_LOG_HR_PER_SD`)."""
 MAX_LOG_HR_PER_SD = 10.0
