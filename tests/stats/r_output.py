@@ -1,8 +1,12 @@
-"""Comparing a fresh R run's CSV with the committed fixture (shared by the R rerun tests)."""
+"""Rerunning a committed R script and comparing its CSVs with the fixtures (shared by the R rerun tests)."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
+
+import pytest
 
 import numpy as np
 import pandas as pd
@@ -23,3 +27,17 @@ def assert_same_r_csv(committed: Path, fresh: Path) -> None:
             np.testing.assert_allclose(b[ok], a[ok], rtol=1e-7, atol=1e-10, err_msg=f"{committed.name}:{col}")
         else:
             assert a.astype(str).tolist() == b.astype(str).tolist(), f"{committed.name}:{col}"
+
+
+def run_r_script(script: Path, out: Path, packages: tuple[str, ...], timeout: int = 600) -> Path:
+    """``Rscript script out``; skip the test cleanly when R or one of ``packages`` is not installed."""
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("Rscript not found")
+    wanted = ", ".join(f'"{name}"' for name in packages)
+    check = f"quit(status = if (all(c({wanted}) %in% rownames(installed.packages()))) 0 else 1)"
+    if subprocess.run([rscript, "-e", check], capture_output=True, timeout=120).returncode != 0:
+        pytest.skip(f"R packages {', '.join(packages)} not installed")
+    proc = subprocess.run([rscript, str(script), str(out)], capture_output=True, text=True, timeout=timeout)
+    assert proc.returncode == 0, proc.stderr
+    return out

@@ -33,8 +33,6 @@ and (when Rscript with survival and cmprsk is present) a fresh run of ``demo.R``
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +43,7 @@ from analysis.settings import AnalysisPlan
 from analysis.stats.ard import ARD_KEY
 from analysis.stats.historical import load_cohorts
 from analysis.stats.trial_ard import build_trial_ard
+from r_output import run_r_script
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "r" / "demo"
 SCRIPT = DEMO / "demo.R"
@@ -135,23 +134,9 @@ def test_committed_inputs_equal_the_derivations(maker, demo_tables, name):
                              f"(the R figures would be stale): {RERUN}.\n{error}") from None
 
 
-def _r_ready() -> str | None:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        return "Rscript not found"
-    check = 'quit(status = if (all(c("survival", "cmprsk") %in% rownames(installed.packages()))) 0 else 1)'
-    if subprocess.run([rscript, "-e", check], capture_output=True, timeout=120).returncode != 0:
-        return "R packages survival and cmprsk not installed"
-    return None
-
-
 def test_fresh_r_run_matches_committed(tmp_path):
     # R: Rscript tests/fixtures/r/demo/demo.R <tmpdir>
-    reason = _r_ready()
-    if reason:
-        pytest.skip(reason)
-    proc = subprocess.run(["Rscript", str(SCRIPT), str(tmp_path)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
+    run_r_script(SCRIPT, tmp_path, ("survival", "cmprsk"), timeout=300)
     fresh = _read_results(tmp_path / "r_demo_results.csv")
     assert list(fresh.columns) == list(R.columns)
     assert fresh.shape == R.shape, f"r_demo_results.csv changed shape: {RERUN}"

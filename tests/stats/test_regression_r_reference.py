@@ -8,13 +8,11 @@ exactly. Also checks that make_cohorts.py still writes the committed synthetic c
 from __future__ import annotations
 
 import importlib.util
-import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from r_output import assert_same_r_csv
+from r_output import assert_same_r_csv, run_r_script
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "r"
 SCRIPT = FIXTURES / "regression.R"
@@ -24,25 +22,9 @@ INPUTS = {"cohorts.csv", "cohorts_separated.csv", "demo_subjects.csv"}
 COMMITTED = sorted(p.name for p in OUT.glob("*.csv") if p.name not in INPUTS)
 
 
-def _r_ready() -> str | None:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        return "Rscript not found"
-    check = ('quit(status = if (all(c("survival", "MASS", "brglm2") %in% rownames(installed.packages()))) 0 else 1)')
-    if subprocess.run([rscript, "-e", check], capture_output=True, timeout=120).returncode != 0:
-        return "R packages survival, MASS and brglm2 not installed"
-    return None
-
-
 @pytest.fixture(scope="module")
 def fresh_dir(tmp_path_factory):
-    reason = _r_ready()
-    if reason:
-        pytest.skip(reason)
-    out = tmp_path_factory.mktemp("r_regression")
-    proc = subprocess.run(["Rscript", str(SCRIPT), str(out)], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    return run_r_script(SCRIPT, tmp_path_factory.mktemp("r_regression"), ("survival", "MASS", "brglm2"))
 
 
 def test_fixture_set_is_complete(fresh_dir):
