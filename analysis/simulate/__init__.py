@@ -57,7 +57,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.simulate.bundle import SimulatedExport, simulate_bundle, write_bundle
+from analysis.simulate.bundle import DEFAULT_EXPORTED_AT, DEFAULT_TIMEZONE, SimulatedExport, simulate_bundle, write_bundle
 from analysis.simulate.faults import PLANTED_FAULTS
 
 __all__ = ["DEMO_BUNDLES", "PLANTED_FAULTS", "SimulatedExport", "regenerate_demo_bundles", "simulate_bundle",
@@ -78,8 +78,8 @@ def simulate_export(
     historical: bool = False,
     n_not_infused: int | None = None,
     plant_faults: bool = False,
-    exported_at: str = "2026-11-01T09:00:00-06:00",
-    timezone: str = "America/Chicago",
+    exported_at: str = DEFAULT_EXPORTED_AT,
+    timezone: str = DEFAULT_TIMEZONE,
     hourly_vitals_days: int = 0,
 ) -> Path:
     """Simulate a PACER export bundle and write it into ``out_dir``.

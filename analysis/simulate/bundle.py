@@ -225,6 +225,12 @@ def _render_events(events: pd.DataFrame, timezone: str) -> pd.DataFrame:
     )
 
 
+DEFAULT_EXPORTED_AT = "2026-11-01T09:00:00-06:00"
+"""The simulated export instant (the demo's data cut is its date)."""
+DEFAULT_TIMEZONE = "America/Chicago"
+"""The site's zone: Lurie Children's, Chicago."""
+
+
 def simulate_bundle(
     n_participants: int,
     seed: int,
@@ -232,8 +238,8 @@ def simulate_bundle(
     historical: bool = False,
     n_not_infused: int | None = None,
     plant_faults: bool = False,
-    exported_at: str = "2026-11-01T09:00:00-06:00",
-    timezone: str = "America/Chicago",
+    exported_at: str = DEFAULT_EXPORTED_AT,
+    timezone: str = DEFAULT_TIMEZONE,
     hourly_vitals_days: int = 0,
 ) -> SimulatedExport:
     """Simulate one export bundle in memory; see :func:`analysis.simulate.simulate_export`."""
