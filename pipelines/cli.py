@@ -30,12 +30,21 @@ TimezoneOption = Annotated[Optional[str], typer.Option("--timezone", help="IANA 
 SettingsOption = Annotated[Optional[Path], typer.Option("--settings", help="Analysis-plan settings file (.toml, .yaml, .json). Default: the documented defaults (`pacer settings show`).")]
 ProcessedOption = Annotated[Path, typer.Option("--processed", help="An output folder written by `pacer ingest` (or `pacer run`).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder (for scripts).")]
+DaskAddressOption = Annotated[Optional[str], typer.Option("--dask-address", help="Run the work on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers need this project installed). Default: on this machine.")]
 
 
 def fail(message: str) -> None:
     """Print one line on stderr and exit with the user-error code."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(USER_ERROR)
+
+
+def check_dask_address(address: str | None) -> None:
+    """`--dask-address` must look like a scheduler address; a user error otherwise."""
+    from pipelines.dask_runner import is_dask_address
+
+    if address is not None and not is_dask_address(address):
+        fail(f"--dask-address '{address}' is not a Dask scheduler address such as tcp://host:8786")
 
 
 def parse_data_cut(text: str | None) -> date | None:
@@ -213,7 +222,7 @@ def simulate(
 @app.command("simulate-oc")
 def simulate_oc(
     trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Simulated trials per true rate. Default: the settings' stopping.oc_trials (10,000).")] = None,
-    dask_address: Annotated[Optional[str], typer.Option("--dask-address", help="Run the simulation on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers need this project installed). Default: on this machine.")] = None,
+    dask_address: DaskAddressOption = None,
     chunks: Annotated[int, typer.Option("--chunks", min=1, help="Number of tasks the simulated trials are shared among. Never changes the result.")] = 8,
     settings: SettingsOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Also write the table to this CSV file.")] = None,
@@ -222,10 +231,9 @@ def simulate_oc(
 
     The same settings and --trials give the same table on one machine or on a Dask cluster.
     """
-    from pipelines.simulation import is_dask_address, run_simulate_oc
+    from pipelines.simulation import run_simulate_oc
 
-    if dask_address is not None and not is_dask_address(dask_address):
-        fail(f"--dask-address '{dask_address}' is not a Dask scheduler address such as tcp://host:8786")
+    check_dask_address(dask_address)
     table = run_user_step(run_simulate_oc, trials=trials, plan=load_plan(settings), chunks=chunks, dask_address=dask_address)
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     if out is not None:

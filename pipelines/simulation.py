@@ -21,12 +21,10 @@ from prefect.states import State
 from analysis.settings import AnalysisPlan
 from analysis.stats.monitoring import MonitoredRule, rules_from_settings
 from analysis.stats.oc_simulation import OcBlock, oc_blocks, simulate_blocks, split_blocks, summarize_blocks
+from pipelines.dask_runner import on_dask_cluster
 
 DEFAULT_CHUNKS = 8
 """Tasks the simulation is split into (a few per worker keeps a cluster busy)."""
-
-DASK_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
-
 
 @task(name="oc-chunk", cache_policy=NO_CACHE)
 def oc_chunk_task(rules: Sequence[MonitoredRule], true_rates: Sequence[float], blocks: Sequence[OcBlock],
@@ -51,23 +49,11 @@ def simulate_oc_flow(trials: int | None = None, plan: AnalysisPlan | None = None
     return summarize_blocks(rules, stopping.oc_true_rates, counts)
 
 
-def is_dask_address(address: str) -> bool:
-    """A scheduler address such as ``tcp://10.0.0.5:8786``."""
-    return address.startswith(DASK_SCHEMES) and len(address) > address.index("://") + 3
-
-
 def run_simulate_oc(trials: int | None = None, plan: AnalysisPlan | None = None, chunks: int = DEFAULT_CHUNKS,
                     dask_address: str | None = None, connect_timeout: float = 30.0,
                     return_state: bool = False) -> pd.DataFrame | State:
     """Run :func:`simulate_oc_flow`, on the Dask cluster at ``dask_address`` when given.
 
-    The cluster's workers must be able to import this project (the same environment: ``make install``).
-    A scheduler that does not answer within ``connect_timeout`` seconds fails the flow.
+    See :func:`pipelines.dask_runner.on_dask_cluster`.
     """
-    runner_flow = simulate_oc_flow
-    if dask_address is not None:
-        from prefect_dask import DaskTaskRunner
-
-        runner = DaskTaskRunner(address=dask_address, client_kwargs={"timeout": f"{connect_timeout:g}s"})
-        runner_flow = simulate_oc_flow.with_options(task_runner=runner)
-    return runner_flow(trials=trials, plan=plan, chunks=chunks, return_state=return_state)
+    return on_dask_cluster(simulate_oc_flow, dask_address, connect_timeout)(trials=trials, plan=plan, chunks=chunks, return_state=return_state)
