@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.stats.chunking import split_blocks
 from analysis.stats.monitoring import MonitoredRule, stopping_boundaries
 
 OC_BLOCK_TRIALS = 1_000
@@ -53,13 +54,6 @@ def oc_blocks(n_rates: int, trials: int, block_trials: int = OC_BLOCK_TRIALS) ->
     n_blocks = -(-trials // block_trials)
     return [OcBlock(r, b, min(block_trials, trials - b * block_trials))
             for r in range(n_rates) for b in range(n_blocks)]
-
-
-def split_blocks(blocks: Sequence[OcBlock], chunks: int) -> list[list[OcBlock]]:
-    """``blocks`` in at most ``chunks`` contiguous, near-equal, non-empty groups (the unit of work of one task)."""
-    if chunks < 1:
-        raise ValueError(f"chunks must be at least 1, got {chunks}")
-    return [[blocks[i] for i in part] for part in np.array_split(np.arange(len(blocks)), min(chunks, len(blocks))) if len(part)]
 
 
 def block_seed(seed: int, block: OcBlock) -> np.random.SeedSequence:

@@ -7,7 +7,8 @@ import importlib
 
 import pytest
 
-MODULES = ["ard", "proportions", "comparisons", "kaplan_meier", "cumulative_incidence", "quantiles", "historical"]
+MODULES = ["ard", "proportions", "comparisons", "kaplan_meier", "cumulative_incidence", "quantiles", "historical",
+           "chunking", "iptw_bootstrap"]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -1,0 +1,89 @@
+"""`pacer bootstrap` on the demo: the same table locally and on a Dask cluster (prefect-dask)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.settings import AnalysisPlan
+from analysis.stats.cohort_comparison import subject_frame
+from analysis.stats.iptw_bootstrap import iptw_bootstrap
+
+pytestmark = pytest.mark.flow
+
+REPLICATES = 300
+
+
+@pytest.fixture(scope="module")
+def demo_folders(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo and its historical cohort, ingested and derived (without Prefect) as `pacer run --historical-export` lays them out."""
+    from pipelines.derive import run_derive
+    from pipelines.ingest import run_ingest
+    from pipelines.paths import DEMO_EXPORT, PROJECT_ROOT
+
+    out = tmp_path_factory.mktemp("bootstrap") / "out"
+    plan = AnalysisPlan()
+    for export, folder in ((DEMO_EXPORT, out), (PROJECT_ROOT / "data" / "raw" / "demo_historical", out / "historical")):
+        run_ingest(export, data_cut=None, out_dir=folder, time_zone=None, plan=plan)
+        run_derive(folder, plan)
+    return out
+
+
+def test_the_bootstrap_on_a_dask_cluster_equals_the_local_one(prefect_harness: None, demo_folders: Path) -> None:
+    from distributed import LocalCluster
+
+    from pipelines.bootstrap import run_bootstrap
+
+    local = run_bootstrap(demo_folders, replicates=REPLICATES, chunks=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        on_dask = run_bootstrap(demo_folders, replicates=REPLICATES, chunks=3, dask_address=cluster.scheduler_address)
+        ran_on_cluster = "bootstrap_chunk_task" in cluster.scheduler.task_prefixes
+    assert ran_on_cluster, "the chunks did not go through the Dask scheduler"
+    pd.testing.assert_frame_equal(on_dask, local, check_exact=True)
+    # and both equal the whole bootstrap in one process, on the subject frame the ARD's IPTW rows use
+    tables = {cohort: {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("adsl", "crs", "adtte")}
+              for cohort, folder in (("trial", demo_folders), ("historical", demo_folders / "historical"))}
+    subjects = pd.concat([subject_frame(t["adsl"], t["crs"], t["adtte"], cohort) for cohort, t in tables.items()], ignore_index=True)
+    pd.testing.assert_frame_equal(local, iptw_bootstrap(subjects, REPLICATES, AnalysisPlan().iptw_bootstrap.seed), check_exact=True)
+    rd = local.set_index("statistic").loc["rd"]
+    assert (rd["replicates"], rd["failed"]) == (REPLICATES, 0)
+    assert rd["boot_ci_low"] < rd["estimate"] < rd["boot_ci_high"]
+
+
+def test_the_estimate_is_the_ards_iptw_risk_difference(prefect_harness: None, demo_folders: Path) -> None:
+    from pipelines.analyze import run_analyze
+    from pipelines.bootstrap import run_bootstrap
+
+    run_analyze(demo_folders, AnalysisPlan(), demo_folders / "historical")
+    ard = pd.read_parquet(demo_folders / "ard.parquet")
+    iptw_rows = ard[(ard["analysis"] == "cohort_iptw") & (ard["variable"] == "cohort_trial")].set_index("stat_name")["stat_value"]
+    rd = run_bootstrap(demo_folders, replicates=100, chunks=1).set_index("statistic").loc["rd"]
+    assert rd["estimate"] == iptw_rows["rd"]
+    assert (rd["sandwich_ci_low"], rd["sandwich_ci_high"]) == (iptw_rows["rd_ci_low"], iptw_rows["rd_ci_high"])
+
+
+def test_a_folder_without_the_historical_cohort_is_one_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.paths import DEMO_EXPORT
+    from pipelines.ingest import run_ingest
+
+    run_ingest(DEMO_EXPORT, data_cut=None, out_dir=tmp_path, time_zone=None, plan=AnalysisPlan())
+    result = CliRunner().invoke(app, ["bootstrap", "--processed", str(tmp_path), "--replicates", "100"])
+    assert result.exit_code == 2
+    assert f"IPTW bootstrap: {tmp_path}: no adsl.parquet, crs.parquet, adtte.parquet" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_bootstrap_rejects_a_malformed_address_in_one_line(demo_folders: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    result = CliRunner().invoke(app, ["bootstrap", "--processed", str(demo_folders), "--dask-address", "10.0.0.5:8786"])
+    assert result.exit_code == 2
+    assert "not a Dask scheduler address" in result.output
