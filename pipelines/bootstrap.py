@@ -4,13 +4,16 @@ Reads the derived tables of the trial's output folder and of the site's historic
 (``<processed>/historical/``, written by ``pacer run --historical-export``), builds the subject
 frame of both cohorts as the ARD's IPTW rows do, and resamples it in fixed blocks with independent
 seeds (:mod:`analysis.stats.iptw_bootstrap`). A task refits one chunk of blocks and returns its
-replicates; the flow summarizes them. With ``dask_address`` the chunks run on that Dask cluster
-(:func:`pipelines.dask_runner.on_dask_cluster`); the table is identical either way, whatever the
-number of chunks or workers.
+replicates; the flow summarizes them into ``<processed>/iptw_bootstrap.parquet`` with provenance
+(the trial's, the historical cohort's input SHA-256s, the replicates and the seed), recorded in the
+manifest as the step ``bootstrap`` and reused while nothing it depends on changes. With
+``dask_address`` the chunks run on that Dask cluster (:func:`pipelines.dask_runner.on_dask_cluster`);
+the table is identical either way, whatever the number of chunks or workers.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,16 +26,19 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from analysis.settings import AnalysisPlan
+from analysis.store import OutputError, StepWriter, cache_key, code_version, read_manifest, read_provenance, step_is_current
 from analysis.stats.chunking import split_blocks
 from analysis.stats.cohort_comparison import subject_frame
-from analysis.stats.iptw_bootstrap import (BootstrapBlock, BootstrapSample, bootstrap_blocks, bootstrap_sample, observed_effect,
-                                           replicate_effects, summarize_bootstrap)
+from analysis.stats.iptw_bootstrap import (BOOTSTRAP_BLOCK_REPLICATES, BootstrapBlock, BootstrapSample, bootstrap_blocks,
+                                           bootstrap_sample, observed_effect, replicate_effects, summarize_bootstrap)
 from pipelines.dask_runner import on_dask_cluster
+from pipelines.steps import PROGRESS, StepOutcome
 
 DEFAULT_CHUNKS = 8
 """Tasks the replicates are split into (a few per worker keeps a cluster busy)."""
 
 SUBJECT_TABLES = ("adsl", "crs", "adtte")
+BOOTSTRAP_TABLE = "iptw_bootstrap.parquet"
 
 
 @task(name="bootstrap-chunk", cache_policy=NO_CACHE)
@@ -60,25 +66,55 @@ def cohort_subjects(processed: Path, historical: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def bootstrap_cache_key(processed: Path, historical: Path, plan: AnalysisPlan, replicates: int) -> str:
+    """What determines the bootstrap table: both cohorts' derived tables, the settings, the replicates and the code."""
+    derive_keys = {cohort: read_manifest(folder)["steps"].get("derive", {}).get("key")
+                   for cohort, folder in (("trial", processed), ("historical", historical))}
+    return cache_key({"derive": derive_keys, "settings": plan.settings_hash(), "replicates": replicates, "code": code_version()})
+
+
+def bootstrap_provenance(processed: Path, historical: Path, replicates: int, seed: int) -> dict:
+    """The trial's provenance, the historical cohort's inputs and the bootstrap's own definition."""
+    return {**read_provenance(processed / "adsl.parquet"),
+            "historical_input_sha256": read_provenance(historical / "adsl.parquet")["input_sha256"],
+            "bootstrap": {"replicates": replicates, "seed": seed, "block_replicates": BOOTSTRAP_BLOCK_REPLICATES,
+                          "estimand": "ATE", "resampling": "stratified by cohort"}}
+
+
+def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replicates: int, chunks: int) -> pd.DataFrame:
+    """Write ``<processed>/iptw_bootstrap.parquet`` (reused when nothing it depends on changed); return the table."""
+    started = time.perf_counter()
+    seed = plan.iptw_bootstrap.seed
+    with StepWriter(processed, "bootstrap") as writer:
+        key = bootstrap_cache_key(processed, historical, plan, replicates)
+        if step_is_current(processed, "bootstrap", key):
+            PROGRESS.info(StepOutcome("bootstrap", processed, reused=True, seconds=time.perf_counter() - started).line())
+            return pd.read_parquet(processed / BOOTSTRAP_TABLE)
+        sample = bootstrap_sample(cohort_subjects(processed, historical))
+        effect = observed_effect(sample)
+        futures = [bootstrap_chunk_task.submit(sample, chunk, seed) for chunk in split_blocks(bootstrap_blocks(replicates), chunks)]
+        table = summarize_bootstrap(effect, pd.concat([future.result() for future in futures], ignore_index=True), seed=seed)
+        writer.table(BOOTSTRAP_TABLE, table, bootstrap_provenance(processed, historical, replicates, seed))
+        writer.commit({"key": key, "historical": historical.name, "replicates": replicates, "seed": seed})
+    PROGRESS.info(StepOutcome("bootstrap", processed, reused=False, seconds=time.perf_counter() - started).line())
+    return table
+
+
 @flow(name="pacer-bootstrap")
 def bootstrap_flow(processed: Path, historical: Path | None = None, plan: AnalysisPlan | None = None,
                    replicates: int | None = None, chunks: int = DEFAULT_CHUNKS) -> pd.DataFrame | State:
-    """Bootstrap the IPTW (ATE) risk difference of severe CRS, trial − historical.
+    """Bootstrap the IPTW (ATE) risk difference of severe CRS, trial − historical, into ``iptw_bootstrap.parquet``.
 
     ``historical``: the historical cohort's output folder (default ``<processed>/historical``);
     ``replicates``: default the settings' ``iptw_bootstrap.replicates``; ``chunks``: how many tasks
     share the work (it never changes the result).
     """
-    settings = (plan or AnalysisPlan()).iptw_bootstrap
+    plan = plan or AnalysisPlan()
     try:
-        sample = bootstrap_sample(cohort_subjects(processed, historical or processed / "historical"))
-        effect = observed_effect(sample)
-    except (FileNotFoundError, ValueError, np.linalg.LinAlgError) as exc:
+        return bootstrap_step(processed, historical or processed / "historical", plan,
+                              replicates or plan.iptw_bootstrap.replicates, chunks)
+    except (FileNotFoundError, ValueError, np.linalg.LinAlgError, OutputError) as exc:
         return Failed(message=f"IPTW bootstrap: {exc}")
-    blocks = bootstrap_blocks(replicates or settings.replicates)
-    futures = [bootstrap_chunk_task.submit(sample, chunk, settings.seed) for chunk in split_blocks(blocks, chunks)]
-    effects = pd.concat([future.result() for future in futures], ignore_index=True)
-    return summarize_bootstrap(effect, effects, seed=settings.seed)
 
 
 def run_bootstrap(processed: Path, historical: Path | None = None, plan: AnalysisPlan | None = None,
