@@ -12,7 +12,9 @@ Each step's wall time is also given as a ratio to the baseline (a bare Arrow CSV
 group-by). The demo run end to end is ``pacer run`` on the committed demo, Prefect included.
 ``stats_100k`` times KM, Cox and the historical comparisons on 100,000 simulated participants;
 ``oc_100k`` the stopping rules' operating characteristics over 100,000 simulated trials (each rule,
-one true rate).
+one true rate). ``derive_dask`` derives a copy of the same ingested folder in groups of participants
+on a Dask cluster (``--dask-address``, else a LocalCluster with one worker per core) and checks that
+it wrote the same bytes as ``derive``.
 Results go to ``benchmarks/out/results.json`` and are printed as a table.
 """
 
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -32,6 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STEP = ROOT / "benchmarks" / "step.py"
 STEPS = ("baseline", "ingest", "derive", "analyze")
+DERIVED_TABLES = ("crs_timeline", "crs", "icans", "anakinra", "ae", "adsl", "adtte", "queries")
 
 
 def measure(*arguments: str) -> dict:
@@ -55,7 +59,16 @@ def measure_demo_run(work: Path) -> dict:
     return {"step": "demo pacer run (Prefect included)", "wall_s": wall, "step_lines": steps}
 
 
-def run(sizes: list[int], seed: int, work: Path) -> dict:
+def measure_derive_dask(bundle: Path, out: Path, dask_address: str | None) -> dict:
+    """``derive_dask`` on a copy of ``out`` taken before its derive step; ``same_tables``: it wrote derive's bytes."""
+    copy = out.with_name(out.name + "-dask")
+    address = [] if dask_address is None else ["--dask-address", dask_address]
+    result = measure("derive_dask", "--bundle", str(bundle), "--out", str(copy), *address)
+    same = all((copy / f"{name}.parquet").read_bytes() == (out / f"{name}.parquet").read_bytes() for name in DERIVED_TABLES)
+    return {**result, "same_tables": same}
+
+
+def run(sizes: list[int], seed: int, work: Path, dask_address: str | None = None) -> dict:
     results: list[dict] = []
     for size in sizes:
         bundle, out = work / f"bundle-{size}", work / f"out-{size}"
@@ -64,6 +77,9 @@ def run(sizes: list[int], seed: int, work: Path) -> dict:
         results.append({**simulated, "participants": size, "event_rows": rows})
         for step in STEPS:
             results.append({**measure(step, "--bundle", str(bundle), "--out", str(out)), "participants": size, "event_rows": rows})
+            if step == "ingest":
+                shutil.copytree(out, out.with_name(out.name + "-dask"))
+        results.append({**measure_derive_dask(bundle, out, dask_address), "participants": size, "event_rows": rows})
     scale = [{**measure("stats_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
               "participants": 100_000, "event_rows": 0},
              {**measure("oc_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
@@ -82,8 +98,8 @@ def table(report: dict) -> str:
     baseline = {r["participants"]: r["wall_s"] for r in report["results"] if r["step"] == "baseline"}
     lines = ["| participants | event rows | step | wall s | CPU s | peak MB | × baseline |", "|---:|---:|---|---:|---:|---:|---:|"]
     for r in report["results"]:
-        ratio = r["wall_s"] / baseline[r["participants"]] if r["step"] in STEPS else float("nan")
-        lines.append(f"| {r['participants']:,} | {r['event_rows']:,} | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+        ratio = r["wall_s"] / baseline[r["participants"]] if r["step"] in (*STEPS, "derive_dask") else float("nan")
+        lines.append(f"| {r['participants']:,} | {r['event_rows']:,} | {step_label(r)} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
                      f"{r['peak_rss_mb']:.0f} | {ratio:.1f} |")
     for r in report["scale"]:
         lines.append(f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | – |")
@@ -92,14 +108,24 @@ def table(report: dict) -> str:
     return "\n".join(lines)
 
 
+def step_label(result: dict) -> str:
+    """The step's name; for derive_dask also its partitions, workers' peak memory and whether it wrote derive's bytes."""
+    if result["step"] != "derive_dask":
+        return result["step"]
+    return (f"derive_dask ({result['partitions']} partitions on {result['workers']} workers, each ≤ "
+            f"{result['workers_peak_rss_mb']:.0f} MB; cluster start {result['cluster_start_s']:.1f} s not counted; "
+            f"{'same tables' if result['same_tables'] else 'TABLES DIFFER'})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "results.json")
+    parser.add_argument("--dask-address", help="the Dask scheduler derive_dask uses (default: a LocalCluster, one worker per core)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pacer-bench-") as work:
-        report = run(args.sizes, args.seed, Path(work))
+        report = run(args.sizes, args.seed, Path(work), args.dask_address)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(table(report))

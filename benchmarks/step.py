@@ -3,16 +3,24 @@
 Used by ``benchmarks/run_benchmarks.py``, which starts one process per step so that each step's
 peak memory is its own. Steps: ``baseline`` (a bare multi-threaded Arrow CSV read plus one group-by
 over all events: the least work any tool must do), ``ingest``, ``derive``, ``analyze`` (the
-pipeline's own functions, without Prefect), ``simulate``.
+pipeline's own functions, without Prefect), ``simulate``, and ``derive_dask``: the derive step with
+the cohort cut into ``--partitions`` groups of participants derived on a Dask cluster (the one at
+``--dask-address``, else a ``LocalCluster`` with one single-threaded worker per core, started before
+the clock starts: an existing cluster is the case it serves). ``derive_dask`` submits the groups with
+a plain ``distributed.Client``, without Prefect, so it measures the partitioned derivation itself; its
+JSON adds the cluster's start-up time and the workers' peak memory.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
+from typing import Any, Callable, Iterator
 
 
 def baseline(bundle: Path) -> int:
@@ -46,8 +54,41 @@ def survival_and_comparisons(n: int, seed: int) -> None:
     compare_with_cohorts(counts, load_cohorts())
 
 
-def run_step(args: argparse.Namespace) -> None:
-    """Do the work of one step (imports included in the timing, as a user pays them)."""
+@contextmanager
+def dask_client(dask_address: str | None) -> Iterator[Any]:
+    """A client of the cluster at ``dask_address``, else of a LocalCluster with one single-threaded worker per core."""
+    from distributed import Client, LocalCluster
+
+    if dask_address is not None:
+        with Client(dask_address) as client:
+            yield client
+        return
+    with LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster, Client(cluster) as client:
+        yield client
+
+
+def derive_on_client(client: Any, partitions: int) -> Callable[..., dict[str, Any]]:
+    """A ``derive_tables`` for :func:`pipelines.derive.run_derive`: the groups of participants derived on ``client``'s workers."""
+    from analysis.derive.all_tables import derive_all_tables
+    from analysis.derive.partitions import combine_partitions, partitions_for_workers
+
+    def derive(participants: Any, events: Any, plan: Any) -> dict[str, Any]:
+        futures = [client.submit(derive_all_tables, group_participants, group_events, plan, pure=False)
+                   for group_participants, group_events in partitions_for_workers(participants, events, partitions)]
+        return combine_partitions(client.gather(futures))
+
+    return derive
+
+
+def workers_peak_rss_mb(client: Any) -> float:
+    """The largest peak resident set among the cluster's workers."""
+    peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    return max(peaks.values())
+
+
+def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
+    """Do the work of one step (imports included in the timing, as a user pays them); return any extra figures."""
     from analysis.settings import AnalysisPlan
 
     if args.step == "baseline":
@@ -64,6 +105,12 @@ def run_step(args: argparse.Namespace) -> None:
         from pipelines.derive import run_derive
 
         run_derive(args.out, AnalysisPlan())
+    elif args.step == "derive_dask":
+        from pipelines.derive import run_derive
+
+        run_derive(args.out, AnalysisPlan(), derive_tables=derive_on_client(client, args.partitions))
+        return {"partitions": args.partitions, "workers": len(client.scheduler_info()["workers"]),
+                "workers_peak_rss_mb": workers_peak_rss_mb(client)}
     elif args.step == "analyze":
         from pipelines.analyze import run_analyze
 
@@ -76,22 +123,31 @@ def run_step(args: argparse.Namespace) -> None:
         plan = AnalysisPlan()
         for rule in rules_from_settings(plan.stopping):
             operating_characteristics(rule, (0.10,), trials=args.participants, seed=args.seed)
+    return {}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("step", choices=["baseline", "simulate", "ingest", "derive", "analyze", "stats_100k", "oc_100k"])
+    parser.add_argument("step", choices=["baseline", "simulate", "ingest", "derive", "derive_dask", "analyze", "stats_100k", "oc_100k"])
     parser.add_argument("--bundle", type=Path, required=True, help="the export bundle (written by simulate)")
     parser.add_argument("--out", type=Path, help="the processed output folder")
     parser.add_argument("--participants", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hourly-vitals-days", type=int, default=0)
+    parser.add_argument("--dask-address", help="derive_dask: the Dask scheduler to use (default: a LocalCluster)")
+    parser.add_argument("--partitions", type=int, default=16, help="derive_dask: groups of participants")
     args = parser.parse_args()
-    started_wall, started_cpu = time.perf_counter(), time.process_time()
-    run_step(args)
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    print(json.dumps({"step": args.step, "wall_s": time.perf_counter() - started_wall,
-                      "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}))
+    cluster_started = time.perf_counter()
+    with dask_client(args.dask_address) if args.step == "derive_dask" else nullcontext() as client:
+        cluster_start_s = time.perf_counter() - cluster_started
+        started_wall = time.perf_counter()
+        extra = run_step(args, client)
+        wall_s = time.perf_counter() - started_wall
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+    if client is not None:
+        extra["cluster_start_s"] = cluster_start_s
+    print(json.dumps({"step": args.step, "wall_s": wall_s, "cpu_s": usage.ru_utime + usage.ru_stime,
+                      "peak_rss_mb": usage.ru_maxrss / 1024, **extra}))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ SettingsOption = Annotated[Optional[Path], typer.Option("--settings", help="Anal
 ProcessedOption = Annotated[Path, typer.Option("--processed", help="An output folder written by `pacer ingest` (or `pacer run`).")]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder (for scripts).")]
 DaskAddressOption = Annotated[Optional[str], typer.Option("--dask-address", help="Run the work on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers need this project installed). Default: on this machine.")]
+PartitionsOption = Annotated[int, typer.Option("--partitions", min=1, help="With --dask-address: the number of groups of participants derived as separate tasks on the cluster's workers (a few per worker). Never changes the result.")]
 
 
 def fail(message: str) -> None:
@@ -121,15 +122,20 @@ def report_outcomes(outcomes: list, quiet: bool) -> None:
 def run(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOption = None,
         timezone: TimezoneOption = None, settings: SettingsOption = None,
         historical_export: Annotated[Optional[Path], typer.Option("--historical-export", help="The site's own historical patients (same export format), put through the same ingest and derivations and compared with the trial by regression (e.g. data/raw/demo_historical).")] = None,
+        dask_address: DaskAddressOption = None, partitions: PartitionsOption = 16,
         quiet: QuietOption = False) -> None:
     """Run the whole pipeline (ingest → derive → analyze → report) on an export, and print where the outputs are.
 
-    A second run on the same export, cut, settings and code reuses the results and says so.
+    A second run on the same export, cut, settings and code reuses the results and says so. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
     """
+    from pipelines.dask_runner import on_dask_cluster
+    from pipelines.derive import partitions_on
     from pipelines.run import run_flow
 
+    check_dask_address(dask_address)
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
-    report_outcomes(run_user_step(run_flow, quiet, **parameters, historical_export=historical_export), quiet)
+    report_outcomes(run_user_step(on_dask_cluster(run_flow, dask_address), quiet, **parameters, historical_export=historical_export,
+                                  partitions=partitions_on(dask_address, partitions)), quiet)
 
 
 @app.command()
@@ -142,11 +148,17 @@ def ingest(export: ExportOption = None, data_cut: DataCutOption = None, out: Out
 
 
 @app.command()
-def derive(processed: ProcessedOption, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
-    """Grade CRS (ASTCT and the Penn approximation) and ICANS, time anakinra, derive ADSL and ADTTE."""
-    from pipelines.derive import derive_flow
+def derive(processed: ProcessedOption, settings: SettingsOption = None, dask_address: DaskAddressOption = None,
+           partitions: PartitionsOption = 16, quiet: QuietOption = False) -> None:
+    """Grade CRS (ASTCT and the Penn approximation) and ICANS, time anakinra, derive ADSL and ADTTE.
 
-    report_outcomes([run_user_step(derive_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+    With --dask-address the participants are derived in groups on that Dask cluster; the tables are the same.
+    """
+    from pipelines.derive import run_derive_flow
+
+    check_dask_address(dask_address)
+    report_outcomes([run_user_step(run_derive_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings),
+                                   dask_address=dask_address, partitions=partitions)], quiet)
 
 
 @app.command()

@@ -26,7 +26,7 @@ from pipelines.steps import StepOutcome
 @flow(name="pacer-run")
 def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = None, time_zone: str | None = None,
              settings: Path | None = None, historical_export: Path | None = None,
-             plan: AnalysisPlan | None = None) -> list[StepOutcome]:
+             plan: AnalysisPlan | None = None, partitions: int | None = None) -> list[StepOutcome]:
     """Ingest an export bundle, then every later step on what it wrote; return each step's outcome.
 
     Parameters
@@ -47,12 +47,17 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
         then compared with the trial by regression.
     plan
         The analysis plan itself (the command line passes it already loaded).
+    partitions
+        None derives each cohort in this process; a number derives it in that many groups of
+        participants, one task each on the flow's task runner (a Dask cluster with
+        ``pacer run --dask-address``). It never changes the tables (:func:`pipelines.derive.derive_flow`).
 
     The run holds its output folders' locks from its first step to its last, and appends one line
     to the run log (``runs.jsonl`` beside the output folder) whatever its result.
     """
     log = RunLog("run", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone,
-                         "settings": settings, "historical_export": historical_export}, out_dir, export)
+                         "settings": settings, "historical_export": historical_export, "partitions": partitions},
+                 out_dir, export)
     if plan is None:
         try:
             plan = load_settings(settings)
@@ -61,7 +66,7 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
     outcomes: list[StepOutcome] = []
     with hold_output_locks():
         try:
-            result = chain_steps(export, data_cut, out_dir, time_zone, historical_export, plan, outcomes)
+            result = chain_steps(export, data_cut, out_dir, time_zone, historical_export, plan, outcomes, partitions)
         except BaseException as exc:
             log.finish(exc, plan, outcomes)
             raise
@@ -69,17 +74,22 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
 
 
 def chain_steps(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
-                historical_export: Path | None, plan: AnalysisPlan, outcomes: list[StepOutcome]) -> list[StepOutcome] | State:
-    """Ingest, then every later step on what it wrote, appending each outcome to ``outcomes``; a failed step ends it."""
+                historical_export: Path | None, plan: AnalysisPlan, outcomes: list[StepOutcome],
+                partitions: int | None = None) -> list[StepOutcome] | State:
+    """Ingest, then every later step on what it wrote, appending each outcome to ``outcomes``; a failed step ends it.
+
+    ``partitions`` goes to each derive step (:func:`pipelines.derive.derive_task`).
+    """
     ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
     if ingested.is_failed():
         return Failed(message=ingested.message)
     outcomes.append(ingested.result())
     processed = outcomes[-1].out_dir
     historical = None if historical_export is None else processed / "historical"
-    steps = [(derive_task, (processed, plan))]
+    steps = [(derive_task, (processed, plan, partitions))]
     if historical_export is not None:
-        steps = [(ingest_task, (historical_export, None, historical, time_zone, plan)), (derive_task, (historical, plan)), *steps]
+        steps = [(ingest_task, (historical_export, None, historical, time_zone, plan)),
+                 (derive_task, (historical, plan, partitions)), *steps]
     for step, arguments in [*steps, (analyze_task, (processed, plan, historical)), (report_task, (processed, plan))]:
         state = step(*arguments, return_state=True)
         if state.is_failed():
