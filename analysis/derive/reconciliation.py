@@ -138,7 +138,8 @@ def derive_grade_discrepancies(crs: pd.DataFrame, icans: pd.DataFrame, crs_timel
             driven = rows["participant_id"].map(drivers)
             rows["detail"] = rows["detail"].where(driven.isna(), rows["detail"] + "; derived grade driven by: " + driven)
         frames.append(rows)
-    result = pd.concat(frames, ignore_index=True)
+    # Empty frames take no part in the result's dtypes (pandas' deprecated default, made explicit).
+    result = pd.concat([rows for rows in frames if not rows.empty] or frames[:1], ignore_index=True)
     result["derived_grade"] = result["derived_grade"].astype("int64")
     result["reported_grade"] = result["reported_grade"].astype("int64")
     return result.sort_values(["participant_id", "kind"], kind="mergesort").reset_index(drop=True)[DISCREPANCY_COLUMNS]
