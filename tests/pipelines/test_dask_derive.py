@@ -66,3 +66,29 @@ def test_derive_and_run_reject_a_malformed_address_in_one_line(command: list[str
     result = CliRunner().invoke(app, [*command, "--dask-address", "10.0.0.5:8786"])
     assert result.exit_code == 2
     assert "not a Dask scheduler address" in result.output
+
+
+def test_pacer_run_on_a_dask_cluster_derives_both_cohorts_there(prefect_harness: None, tmp_path: Path) -> None:
+    from distributed import LocalCluster
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+    from pipelines.paths import PROJECT_ROOT
+
+    out = tmp_path / "out"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                      host="127.0.0.1") as cluster:
+        result = CliRunner().invoke(app, ["run", "--out", str(out), "--historical-export", str(PROJECT_ROOT / "data" / "raw" / "demo_historical"),
+                                          "--dask-address", cluster.scheduler_address, "--partitions", "3"])
+        ran_on_cluster = "derive_partition_task" in cluster.scheduler.task_prefixes
+    assert result.exit_code == 0, result.output
+    assert ran_on_cluster, "the groups did not go through the Dask scheduler"
+    assert [line.split()[0] for line in result.output.splitlines() if " done in " in line] == [
+        "ingest", "ingest", "derive", "derive", "analyze", "report"]
+    for folder in (out, out / "historical"):
+        local = tmp_path / f"local-{folder.name}"
+        shutil.copytree(folder, local, ignore=shutil.ignore_patterns(*(f"{name}.parquet" for name in TABLE_KEYS)))
+        run_derive(local, AnalysisPlan())
+        for name in TABLE_KEYS:
+            assert (folder / f"{name}.parquet").read_bytes() == (local / f"{name}.parquet").read_bytes(), f"{folder.name}/{name}"
+    assert (out / "report" / "dsmb_report.pdf").is_file()
