@@ -14,7 +14,8 @@ group-by). The demo run end to end is ``pacer run`` on the committed demo, Prefe
 ``oc_100k`` the stopping rules' operating characteristics over 100,000 simulated trials (each rule,
 one true rate). ``derive_dask`` derives a copy of the same ingested folder in groups of participants
 on a Dask cluster (``--dask-address``, else a LocalCluster with one worker per core) and checks that
-it wrote the same bytes as ``derive``.
+it wrote the same bytes as ``derive``. ``bootstrap_2000`` times the IPTW bootstrap, 2,000 replicates
+of 100 simulated participants (40 % trial), in one process.
 Results go to ``benchmarks/out/results.json`` and are printed as a table.
 """
 
@@ -83,7 +84,9 @@ def run(sizes: list[int], seed: int, work: Path, dask_address: str | None = None
     scale = [{**measure("stats_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
               "participants": 100_000, "event_rows": 0},
              {**measure("oc_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
-              "participants": 100_000, "event_rows": 0}]
+              "participants": 100_000, "event_rows": 0},
+             {**measure("bootstrap_2000", "--bundle", str(work), "--participants", "100", "--seed", str(seed)),
+              "participants": 100, "event_rows": 0}]
     return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
             "results": results, "scale": scale, "demo": measure_demo_run(work)}
 

@@ -3,7 +3,8 @@
 Used by ``benchmarks/run_benchmarks.py``, which starts one process per step so that each step's
 peak memory is its own. Steps: ``baseline`` (a bare multi-threaded Arrow CSV read plus one group-by
 over all events: the least work any tool must do), ``ingest``, ``derive``, ``analyze`` (the
-pipeline's own functions, without Prefect), ``simulate``, and ``derive_dask``: the derive step with
+pipeline's own functions, without Prefect), ``simulate``, ``bootstrap_2000`` (the IPTW bootstrap, 2,000
+replicates, in one process), and ``derive_dask``: the derive step with
 the cohort cut into ``--partitions`` groups of participants derived on a Dask cluster (the one at
 ``--dask-address``, else a ``LocalCluster`` with one single-threaded worker per core, started before
 the clock starts: an existing cluster is the case it serves). ``derive_dask`` submits the groups with
@@ -52,6 +53,24 @@ def survival_and_comparisons(n: int, seed: int) -> None:
               for variable in ("crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus",
                                "icans_any", "icans_grade3plus")}
     compare_with_cohorts(counts, load_cohorts())
+
+
+def bootstrap_two_cohorts(n: int, replicates: int, seed: int) -> None:
+    """The IPTW bootstrap (:func:`analysis.stats.iptw_bootstrap.iptw_bootstrap`) of ``n`` simulated participants, 40 % trial."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.stats.iptw_bootstrap import iptw_bootstrap
+
+    rng = np.random.default_rng(seed)
+    trial = rng.random(n) < 0.4
+    blasts = rng.uniform(5, 99, n)
+    subjects = pd.DataFrame({
+        "participant_id": [f"P{i:06d}" for i in range(n)], "cohort": np.where(trial, "trial", "historical"),
+        "severe_crs": rng.random(n) < np.where(trial, 0.2, 0.35) + blasts / 500, "marrow_blast_pct": blasts,
+        "age_years": rng.uniform(1, 26, n).round(1), "prior_hsct": rng.random(n) < 0.3,
+        "os_aval": 365.25, "os_cnsr": 2, "efs_aval": 365.25, "efs_cnsr": 2})
+    iptw_bootstrap(subjects, replicates, seed)
 
 
 @contextmanager
@@ -123,12 +142,14 @@ def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
         plan = AnalysisPlan()
         for rule in rules_from_settings(plan.stopping):
             operating_characteristics(rule, (0.10,), trials=args.participants, seed=args.seed)
+    elif args.step == "bootstrap_2000":
+        bootstrap_two_cohorts(args.participants, 2_000, args.seed)
     return {}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("step", choices=["baseline", "simulate", "ingest", "derive", "derive_dask", "analyze", "stats_100k", "oc_100k"])
+    parser.add_argument("step", choices=["baseline", "simulate", "ingest", "derive", "derive_dask", "analyze", "stats_100k", "oc_100k", "bootstrap_2000"])
     parser.add_argument("--bundle", type=Path, required=True, help="the export bundle (written by simulate)")
     parser.add_argument("--out", type=Path, help="the processed output folder")
     parser.add_argument("--participants", type=int, default=1000)

@@ -34,8 +34,10 @@ from analysis.stats.iptw_bootstrap import (BOOTSTRAP_BLOCK_REPLICATES, Bootstrap
 from pipelines.dask_runner import on_dask_cluster
 from pipelines.steps import PROGRESS, StepOutcome
 
-DEFAULT_CHUNKS = 8
-"""Tasks the replicates are split into (a few per worker keeps a cluster busy)."""
+DASK_CHUNKS = 8
+"""Tasks the replicates are split into on a Dask cluster (a few per worker keeps it busy). On this
+machine they run as one task: Prefect's default runner uses threads, which only contend for
+Python's interpreter lock (2,000 replicates: 21.5 s in 8 threads, 15.6 s in one)."""
 
 SUBJECT_TABLES = ("adsl", "crs", "adtte")
 BOOTSTRAP_TABLE = "iptw_bootstrap.parquet"
@@ -102,7 +104,7 @@ def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replic
 
 @flow(name="pacer-bootstrap")
 def bootstrap_flow(processed: Path, historical: Path | None = None, plan: AnalysisPlan | None = None,
-                   replicates: int | None = None, chunks: int = DEFAULT_CHUNKS) -> pd.DataFrame | State:
+                   replicates: int | None = None, chunks: int = 1) -> pd.DataFrame | State:
     """Bootstrap the IPTW (ATE) risk difference of severe CRS, trial − historical, into ``iptw_bootstrap.parquet``.
 
     ``historical``: the historical cohort's output folder (default ``<processed>/historical``);
@@ -118,10 +120,11 @@ def bootstrap_flow(processed: Path, historical: Path | None = None, plan: Analys
 
 
 def run_bootstrap(processed: Path, historical: Path | None = None, plan: AnalysisPlan | None = None,
-                  replicates: int | None = None, chunks: int = DEFAULT_CHUNKS, dask_address: str | None = None,
+                  replicates: int | None = None, chunks: int | None = None, dask_address: str | None = None,
                   connect_timeout: float = 30.0, return_state: bool = False) -> pd.DataFrame | State:
     """Run :func:`bootstrap_flow`, on the Dask cluster at ``dask_address`` when given
-    (:func:`pipelines.dask_runner.on_dask_cluster`)."""
+    (:func:`pipelines.dask_runner.on_dask_cluster`); ``chunks`` by default :data:`DASK_CHUNKS` there, 1 here."""
     return on_dask_cluster(bootstrap_flow, dask_address, connect_timeout)(
-        processed=processed, historical=historical, plan=plan, replicates=replicates, chunks=chunks,
+        processed=processed, historical=historical, plan=plan, replicates=replicates,
+        chunks=chunks or (1 if dask_address is None else DASK_CHUNKS),
         return_state=return_state)

@@ -265,7 +265,7 @@ def bootstrap(
     historical: Annotated[Optional[Path], typer.Option("--historical", help="Output folder of the site's historical patients. Default: <processed>/historical, where `pacer run --historical-export` writes it.")] = None,
     replicates: Annotated[Optional[int], typer.Option("--replicates", min=100, help="Bootstrap replicates. Default: the settings' iptw_bootstrap.replicates (2,000).")] = None,
     dask_address: DaskAddressOption = None,
-    chunks: Annotated[int, typer.Option("--chunks", min=1, help="Number of tasks the replicates are shared among. Never changes the result.")] = 8,
+    chunks: Annotated[Optional[int], typer.Option("--chunks", min=1, help="Number of tasks the replicates are shared among. Never changes the result. Default: 8 on a Dask cluster, 1 on this machine.")] = None,
     settings: SettingsOption = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Also write the table to this CSV file.")] = None,
 ) -> None:
