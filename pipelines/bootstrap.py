@@ -43,6 +43,10 @@ SUBJECT_TABLES = ("adsl", "crs", "adtte")
 BOOTSTRAP_TABLE = "iptw_bootstrap.parquet"
 
 
+class BootstrapInputError(ValueError):
+    """Nothing to bootstrap: a derived table is missing, a cohort is empty, or the observed propensity model cannot be fitted."""
+
+
 @task(name="bootstrap-chunk", cache_policy=NO_CACHE)
 def bootstrap_chunk_task(sample: BootstrapSample, blocks: Sequence[BootstrapBlock], seed: int) -> pd.DataFrame:
     """Refit the replicates of one chunk of blocks; return their weighted risks and differences."""
@@ -92,8 +96,11 @@ def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replic
         if step_is_current(processed, "bootstrap", key):
             PROGRESS.info(StepOutcome("bootstrap", processed, reused=True, seconds=time.perf_counter() - started).line())
             return pd.read_parquet(processed / BOOTSTRAP_TABLE)
-        sample = bootstrap_sample(cohort_subjects(processed, historical))
-        effect = observed_effect(sample)
+        try:
+            sample = bootstrap_sample(cohort_subjects(processed, historical))
+            effect = observed_effect(sample)
+        except (FileNotFoundError, ValueError, np.linalg.LinAlgError) as exc:
+            raise BootstrapInputError(str(exc)) from exc
         futures = [bootstrap_chunk_task.submit(sample, chunk, seed) for chunk in split_blocks(bootstrap_blocks(replicates), chunks)]
         table = summarize_bootstrap(effect, pd.concat([future.result() for future in futures], ignore_index=True), seed=seed)
         writer.table(BOOTSTRAP_TABLE, table, bootstrap_provenance(processed, historical, replicates, seed))
@@ -115,7 +122,7 @@ def bootstrap_flow(processed: Path, historical: Path | None = None, plan: Analys
     try:
         return bootstrap_step(processed, historical or processed / "historical", plan,
                               replicates or plan.iptw_bootstrap.replicates, chunks)
-    except (FileNotFoundError, ValueError, np.linalg.LinAlgError, OutputError) as exc:
+    except (BootstrapInputError, OutputError) as exc:
         return Failed(message=f"IPTW bootstrap: {exc}")
 
 
