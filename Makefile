@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACER_ARGS ?=
 
-.PHONY: run test install lock check-system clean
+.PHONY: run test lint install lock check-system clean
 
 install: $(STAMP)
 
@@ -30,9 +30,14 @@ check-system:
 run: check-system install
 	$(BIN)/pacer run $(PACER_ARGS)
 
-test: check-system install
+test: check-system install lint
 	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+# ruff keeps the style: lint and format (pyproject.toml [tool.ruff]).
+lint: install
+	$(BIN)/ruff check --quiet .
+	$(BIN)/ruff format --check --quiet .
 
 # Regenerate the hashed lock after changing pyproject.toml dependencies.
 lock:

@@ -65,7 +65,9 @@ def processed_folder(environ: Mapping[str, str] | None = None, root: Path | None
         if not (folder / "participants.parquet").is_file():
             raise FileNotFoundError(f"{PROCESSED_ENV}={folder}: no participants.parquet there; run `pacer run` first")
         return folder
-    runs = [path.parent for path in Path(root).glob("*/manifest.json") if (path.parent / "participants.parquet").is_file()]
+    runs = [
+        path.parent for path in Path(root).glob("*/manifest.json") if (path.parent / "participants.parquet").is_file()
+    ]
     if not runs:
         raise FileNotFoundError(f"no run under {root}: run `pacer run` (or set {PROCESSED_ENV} to an output folder)")
     return max(runs, key=lambda folder: ((folder / "manifest.json").stat().st_mtime, folder.name))
@@ -94,13 +96,15 @@ def default_participant(crs: pd.DataFrame, environ: Mapping[str, str] | None = N
         return wanted
     if crs.empty:
         raise ValueError("no infused participant in this output folder")
-    ranked = crs.sort_values(["crs_max_grade", "crs_max_grade_penn", "participant_id"], ascending=[False, False, True],
-                             kind="stable")
+    ranked = crs.sort_values(
+        ["crs_max_grade", "crs_max_grade_penn", "participant_id"], ascending=[False, False, True], kind="stable"
+    )
     return str(ranked["participant_id"].iloc[0])
 
 
-def participant_course(events: pd.DataFrame, crs_timeline: pd.DataFrame, participant_id: str,
-                       last_day: float = 30.0) -> dict[str, pd.DataFrame]:
+def participant_course(
+    events: pd.DataFrame, crs_timeline: pd.DataFrame, participant_id: str, last_day: float = 30.0
+) -> dict[str, pd.DataFrame]:
     """One participant's charted rows and derived CRS state from day 0 to ``last_day``, times in days.
 
     Returns
@@ -113,26 +117,43 @@ def participant_course(events: pd.DataFrame, crs_timeline: pd.DataFrame, partici
         ``crs_timeline`` intervals (``start_day``, ``end_day`` and the state and grade columns),
         clipped to the window.
     """
-    mine = events.loc[(events["participant_id"] == participant_id) & events["hours_from_infusion"].between(0, 24 * last_day)]
+    mine = events.loc[
+        (events["participant_id"] == participant_id) & events["hours_from_infusion"].between(0, 24 * last_day)
+    ]
 
     def rows(event_type: str, with_end: bool = False) -> pd.DataFrame:
         picked = mine.loc[mine["event_type"] == event_type]
-        frame = pd.DataFrame({"day": picked["hours_from_infusion"].to_numpy(float) / 24,
-                              "code": picked["detail"].astype("string").to_numpy(),
-                              "value": picked["value"].to_numpy(float), "unit": picked["unit"].astype("string").to_numpy()})
+        frame = pd.DataFrame(
+            {
+                "day": picked["hours_from_infusion"].to_numpy(float) / 24,
+                "code": picked["detail"].astype("string").to_numpy(),
+                "value": picked["value"].to_numpy(float),
+                "unit": picked["unit"].astype("string").to_numpy(),
+            }
+        )
         if with_end:
             frame.insert(1, "end_day", picked["end_hours_from_infusion"].to_numpy(float) / 24)
         return frame.sort_values("day", kind="stable").reset_index(drop=True)
 
     doses = rows("medication")
     row_of = {code: row for row, codes in DOSE_DRUGS.items() for code in codes}
-    doses = doses.loc[doses["code"].isin(list(row_of))].assign(row=lambda f: f["code"].map(row_of)).reset_index(drop=True)
-    state = crs_timeline.loc[(crs_timeline["participant_id"] == participant_id) & (crs_timeline["start_hours"] < 24 * last_day)]
+    doses = (
+        doses.loc[doses["code"].isin(list(row_of))].assign(row=lambda f: f["code"].map(row_of)).reset_index(drop=True)
+    )
+    state = crs_timeline.loc[
+        (crs_timeline["participant_id"] == participant_id) & (crs_timeline["start_hours"] < 24 * last_day)
+    ]
     state = state.drop(columns=["participant_id"]).assign(
-        start_day=lambda f: f["start_hours"] / 24, end_day=lambda f: np.minimum(f["end_hours"], 24 * last_day) / 24)
-    return {"temperature": rows("temperature")[["day", "value"]], "sbp": rows("systolic_bp")[["day", "value"]],
-            "oxygen": rows("oxygen", with_end=True), "vasopressor": rows("vasopressor", with_end=True),
-            "doses": doses[["day", "row", "code", "value", "unit"]], "state": state.reset_index(drop=True)}
+        start_day=lambda f: f["start_hours"] / 24, end_day=lambda f: np.minimum(f["end_hours"], 24 * last_day) / 24
+    )
+    return {
+        "temperature": rows("temperature")[["day", "value"]],
+        "sbp": rows("systolic_bp")[["day", "value"]],
+        "oxygen": rows("oxygen", with_end=True),
+        "vasopressor": rows("vasopressor", with_end=True),
+        "doses": doses[["day", "row", "code", "value", "unit"]],
+        "state": state.reset_index(drop=True),
+    }
 
 
 def grade_spans(state: pd.DataFrame, column: str = "crs_grade") -> pd.DataFrame:
@@ -140,10 +161,15 @@ def grade_spans(state: pd.DataFrame, column: str = "crs_grade") -> pd.DataFrame:
     if state.empty:
         return pd.DataFrame({"start_day": [], "end_day": [], "grade": []})
     grade = state[column].to_numpy()
-    new = np.r_[True, (grade[1:] != grade[:-1]) | (state["start_day"].to_numpy()[1:] != state["end_day"].to_numpy()[:-1])]
+    new = np.r_[
+        True, (grade[1:] != grade[:-1]) | (state["start_day"].to_numpy()[1:] != state["end_day"].to_numpy()[:-1])
+    ]
     block = np.cumsum(new)
-    spans = state.assign(block=block).groupby("block").agg(start_day=("start_day", "first"), end_day=("end_day", "last"),
-                                                           grade=(column, "first"))
+    spans = (
+        state.assign(block=block)
+        .groupby("block")
+        .agg(start_day=("start_day", "first"), end_day=("end_day", "last"), grade=(column, "first"))
+    )
     return spans.loc[spans["grade"] > 0].reset_index(drop=True)
 
 
@@ -168,7 +194,8 @@ def survival_groups(adtte: pd.DataFrame, adsl: pd.DataFrame, paramcd: str, by: s
     """
     records = adtte.loc[adtte["paramcd"] == paramcd, ["participant_id", "aval", "cnsr"]]
     records = records.assign(event=records["cnsr"] == 0).merge(
-        adsl[["participant_id", "high_burden", "crs_max_grade"]], on="participant_id", how="left")
+        adsl[["participant_id", "high_burden", "crs_max_grade"]], on="participant_id", how="left"
+    )
     if by == "all":
         labels, order = pd.Series("all", index=records.index), ["all"]
     elif by == "burden":
@@ -195,12 +222,15 @@ def with_settings(plan: AnalysisPlan, **changes: object) -> AnalysisPlan:
 
 def scaled_high_dose(plan: AnalysisPlan, factor: float) -> AnalysisPlan:
     """``plan`` with every high-dose vasopressor threshold (``high_dose.*``, not its duration) multiplied by ``factor``."""
-    doses = {name: value * factor for name, value in plan.high_dose.model_dump().items() if name != "min_duration_hours"}
+    doses = {
+        name: value * factor for name, value in plan.high_dose.model_dump().items() if name != "min_duration_hours"
+    }
     return with_settings(plan, high_dose=doses)
 
 
-def historical_comparisons(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan,
-                           cohorts: list[dict]) -> pd.DataFrame:
+def historical_comparisons(
+    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan, cohorts: list[dict]
+) -> pd.DataFrame:
     """The historical comparisons under ``plan``: the pipeline's derivations and ARD, re-run on the processed rows.
 
     Returns one row per (cohort, endpoint) with the :data:`COMPARISON_STATS` columns.
@@ -213,14 +243,21 @@ def historical_comparisons(participants: pd.DataFrame, events: pd.DataFrame, pla
     rows = ard.loc[ard["analysis"] == "historical_comparison"]
     keys = list(zip(rows["stat_name"], rows["method"].fillna("")))
     picked = rows.loc[[key in COMPARISON_STATS for key in keys]].assign(
-        stat=[COMPARISON_STATS.get(key) for key in keys if key in COMPARISON_STATS])
+        stat=[COMPARISON_STATS.get(key) for key in keys if key in COMPARISON_STATS]
+    )
     wide = picked.pivot_table(index=["group", "variable"], columns="stat", values="stat_value", aggfunc="first")
     wide = wide.reindex(columns=[c for c in COMPARISON_STATS.values() if c in wide.columns])
     return wide.rename_axis(index=["cohort", "endpoint"], columns=None).reset_index()
 
 
-def sensitivity(participants: pd.DataFrame, events: pd.DataFrame, base: AnalysisPlan, cohorts: list[dict],
-                high_burden_pcts: Iterable[float], high_dose_factors: Iterable[float]) -> pd.DataFrame:
+def sensitivity(
+    participants: pd.DataFrame,
+    events: pd.DataFrame,
+    base: AnalysisPlan,
+    cohorts: list[dict],
+    high_burden_pcts: Iterable[float],
+    high_dose_factors: Iterable[float],
+) -> pd.DataFrame:
     """The historical comparisons under each high-burden threshold (high-dose table as in ``base``) and under each
     scaling of the high-dose table (high-burden threshold as in ``base``).
 
@@ -230,7 +267,9 @@ def sensitivity(participants: pd.DataFrame, events: pd.DataFrame, base: Analysis
     frames = []
     for pct in high_burden_pcts:
         frame = historical_comparisons(participants, events, with_settings(base, high_burden_pct=float(pct)), cohorts)
-        frames.append(frame.assign(setting="high_burden_pct", value=float(pct), is_base=float(pct) == base.high_burden_pct))
+        frames.append(
+            frame.assign(setting="high_burden_pct", value=float(pct), is_base=float(pct) == base.high_burden_pct)
+        )
     for factor in high_dose_factors:
         frame = historical_comparisons(participants, events, scaled_high_dose(base, float(factor)), cohorts)
         frames.append(frame.assign(setting="high_dose_factor", value=float(factor), is_base=float(factor) == 1.0))
@@ -239,6 +278,19 @@ def sensitivity(participants: pd.DataFrame, events: pd.DataFrame, base: Analysis
     return combined[columns + [c for c in combined.columns if c not in columns]]
 
 
-__all__ = ["PARTICIPANT_ENV", "PROCESSED_ENV", "crs_grade_group", "default_participant", "grade_spans",
-           "historical_comparisons", "participant_course", "plan_in_force", "processed_folder", "read_tables",
-           "scaled_high_dose", "sensitivity", "survival_groups", "with_settings"]
+__all__ = [
+    "PARTICIPANT_ENV",
+    "PROCESSED_ENV",
+    "crs_grade_group",
+    "default_participant",
+    "grade_spans",
+    "historical_comparisons",
+    "participant_course",
+    "plan_in_force",
+    "processed_folder",
+    "read_tables",
+    "scaled_high_dose",
+    "sensitivity",
+    "survival_groups",
+    "with_settings",
+]

@@ -16,7 +16,7 @@ import getpass
 import json
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ def run_log_path(beside: Path) -> Path:
 
 def utc_now() -> str:
     """Now, in UTC, ISO 8601 to the second."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def who() -> str:
@@ -55,7 +55,11 @@ def export_sha256(export: Path | None) -> dict[str, str]:
         if path.is_file():
             return {path.name: file_sha256(path)}
         if path.is_dir():
-            return {child.name: file_sha256(child) for child in sorted(path.iterdir()) if child.is_file() and not child.is_symlink()}
+            return {
+                child.name: file_sha256(child)
+                for child in sorted(path.iterdir())
+                if child.is_file() and not child.is_symlink()
+            }
     except OSError:
         pass
     return {}
@@ -73,9 +77,18 @@ def ingest_record(out_dir: Path | None) -> dict[str, Any]:
     return {} if out_dir is None else read_manifest(out_dir)["steps"].get("ingest", {})
 
 
-def run_record(*, command: str, parameters: dict[str, Any], started_at: str, steps: list[dict[str, Any]],
-               out_dir: Path | None, settings_hash: str | None, result: str, message: str | None,
-               export: Path | None = None) -> dict[str, Any]:
+def run_record(
+    *,
+    command: str,
+    parameters: dict[str, Any],
+    started_at: str,
+    steps: list[dict[str, Any]],
+    out_dir: Path | None,
+    settings_hash: str | None,
+    result: str,
+    message: str | None,
+    export: Path | None = None,
+) -> dict[str, Any]:
     """One line of the run log.
 
     ``steps``: one dict per step that ran (``step``, ``out_dir``, ``reused``, ``seconds``), in order;
@@ -100,7 +113,8 @@ def run_record(*, command: str, parameters: dict[str, Any], started_at: str, ste
         "parameters": {name: None if value is None else str(value) for name, value in parameters.items()},
         "steps": [{**step, "out_dir": str(Path(step["out_dir"]).resolve())} for step in steps],
         "input_sha256": inputs,
-        "data_cut": ingest.get("data_cut") or (None if parameters.get("data_cut") is None else str(parameters["data_cut"])),
+        "data_cut": ingest.get("data_cut")
+        or (None if parameters.get("data_cut") is None else str(parameters["data_cut"])),
         "analysis_plan_sha256": settings_hash,
         "code_version": code_version(),
         "out_dir": None if out_dir is None else str(Path(out_dir).resolve()),
@@ -119,7 +133,7 @@ def append_run_record(path: Path, record: dict[str, Any]) -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)
         view = memoryview(line)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         os.fsync(fd)
     finally:
         os.close(fd)

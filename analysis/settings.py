@@ -28,7 +28,9 @@ class HighDoseVasopressors(BaseModel):
     phenylephrine: float = 2.86
     combination_ne_equivalent: float = 0.28
     combination_ne_equivalent_with_vasopressin: float = 0.14
-    min_duration_hours: float = Field(3.0, description="an uninterrupted high-dose run of at least this long is grade 4")
+    min_duration_hours: float = Field(
+        3.0, description="an uninterrupted high-dose run of at least this long is grade 4"
+    )
 
 
 class PrimaryAnalysis(BaseModel):
@@ -38,7 +40,9 @@ class PrimaryAnalysis(BaseModel):
 
     endpoint: str = "crs_grade3plus"
     comparator: str = "eliana_2018"
-    alpha: float = Field(0.05, gt=0, lt=1, description="one-sided level of the exact binomial test (the method is fixed by outputs.md)")
+    alpha: float = Field(
+        0.05, gt=0, lt=1, description="one-sided level of the exact binomial test (the method is fixed by outputs.md)"
+    )
 
 
 class StoppingRules(BaseModel):
@@ -52,14 +56,24 @@ class StoppingRules(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    prior_a: float = Field(1.0, gt=0, description="Beta prior a (1, 1 = uniform: one pseudo-participant's weight each way)")
+    prior_a: float = Field(
+        1.0, gt=0, description="Beta prior a (1, 1 = uniform: one pseudo-participant's weight each way)"
+    )
     prior_b: float = Field(1.0, gt=0, description="Beta prior b")
-    crs_grade4plus_unacceptable_rate: float = Field(0.25, gt=0, lt=1, description="grade ≥ 4 CRS (ASTCT) rate the DSMB will not accept")
-    treatment_related_death_unacceptable_rate: float = Field(0.10, gt=0, lt=1, description="treatment-related death rate (grading.md) the DSMB will not accept")
+    crs_grade4plus_unacceptable_rate: float = Field(
+        0.25, gt=0, lt=1, description="grade ≥ 4 CRS (ASTCT) rate the DSMB will not accept"
+    )
+    treatment_related_death_unacceptable_rate: float = Field(
+        0.10, gt=0, lt=1, description="treatment-related death rate (grading.md) the DSMB will not accept"
+    )
     posterior_threshold: float = Field(0.90, gt=0, lt=1, description="stop when P(rate > unacceptable) reaches this")
     min_evaluated: int = Field(5, ge=1, description="no stop is signalled before this many are evaluated")
-    max_evaluated: int = Field(40, ge=1, description="planned number evaluated (enrollment target): boundaries are tabulated up to it")
-    oc_true_rates: tuple[float, ...] = Field((0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40), description="true rates of the operating-characteristics simulation")
+    max_evaluated: int = Field(
+        40, ge=1, description="planned number evaluated (enrollment target): boundaries are tabulated up to it"
+    )
+    oc_true_rates: tuple[float, ...] = Field(
+        (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40), description="true rates of the operating-characteristics simulation"
+    )
     oc_trials: int = Field(10_000, ge=100, description="simulated trials per true rate")
     oc_seed: int = Field(20241121, description="seed of the operating-characteristics simulation")
 
@@ -69,8 +83,14 @@ class IptwBootstrap(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    replicates: int = Field(2_000, ge=100, description="bootstrap replicates (with 2,000, the Monte Carlo standard error of a 95 % percentile limit is about 0.007 when the bootstrap SE is 0.11)")
-    seed: int = Field(20261125, description="seed of the bootstrap: the same seed and data give the same table anywhere")
+    replicates: int = Field(
+        2_000,
+        ge=100,
+        description="bootstrap replicates (with 2,000, the Monte Carlo standard error of a 95 % percentile limit is about 0.007 when the bootstrap SE is 0.11)",
+    )
+    seed: int = Field(
+        20261125, description="seed of the bootstrap: the same seed and data give the same table anywhere"
+    )
 
 
 class AnalysisPlan(BaseModel):
@@ -79,58 +99,106 @@ class AnalysisPlan(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     # The physiological state over time
-    reading_hold_hours: float = Field(12.0, gt=0, description="[choice reading_hold_hours] how long a reading describes the state")
-    bolus_hold_hours: float = Field(1.0, gt=0, description="[choice bolus_hold_hours] how long a fluid bolus counts as hypotension")
-    pals_age: Literal["completed_years", "exact"] = Field("completed_years", description="[choice pals_age] age used for the PALS threshold")
+    reading_hold_hours: float = Field(
+        12.0, gt=0, description="[choice reading_hold_hours] how long a reading describes the state"
+    )
+    bolus_hold_hours: float = Field(
+        1.0, gt=0, description="[choice bolus_hold_hours] how long a fluid bolus counts as hypotension"
+    )
+    pals_age: Literal["completed_years", "exact"] = Field(
+        "completed_years", description="[choice pals_age] age used for the PALS threshold"
+    )
     fever_celsius: float = Field(38.0, description="fever is a temperature at or above this (°C)")
-    high_flow_nasal_cannula_above_l_min: float = Field(6.0, description="a nasal cannula above this flow counts as high flow")
+    high_flow_nasal_cannula_above_l_min: float = Field(
+        6.0, description="a nasal cannula above this flow counts as high flow"
+    )
 
     # CRS ASTCT episodes
-    episode_gap_hours: float = Field(24.0, gt=0, description="[choice episode_gap_hours] clean span that ends an episode")
-    masking_hours: float = Field(72.0, ge=0, description="[choice masking_hours] a masking dose lets a new episode start without fever for this long")
+    episode_gap_hours: float = Field(
+        24.0, gt=0, description="[choice episode_gap_hours] clean span that ends an episode"
+    )
+    masking_hours: float = Field(
+        72.0,
+        ge=0,
+        description="[choice masking_hours] a masking dose lets a new episode start without fever for this long",
+    )
     masking_drugs: tuple[str, ...] = Field(
         ("anakinra", "tocilizumab", "siltuximab", "dexamethasone", "methylprednisolone", "hydrocortisone"),
         description="[choice masking_drugs] drugs that may hide a fever",
     )
-    crs_window_days: float = Field(30.0, gt=0, description="[choice crs_window_days] episodes must start within days 0 to this")
+    crs_window_days: float = Field(
+        30.0, gt=0, description="[choice crs_window_days] episodes must start within days 0 to this"
+    )
     crs_followup_days: float = Field(60.0, gt=0, description="an episode is followed to its end or this day at most")
 
     # Penn approximation
     high_dose: HighDoseVasopressors = HighDoseVasopressors()
-    penn_repeat_bolus_hours: float = Field(24.0, ge=0, description="Penn grade 3: a bolus counts with another bolus given this many hours before it or less")
+    penn_repeat_bolus_hours: float = Field(
+        24.0,
+        ge=0,
+        description="Penn grade 3: a bolus counts with another bolus given this many hours before it or less",
+    )
 
     # Anakinra (PACER protocol)
-    trigger_temperature_celsius: float = Field(38.5, description="persistent-fever trigger: readings strictly above this")
+    trigger_temperature_celsius: float = Field(
+        38.5, description="persistent-fever trigger: readings strictly above this"
+    )
     trigger_min_gap_hours: float = 4.0
     trigger_max_gap_hours: float = 24.0
-    anakinra_window_hours: float = Field(6.0, ge=0, description="[choice anakinra_window_hours] a first dose later than this after the trigger is a deviation")
+    anakinra_window_hours: float = Field(
+        6.0,
+        ge=0,
+        description="[choice anakinra_window_hours] a first dose later than this after the trigger is a deviation",
+    )
     anakinra_max_mg_per_kg: float = 2.5
     anakinra_max_mg: float = 100.0
-    escalation_interval_hours: float = Field(9.0, description="two consecutive doses less than this apart mean escalation to every 6 h")
-    rescue_window_days: float = Field(30.0, description="tocilizumab_given / corticosteroids_given look from infusion to this day")
-    anakinra_mg_per_kg_decimals: int = Field(2, ge=0, description="per-dose mg/kg is rounded to this many decimals before the escalation comparison, so a dose in mg and the same dose in mg/kg compare equal")
+    escalation_interval_hours: float = Field(
+        9.0, description="two consecutive doses less than this apart mean escalation to every 6 h"
+    )
+    rescue_window_days: float = Field(
+        30.0, description="tocilizumab_given / corticosteroids_given look from infusion to this day"
+    )
+    anakinra_mg_per_kg_decimals: int = Field(
+        2,
+        ge=0,
+        description="per-dose mg/kg is rounded to this many decimals before the escalation comparison, so a dose in mg and the same dose in mg/kg compare equal",
+    )
 
     # ICANS ASTCT 2019
-    ice_min_age_years: float = Field(12.0, description="ICE is the encephalopathy tool from this age (at the assessment); CAPD below it")
+    ice_min_age_years: float = Field(
+        12.0, description="ICE is the encephalopathy tool from this age (at the assessment); CAPD below it"
+    )
 
     # Burden
-    high_burden_pct: float = Field(40.0, description="[choice high_burden_pct] marrow blasts at or above this are high burden")
+    high_burden_pct: float = Field(
+        40.0, description="[choice high_burden_pct] marrow blasts at or above this are high burden"
+    )
 
     # Response and 12-month outcomes
     response_target_day: float = 28.0
-    response_window_days: tuple[float, float] = Field((21.0, 42.0), description="[choice] day-28 response: the assessment nearest the target within these days")
+    response_window_days: tuple[float, float] = Field(
+        (21.0, 42.0), description="[choice] day-28 response: the assessment nearest the target within these days"
+    )
     best_response_by_day: float = Field(91.0, description="best response within 3 months: CR/CRi by this day")
     mrd_negative_below_pct: float = 0.01
     horizon_days: float = 365.25
     days_per_month: float = 30.4375
     efs_failure_day: Literal[28, 0] = Field(28, description="[choice efs_failure_day] time of a treatment failure")
-    missing_day28_is_failure: bool = Field(True, description="[choice] no assessment in the window, alive at day 42, is a treatment failure")
-    censor_at_hsct_in_remission: bool = Field(True, description="[choice] censor EFS/RFS/CIR at HSCT or new therapy in remission (ELIANA, CIBMTR)")
+    missing_day28_is_failure: bool = Field(
+        True, description="[choice] no assessment in the window, alive at day 42, is a treatment failure"
+    )
+    censor_at_hsct_in_remission: bool = Field(
+        True, description="[choice] censor EFS/RFS/CIR at HSCT or new therapy in remission (ELIANA, CIBMTR)"
+    )
 
     # Treatment-related death
-    trm_causes: tuple[str, ...] = Field(("crs", "icans", "infection"), description="[choice] causes that are treatment-related within trm_cause_days")
+    trm_causes: tuple[str, ...] = Field(
+        ("crs", "icans", "infection"), description="[choice] causes that are treatment-related within trm_cause_days"
+    )
     trm_cause_days: float = 100.0
-    trm_any_cause_days: float = Field(30.0, description="any cause other than disease within this many days is treatment-related")
+    trm_any_cause_days: float = Field(
+        30.0, description="any cause other than disease within this many days is treatment-related"
+    )
 
     # Primary analysis
     primary: PrimaryAnalysis = PrimaryAnalysis()
@@ -142,7 +210,7 @@ class AnalysisPlan(BaseModel):
     iptw_bootstrap: IptwBootstrap = IptwBootstrap()
 
     @model_validator(mode="after")
-    def ordered_ranges(self) -> "AnalysisPlan":
+    def ordered_ranges(self) -> AnalysisPlan:
         """Ranges whose ends must be in order: the trigger's gap and the day-28 response window."""
         if self.trigger_max_gap_hours < self.trigger_min_gap_hours:
             raise ValueError("trigger_max_gap_hours must not be below trigger_min_gap_hours")

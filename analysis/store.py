@@ -42,9 +42,14 @@ DIR_MODE_VARIABLE = "PACER_DIR_MODE"
 LOCK_NAME = ".pacer.lock"
 STAGING_PREFIX = ".staging-"
 COMMIT_RECORD = ".commit.json"
-USER_ERRNOS = {errno.ENOSPC: "no space left on the device", errno.EDQUOT: "the disk quota is exceeded",
-               errno.EFBIG: "a file exceeds the size limit", errno.EACCES: "permission denied",
-               errno.EPERM: "operation not permitted", errno.EROFS: "the file system is read-only"}
+USER_ERRNOS = {
+    errno.ENOSPC: "no space left on the device",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EFBIG: "a file exceeds the size limit",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "the file system is read-only",
+}
 """OS errors that are the machine's state, not a defect: a step reports them in one line (OutputError)."""
 PROVENANCE_PACKAGES = ("pacer", "pandas", "numpy", "pyarrow", "scipy", "statsmodels", "lifelines", "pandera", "prefect")
 
@@ -182,8 +187,10 @@ def step_is_current(out_dir: Path, step: str, key: str) -> bool:
     record = manifest["steps"].get(step)
     if not record or record.get("key") != key:
         return False
-    return all((out_dir / name).is_file() and file_sha256(out_dir / name) == manifest["files"][name]["sha256"]
-               for name in record.get("files", []))
+    return all(
+        (out_dir / name).is_file() and file_sha256(out_dir / name) == manifest["files"][name]["sha256"]
+        for name in record.get("files", [])
+    )
 
 
 def cache_key(parts: dict[str, Any]) -> str:
@@ -192,6 +199,7 @@ def cache_key(parts: dict[str, Any]) -> str:
 
 
 # --- the output folder: errors, permissions, the lock, whole-step writes ---------------------------
+
 
 class OutputError(RuntimeError):
     """A user-facing error about the output folder (in use, full, read-only, not permitted) or its mode settings.
@@ -213,8 +221,10 @@ def _mode_setting(variable: str, default: int, owner_bits: int, what: str) -> in
     except ValueError:
         mode = -1
     if not 0 <= mode <= 0o777 or mode & owner_bits != owner_bits:
-        raise OutputError(f"{variable}={text!r} is not an octal {what} mode such as {default:04o} "
-                          f"(at most 0777, and the owner keeps {owner_bits:04o})")
+        raise OutputError(
+            f"{variable}={text!r} is not an octal {what} mode such as {default:04o} "
+            f"(at most 0777, and the owner keeps {owner_bits:04o})"
+        )
     return mode
 
 
@@ -249,9 +259,14 @@ def ensure_output_dir(path: Path) -> bool:
 def output_error(out_dir: Path, step: str, exc: OSError, unchanged: bool = True) -> OutputError:
     """One line for an OS error of :data:`USER_ERRNOS` met while a step used ``out_dir``."""
     where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
-    after = ("the previous outputs there are unchanged" if unchanged
-             else f"the {step} step will be recomputed by the next run")
-    return OutputError(f"the {step} step cannot write to the output folder {out_dir}: {USER_ERRNOS[exc.errno]}{where}; {after}")
+    after = (
+        "the previous outputs there are unchanged"
+        if unchanged
+        else f"the {step} step will be recomputed by the next run"
+    )
+    return OutputError(
+        f"the {step} step cannot write to the output folder {out_dir}: {USER_ERRNOS[exc.errno]}{where}; {after}"
+    )
 
 
 def is_user_os_error(exc: BaseException) -> bool:
@@ -327,8 +342,10 @@ def _acquire(out_dir: Path) -> int:
         except BlockingIOError:
             holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
             os.close(fd)
-            raise OutputBusyError(f"output folder {out_dir} is in use by another run (pid {holder}); "
-                                  "wait for it to finish, or write to another folder") from None
+            raise OutputBusyError(
+                f"output folder {out_dir} is in use by another run (pid {holder}); "
+                "wait for it to finish, or write to another folder"
+            ) from None
         except BaseException:
             os.close(fd)
             raise

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,12 +51,19 @@ def measure_demo_run(work: Path) -> dict:
     """`pacer run` on the demo export, end to end, Prefect included, on a fresh PREFECT_HOME."""
     env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home")}
     started = time.perf_counter()
-    completed = subprocess.run([str(Path(sys.executable).parent / "pacer"), "run", "--out", str(work / "demo-out")],
-                               capture_output=True, text=True, env=env, cwd=ROOT)
+    completed = subprocess.run(
+        [str(Path(sys.executable).parent / "pacer"), "run", "--out", str(work / "demo-out")],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
     wall = time.perf_counter() - started
     if completed.returncode != 0:
         raise SystemExit(f"pacer run failed:\n{completed.stderr[-3000:]}")
-    steps = {line.split()[0]: line for line in completed.stdout.splitlines() if " done in " in line or " reused " in line}
+    steps = {
+        line.split()[0]: line for line in completed.stdout.splitlines() if " done in " in line or " reused " in line
+    }
     return {"step": "demo pacer run (Prefect included)", "wall_s": wall, "step_lines": steps}
 
 
@@ -65,7 +72,9 @@ def measure_derive_dask(bundle: Path, out: Path, dask_address: str | None) -> di
     copy = out.with_name(out.name + "-dask")
     address = [] if dask_address is None else ["--dask-address", dask_address]
     result = measure("derive_dask", "--bundle", str(bundle), "--out", str(copy), *address)
-    same = all((copy / f"{name}.parquet").read_bytes() == (out / f"{name}.parquet").read_bytes() for name in DERIVED_TABLES)
+    same = all(
+        (copy / f"{name}.parquet").read_bytes() == (out / f"{name}.parquet").read_bytes() for name in DERIVED_TABLES
+    )
     return {**result, "same_tables": same}
 
 
@@ -73,41 +82,83 @@ def run(sizes: list[int], seed: int, work: Path, dask_address: str | None = None
     results: list[dict] = []
     for size in sizes:
         bundle, out = work / f"bundle-{size}", work / f"out-{size}"
-        simulated = measure("simulate", "--bundle", str(bundle), "--participants", str(size), "--seed", str(seed), "--hourly-vitals-days", "14")
-        rows = sum(1 for _ in open(bundle / "events.csv", "rb")) - 1
+        simulated = measure(
+            "simulate",
+            "--bundle",
+            str(bundle),
+            "--participants",
+            str(size),
+            "--seed",
+            str(seed),
+            "--hourly-vitals-days",
+            "14",
+        )
+        with open(bundle / "events.csv", "rb") as lines:
+            rows = sum(1 for _ in lines) - 1
         results.append({**simulated, "participants": size, "event_rows": rows})
         for step in STEPS:
-            results.append({**measure(step, "--bundle", str(bundle), "--out", str(out)), "participants": size, "event_rows": rows})
+            results.append(
+                {**measure(step, "--bundle", str(bundle), "--out", str(out)), "participants": size, "event_rows": rows}
+            )
             if step == "ingest":
                 shutil.copytree(out, out.with_name(out.name + "-dask"))
         results.append({**measure_derive_dask(bundle, out, dask_address), "participants": size, "event_rows": rows})
-    scale = [{**measure("stats_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
-              "participants": 100_000, "event_rows": 0},
-             {**measure("oc_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
-              "participants": 100_000, "event_rows": 0},
-             {**measure("bootstrap_2000", "--bundle", str(work), "--participants", "100", "--seed", str(seed)),
-              "participants": 100, "event_rows": 0}]
-    return {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": machine(),
-            "results": results, "scale": scale, "demo": measure_demo_run(work)}
+    scale = [
+        {
+            **measure("stats_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
+            "participants": 100_000,
+            "event_rows": 0,
+        },
+        {
+            **measure("oc_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
+            "participants": 100_000,
+            "event_rows": 0,
+        },
+        {
+            **measure("bootstrap_2000", "--bundle", str(work), "--participants", "100", "--seed", str(seed)),
+            "participants": 100,
+            "event_rows": 0,
+        },
+    ]
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "results": results,
+        "scale": scale,
+        "demo": measure_demo_run(work),
+    }
 
 
 def machine() -> dict:
-    return {"platform": platform.platform(), "python": platform.python_version(), "cpus": os.cpu_count(),
-            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1)}
+    return {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3, 1),
+    }
 
 
 def table(report: dict) -> str:
     """The results as a Markdown table, each step's wall time also as a ratio to its size's baseline."""
     baseline = {r["participants"]: r["wall_s"] for r in report["results"] if r["step"] == "baseline"}
-    lines = ["| participants | event rows | step | wall s | CPU s | peak MB | × baseline |", "|---:|---:|---|---:|---:|---:|---:|"]
+    lines = [
+        "| participants | event rows | step | wall s | CPU s | peak MB | × baseline |",
+        "|---:|---:|---|---:|---:|---:|---:|",
+    ]
     for r in report["results"]:
         ratio = r["wall_s"] / baseline[r["participants"]] if r["step"] in (*STEPS, "derive_dask") else float("nan")
-        lines.append(f"| {r['participants']:,} | {r['event_rows']:,} | {step_label(r)} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
-                     f"{r['peak_rss_mb']:.0f} | {ratio:.1f} |")
+        lines.append(
+            f"| {r['participants']:,} | {r['event_rows']:,} | {step_label(r)} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+            f"{r['peak_rss_mb']:.0f} | {ratio:.1f} |"
+        )
     for r in report["scale"]:
-        lines.append(f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | – |")
-    lines.append(f"\nDemo `pacer run`, end to end with Prefect: {report['demo']['wall_s']:.1f} s wall "
-                 f"({'; '.join(report['demo']['step_lines'].values())})")
+        lines.append(
+            f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | – |"
+        )
+    lines.append(
+        f"\nDemo `pacer run`, end to end with Prefect: {report['demo']['wall_s']:.1f} s wall "
+        f"({'; '.join(report['demo']['step_lines'].values())})"
+    )
     return "\n".join(lines)
 
 
@@ -115,9 +166,11 @@ def step_label(result: dict) -> str:
     """The step's name; for derive_dask also its partitions, workers' peak memory and whether it wrote derive's bytes."""
     if result["step"] != "derive_dask":
         return result["step"]
-    return (f"derive_dask ({result['partitions']} partitions on {result['workers']} workers, each ≤ "
-            f"{result['workers_peak_rss_mb']:.0f} MB; cluster start {result['cluster_start_s']:.1f} s not counted; "
-            f"{'same tables' if result['same_tables'] else 'TABLES DIFFER'})")
+    return (
+        f"derive_dask ({result['partitions']} partitions on {result['workers']} workers, each ≤ "
+        f"{result['workers_peak_rss_mb']:.0f} MB; cluster start {result['cluster_start_s']:.1f} s not counted; "
+        f"{'same tables' if result['same_tables'] else 'TABLES DIFFER'})"
+    )
 
 
 def main() -> None:
@@ -125,7 +178,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000, 10000])
     parser.add_argument("--seed", type=int, default=20261125)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "out" / "results.json")
-    parser.add_argument("--dask-address", help="the Dask scheduler derive_dask uses (default: a LocalCluster, one worker per core)")
+    parser.add_argument(
+        "--dask-address", help="the Dask scheduler derive_dask uses (default: a LocalCluster, one worker per core)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pacer-bench-") as work:
         report = run(args.sizes, args.seed, Path(work), args.dask_address)

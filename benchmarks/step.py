@@ -19,9 +19,10 @@ import json
 import os
 import resource
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 
 def baseline(bundle: Path) -> int:
@@ -49,9 +50,19 @@ def survival_and_comparisons(n: int, seed: int) -> None:
     survival_at(kaplan_meier(time, event), [91.3, 182.6, 365.25])
     cox_ph(time, event, pd.DataFrame({"log2_blasts": np.log2(blasts)}))
     severe = int((rng.random(n) < 0.25).sum())
-    counts = {(group, variable): (severe, n) for group in ("all", "high_burden")
-              for variable in ("crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus",
-                               "icans_any", "icans_grade3plus")}
+    counts = {
+        (group, variable): (severe, n)
+        for group in ("all", "high_burden")
+        for variable in (
+            "crs_any",
+            "crs_grade3plus",
+            "crs_grade4plus",
+            "crs_penn_grade3plus",
+            "crs_penn_grade4plus",
+            "icans_any",
+            "icans_grade3plus",
+        )
+    }
     compare_with_cohorts(counts, load_cohorts())
 
 
@@ -65,11 +76,20 @@ def bootstrap_two_cohorts(n: int, replicates: int, seed: int) -> None:
     rng = np.random.default_rng(seed)
     trial = rng.random(n) < 0.4
     blasts = rng.uniform(5, 99, n)
-    subjects = pd.DataFrame({
-        "participant_id": [f"P{i:06d}" for i in range(n)], "cohort": np.where(trial, "trial", "historical"),
-        "severe_crs": rng.random(n) < np.where(trial, 0.2, 0.35) + blasts / 500, "marrow_blast_pct": blasts,
-        "age_years": rng.uniform(1, 26, n).round(1), "prior_hsct": rng.random(n) < 0.3,
-        "os_aval": 365.25, "os_cnsr": 2, "efs_aval": 365.25, "efs_cnsr": 2})
+    subjects = pd.DataFrame(
+        {
+            "participant_id": [f"P{i:06d}" for i in range(n)],
+            "cohort": np.where(trial, "trial", "historical"),
+            "severe_crs": rng.random(n) < np.where(trial, 0.2, 0.35) + blasts / 500,
+            "marrow_blast_pct": blasts,
+            "age_years": rng.uniform(1, 26, n).round(1),
+            "prior_hsct": rng.random(n) < 0.3,
+            "os_aval": 365.25,
+            "os_cnsr": 2,
+            "efs_aval": 365.25,
+            "efs_cnsr": 2,
+        }
+    )
     iptw_bootstrap(subjects, replicates, seed)
 
 
@@ -82,8 +102,12 @@ def dask_client(dask_address: str | None) -> Iterator[Any]:
         with Client(dask_address) as client:
             yield client
         return
-    with LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -93,8 +117,10 @@ def derive_on_client(client: Any, partitions: int) -> Callable[..., dict[str, An
     from analysis.derive.partitions import combine_partitions, partitions_for_workers
 
     def derive(participants: Any, events: Any, plan: Any) -> dict[str, Any]:
-        futures = [client.submit(derive_all_tables, group_participants, group_events, plan, pure=False)
-                   for group_participants, group_events in partitions_for_workers(participants, events, partitions)]
+        futures = [
+            client.submit(derive_all_tables, group_participants, group_events, plan, pure=False)
+            for group_participants, group_events in partitions_for_workers(participants, events, partitions)
+        ]
         return combine_partitions(client.gather(futures))
 
     return derive
@@ -128,8 +154,11 @@ def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
         from pipelines.derive import run_derive
 
         run_derive(args.out, AnalysisPlan(), derive_tables=derive_on_client(client, args.partitions))
-        return {"partitions": args.partitions, "workers": len(client.scheduler_info()["workers"]),
-                "workers_peak_rss_mb": workers_peak_rss_mb(client)}
+        return {
+            "partitions": args.partitions,
+            "workers": len(client.scheduler_info()["workers"]),
+            "workers_peak_rss_mb": workers_peak_rss_mb(client),
+        }
     elif args.step == "analyze":
         from pipelines.analyze import run_analyze
 
@@ -149,7 +178,20 @@ def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("step", choices=["baseline", "simulate", "ingest", "derive", "derive_dask", "analyze", "stats_100k", "oc_100k", "bootstrap_2000"])
+    parser.add_argument(
+        "step",
+        choices=[
+            "baseline",
+            "simulate",
+            "ingest",
+            "derive",
+            "derive_dask",
+            "analyze",
+            "stats_100k",
+            "oc_100k",
+            "bootstrap_2000",
+        ],
+    )
     parser.add_argument("--bundle", type=Path, required=True, help="the export bundle (written by simulate)")
     parser.add_argument("--out", type=Path, help="the processed output folder")
     parser.add_argument("--participants", type=int, default=1000)
@@ -167,8 +209,17 @@ def main() -> None:
         usage = resource.getrusage(resource.RUSAGE_SELF)
     if client is not None:
         extra["cluster_start_s"] = cluster_start_s
-    print(json.dumps({"step": args.step, "wall_s": wall_s, "cpu_s": usage.ru_utime + usage.ru_stime,
-                      "peak_rss_mb": usage.ru_maxrss / 1024, **extra}))
+    print(
+        json.dumps(
+            {
+                "step": args.step,
+                "wall_s": wall_s,
+                "cpu_s": usage.ru_utime + usage.ru_stime,
+                "peak_rss_mb": usage.ru_maxrss / 1024,
+                **extra,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,6 @@
 
 # %%
 import matplotlib.pyplot as plt
-import pandas as pd
 
 from analysis.explore import plan_in_force, processed_folder, read_tables, sensitivity
 from analysis.stats.historical import load_cohorts
@@ -54,7 +53,9 @@ print(f"primary comparison: {base.primary.endpoint} against {base.primary.compar
 # ## Re-running derive and analyze under each setting
 
 # %%
-results = sensitivity(tables["participants"], tables["events"], base, load_cohorts(), HIGH_BURDEN_PCTS, HIGH_DOSE_FACTORS)
+results = sensitivity(
+    tables["participants"], tables["events"], base, load_cohorts(), HIGH_BURDEN_PCTS, HIGH_DOSE_FACTORS
+)
 results["comparison"] = results["cohort"] + " · " + results["endpoint"]
 primary = f"{base.primary.comparator} · {base.primary.endpoint}"
 print(f"{len(results)} comparison rows from {results[['setting', 'value']].drop_duplicates().shape[0]} settings")
@@ -67,6 +68,7 @@ print(f"{len(results)} comparison rows from {results[['setting', 'value']].drop_
 # high-burden threshold, so only the trial's high-burden participants are compared). A comparison
 # that does not appear did not change at all.
 
+
 # %%
 def moving(setting):
     frame = results.loc[results["setting"] == setting]
@@ -75,7 +77,10 @@ def moving(setting):
     wide = frame.pivot(index="comparison", columns="value", values="trial")
     in_force = set(frame.loc[frame["is_base"], "value"])
     wide.columns = [f"{value:g}" + (" (in force)" if value in in_force else "") for value in wide.columns]
-    changes = frame.groupby("comparison")[["trial_n", "trial_N", "rd", "burden_matched"]].nunique(dropna=False).max(axis=1) > 1
+    changes = (
+        frame.groupby("comparison")[["trial_n", "trial_N", "rd", "burden_matched"]].nunique(dropna=False).max(axis=1)
+        > 1
+    )
     return wide.loc[changes[changes].index]
 
 
@@ -91,7 +96,10 @@ moving("high_dose_factor")
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(14, 5.5), sharey=True)
-labels = {"high_burden_pct": "high-burden threshold (% marrow blasts)", "high_dose_factor": "factor on the high-dose thresholds"}
+labels = {
+    "high_burden_pct": "high-burden threshold (% marrow blasts)",
+    "high_dose_factor": "factor on the high-dose thresholds",
+}
 for ax, (setting, label) in zip(axes, labels.items()):
     frame = results.loc[results["setting"] == setting]
     changed = frame.groupby("comparison")["rd"].nunique() > 1
@@ -99,7 +107,13 @@ for ax, (setting, label) in zip(axes, labels.items()):
     for k, comparison in enumerate(shown):
         rows = frame.loc[frame["comparison"] == comparison].sort_values("value")
         colour = "black" if comparison == primary else f"C{k}"
-        ax.plot(rows["value"], rows["rd"], "o-", color=colour, label=comparison + (" (primary)" if comparison == primary else ""))
+        ax.plot(
+            rows["value"],
+            rows["rd"],
+            "o-",
+            color=colour,
+            label=comparison + (" (primary)" if comparison == primary else ""),
+        )
         ax.fill_between(rows["value"], rows["rd_ci_low"], rows["rd_ci_high"], color=colour, alpha=0.08)
     in_force = frame.loc[frame["is_base"], "value"].iloc[0]
     ax.axvline(in_force, color="grey", ls=":", lw=1)
@@ -115,5 +129,17 @@ fig.tight_layout()
 # The one-sided exact binomial p-value is descriptive at an interim look (see the DSMB report).
 
 # %%
-columns = ["setting", "value", "is_base", "trial_n", "trial_N", "trial_p", "historical_p", "rd", "rd_ci_low", "rd_ci_high", "p_binom_1s"]
+columns = [
+    "setting",
+    "value",
+    "is_base",
+    "trial_n",
+    "trial_N",
+    "trial_p",
+    "historical_p",
+    "rd",
+    "rd_ci_low",
+    "rd_ci_high",
+    "p_binom_1s",
+]
 results.loc[results["comparison"] == primary, columns].round(4).reset_index(drop=True)

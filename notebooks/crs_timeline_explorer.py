@@ -34,7 +34,14 @@
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from analysis.explore import default_participant, grade_spans, participant_course, plan_in_force, processed_folder, read_tables
+from analysis.explore import (
+    default_participant,
+    grade_spans,
+    participant_course,
+    plan_in_force,
+    processed_folder,
+    read_tables,
+)
 
 LAST_DAY = 30
 folder = processed_folder()
@@ -49,13 +56,30 @@ print(f"participant: {participant}")
 # ## The participant's CRS and anakinra summary (from `crs.parquet` and `anakinra.parquet`)
 
 # %%
-crs_columns = ["crs_max_grade", "crs_max_grade_penn", "crs_onset_hours", "crs_episodes", "crs_duration_hours", "crs_open"]
-anakinra_columns = ["first_fever_hours", "trigger_hours", "first_anakinra_hours", "fever_to_anakinra_hours",
-                    "anakinra_doses", "anakinra_escalated", "tocilizumab_given", "corticosteroids_given"]
-summary = pd.concat([
-    tables["crs"].set_index("participant_id").loc[participant, crs_columns],
-    tables["anakinra"].set_index("participant_id").loc[participant, anakinra_columns],
-])
+crs_columns = [
+    "crs_max_grade",
+    "crs_max_grade_penn",
+    "crs_onset_hours",
+    "crs_episodes",
+    "crs_duration_hours",
+    "crs_open",
+]
+anakinra_columns = [
+    "first_fever_hours",
+    "trigger_hours",
+    "first_anakinra_hours",
+    "fever_to_anakinra_hours",
+    "anakinra_doses",
+    "anakinra_escalated",
+    "tocilizumab_given",
+    "corticosteroids_given",
+]
+summary = pd.concat(
+    [
+        tables["crs"].set_index("participant_id").loc[participant, crs_columns],
+        tables["anakinra"].set_index("participant_id").loc[participant, anakinra_columns],
+    ]
+)
 summary.to_frame("value")
 
 # %% [markdown]
@@ -78,8 +102,9 @@ def steps(column):
     return [*state["start_day"], state["end_day"].iloc[-1]], [*state[column], state[column].iloc[-1]]
 
 
-fig, axes = plt.subplots(6, 1, figsize=(11, 13), sharex=True,
-                         gridspec_kw={"height_ratios": [1.1, 1.4, 1.4, 1.1, 1.1, 1.1]})
+fig, axes = plt.subplots(
+    6, 1, figsize=(11, 13), sharex=True, gridspec_kw={"height_ratios": [1.1, 1.4, 1.4, 1.1, 1.1, 1.1]}
+)
 for ax in axes:
     for span in astct.itertuples():
         ax.axvspan(span.start_day, span.end_day, color=GRADE_COLOURS.get(int(span.grade), "#b0302a"), alpha=0.6, lw=0)

@@ -61,8 +61,16 @@ fits = {
 ard = tables["ard"]
 for parameter in PARAMETERS:
     at = survival_at(fits[(parameter, "all", "all")], [3 * MONTH, 6 * MONTH, 12 * MONTH])
-    expected = [ard.loc[(ard["analysis"] == "km") & (ard["group"] == parameter) & (ard["variable"] == f"month_{m}")
-                        & (ard["stat_name"] == "surv"), "stat_value"].squeeze() for m in (3, 6, 12)]
+    expected = [
+        ard.loc[
+            (ard["analysis"] == "km")
+            & (ard["group"] == parameter)
+            & (ard["variable"] == f"month_{m}")
+            & (ard["stat_name"] == "surv"),
+            "stat_value",
+        ].squeeze()
+        for m in (3, 6, 12)
+    ]
     assert np.allclose(at["surv"].to_numpy(float), np.asarray(expected, dtype=float), equal_nan=True), parameter
 print("the overall curves match ard.parquet")
 
@@ -78,7 +86,9 @@ for i, (parameter, title) in enumerate(PARAMETERS.items()):
             colour = f"C{k}"
             months = np.r_[0.0, fit.time / MONTH]
             ax.step(months, np.r_[1.0, fit.surv], where="post", color=colour, label=f"{label} (n = {fit.n})")
-            lower, upper = (np.where(np.isnan(limit), fit.surv, limit) for limit in (fit.lower, fit.upper))  # no CI where S is 0 or 1
+            lower, upper = (
+                np.where(np.isnan(limit), fit.surv, limit) for limit in (fit.lower, fit.upper)
+            )  # no CI where S is 0 or 1
             ax.fill_between(months, np.r_[1.0, lower], np.r_[1.0, upper], step="post", color=colour, alpha=0.12, lw=0)
             censored = fit.n_censor > 0
             ax.plot(fit.time[censored] / MONTH, fit.surv[censored], "|", ms=8, color=colour)
@@ -97,6 +107,7 @@ fig.tight_layout()
 # "n.e.": beyond the group's longest follow-up (nobody left to estimate from); no interval where the
 # estimate is 1 (the log-log interval is undefined there, as in R). Median: NaN when not reached.
 
+
 # %%
 def estimate(surv, low, high):
     """ "0.94 (0.78–0.98)"; the estimate alone where the log-log CI is undefined (S = 1 or 0); "n.e." beyond follow-up."""
@@ -109,7 +120,18 @@ rows = []
 for (parameter, by, label), fit in fits.items():
     at = survival_at(fit, [3 * MONTH, 6 * MONTH, 12 * MONTH])
     median = median_survival(fit)
-    rows.append({"parameter": parameter, "grouping": by, "group": label, "n": fit.n, "events": int(fit.n_event.sum()),
-                 **{f"month {m}": estimate(s, lo, hi) for m, s, lo, hi in zip((3, 6, 12), at["surv"], at["ci_low"], at["ci_high"])},
-                 "median (months)": median.median / MONTH if np.isfinite(median.median) else np.nan})
+    rows.append(
+        {
+            "parameter": parameter,
+            "grouping": by,
+            "group": label,
+            "n": fit.n,
+            "events": int(fit.n_event.sum()),
+            **{
+                f"month {m}": estimate(s, lo, hi)
+                for m, s, lo, hi in zip((3, 6, 12), at["surv"], at["ci_low"], at["ci_high"])
+            },
+            "median (months)": median.median / MONTH if np.isfinite(median.median) else np.nan,
+        }
+    )
 pd.DataFrame(rows).set_index(["parameter", "grouping", "group"])

@@ -6,14 +6,21 @@ import time
 from pathlib import Path
 
 import pandas as pd
-
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow, task
 
 from analysis.settings import AnalysisPlan
 from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
 from analysis.stats.trial_ard import build_trial_ard
-from analysis.store import StepWriter, cache_key, code_version, file_sha256, read_manifest, read_provenance, step_is_current
+from analysis.store import (
+    StepWriter,
+    cache_key,
+    code_version,
+    file_sha256,
+    read_manifest,
+    read_provenance,
+    step_is_current,
+)
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.steps import StepOutcome
@@ -29,14 +36,27 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
     """
     started = time.perf_counter()
     with StepWriter(processed, "analyze") as writer:
-        key = cache_key({"derive": read_manifest(processed)["steps"].get("derive", {}).get("key"),
-                         "historical": None if historical is None else read_manifest(historical)["steps"].get("derive", {}).get("key"),
-                         "cohorts": file_sha256(DEFAULT_COHORTS_PATH), "settings": plan.settings_hash(), "code": code_version()})
+        key = cache_key(
+            {
+                "derive": read_manifest(processed)["steps"].get("derive", {}).get("key"),
+                "historical": None
+                if historical is None
+                else read_manifest(historical)["steps"].get("derive", {}).get("key"),
+                "cohorts": file_sha256(DEFAULT_COHORTS_PATH),
+                "settings": plan.settings_hash(),
+                "code": code_version(),
+            }
+        )
         if step_is_current(processed, "analyze", key):
             return StepOutcome("analyze", processed, reused=True, seconds=time.perf_counter() - started)
         tables = read_tables(processed)
-        ard, notes = build_trial_ard(tables, load_cohorts(), plan, None if historical is None else read_tables(historical))
-        record = {**read_provenance(processed / "adsl.parquet"), "historical_cohorts_sha256": file_sha256(DEFAULT_COHORTS_PATH)}
+        ard, notes = build_trial_ard(
+            tables, load_cohorts(), plan, None if historical is None else read_tables(historical)
+        )
+        record = {
+            **read_provenance(processed / "adsl.parquet"),
+            "historical_cohorts_sha256": file_sha256(DEFAULT_COHORTS_PATH),
+        }
         writer.table("ard.parquet", ard, record)
         writer.json_file("comparison_notes.json", {"skipped_comparisons": notes}, rows=len(notes))
         writer.commit({"key": key})

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from analysis.report.run_summary import build_run_summary
 from analysis.settings import AnalysisPlan
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 
 RUN_SUMMARY_KEY = "pacer-run-summary"
 
@@ -25,6 +25,9 @@ RUN_SUMMARY_KEY = "pacer-run-summary"
 def run_summary_artifact_task(processed: Path, plan: AnalysisPlan) -> str:
     """Publish the run summary of ``processed`` as a Markdown artifact; return the Markdown."""
     markdown = build_run_summary(processed, plan)
-    create_markdown_artifact(markdown=markdown, key=RUN_SUMMARY_KEY,
-                             description="PACER run summary: analysis sets, severe CRS, stopping rules, reports")
+    create_markdown_artifact(
+        markdown=markdown,
+        key=RUN_SUMMARY_KEY,
+        description="PACER run summary: analysis sets, severe CRS, stopping rules, reports",
+    )
     return markdown

@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect.states import Failed, State
 
 from analysis.runlog import append_run_record, run_log_path, run_record, utc_now
 from analysis.settings import AnalysisPlan
 from analysis.store import OutputError
-from pipelines import paths
+from pipelines import (
+    paths,
+    prefect_env,  # noqa: F401  (offline defaults before Prefect loads)
+)
 from pipelines.steps import StepOutcome
 
 T = TypeVar("T")
@@ -24,7 +26,9 @@ class RunLog:
     the log goes beside it (:func:`analysis.runlog.run_log_path`).
     """
 
-    def __init__(self, command: str, parameters: dict[str, Any], out_dir: Path | None, export: Path | None = None) -> None:
+    def __init__(
+        self, command: str, parameters: dict[str, Any], out_dir: Path | None, export: Path | None = None
+    ) -> None:
         self.command = command
         self.parameters = parameters
         self.out_dir = None if out_dir is None else Path(out_dir)
@@ -52,13 +56,23 @@ class RunLog:
             failed, message = True, result.message
         else:
             failed, message = False, None
-        steps = [{"step": o.step, "out_dir": str(o.out_dir), "reused": o.reused, "seconds": round(o.seconds, 3)} for o in outcomes]
+        steps = [
+            {"step": o.step, "out_dir": str(o.out_dir), "reused": o.reused, "seconds": round(o.seconds, 3)}
+            for o in outcomes
+        ]
         path = self.path()
         try:
-            record = run_record(command=self.command, parameters=self.parameters, started_at=self.started_at,
-                                steps=steps, out_dir=outcomes[0].out_dir if outcomes else self.out_dir,
-                                settings_hash=None if plan is None else plan.settings_hash(),
-                                result="failed" if failed else "completed", message=message, export=self.export)
+            record = run_record(
+                command=self.command,
+                parameters=self.parameters,
+                started_at=self.started_at,
+                steps=steps,
+                out_dir=outcomes[0].out_dir if outcomes else self.out_dir,
+                settings_hash=None if plan is None else plan.settings_hash(),
+                result="failed" if failed else "completed",
+                message=message,
+                export=self.export,
+            )
             append_run_record(path, record)
         except (OSError, OutputError) as exc:
             problem = f"the run log {path} could not be written: {getattr(exc, 'strerror', None) or exc}"

@@ -19,18 +19,33 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import Failed, State
 
 from analysis.settings import AnalysisPlan
-from analysis.store import OutputError, StepWriter, cache_key, code_version, read_manifest, read_provenance, step_is_current
 from analysis.stats.chunking import split_blocks
 from analysis.stats.cohort_comparison import subject_frame
-from analysis.stats.iptw_bootstrap import (BOOTSTRAP_BLOCK_REPLICATES, BootstrapBlock, BootstrapSample, bootstrap_blocks,
-                                           bootstrap_sample, observed_effect, replicate_effects, summarize_bootstrap)
+from analysis.stats.iptw_bootstrap import (
+    BOOTSTRAP_BLOCK_REPLICATES,
+    BootstrapBlock,
+    BootstrapSample,
+    bootstrap_blocks,
+    bootstrap_sample,
+    observed_effect,
+    replicate_effects,
+    summarize_bootstrap,
+)
+from analysis.store import (
+    OutputError,
+    StepWriter,
+    cache_key,
+    code_version,
+    read_manifest,
+    read_provenance,
+    step_is_current,
+)
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.dask_runner import on_dask_cluster
 from pipelines.steps import PROGRESS, StepOutcome
 
@@ -65,8 +80,10 @@ def cohort_subjects(processed: Path, historical: Path) -> pd.DataFrame:
     for folder, cohort in ((processed, "trial"), (historical, "historical")):
         missing = [name for name in SUBJECT_TABLES if not (folder / f"{name}.parquet").is_file()]
         if missing:
-            raise FileNotFoundError(f"{folder}: no {', '.join(f'{name}.parquet' for name in missing)}; "
-                                    f"run `pacer run --historical-export PATH` (or `pacer derive`) first")
+            raise FileNotFoundError(
+                f"{folder}: no {', '.join(f'{name}.parquet' for name in missing)}; "
+                f"run `pacer run --historical-export PATH` (or `pacer derive`) first"
+            )
         tables = {name: pd.read_parquet(folder / f"{name}.parquet") for name in SUBJECT_TABLES}
         frames.append(subject_frame(tables["adsl"], tables["crs"], tables["adtte"], cohort))
     return pd.concat(frames, ignore_index=True)
@@ -74,17 +91,28 @@ def cohort_subjects(processed: Path, historical: Path) -> pd.DataFrame:
 
 def bootstrap_cache_key(processed: Path, historical: Path, plan: AnalysisPlan, replicates: int) -> str:
     """What determines the bootstrap table: both cohorts' derived tables, the settings, the replicates and the code."""
-    derive_keys = {cohort: read_manifest(folder)["steps"].get("derive", {}).get("key")
-                   for cohort, folder in (("trial", processed), ("historical", historical))}
-    return cache_key({"derive": derive_keys, "settings": plan.settings_hash(), "replicates": replicates, "code": code_version()})
+    derive_keys = {
+        cohort: read_manifest(folder)["steps"].get("derive", {}).get("key")
+        for cohort, folder in (("trial", processed), ("historical", historical))
+    }
+    return cache_key(
+        {"derive": derive_keys, "settings": plan.settings_hash(), "replicates": replicates, "code": code_version()}
+    )
 
 
 def bootstrap_provenance(processed: Path, historical: Path, replicates: int, seed: int) -> dict:
     """The trial's provenance, the historical cohort's inputs and the bootstrap's own definition."""
-    return {**read_provenance(processed / "adsl.parquet"),
-            "historical_input_sha256": read_provenance(historical / "adsl.parquet")["input_sha256"],
-            "bootstrap": {"replicates": replicates, "seed": seed, "block_replicates": BOOTSTRAP_BLOCK_REPLICATES,
-                          "estimand": "ATE", "resampling": "stratified by cohort"}}
+    return {
+        **read_provenance(processed / "adsl.parquet"),
+        "historical_input_sha256": read_provenance(historical / "adsl.parquet")["input_sha256"],
+        "bootstrap": {
+            "replicates": replicates,
+            "seed": seed,
+            "block_replicates": BOOTSTRAP_BLOCK_REPLICATES,
+            "estimand": "ATE",
+            "resampling": "stratified by cohort",
+        },
+    }
 
 
 def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replicates: int, chunks: int) -> pd.DataFrame:
@@ -94,15 +122,22 @@ def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replic
     with StepWriter(processed, "bootstrap") as writer:
         key = bootstrap_cache_key(processed, historical, plan, replicates)
         if step_is_current(processed, "bootstrap", key):
-            PROGRESS.info(StepOutcome("bootstrap", processed, reused=True, seconds=time.perf_counter() - started).line())
+            PROGRESS.info(
+                StepOutcome("bootstrap", processed, reused=True, seconds=time.perf_counter() - started).line()
+            )
             return pd.read_parquet(processed / BOOTSTRAP_TABLE)
         try:
             sample = bootstrap_sample(cohort_subjects(processed, historical))
             effect = observed_effect(sample)
         except (FileNotFoundError, ValueError, np.linalg.LinAlgError) as exc:
             raise BootstrapInputError(str(exc)) from exc
-        futures = [bootstrap_chunk_task.submit(sample, chunk, seed) for chunk in split_blocks(bootstrap_blocks(replicates), chunks)]
-        table = summarize_bootstrap(effect, pd.concat([future.result() for future in futures], ignore_index=True), seed=seed)
+        futures = [
+            bootstrap_chunk_task.submit(sample, chunk, seed)
+            for chunk in split_blocks(bootstrap_blocks(replicates), chunks)
+        ]
+        table = summarize_bootstrap(
+            effect, pd.concat([future.result() for future in futures], ignore_index=True), seed=seed
+        )
         writer.table(BOOTSTRAP_TABLE, table, bootstrap_provenance(processed, historical, replicates, seed))
         writer.commit({"key": key, "historical": historical.name, "replicates": replicates, "seed": seed})
     PROGRESS.info(StepOutcome("bootstrap", processed, reused=False, seconds=time.perf_counter() - started).line())
@@ -110,8 +145,13 @@ def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replic
 
 
 @flow(name="pacer-bootstrap")
-def bootstrap_flow(processed: Path, historical: Path | None = None, plan: AnalysisPlan | None = None,
-                   replicates: int | None = None, chunks: int = 1) -> pd.DataFrame | State:
+def bootstrap_flow(
+    processed: Path,
+    historical: Path | None = None,
+    plan: AnalysisPlan | None = None,
+    replicates: int | None = None,
+    chunks: int = 1,
+) -> pd.DataFrame | State:
     """Bootstrap the IPTW (ATE) risk difference of severe CRS, trial − historical, into ``iptw_bootstrap.parquet``.
 
     ``historical``: the historical cohort's output folder (default ``<processed>/historical``);
@@ -120,18 +160,34 @@ def bootstrap_flow(processed: Path, historical: Path | None = None, plan: Analys
     """
     plan = plan or AnalysisPlan()
     try:
-        return bootstrap_step(processed, historical or processed / "historical", plan,
-                              replicates or plan.iptw_bootstrap.replicates, chunks)
+        return bootstrap_step(
+            processed,
+            historical or processed / "historical",
+            plan,
+            replicates or plan.iptw_bootstrap.replicates,
+            chunks,
+        )
     except (BootstrapInputError, OutputError) as exc:
         return Failed(message=f"IPTW bootstrap: {exc}")
 
 
-def run_bootstrap(processed: Path, historical: Path | None = None, plan: AnalysisPlan | None = None,
-                  replicates: int | None = None, chunks: int | None = None, dask_address: str | None = None,
-                  connect_timeout: float = 30.0, return_state: bool = False) -> pd.DataFrame | State:
+def run_bootstrap(
+    processed: Path,
+    historical: Path | None = None,
+    plan: AnalysisPlan | None = None,
+    replicates: int | None = None,
+    chunks: int | None = None,
+    dask_address: str | None = None,
+    connect_timeout: float = 30.0,
+    return_state: bool = False,
+) -> pd.DataFrame | State:
     """Run :func:`bootstrap_flow`, on the Dask cluster at ``dask_address`` when given
     (:func:`pipelines.dask_runner.on_dask_cluster`); ``chunks`` by default :data:`DASK_CHUNKS` there, 1 here."""
     return on_dask_cluster(bootstrap_flow, dask_address, connect_timeout)(
-        processed=processed, historical=historical, plan=plan, replicates=replicates,
+        processed=processed,
+        historical=historical,
+        plan=plan,
+        replicates=replicates,
         chunks=chunks or (1 if dask_address is None else DASK_CHUNKS),
-        return_state=return_state)
+        return_state=return_state,
+    )

@@ -9,29 +9,73 @@ from __future__ import annotations
 import sys
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
-                  help="PACER (NCT06703216) outcome-analysis pipeline: ingest an export, grade CRS/ICANS, derive "
-                       "outcomes, analyze. Start with `pacer run` (the demo export) or `pacer run --export PATH`.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="PACER (NCT06703216) outcome-analysis pipeline: ingest an export, grade CRS/ICANS, derive "
+    "outcomes, analyze. Start with `pacer run` (the demo export) or `pacer run --export PATH`.",
+)
 settings_app = typer.Typer(no_args_is_help=True, help="The analysis-plan settings.")
 app.add_typer(settings_app, name="settings")
 
 USER_ERROR = 2
 
-ExportOption = Annotated[Optional[Path], typer.Option("--export", help="Export bundle: a folder or .zip with participants.csv and events.csv. Default: the committed demo export data/raw/demo.")]
-DataCutOption = Annotated[Optional[str], typer.Option("--data-cut", help="Data cut YYYY-MM-DD: all of that day, in the export's time zone. Default: the manifest's export date.")]
-OutOption = Annotated[Optional[Path], typer.Option("--out", help="Write the outputs into this folder. Default: data/processed/<data-cut>/.")]
-TimezoneOption = Annotated[Optional[str], typer.Option("--timezone", help="IANA time zone of naive local times (e.g. America/Chicago), when the manifest has none.")]
-SettingsOption = Annotated[Optional[Path], typer.Option("--settings", help="Analysis-plan settings file (.toml, .yaml, .json). Default: the documented defaults (`pacer settings show`).")]
-ProcessedOption = Annotated[Path, typer.Option("--processed", help="An output folder written by `pacer ingest` (or `pacer run`).")]
+ExportOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--export",
+        help="Export bundle: a folder or .zip with participants.csv and events.csv. Default: the committed demo export data/raw/demo.",
+    ),
+]
+DataCutOption = Annotated[
+    str | None,
+    typer.Option(
+        "--data-cut",
+        help="Data cut YYYY-MM-DD: all of that day, in the export's time zone. Default: the manifest's export date.",
+    ),
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write the outputs into this folder. Default: data/processed/<data-cut>/.")
+]
+TimezoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--timezone", help="IANA time zone of naive local times (e.g. America/Chicago), when the manifest has none."
+    ),
+]
+SettingsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--settings",
+        help="Analysis-plan settings file (.toml, .yaml, .json). Default: the documented defaults (`pacer settings show`).",
+    ),
+]
+ProcessedOption = Annotated[
+    Path, typer.Option("--processed", help="An output folder written by `pacer ingest` (or `pacer run`).")
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder (for scripts).")]
-DaskAddressOption = Annotated[Optional[str], typer.Option("--dask-address", help="Run the work on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers need this project installed). Default: on this machine.")]
-PartitionsOption = Annotated[int, typer.Option("--partitions", min=1, help="With --dask-address: the number of groups of participants derived as separate tasks on the cluster's workers (a few per worker). Never changes the result.")]
+DaskAddressOption = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address",
+        help="Run the work on an existing Dask cluster, e.g. tcp://10.0.0.5:8786 (its workers need this project installed). Default: on this machine.",
+    ),
+]
+PartitionsOption = Annotated[
+    int,
+    typer.Option(
+        "--partitions",
+        min=1,
+        help="With --dask-address: the number of groups of participants derived as separate tasks on the cluster's workers (a few per worker). Never changes the result.",
+    ),
+]
 
 
 def fail(message: str) -> None:
@@ -69,20 +113,37 @@ def load_plan(settings: Path | None):
         fail(str(exc))
 
 
-def run_parameters(export: Path | None, data_cut: str | None, out: Path | None, timezone: str | None,
-                   settings: Path | None, historical_export: Path | None = None) -> dict[str, Any]:
+def run_parameters(
+    export: Path | None,
+    data_cut: str | None,
+    out: Path | None,
+    timezone: str | None,
+    settings: Path | None,
+    historical_export: Path | None = None,
+) -> dict[str, Any]:
     """Validated flow parameters from the command-line options; a bad one is a user error before any work."""
     from analysis.export.errors import ExportError
     from pipelines.parameters import validate_run_parameters
     from pipelines.paths import DEMO_EXPORT
 
     try:
-        params = validate_run_parameters(export=export or DEMO_EXPORT, data_cut=parse_data_cut(data_cut), out_dir=out,
-                                         time_zone=timezone, settings=settings, historical_export=historical_export)
+        params = validate_run_parameters(
+            export=export or DEMO_EXPORT,
+            data_cut=parse_data_cut(data_cut),
+            out_dir=out,
+            time_zone=timezone,
+            settings=settings,
+            historical_export=historical_export,
+        )
     except ExportError as exc:
         fail(str(exc))
-    return {"export": params.export, "data_cut": params.data_cut, "out_dir": params.out_dir,
-            "time_zone": params.time_zone, "plan": load_plan(params.settings)}
+    return {
+        "export": params.export,
+        "data_cut": params.data_cut,
+        "out_dir": params.out_dir,
+        "time_zone": params.time_zone,
+        "plan": load_plan(params.settings),
+    }
 
 
 def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
@@ -119,11 +180,23 @@ def report_outcomes(outcomes: list, quiet: bool) -> None:
 
 
 @app.command()
-def run(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOption = None,
-        timezone: TimezoneOption = None, settings: SettingsOption = None,
-        historical_export: Annotated[Optional[Path], typer.Option("--historical-export", help="The site's own historical patients (same export format), put through the same ingest and derivations and compared with the trial by regression (e.g. data/raw/demo_historical).")] = None,
-        dask_address: DaskAddressOption = None, partitions: PartitionsOption = 16,
-        quiet: QuietOption = False) -> None:
+def run(
+    export: ExportOption = None,
+    data_cut: DataCutOption = None,
+    out: OutOption = None,
+    timezone: TimezoneOption = None,
+    settings: SettingsOption = None,
+    historical_export: Annotated[
+        Path | None,
+        typer.Option(
+            "--historical-export",
+            help="The site's own historical patients (same export format), put through the same ingest and derivations and compared with the trial by regression (e.g. data/raw/demo_historical).",
+        ),
+    ] = None,
+    dask_address: DaskAddressOption = None,
+    partitions: PartitionsOption = 16,
+    quiet: QuietOption = False,
+) -> None:
     """Run the whole pipeline (ingest → derive → analyze → report) on an export, and print where the outputs are.
 
     A second run on the same export, cut, settings and code reuses the results and says so. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
@@ -134,22 +207,43 @@ def run(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOpt
 
     check_dask_address(dask_address)
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
-    report_outcomes(run_user_step(on_dask_cluster(run_flow, dask_address), quiet, **parameters, historical_export=historical_export,
-                                  partitions=partitions_on(dask_address, partitions)), quiet)
+    report_outcomes(
+        run_user_step(
+            on_dask_cluster(run_flow, dask_address),
+            quiet,
+            **parameters,
+            historical_export=historical_export,
+            partitions=partitions_on(dask_address, partitions),
+        ),
+        quiet,
+    )
 
 
 @app.command()
-def ingest(export: ExportOption = None, data_cut: DataCutOption = None, out: OutOption = None,
-           timezone: TimezoneOption = None, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
+def ingest(
+    export: ExportOption = None,
+    data_cut: DataCutOption = None,
+    out: OutOption = None,
+    timezone: TimezoneOption = None,
+    settings: SettingsOption = None,
+    quiet: QuietOption = False,
+) -> None:
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
     from pipelines.ingest import ingest_flow
 
-    report_outcomes([run_user_step(ingest_flow, quiet, **run_parameters(export, data_cut, out, timezone, settings))], quiet)
+    report_outcomes(
+        [run_user_step(ingest_flow, quiet, **run_parameters(export, data_cut, out, timezone, settings))], quiet
+    )
 
 
 @app.command()
-def derive(processed: ProcessedOption, settings: SettingsOption = None, dask_address: DaskAddressOption = None,
-           partitions: PartitionsOption = 16, quiet: QuietOption = False) -> None:
+def derive(
+    processed: ProcessedOption,
+    settings: SettingsOption = None,
+    dask_address: DaskAddressOption = None,
+    partitions: PartitionsOption = 16,
+    quiet: QuietOption = False,
+) -> None:
     """Grade CRS (ASTCT and the Penn approximation) and ICANS, time anakinra, derive ADSL and ADTTE.
 
     With --dask-address the participants are derived in groups on that Dask cluster; the tables are the same.
@@ -157,8 +251,19 @@ def derive(processed: ProcessedOption, settings: SettingsOption = None, dask_add
     from pipelines.derive import run_derive_flow
 
     check_dask_address(dask_address)
-    report_outcomes([run_user_step(run_derive_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings),
-                                   dask_address=dask_address, partitions=partitions)], quiet)
+    report_outcomes(
+        [
+            run_user_step(
+                run_derive_flow,
+                quiet,
+                processed=existing_folder(processed),
+                plan=load_plan(settings),
+                dask_address=dask_address,
+                partitions=partitions,
+            )
+        ],
+        quiet,
+    )
 
 
 @app.command()
@@ -166,7 +271,9 @@ def analyze(processed: ProcessedOption, settings: SettingsOption = None, quiet: 
     """Compute every analysis result (rates, historical comparisons, survival) into ard.parquet."""
     from pipelines.analyze import analyze_flow
 
-    report_outcomes([run_user_step(analyze_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+    report_outcomes(
+        [run_user_step(analyze_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet
+    )
 
 
 @app.command()
@@ -174,7 +281,9 @@ def report(processed: ProcessedOption, settings: SettingsOption = None, quiet: Q
     """Render the DSMB open and closed reports (HTML and PDF) into <processed>/report/."""
     from pipelines.report import report_flow
 
-    report_outcomes([run_user_step(report_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet)
+    report_outcomes(
+        [run_user_step(report_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet
+    )
 
 
 def existing_folder(path: Path) -> Path:
@@ -186,9 +295,13 @@ def existing_folder(path: Path) -> Path:
 
 @app.command()
 def serve(
-    name: Annotated[str, typer.Option("--name", help="Deployment name (the Prefect UI shows pacer-run/NAME).")] = "interim",
+    name: Annotated[
+        str, typer.Option("--name", help="Deployment name (the Prefect UI shows pacer-run/NAME).")
+    ] = "interim",
     cron: Annotated[str, typer.Option("--cron", help="Schedule, cron syntax. Default: Mondays 06:00.")] = "0 6 * * 1",
-    export: ExportOption = None, out: OutOption = None, settings: SettingsOption = None,
+    export: ExportOption = None,
+    out: OutOption = None,
+    settings: SettingsOption = None,
 ) -> None:
     """Deploy the pipeline on a running Prefect server (PREFECT_API_URL) with a schedule, and run what it schedules.
 
@@ -201,7 +314,9 @@ def serve(
     from pipelines.serve import serve_pipeline
 
     if not os.environ.get("PREFECT_API_URL"):
-        fail("PREFECT_API_URL is not set: start a server (`prefect server start`) and export PREFECT_API_URL=http://127.0.0.1:4200/api")
+        fail(
+            "PREFECT_API_URL is not set: start a server (`prefect server start`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
+        )
     run_parameters(export, None, out, None, settings)
     serve_pipeline(name, cron, export or DEMO_EXPORT, out, settings)
 
@@ -214,7 +329,7 @@ def settings_show(settings: SettingsOption = None) -> None:
     plan = load_plan(settings)
     typer.echo(f"# source: {settings if settings else 'defaults of grading.md / outputs.md'}")
     typer.echo(f"# sha256: {plan.settings_hash()}")
-    typer.echo(json.dumps(plan.model_dump(mode='json'), indent=2))
+    typer.echo(json.dumps(plan.model_dump(mode="json"), indent=2))
 
 
 @app.command()
@@ -222,7 +337,9 @@ def simulate(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the simulated bundle into.")],
     participants: Annotated[int, typer.Option("--participants", min=1, help="Number of enrolled participants.")] = 45,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed writes the same bytes.")] = 20261101,
-    historical: Annotated[bool, typer.Option("--historical", help="Simulate a historical cohort (no pre-emptive anakinra).")] = False,
+    historical: Annotated[
+        bool, typer.Option("--historical", help="Simulate a historical cohort (no pre-emptive anakinra).")
+    ] = False,
 ) -> None:
     """Write a simulated PACER export bundle (manifest.json, participants.csv, events.csv)."""
     from analysis.simulate import simulate_export
@@ -233,11 +350,23 @@ def simulate(
 
 @app.command("simulate-oc")
 def simulate_oc(
-    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Simulated trials per true rate. Default: the settings' stopping.oc_trials (10,000).")] = None,
+    trials: Annotated[
+        int | None,
+        typer.Option(
+            "--trials",
+            min=1,
+            help="Simulated trials per true rate. Default: the settings' stopping.oc_trials (10,000).",
+        ),
+    ] = None,
     dask_address: DaskAddressOption = None,
-    chunks: Annotated[int, typer.Option("--chunks", min=1, help="Number of tasks the simulated trials are shared among. Never changes the result.")] = 8,
+    chunks: Annotated[
+        int,
+        typer.Option(
+            "--chunks", min=1, help="Number of tasks the simulated trials are shared among. Never changes the result."
+        ),
+    ] = 8,
     settings: SettingsOption = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the table to this CSV file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the table to this CSV file.")] = None,
 ) -> None:
     """Simulate the operating characteristics of the safety stopping rules (probability of stopping by true rate).
 
@@ -246,7 +375,9 @@ def simulate_oc(
     from pipelines.simulation import run_simulate_oc
 
     check_dask_address(dask_address)
-    table = run_user_step(run_simulate_oc, trials=trials, plan=load_plan(settings), chunks=chunks, dask_address=dask_address)
+    table = run_user_step(
+        run_simulate_oc, trials=trials, plan=load_plan(settings), chunks=chunks, dask_address=dask_address
+    )
     echo_table(table, out)
 
 
@@ -262,12 +393,32 @@ def echo_table(table, out: Path | None) -> None:
 @app.command()
 def bootstrap(
     processed: ProcessedOption,
-    historical: Annotated[Optional[Path], typer.Option("--historical", help="Output folder of the site's historical patients. Default: <processed>/historical, where `pacer run --historical-export` writes it.")] = None,
-    replicates: Annotated[Optional[int], typer.Option("--replicates", min=100, help="Bootstrap replicates. Default: the settings' iptw_bootstrap.replicates (2,000).")] = None,
+    historical: Annotated[
+        Path | None,
+        typer.Option(
+            "--historical",
+            help="Output folder of the site's historical patients. Default: <processed>/historical, where `pacer run --historical-export` writes it.",
+        ),
+    ] = None,
+    replicates: Annotated[
+        int | None,
+        typer.Option(
+            "--replicates",
+            min=100,
+            help="Bootstrap replicates. Default: the settings' iptw_bootstrap.replicates (2,000).",
+        ),
+    ] = None,
     dask_address: DaskAddressOption = None,
-    chunks: Annotated[Optional[int], typer.Option("--chunks", min=1, help="Number of tasks the replicates are shared among. Never changes the result. Default: 8 on a Dask cluster, 1 on this machine.")] = None,
+    chunks: Annotated[
+        int | None,
+        typer.Option(
+            "--chunks",
+            min=1,
+            help="Number of tasks the replicates are shared among. Never changes the result. Default: 8 on a Dask cluster, 1 on this machine.",
+        ),
+    ] = None,
     settings: SettingsOption = None,
-    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the table to this CSV file.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write the table to this CSV file.")] = None,
 ) -> None:
     """Bootstrap the IPTW risk difference of severe CRS, trial − historical (a sensitivity analysis).
 
@@ -276,15 +427,34 @@ def bootstrap(
     from pipelines.bootstrap import run_bootstrap
 
     check_dask_address(dask_address)
-    table = run_user_step(run_bootstrap, processed=existing_folder(processed), historical=historical, plan=load_plan(settings),
-                          replicates=replicates, chunks=chunks, dask_address=dask_address)
+    table = run_user_step(
+        run_bootstrap,
+        processed=existing_folder(processed),
+        historical=historical,
+        plan=load_plan(settings),
+        replicates=replicates,
+        chunks=chunks,
+        dask_address=dask_address,
+    )
     echo_table(table, out)
 
 
 @app.command()
 def notebooks(
-    names: Annotated[Optional[list[str]], typer.Argument(help="Notebooks to run (crs_timeline_explorer, survival_explorer, comparison_sensitivity). Default: all three.", show_default=False)] = None,
-    processed: Annotated[Optional[Path], typer.Option("--processed", help="The output folder the notebooks read. Default: $PACER_PROCESSED, else the newest run under data/processed/.")] = None,
+    names: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Notebooks to run (crs_timeline_explorer, survival_explorer, comparison_sensitivity). Default: all three.",
+            show_default=False,
+        ),
+    ] = None,
+    processed: Annotated[
+        Path | None,
+        typer.Option(
+            "--processed",
+            help="The output folder the notebooks read. Default: $PACER_PROCESSED, else the newest run under data/processed/.",
+        ),
+    ] = None,
 ) -> None:
     """Execute the exploratory notebooks on an output folder and write notebooks/<name>.ipynb with their outputs.
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import Flow
+
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 
 DASK_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 

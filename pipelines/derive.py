@@ -15,8 +15,6 @@ from functools import partial
 from pathlib import Path
 
 import pandas as pd
-
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
@@ -25,6 +23,7 @@ from analysis.derive.all_tables import derive_all_tables
 from analysis.derive.partitions import combine_partitions, partitions_for_workers
 from analysis.settings import AnalysisPlan
 from analysis.store import StepWriter, cache_key, code_version, read_manifest, read_provenance, step_is_current
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.dask_runner import on_dask_cluster
 from pipelines.outcome import as_user_outcome, pass_on
@@ -52,8 +51,11 @@ def run_derive(processed: Path, plan: AnalysisPlan, derive_tables: DeriveTables 
             return StepOutcome("derive", processed, reused=True, seconds=time.perf_counter() - started)
         participants = pd.read_parquet(processed / "participants.parquet")
         events = pd.read_parquet(processed / "events.parquet")
-        record = {**read_provenance(processed / "events.parquet"),
-                  "analysis_plan": plan.model_dump(mode="json"), "analysis_plan_sha256": plan.settings_hash()}
+        record = {
+            **read_provenance(processed / "events.parquet"),
+            "analysis_plan": plan.model_dump(mode="json"),
+            "analysis_plan_sha256": plan.settings_hash(),
+        }
         for name, frame in derive_tables(participants, events, plan).items():
             writer.table(f"{name}.parquet", frame, record)
         writer.commit({"analysis_plan_sha256": plan.settings_hash(), "key": key})
@@ -67,20 +69,25 @@ def derive_cache_key(processed: Path, plan: AnalysisPlan) -> str:
 
 
 @task(name="derive-partition", cache_policy=NO_CACHE)
-def derive_partition_task(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
+def derive_partition_task(
+    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan
+) -> dict[str, pd.DataFrame]:
     """Every derived table of one group of participants."""
     return derive_all_tables(participants, events, plan)
 
 
-def derive_in_partition_tasks(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan,
-                              partitions: int) -> dict[str, pd.DataFrame]:
+def derive_in_partition_tasks(
+    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan, partitions: int
+) -> dict[str, pd.DataFrame]:
     """:func:`derive_all_tables` in ``partitions`` groups of participants, one task each on the flow's task runner.
 
     Must run inside a flow: the tasks go to that flow's runner (a Dask cluster's workers under
     :func:`pipelines.dask_runner.on_dask_cluster`). The result is the whole cohort's tables.
     """
-    futures = [derive_partition_task.submit(group_participants, group_events, plan)
-               for group_participants, group_events in partitions_for_workers(participants, events, partitions)]
+    futures = [
+        derive_partition_task.submit(group_participants, group_events, plan)
+        for group_participants, group_events in partitions_for_workers(participants, events, partitions)
+    ]
     return combine_partitions([future.result() for future in futures])
 
 
@@ -110,16 +117,22 @@ def derive_flow(processed: Path, plan: AnalysisPlan | None = None, partitions: i
     return log.finish(pass_on(derive_task(processed, plan, partitions, return_state=True)), plan)
 
 
-def run_derive_flow(processed: Path, plan: AnalysisPlan | None = None, dask_address: str | None = None,
-                    partitions: int = DEFAULT_PARTITIONS, connect_timeout: float = 30.0,
-                    return_state: bool = False) -> StepOutcome | State:
+def run_derive_flow(
+    processed: Path,
+    plan: AnalysisPlan | None = None,
+    dask_address: str | None = None,
+    partitions: int = DEFAULT_PARTITIONS,
+    connect_timeout: float = 30.0,
+    return_state: bool = False,
+) -> StepOutcome | State:
     """Run :func:`derive_flow`: in this process, or in ``partitions`` groups on the Dask cluster at ``dask_address``.
 
     See :func:`pipelines.dask_runner.on_dask_cluster`; a cluster that does not answer fails the flow.
     """
     derive_on = on_dask_cluster(derive_flow, dask_address, connect_timeout)
-    return derive_on(processed=processed, plan=plan, partitions=partitions_on(dask_address, partitions),
-                     return_state=return_state)
+    return derive_on(
+        processed=processed, plan=plan, partitions=partitions_on(dask_address, partitions), return_state=return_state
+    )
 
 
 def partitions_on(dask_address: str | None, partitions: int) -> int | None:

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import time
-
 from dataclasses import asdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow, task
 
 from analysis.export.bundle import read_bundle
@@ -16,6 +14,7 @@ from analysis.export.ingest import IngestResult, ingest_bundle, resolve_data_cut
 from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
 from analysis.settings import AnalysisPlan
 from analysis.store import StepWriter, cache_key, code_version, provenance, step_is_current
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on, retry_on_io_error
 from pipelines.paths import default_out_dir
@@ -24,8 +23,9 @@ from pipelines.steps import StepOutcome
 INGEST_TABLES = ("participants", "events", "quarantine")
 
 
-def run_ingest(export: Path, *, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
-               plan: AnalysisPlan) -> StepOutcome:
+def run_ingest(
+    export: Path, *, data_cut: date | None, out_dir: Path | None, time_zone: str | None, plan: AnalysisPlan
+) -> StepOutcome:
     """Ingest ``export`` and write participants, events, quarantine and the manifest.
 
     Reuses the folder's tables when the ingest last ran there with the same input files, data
@@ -51,8 +51,15 @@ def run_ingest(export: Path, *, data_cut: date | None, out_dir: Path | None, tim
 
 def ingest_cache_key(input_sha256: dict[str, str], cut: date, zone: str | None, plan: AnalysisPlan) -> str:
     """What determines the ingest's tables: the input bytes, the cut, the time zone, the settings and the code."""
-    return cache_key({"inputs": input_sha256, "data_cut": cut.isoformat(), "timezone": zone,
-                      "settings": plan.settings_hash(), "code": code_version()})
+    return cache_key(
+        {
+            "inputs": input_sha256,
+            "data_cut": cut.isoformat(),
+            "timezone": zone,
+            "settings": plan.settings_hash(),
+            "code": code_version(),
+        }
+    )
 
 
 def write_ingest_tables(result: IngestResult, writer: StepWriter, record: dict) -> None:
@@ -70,23 +77,33 @@ def ingest_details(result: IngestResult, origin: str, input_sha256: dict[str, st
         "cut_instant": result.cut_instant.isoformat(),
         "timezone": result.timezone,
         "exported_at": result.exported_at.isoformat() if result.exported_at else None,
-        "reconciliation": {name: {**asdict(counts), "balanced": counts.balanced()} for name, counts in result.counts.items()},
-        "run_time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "reconciliation": {
+            name: {**asdict(counts), "balanced": counts.balanced()} for name, counts in result.counts.items()
+        },
+        "run_time": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
 @task(name="ingest", retries=2, retry_delay_seconds=5, retry_condition_fn=retry_on_io_error)
-def ingest_task(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
-                plan: AnalysisPlan) -> StepOutcome:
+def ingest_task(
+    export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None, plan: AnalysisPlan
+) -> StepOutcome:
     """Prefect task around :func:`run_ingest`; a user error ends it Failed with the error's message."""
     return as_user_outcome(run_ingest, export, data_cut=data_cut, out_dir=out_dir, time_zone=time_zone, plan=plan)
 
 
 @flow(name="pacer-ingest", log_prints=False)
-def ingest_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = None, time_zone: str | None = None,
-                plan: AnalysisPlan | None = None) -> StepOutcome:
+def ingest_flow(
+    export: Path,
+    data_cut: date | None = None,
+    out_dir: Path | None = None,
+    time_zone: str | None = None,
+    plan: AnalysisPlan | None = None,
+) -> StepOutcome:
     """Ingest one export bundle at one data cut (one line in the run log)."""
     plan = plan or AnalysisPlan()
-    log = RunLog("ingest", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone}, out_dir, export)
+    log = RunLog(
+        "ingest", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone}, out_dir, export
+    )
     ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
     return log.finish(pass_on(ingested), plan)

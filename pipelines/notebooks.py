@@ -32,7 +32,9 @@ def notebook_source(name: str) -> Path:
     """``notebooks/<name>.py`` (``name`` with or without ``.py``)."""
     path = NOTEBOOKS_DIR / f"{Path(name).stem}.py"
     if not path.is_file():
-        raise FileNotFoundError(f"no notebook {path.name} in {NOTEBOOKS_DIR}; the notebooks are: {', '.join(NOTEBOOKS)}")
+        raise FileNotFoundError(
+            f"no notebook {path.name} in {NOTEBOOKS_DIR}; the notebooks are: {', '.join(NOTEBOOKS)}"
+        )
     return path
 
 
@@ -41,15 +43,27 @@ def write_kernel_spec(folder: Path) -> Path:
     kernels = Path(folder) / "kernels"
     spec = kernels / KERNEL_NAME
     spec.mkdir(parents=True, exist_ok=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "PACER (this environment)", "language": "python", "metadata": {"debugger": False},
-    }), encoding="utf-8")
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "PACER (this environment)",
+                "language": "python",
+                "metadata": {"debugger": False},
+            }
+        ),
+        encoding="utf-8",
+    )
     return kernels
 
 
-def execute_notebook(source: Path, processed: Path | None = None, output: Path | None = None, timeout: int = 600,
-                     environ: Mapping[str, str] | None = None):
+def execute_notebook(
+    source: Path,
+    processed: Path | None = None,
+    output: Path | None = None,
+    timeout: int = 600,
+    environ: Mapping[str, str] | None = None,
+):
     """Execute the Jupytext notebook ``source``; write the executed ``.ipynb`` to ``output`` when given.
 
     ``processed`` sets ``PACER_PROCESSED`` for the kernel. ``timeout`` bounds each cell (seconds).
@@ -79,10 +93,16 @@ def execute_notebook(source: Path, processed: Path | None = None, output: Path |
     env.setdefault("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     with tempfile.TemporaryDirectory(prefix="pacer-kernel-") as folder:
         specs = KernelSpecManager(kernel_dirs=[str(write_kernel_spec(Path(folder)))])
-        manager = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc",
-                                     ip=str(Path(folder) / "kernel"))
-        client = NotebookClient(notebook, km=manager, kernel_name=KERNEL_NAME, timeout=timeout,
-                                resources={"metadata": {"path": str(source.parent)}})
+        manager = AsyncKernelManager(
+            kernel_name=KERNEL_NAME, kernel_spec_manager=specs, transport="ipc", ip=str(Path(folder) / "kernel")
+        )
+        client = NotebookClient(
+            notebook,
+            km=manager,
+            kernel_name=KERNEL_NAME,
+            timeout=timeout,
+            resources={"metadata": {"path": str(source.parent)}},
+        )
         try:
             client.execute(env=env, cleanup_kc=True)  # we made the kernel manager: stop the kernel and its channels
         except CellExecutionError as exc:

@@ -11,14 +11,14 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect.states import Failed, State
 
 from analysis.export.errors import ExportError
 from analysis.report.inputs import ReportInputError
 from analysis.settings import SettingsError
-from pipelines.steps import PROGRESS, StepOutcome
 from analysis.store import OutputError
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
+from pipelines.steps import PROGRESS, StepOutcome
 
 USER_ERRORS = (ExportError, SettingsError, ReportInputError, OutputError)
 T = TypeVar("T")

@@ -56,5 +56,7 @@ def validate_run_parameters(**values: object) -> RunParameters:
     try:
         return RunParameters(**values)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors())
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg'].removeprefix('Value error, ')}" for e in exc.errors()
+        )
         raise ExportError(f"invalid parameters: {problems}") from exc

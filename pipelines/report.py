@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow, task
 
 from analysis.report.inputs import load_inputs
 from analysis.report.render import render_reports
 from analysis.settings import AnalysisPlan
 from analysis.store import StepWriter, cache_key, code_version, read_manifest, step_is_current
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.steps import StepOutcome
@@ -23,8 +23,14 @@ REPORT_DIR = "report"
 def report_cache_key(processed: Path, plan: AnalysisPlan) -> str:
     """What determines the reports: the derive and analyze steps' keys, the settings and the code (templates included)."""
     steps = read_manifest(processed)["steps"]
-    return cache_key({"derive": steps.get("derive", {}).get("key"), "analyze": steps.get("analyze", {}).get("key"),
-                      "settings": plan.settings_hash(), "code": code_version()})
+    return cache_key(
+        {
+            "derive": steps.get("derive", {}).get("key"),
+            "analyze": steps.get("analyze", {}).get("key"),
+            "settings": plan.settings_hash(),
+            "code": code_version(),
+        }
+    )
 
 
 def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = None) -> StepOutcome:
@@ -38,7 +44,7 @@ def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = No
         key = report_cache_key(processed, plan)
         if step_is_current(processed, "report", key):
             return StepOutcome("report", processed, reused=True, seconds=time.perf_counter() - started)
-        rendered_at = rendered_at or datetime.now(timezone.utc).isoformat(timespec="seconds")
+        rendered_at = rendered_at or datetime.now(UTC).isoformat(timespec="seconds")
         for name, content in render_reports(load_inputs(processed), plan, rendered_at).items():
             writer.file(f"{REPORT_DIR}/{name}", content)
         writer.commit({"rendered_at": rendered_at, "key": key, "analysis_plan_sha256": plan.settings_hash()})

@@ -4,19 +4,18 @@ No `from __future__ import annotations` here: Prefect builds the deployment's pa
 the real annotations of the flow function.
 """
 
-
 from datetime import date
 from pathlib import Path
 
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow
 from prefect.states import Failed, State
 
 from analysis.settings import AnalysisPlan, SettingsError, load_settings
 from analysis.store import hold_output_locks
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.analyze import analyze_task
-from pipelines.audit import RunLog
 from pipelines.artifacts import run_summary_artifact_task
+from pipelines.audit import RunLog
 from pipelines.derive import derive_task
 from pipelines.ingest import ingest_task
 from pipelines.report import report_task
@@ -24,9 +23,16 @@ from pipelines.steps import StepOutcome
 
 
 @flow(name="pacer-run")
-def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = None, time_zone: str | None = None,
-             settings: Path | None = None, historical_export: Path | None = None,
-             plan: AnalysisPlan | None = None, partitions: int | None = None) -> list[StepOutcome]:
+def run_flow(
+    export: Path,
+    data_cut: date | None = None,
+    out_dir: Path | None = None,
+    time_zone: str | None = None,
+    settings: Path | None = None,
+    historical_export: Path | None = None,
+    plan: AnalysisPlan | None = None,
+    partitions: int | None = None,
+) -> list[StepOutcome]:
     """Ingest an export bundle, then every later step on what it wrote; return each step's outcome.
 
     Parameters
@@ -55,9 +61,20 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
     The run holds its output folders' locks from its first step to its last, and appends one line
     to the run log (``runs.jsonl`` beside the output folder) whatever its result.
     """
-    log = RunLog("run", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone,
-                         "settings": settings, "historical_export": historical_export, "partitions": partitions},
-                 out_dir, export)
+    log = RunLog(
+        "run",
+        {
+            "export": export,
+            "data_cut": data_cut,
+            "out_dir": out_dir,
+            "time_zone": time_zone,
+            "settings": settings,
+            "historical_export": historical_export,
+            "partitions": partitions,
+        },
+        out_dir,
+        export,
+    )
     if plan is None:
         try:
             plan = load_settings(settings)
@@ -73,9 +90,16 @@ def run_flow(export: Path, data_cut: date | None = None, out_dir: Path | None = 
         return log.finish(result, plan, outcomes)
 
 
-def chain_steps(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None,
-                historical_export: Path | None, plan: AnalysisPlan, outcomes: list[StepOutcome],
-                partitions: int | None = None) -> list[StepOutcome] | State:
+def chain_steps(
+    export: Path,
+    data_cut: date | None,
+    out_dir: Path | None,
+    time_zone: str | None,
+    historical_export: Path | None,
+    plan: AnalysisPlan,
+    outcomes: list[StepOutcome],
+    partitions: int | None = None,
+) -> list[StepOutcome] | State:
     """Ingest, then every later step on what it wrote, appending each outcome to ``outcomes``; a failed step ends it.
 
     ``partitions`` goes to each derive step (:func:`pipelines.derive.derive_task`).
@@ -88,12 +112,17 @@ def chain_steps(export: Path, data_cut: date | None, out_dir: Path | None, time_
     historical = None if historical_export is None else processed / "historical"
     steps = [(derive_task, (processed, plan, partitions))]
     if historical_export is not None:
-        steps = [(ingest_task, (historical_export, None, historical, time_zone, plan)),
-                 (derive_task, (historical, plan, partitions)), *steps]
+        steps = [
+            (ingest_task, (historical_export, None, historical, time_zone, plan)),
+            (derive_task, (historical, plan, partitions)),
+            *steps,
+        ]
     for step, arguments in [*steps, (analyze_task, (processed, plan, historical)), (report_task, (processed, plan))]:
         state = step(*arguments, return_state=True)
         if state.is_failed():
             return Failed(message=state.message)
         outcomes.append(state.result())
-    run_summary_artifact_task(processed, plan, return_state=True)  # the run's Markdown summary in the Prefect UI; never fails the run
+    run_summary_artifact_task(
+        processed, plan, return_state=True
+    )  # the run's Markdown summary in the Prefect UI; never fails the run
     return outcomes

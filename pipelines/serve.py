@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
-
 from pipelines.run import run_flow
 
 WEEKLY_MONDAY_0600 = "0 6 * * 1"
@@ -19,12 +18,20 @@ WEEKLY_MONDAY_0600 = "0 6 * * 1"
 
 def deployment_parameters(export: Path, out_dir: Path | None, settings: Path | None) -> dict[str, str | None]:
     """The deployment's default parameters, as the Prefect UI shows them (absolute paths)."""
-    return {"export": str(export.resolve()), "out_dir": None if out_dir is None else str(out_dir.resolve()),
-            "settings": None if settings is None else str(settings.resolve())}
+    return {
+        "export": str(export.resolve()),
+        "out_dir": None if out_dir is None else str(out_dir.resolve()),
+        "settings": None if settings is None else str(settings.resolve()),
+    }
 
 
 def serve_pipeline(name: str, cron: str, export: Path, out_dir: Path | None, settings: Path | None) -> None:
     """Register and serve the ``pacer-run`` deployment; blocks until interrupted."""
-    run_flow.serve(name=name, cron=cron, parameters=deployment_parameters(export, out_dir, settings), tags=["pacer"],
-                   description="PACER interim analysis: ingest → derive → analyze on the given export and data cut.",
-                   print_starting_message=True)
+    run_flow.serve(
+        name=name,
+        cron=cron,
+        parameters=deployment_parameters(export, out_dir, settings),
+        tags=["pacer"],
+        description="PACER interim analysis: ingest → derive → analyze on the given export and data cut.",
+        print_starting_message=True,
+    )

@@ -12,8 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pandas as pd
-
-from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
@@ -21,20 +19,25 @@ from prefect.states import State
 from analysis.settings import AnalysisPlan
 from analysis.stats.monitoring import MonitoredRule, rules_from_settings
 from analysis.stats.oc_simulation import OcBlock, oc_blocks, simulate_blocks, split_blocks, summarize_blocks
+from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.dask_runner import on_dask_cluster
 
 DEFAULT_CHUNKS = 8
 """Tasks the simulation is split into (a few per worker keeps a cluster busy)."""
 
+
 @task(name="oc-chunk", cache_policy=NO_CACHE)
-def oc_chunk_task(rules: Sequence[MonitoredRule], true_rates: Sequence[float], blocks: Sequence[OcBlock],
-                  seed: int) -> pd.DataFrame:
+def oc_chunk_task(
+    rules: Sequence[MonitoredRule], true_rates: Sequence[float], blocks: Sequence[OcBlock], seed: int
+) -> pd.DataFrame:
     """Simulate one chunk of blocks; return their integer counts."""
     return simulate_blocks(rules, true_rates, blocks, seed)
 
 
 @flow(name="pacer-simulate-oc")
-def simulate_oc_flow(trials: int | None = None, plan: AnalysisPlan | None = None, chunks: int = DEFAULT_CHUNKS) -> pd.DataFrame:
+def simulate_oc_flow(
+    trials: int | None = None, plan: AnalysisPlan | None = None, chunks: int = DEFAULT_CHUNKS
+) -> pd.DataFrame:
     """Operating characteristics of both stopping rules under the settings' true rates.
 
     ``trials``: simulated trials per true rate (default: the settings' ``stopping.oc_trials``);
@@ -43,17 +46,26 @@ def simulate_oc_flow(trials: int | None = None, plan: AnalysisPlan | None = None
     stopping = (plan or AnalysisPlan()).stopping
     rules = rules_from_settings(stopping)
     blocks = oc_blocks(len(stopping.oc_true_rates), trials or stopping.oc_trials)
-    futures = [oc_chunk_task.submit(rules, stopping.oc_true_rates, chunk, stopping.oc_seed)
-               for chunk in split_blocks(blocks, chunks)]
+    futures = [
+        oc_chunk_task.submit(rules, stopping.oc_true_rates, chunk, stopping.oc_seed)
+        for chunk in split_blocks(blocks, chunks)
+    ]
     counts = pd.concat([future.result() for future in futures], ignore_index=True)
     return summarize_blocks(rules, stopping.oc_true_rates, counts)
 
 
-def run_simulate_oc(trials: int | None = None, plan: AnalysisPlan | None = None, chunks: int = DEFAULT_CHUNKS,
-                    dask_address: str | None = None, connect_timeout: float = 30.0,
-                    return_state: bool = False) -> pd.DataFrame | State:
+def run_simulate_oc(
+    trials: int | None = None,
+    plan: AnalysisPlan | None = None,
+    chunks: int = DEFAULT_CHUNKS,
+    dask_address: str | None = None,
+    connect_timeout: float = 30.0,
+    return_state: bool = False,
+) -> pd.DataFrame | State:
     """Run :func:`simulate_oc_flow`, on the Dask cluster at ``dask_address`` when given.
 
     See :func:`pipelines.dask_runner.on_dask_cluster`.
     """
-    return on_dask_cluster(simulate_oc_flow, dask_address, connect_timeout)(trials=trials, plan=plan, chunks=chunks, return_state=return_state)
+    return on_dask_cluster(simulate_oc_flow, dask_address, connect_timeout)(
+        trials=trials, plan=plan, chunks=chunks, return_state=return_state
+    )

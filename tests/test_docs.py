@@ -75,7 +75,8 @@ def test_every_derived_table_has_a_section() -> None:
 def test_every_column_is_documented_in_its_table_section(demo_tables: dict[str, pd.DataFrame], table: str) -> None:
     section = table_sections(DERIVED_TABLES_MD.read_text(encoding="utf-8"))[table]
     assert missing_names(demo_tables[table].columns, section) == [], (
-        f"columns of {table}.parquet missing from its section of docs/derived-tables.md")
+        f"columns of {table}.parquet missing from its section of docs/derived-tables.md"
+    )
 
 
 def test_every_query_kind_of_the_demo_is_documented(demo_tables: dict[str, pd.DataFrame]) -> None:
@@ -96,4 +97,5 @@ def test_every_setting_is_documented() -> None:
     fields = plan_fields(AnalysisPlan)
     assert "high_dose.norepinephrine" in fields and "primary.alpha" in fields
     assert missing_names(fields, SETTINGS_MD.read_text(encoding="utf-8")) == [], (
-        "AnalysisPlan settings missing from docs/settings.md")
+        "AnalysisPlan settings missing from docs/settings.md"
+    )

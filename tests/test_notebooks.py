@@ -48,8 +48,9 @@ def test_every_notebook_is_a_committed_percent_script_paired_with_ipynb() -> Non
 
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_runs_on_the_demo_output(name: str, demo: Path, tmp_path: Path) -> None:
-    executed = execute_notebook(notebook_source(name), processed=demo, output=tmp_path / f"{name}.ipynb",
-                                timeout=CELL_TIMEOUT_SECONDS)
+    executed = execute_notebook(
+        notebook_source(name), processed=demo, output=tmp_path / f"{name}.ipynb", timeout=CELL_TIMEOUT_SECONDS
+    )
     code = [cell for cell in executed.cells if cell.cell_type == "code"]
     assert code and all(cell.get("execution_count") for cell in code)
     assert not [o for cell in code for o in cell.get("outputs", []) if o.get("output_type") == "error"]

@@ -4,7 +4,7 @@ anakinra protocol, the planted faults and discrepancies, and the committed demo 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,12 +29,37 @@ VOCABULARY = {
     "temperature": ({"C", "F"}, None),
     "systolic_bp": ({"mmHg"}, None),
     "fluid_bolus": ({"mL/kg"}, None),
-    "vasopressor": ({"mcg/kg/min", "units/kg/min"},
-                    {"norepinephrine", "epinephrine", "dopamine", "phenylephrine", "vasopressin"}),
-    "oxygen": ({"L/min"}, {"blow_by", "nasal_cannula", "high_flow_nasal_cannula", "simple_face_mask", "venturi_mask",
-                           "nonrebreather_mask", "cpap", "bipap", "mechanical_ventilation"}),
-    "medication": ({"mg", "mg/kg"}, {"anakinra", "tocilizumab", "siltuximab", "dexamethasone", "methylprednisolone",
-                                     "hydrocortisone", "acetaminophen", "ibuprofen"}),
+    "vasopressor": (
+        {"mcg/kg/min", "units/kg/min"},
+        {"norepinephrine", "epinephrine", "dopamine", "phenylephrine", "vasopressin"},
+    ),
+    "oxygen": (
+        {"L/min"},
+        {
+            "blow_by",
+            "nasal_cannula",
+            "high_flow_nasal_cannula",
+            "simple_face_mask",
+            "venturi_mask",
+            "nonrebreather_mask",
+            "cpap",
+            "bipap",
+            "mechanical_ventilation",
+        },
+    ),
+    "medication": (
+        {"mg", "mg/kg"},
+        {
+            "anakinra",
+            "tocilizumab",
+            "siltuximab",
+            "dexamethasone",
+            "methylprednisolone",
+            "hydrocortisone",
+            "acetaminophen",
+            "ibuprofen",
+        },
+    ),
     "ice_score": ({""}, None),
     "capd_score": ({""}, None),
     "consciousness": ({""}, {"awake", "awakens_to_voice", "awakens_to_tactile", "unarousable"}),
@@ -53,16 +78,41 @@ VOCABULARY = {
     "withdrawal": ({""}, None),
     "adverse_event": ({""}, None),
 }
-AE_TERMS = {"infection", "febrile_neutropenia", "neutropenia", "thrombocytopenia", "anemia", "iec_hs",
-            "hypogammaglobulinemia", "tumor_lysis", "other"}
+AE_TERMS = {
+    "infection",
+    "febrile_neutropenia",
+    "neutropenia",
+    "thrombocytopenia",
+    "anemia",
+    "iec_hs",
+    "hypogammaglobulinemia",
+    "tumor_lysis",
+    "other",
+}
 VALUE_RANGES = {  # (low, high) inclusive, from "Plausible ranges"
-    "systolic_bp": (20, 250), "fluid_bolus": (1e-9, 100), "ice_score": (0, 10), "capd_score": (0, 32),
-    "crs_grade_reported": (0, 5), "icans_grade_reported": (0, 5), "adverse_event": (1, 5),
-    "response_assessment": (0, 100), "medication": (1e-9, 1e6), "oxygen": (0, 80),
+    "systolic_bp": (20, 250),
+    "fluid_bolus": (1e-9, 100),
+    "ice_score": (0, 10),
+    "capd_score": (0, 32),
+    "crs_grade_reported": (0, 5),
+    "icans_grade_reported": (0, 5),
+    "adverse_event": (1, 5),
+    "response_assessment": (0, 100),
+    "medication": (1e-9, 1e6),
+    "oxygen": (0, 80),
 }
 PRESSOR_MAX = {"norepinephrine": 5, "epinephrine": 5, "phenylephrine": 10, "dopamine": 30, "vasopressin": 0.01}
-HYPOXIA_LEVEL = {"blow_by": 2, "nasal_cannula": 2, "high_flow_nasal_cannula": 3, "simple_face_mask": 3,
-                 "venturi_mask": 3, "nonrebreather_mask": 3, "cpap": 4, "bipap": 4, "mechanical_ventilation": 4}
+HYPOXIA_LEVEL = {
+    "blow_by": 2,
+    "nasal_cannula": 2,
+    "high_flow_nasal_cannula": 3,
+    "simple_face_mask": 3,
+    "venturi_mask": 3,
+    "nonrebreather_mask": 3,
+    "cpap": 4,
+    "bipap": 4,
+    "mechanical_ventilation": 4,
+}
 
 
 # ---------------------------------------------------------------- fixtures and readers
@@ -102,8 +152,13 @@ def valid_rows(events: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame
     value = pd.to_numeric(events["value"].replace("", np.nan))
     celsius = value.where(events["unit"] != "F", (value - 32) * 5 / 9)
     temperature_ok = (events["event_type"] != "temperature") | celsius.between(30, 45)
-    keep = (events["participant_id"].isin(participants["participant_id"]) & events["event_type"].isin(VOCABULARY)
-            & ~unknown_code & temperature_ok & ~events.duplicated())
+    keep = (
+        events["participant_id"].isin(participants["participant_id"])
+        & events["event_type"].isin(VOCABULARY)
+        & ~unknown_code
+        & temperature_ok
+        & ~events.duplicated()
+    )
     return events[keep]
 
 
@@ -162,16 +217,31 @@ def test_committed_demo_bundle_equals_a_fresh_regeneration(tmp_path: Path, name:
 
 
 def test_manifest_states_the_contract_fields(demo: SimulatedExport) -> None:
-    assert demo.manifest == {"study_id": "PACER", "exported_at": "2026-11-01T09:00:00-06:00", "source": "simulator",
-                             "format_version": "1", "timezone": TZ}
+    assert demo.manifest == {
+        "study_id": "PACER",
+        "exported_at": "2026-11-01T09:00:00-06:00",
+        "source": "simulator",
+        "format_version": "1",
+        "timezone": TZ,
+    }
 
 
 def test_participants_follow_the_contract(demo: SimulatedExport, trial: SimulatedExport) -> None:
     for bundle in (demo, trial):
         people = bundle.participants
-        assert list(people.columns) == ["participant_id", "site_id", "age_years", "sex", "weight_kg", "enrollment_date",
-                                        "infusion_datetime", "marrow_blast_pct", "prior_hsct", "cns_status",
-                                        "car_t_dose_per_kg"]
+        assert list(people.columns) == [
+            "participant_id",
+            "site_id",
+            "age_years",
+            "sex",
+            "weight_kg",
+            "enrollment_date",
+            "infusion_datetime",
+            "marrow_blast_pct",
+            "prior_hsct",
+            "cns_status",
+            "car_t_dose_per_kg",
+        ]
         assert people["participant_id"].is_unique
         age, weight, blasts = (people[c].astype(float) for c in ("age_years", "weight_kg", "marrow_blast_pct"))
         assert age.between(1, 26.99).all() and (weight > 0).all() and (weight < 250).all()
@@ -196,8 +266,15 @@ def test_participants_follow_the_contract(demo: SimulatedExport, trial: Simulate
 def test_events_follow_the_vocabulary_and_plausible_ranges(cohort: str, request: pytest.FixtureRequest) -> None:
     bundle: SimulatedExport = request.getfixturevalue(cohort)
     events = read_events(bundle)
-    assert list(bundle.events.columns) == ["participant_id", "event_time", "end_time", "event_type", "value", "unit",
-                                           "detail"]
+    assert list(bundle.events.columns) == [
+        "participant_id",
+        "event_time",
+        "end_time",
+        "event_type",
+        "value",
+        "unit",
+        "detail",
+    ]
     assert set(events["event_type"]) <= set(VOCABULARY)
     assert events["participant_id"].isin(bundle.participants["participant_id"]).all()
     for event_type, (units, details) in VOCABULARY.items():
@@ -231,12 +308,13 @@ def test_events_follow_the_vocabulary_and_plausible_ranges(cohort: str, request:
 def test_times_exist_locally_and_nothing_lies_after_the_export(cohort: str, request: pytest.FixtureRequest) -> None:
     bundle: SimulatedExport = request.getfixturevalue(cohort)
     zone = ZoneInfo(TZ)
-    naive = pd.concat([bundle.events["event_time"], bundle.events["end_time"],
-                       bundle.participants["infusion_datetime"]])
+    naive = pd.concat(
+        [bundle.events["event_time"], bundle.events["end_time"], bundle.participants["infusion_datetime"]]
+    )
     naive = naive[(naive != "") & (naive.str.len() == 19)].unique()
     for text in naive:
         local = datetime.fromisoformat(text)
-        round_trip = local.replace(tzinfo=zone).astimezone(dt_timezone.utc).astimezone(zone).replace(tzinfo=None)
+        round_trip = local.replace(tzinfo=zone).astimezone(UTC).astimezone(zone).replace(tzinfo=None)
         assert round_trip == local, f"{text} does not exist in {TZ}"
     events = read_events(bundle)
     assert (events["at"] < EXPORT).all()
@@ -247,13 +325,17 @@ def test_times_exist_locally_and_nothing_lies_after_the_export(cohort: str, requ
 
 
 def test_fall_back_hour_second_occurrence_carries_its_offset() -> None:
-    minutes = np.array([
-        int(pd.Timestamp("2026-11-01T06:30Z").value // 60_000_000_000),  # 01:30 CDT, first occurrence
-        int(pd.Timestamp("2026-11-01T07:30Z").value // 60_000_000_000),  # 01:30 CST, second occurrence
-        int(pd.Timestamp("2026-03-08T08:30Z").value // 60_000_000_000),  # 03:30 CDT, just after the gap
-    ])
+    minutes = np.array(
+        [
+            int(pd.Timestamp("2026-11-01T06:30Z").value // 60_000_000_000),  # 01:30 CDT, first occurrence
+            int(pd.Timestamp("2026-11-01T07:30Z").value // 60_000_000_000),  # 01:30 CST, second occurrence
+            int(pd.Timestamp("2026-03-08T08:30Z").value // 60_000_000_000),  # 03:30 CDT, just after the gap
+        ]
+    )
     assert list(local_time_strings(minutes, TZ)) == [
-        "2026-11-01T01:30:00", "2026-11-01T01:30:00-06:00", "2026-03-08T03:30:00",
+        "2026-11-01T01:30:00",
+        "2026-11-01T01:30:00-06:00",
+        "2026-03-08T03:30:00",
     ]
     assert list(local_time_strings(minutes[:1], TZ, np.array([True]))) == ["2026-11-01T01:30:00-05:00"]
 
@@ -304,8 +386,10 @@ def test_historical_cohort_is_more_severe_and_never_gets_anakinra(
     trial: SimulatedExport, historical: SimulatedExport
 ) -> None:
     severe = {name: (infused_truth(b)["crs_grade"] >= 3).mean() for name, b in (("trial", trial), ("hist", historical))}
-    tocilizumab = {name: share_with(b, b.events.loc[b.events["detail"] == "tocilizumab", "participant_id"])
-                   for name, b in (("trial", trial), ("hist", historical))}
+    tocilizumab = {
+        name: share_with(b, b.events.loc[b.events["detail"] == "tocilizumab", "participant_id"])
+        for name, b in (("trial", trial), ("hist", historical))
+    }
     assert 0.33 < severe["hist"] < 0.48 and severe["hist"] > severe["trial"] + 0.05
     assert tocilizumab["hist"] > 2 * tocilizumab["trial"]
     assert not (historical.events["detail"] == "anakinra").any()
@@ -340,8 +424,12 @@ def crs_grade_read_from_rows(events: pd.DataFrame) -> pd.Series:
     rows = rows.sort_values(["participant_id", "h"])
     intervals = rows["event_type"].isin(["vasopressor", "oxygen"])
     same_chain = np.where(rows["event_type"] == "vasopressor", rows["detail"], "oxygen")
-    next_start = rows[intervals].assign(chain=same_chain[intervals.to_numpy()]).groupby(
-        ["participant_id", "chain"])["h"].shift(-1)
+    next_start = (
+        rows[intervals]
+        .assign(chain=same_chain[intervals.to_numpy()])
+        .groupby(["participant_id", "chain"])["h"]
+        .shift(-1)
+    )
     rows.loc[intervals, "stop"] = rows.loc[intervals, "end_h"].fillna(next_start).fillna(np.inf)
     after_onset = (rows["h"] >= rows["onset"]) | (intervals & (rows["stop"] > rows["onset"]))
     level = pd.Series(0, index=rows.index)
@@ -355,8 +443,9 @@ def crs_grade_read_from_rows(events: pd.DataFrame) -> pd.Series:
 
     pressors = rows[(rows["event_type"] == "vasopressor") & (rows["detail"] != "vasopressin") & after_onset]
     pairs = pressors.merge(pressors, on="participant_id")
-    overlapping = ((pairs["detail_x"] != pairs["detail_y"])
-                   & (pairs["h_x"] < pairs["stop_y"]) & (pairs["h_y"] < pairs["stop_x"]))
+    overlapping = (
+        (pairs["detail_x"] != pairs["detail_y"]) & (pairs["h_x"] < pairs["stop_y"]) & (pairs["h_y"] < pairs["stop_x"])
+    )
     grade[grade.index.isin(pairs.loc[overlapping, "participant_id"])] = 4
     crs_deaths = events.loc[(events["event_type"] == "death") & (events["detail"] == "crs"), "participant_id"]
     grade[grade.index.isin(crs_deaths)] = 5
@@ -369,11 +458,18 @@ def icans_grade_read_from_rows(events: pd.DataFrame) -> pd.Series:
     ice, capd = events["event_type"] == "ice_score", events["event_type"] == "capd_score"
     level[ice] = np.select([events["v"] <= 2, events["v"] <= 6, events["v"] <= 9], [3, 2, 1], 0)[ice.to_numpy()]
     level[capd] = np.select([events["v"] >= 9, events["v"] >= 1], [3, 1], 0)[capd.to_numpy()]
-    signs = {("consciousness", "awake"): 0, ("consciousness", "awakens_to_voice"): 2,
-             ("consciousness", "awakens_to_tactile"): 3, ("consciousness", "unarousable"): 4,
-             ("seizure", "focal_or_generalized_resolving"): 3, ("seizure", "nonconvulsive_on_eeg"): 3,
-             ("seizure", "prolonged_or_repetitive"): 4, ("motor_weakness", "deep_focal"): 4,
-             ("cerebral_edema", "focal"): 3, ("cerebral_edema", "diffuse"): 4}
+    signs = {
+        ("consciousness", "awake"): 0,
+        ("consciousness", "awakens_to_voice"): 2,
+        ("consciousness", "awakens_to_tactile"): 3,
+        ("consciousness", "unarousable"): 4,
+        ("seizure", "focal_or_generalized_resolving"): 3,
+        ("seizure", "nonconvulsive_on_eeg"): 3,
+        ("seizure", "prolonged_or_repetitive"): 4,
+        ("motor_weakness", "deep_focal"): 4,
+        ("cerebral_edema", "focal"): 3,
+        ("cerebral_edema", "diffuse"): 4,
+    }
     for (event_type, detail), grade in signs.items():
         level[(events["event_type"] == event_type) & (events["detail"] == detail)] = grade
     return level.groupby(events["participant_id"]).max().dropna()
@@ -465,8 +561,11 @@ def test_demo_plants_exactly_the_documented_faults(demo: SimulatedExport) -> Non
     assert unknown == {"PACER-O38"}
     assert (events["detail"] == "Levophed").sum() == 1
     for fault in PLANTED_FAULTS:
-        match = events[(events["participant_id"] == fault["participant"])
-                       & (events["event_type"] == fault["event_type"]) & (events["event_time"] == fault["event_time"])]
+        match = events[
+            (events["participant_id"] == fault["participant"])
+            & (events["event_type"] == fault["event_type"])
+            & (events["event_time"] == fault["event_time"])
+        ]
         assert len(match) >= 1, fault
 
 
@@ -516,7 +615,11 @@ def test_hourly_monitor_charting_multiplies_rows_but_not_grades(tmp_path):
     for name, hourly in (("scheduled", 0), ("hourly", 14)):
         simulate_export(60, 7, tmp_path / name, hourly_vitals_days=hourly)
         result = ingest_bundle(read_bundle(tmp_path / name))
-        grades[name] = (len(result.events), derive_crs_tables(result.participants, result.events, AnalysisPlan())["crs"]
-                        [["participant_id", "crs_max_grade", "crs_max_grade_penn", "crs_onset_hours", "crs_episodes"]])
+        grades[name] = (
+            len(result.events),
+            derive_crs_tables(result.participants, result.events, AnalysisPlan())["crs"][
+                ["participant_id", "crs_max_grade", "crs_max_grade_penn", "crs_onset_hours", "crs_episodes"]
+            ],
+        )
     assert grades["hourly"][0] > 3 * grades["scheduled"][0]
     pd.testing.assert_frame_equal(grades["hourly"][1], grades["scheduled"][1])

@@ -23,26 +23,64 @@ from analysis.settings import AnalysisPlan
 HOURS_PER_DAY = 24.0
 
 BASELINE_COLUMNS: list[str] = [
-    "participant_id", "age_years", "sex", "weight_kg", "marrow_blast_pct", "prior_hsct", "cns_status",
-    "car_t_dose_per_kg", "infused", "safety", "crs_evaluable", "efficacy_evaluable",
+    "participant_id",
+    "age_years",
+    "sex",
+    "weight_kg",
+    "marrow_blast_pct",
+    "prior_hsct",
+    "cns_status",
+    "car_t_dose_per_kg",
+    "infused",
+    "safety",
+    "crs_evaluable",
+    "efficacy_evaluable",
 ]
 
 SAFETY_COLUMNS: dict[str, dict[str, str]] = {
-    "crs": {"crs_any": "boolean", "crs_onset_hours": "float64", "crs_max_grade": "Int64",
-            "crs_max_grade_penn": "Int64", "crs_episodes": "Int64"},
+    "crs": {
+        "crs_any": "boolean",
+        "crs_onset_hours": "float64",
+        "crs_max_grade": "Int64",
+        "crs_max_grade_penn": "Int64",
+        "crs_episodes": "Int64",
+    },
     "icans": {"icans_any": "boolean", "icans_max_grade": "Int64", "icans_assessed": "boolean"},
-    "anakinra": {"first_anakinra_hours": "float64", "anakinra_doses": "Int64", "tocilizumab_given": "boolean",
-                 "corticosteroids_given": "boolean"},
+    "anakinra": {
+        "first_anakinra_hours": "float64",
+        "anakinra_doses": "Int64",
+        "tocilizumab_given": "boolean",
+        "corticosteroids_given": "boolean",
+    },
 }
 """Columns taken from each safety frame (outputs.md: crs.parquet, icans.parquet, anakinra.parquet)
 with their adsl dtype; ``anakinra_given`` is added: a first anakinra dose after infusion."""
 
 ADSL_COLUMNS: list[str] = [
-    *BASELINE_COLUMNS, "high_burden", "withdrawn", "withdrawal_reason", "withdrawal_days",
-    "death", "death_cause", "death_days", "treatment_related_death", "completed_12_months", "ongoing_at_cut",
-    "response_day28", "response_day28_days", "mrd_day28_pct", "mrd_negative_day28", "cr_cri_day28",
-    "best_response_3mo", "best_cr_cri_3mo", "first_cr_days", "last_known_alive_days",
-    *SAFETY_COLUMNS["crs"], *SAFETY_COLUMNS["icans"], "anakinra_given", *SAFETY_COLUMNS["anakinra"],
+    *BASELINE_COLUMNS,
+    "high_burden",
+    "withdrawn",
+    "withdrawal_reason",
+    "withdrawal_days",
+    "death",
+    "death_cause",
+    "death_days",
+    "treatment_related_death",
+    "completed_12_months",
+    "ongoing_at_cut",
+    "response_day28",
+    "response_day28_days",
+    "mrd_day28_pct",
+    "mrd_negative_day28",
+    "cr_cri_day28",
+    "best_response_3mo",
+    "best_cr_cri_3mo",
+    "first_cr_days",
+    "last_known_alive_days",
+    *SAFETY_COLUMNS["crs"],
+    *SAFETY_COLUMNS["icans"],
+    "anakinra_given",
+    *SAFETY_COLUMNS["anakinra"],
 ]
 
 
@@ -61,7 +99,9 @@ def compute_treatment_related_death(death_cause: pd.Series, death_days: pd.Serie
     return (listed | not_disease).fillna(False).astype(bool)
 
 
-def _join_safety(adsl: pd.DataFrame, name: str, frame: pd.DataFrame | None, queries: list[dict[str, str]]) -> pd.DataFrame:
+def _join_safety(
+    adsl: pd.DataFrame, name: str, frame: pd.DataFrame | None, queries: list[dict[str, str]]
+) -> pd.DataFrame:
     columns = SAFETY_COLUMNS[name]
     if frame is None:
         for column, dtype in columns.items():
@@ -70,21 +110,35 @@ def _join_safety(adsl: pd.DataFrame, name: str, frame: pd.DataFrame | None, quer
     missing = [c for c in ["participant_id", *columns] if c not in frame.columns]
     if missing:
         raise ValueError(f"{name} frame lacks column(s) {missing}")
-    table = frame[["participant_id", *columns]].assign(participant_id=frame["participant_id"].astype("string")) \
-        .drop_duplicates("participant_id").set_index("participant_id")
+    table = (
+        frame[["participant_id", *columns]]
+        .assign(participant_id=frame["participant_id"].astype("string"))
+        .drop_duplicates("participant_id")
+        .set_index("participant_id")
+    )
     infused = adsl["infused"].astype(bool)
     for column, dtype in columns.items():
         values = adsl["participant_id"].map(table[column])
         adsl[column] = values.where(infused).astype(dtype)
     for pid in adsl.loc[infused & ~adsl["participant_id"].isin(table.index), "participant_id"]:
-        queries.append({"participant_id": pid, "kind": f"{name}_missing",
-                        "detail": f"infused participant absent from the {name} derivation; used: NA"})
+        queries.append(
+            {
+                "participant_id": pid,
+                "kind": f"{name}_missing",
+                "detail": f"infused participant absent from the {name} derivation; used: NA",
+            }
+        )
     return adsl
 
 
-def derive_adsl(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan,
-                crs: pd.DataFrame | None = None, icans: pd.DataFrame | None = None,
-                anakinra: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def derive_adsl(
+    participants: pd.DataFrame,
+    events: pd.DataFrame,
+    plan: AnalysisPlan,
+    crs: pd.DataFrame | None = None,
+    icans: pd.DataFrame | None = None,
+    anakinra: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Derive adsl.parquet, one row per enrolled participant, and its queries.
 
     Parameters
@@ -131,20 +185,32 @@ def derive_adsl(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysis
         base[column] = base[column].astype(bool)
     base["high_burden"] = (base["marrow_blast_pct"] >= plan.high_burden_pct).astype(bool)
 
-    ev = events.assign(participant_id=events["participant_id"].astype("string"),
-                       event_type=events["event_type"].astype("string").str.lower())
-    withdrawals = ev.loc[ev["event_type"] == "withdrawal"].sort_values(["participant_id", "event_time"], kind="mergesort") \
-        .groupby("participant_id").head(1).set_index("participant_id")
+    ev = events.assign(
+        participant_id=events["participant_id"].astype("string"),
+        event_type=events["event_type"].astype("string").str.lower(),
+    )
+    withdrawals = (
+        ev.loc[ev["event_type"] == "withdrawal"]
+        .sort_values(["participant_id", "event_time"], kind="mergesort")
+        .groupby("participant_id")
+        .head(1)
+        .set_index("participant_id")
+    )
     base["withdrawn"] = base["participant_id"].isin(withdrawals.index)
     base["withdrawal_reason"] = base["participant_id"].map(withdrawals["detail"]).astype("string")
-    base["withdrawal_days"] = (base["participant_id"].map(withdrawals["hours_from_infusion"]).astype("float64")
-                               / HOURS_PER_DAY).where(infused)
+    base["withdrawal_days"] = (
+        base["participant_id"].map(withdrawals["hours_from_infusion"]).astype("float64") / HOURS_PER_DAY
+    ).where(infused)
 
     death = derive_death(participants, events).set_index("participant_id")
     base["death"] = base["participant_id"].isin(death.index)
     base["death_cause"] = base["participant_id"].map(death["death_cause"]).astype("string")
-    base["death_days"] = (base["participant_id"].map(death["death_hours"]).astype("float64") / HOURS_PER_DAY).where(infused)
-    base["treatment_related_death"] = compute_treatment_related_death(base["death_cause"], base["death_days"], plan) & infused
+    base["death_days"] = (base["participant_id"].map(death["death_hours"]).astype("float64") / HOURS_PER_DAY).where(
+        infused
+    )
+    base["treatment_related_death"] = (
+        compute_treatment_related_death(base["death_cause"], base["death_days"], plan) & infused
+    )
 
     lka = derive_last_known_alive(participants, events).set_index("participant_id")["hours_from_infusion"]
     base["last_known_alive_days"] = base["participant_id"].map(lka).astype("float64") / HOURS_PER_DAY
@@ -153,7 +219,9 @@ def derive_adsl(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysis
 
     response = derive_response(participants, events, plan).set_index("participant_id")
     base["response_day28"] = base["participant_id"].map(response["response_day28"]).astype("string")
-    base["response_day28_days"] = base["participant_id"].map(response["response_day28_hours"]).astype("float64") / HOURS_PER_DAY
+    base["response_day28_days"] = (
+        base["participant_id"].map(response["response_day28_hours"]).astype("float64") / HOURS_PER_DAY
+    )
     base["mrd_day28_pct"] = base["participant_id"].map(response["mrd_day28_pct"]).astype("float64")
     base["mrd_negative_day28"] = base["participant_id"].map(response["mrd_negative_day28"]).astype("boolean")
     for column in ("cr_cri_day28", "best_cr_cri_3mo"):
@@ -163,19 +231,34 @@ def derive_adsl(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysis
 
     queries: list[dict[str, str]] = []
     for pid, row in response.loc[response["day28_equidistant"]].iterrows():
-        queries.append({"participant_id": pid, "kind": "day28_equidistant_assessments",
-                        "detail": "two response assessments equally near day 28; used: the earlier, at day "
-                                  f"{row['response_day28_hours'] / HOURS_PER_DAY:.2f} ({row['response_day28']})"})
+        queries.append(
+            {
+                "participant_id": pid,
+                "kind": "day28_equidistant_assessments",
+                "detail": "two response assessments equally near day 28; used: the earlier, at day "
+                f"{row['response_day28_hours'] / HOURS_PER_DAY:.2f} ({row['response_day28']})",
+            }
+        )
     base = _join_safety(base, "crs", crs, queries)
     base = _join_safety(base, "icans", icans, queries)
     base = _join_safety(base, "anakinra", anakinra, queries)
-    base["anakinra_given"] = (base["first_anakinra_hours"].notna().astype("boolean")
-                              .where(infused & (anakinra is not None), pd.NA).astype("boolean"))
+    base["anakinra_given"] = (
+        base["first_anakinra_hours"]
+        .notna()
+        .astype("boolean")
+        .where(infused & (anakinra is not None), pd.NA)
+        .astype("boolean")
+    )
     if anakinra is not None:
         absent = ~base["participant_id"].isin(anakinra["participant_id"].astype("string"))
         base.loc[absent, "anakinra_given"] = pd.NA
 
-    out_queries = (pd.DataFrame(queries, columns=QUERY_COLUMNS).astype("string")
-                   .sort_values(["participant_id", "kind"], kind="mergesort").reset_index(drop=True)
-                   if queries else empty_queries())
+    out_queries = (
+        pd.DataFrame(queries, columns=QUERY_COLUMNS)
+        .astype("string")
+        .sort_values(["participant_id", "kind"], kind="mergesort")
+        .reset_index(drop=True)
+        if queries
+        else empty_queries()
+    )
     return base[ADSL_COLUMNS].reset_index(drop=True), out_queries

@@ -78,8 +78,10 @@ def derive_outcome_events(participants: pd.DataFrame, events: pd.DataFrame) -> p
         ``in_remission``.
     """
     ids = _infused(participants)["participant_id"]
-    ev = events.assign(participant_id=events["participant_id"].astype("string"),
-                       event_type=events["event_type"].astype("string").str.lower())
+    ev = events.assign(
+        participant_id=events["participant_id"].astype("string"),
+        event_type=events["event_type"].astype("string").str.lower(),
+    )
     ev = ev.loc[ev["participant_id"].isin(ids)]
     ev = ev[["participant_id", "line", "event_type", "hours_from_infusion", "detail"]].reset_index(drop=True)
     ev["hours_from_infusion"] = ev["hours_from_infusion"].astype("float64")
@@ -88,7 +90,8 @@ def derive_outcome_events(participants: pd.DataFrame, events: pd.DataFrame) -> p
 
     assessments = derive_response_assessments(participants, events)
     pairs = ev.reset_index(names="row")[["row", "participant_id", "hours_from_infusion"]].merge(
-        assessments[["participant_id", "hours", "line", "response"]], on="participant_id", how="inner")
+        assessments[["participant_id", "hours", "line", "response"]], on="participant_id", how="inner"
+    )
     pairs = pairs.loc[(pairs["hours"] <= pairs["hours_from_infusion"]) & (pairs["hours_from_infusion"] >= 0)]
     last = pairs.sort_values(["row", "hours", "line"], kind="mergesort").groupby("row").tail(1).set_index("row")
     ev["in_remission"] = last["response"].isin(REMISSION).astype(bool).reindex(ev.index, fill_value=False)
@@ -103,13 +106,16 @@ def derive_death(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFra
     """
     ev = events.loc[events["event_type"].astype("string").str.lower() == "death"]
     ev = ev.assign(participant_id=ev["participant_id"].astype("string")).sort_values(
-        ["participant_id", "event_time"], kind="mergesort")
+        ["participant_id", "event_time"], kind="mergesort"
+    )
     first = ev.groupby("participant_id").head(1)
-    return pd.DataFrame({
-        "participant_id": first["participant_id"].astype("string"),
-        "death_hours": first["hours_from_infusion"].astype("float64").clip(lower=0.0),
-        "death_cause": first["detail"].astype("string").str.lower(),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "participant_id": first["participant_id"].astype("string"),
+            "death_hours": first["hours_from_infusion"].astype("float64").clip(lower=0.0),
+            "death_cause": first["detail"].astype("string").str.lower(),
+        }
+    ).reset_index(drop=True)
 
 
 def derive_last_known_alive(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -126,16 +132,20 @@ def derive_last_known_alive(participants: pd.DataFrame, events: pd.DataFrame) ->
         ``participant_id``, ``hours_from_infusion`` (the LKA), one row per infused participant.
     """
     ids = _infused(participants)[["participant_id"]].reset_index(drop=True)
-    latest = events.assign(participant_id=events["participant_id"].astype("string")) \
-        .groupby("participant_id")["hours_from_infusion"].max()
+    latest = (
+        events.assign(participant_id=events["participant_id"].astype("string"))
+        .groupby("participant_id")["hours_from_infusion"]
+        .max()
+    )
     lka = ids["participant_id"].map(latest).astype("float64").fillna(0.0).clip(lower=0.0)
     death = ids["participant_id"].map(derive_death(participants, events).set_index("participant_id")["death_hours"])
     lka = lka.where(death.isna() | (lka <= death), death)
     return pd.DataFrame({"participant_id": ids["participant_id"], "hours_from_infusion": lka.astype("float64")})
 
 
-def derive_treatment_failure(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan,
-                             response: pd.DataFrame | None = None) -> pd.DataFrame:
+def derive_treatment_failure(
+    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan, response: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """EFS treatment failures: one row per participant and reason.
 
     grading.md, EFS: *Treatment failure = no CR/CRi at the day-28 assessment, or no assessment in
@@ -159,21 +169,33 @@ def derive_treatment_failure(participants: pd.DataFrame, events: pd.DataFrame, p
     mark = plan.response_window_days[1] * HOURS_PER_DAY
     infused = _infused(participants)
     assessable = infused.loc[infused["cut_hours"] > mark, "participant_id"]
-    resp = response.assign(participant_id=response["participant_id"].astype("string")).set_index("participant_id") \
+    resp = (
+        response.assign(participant_id=response["participant_id"].astype("string"))
+        .set_index("participant_id")
         .reindex(assessable)
+    )
     death = derive_death(participants, events).set_index("participant_id")["death_hours"].reindex(assessable)
 
     no_cr = resp["response_day28"].notna() & ~resp["cr_cri_day28"].astype("boolean").fillna(False)
     no_assessment = resp["response_day28"].isna() & ~(death < mark).fillna(False) & plan.missing_day28_is_failure
     ev = events.assign(participant_id=events["participant_id"].astype("string"))
-    therapy = ev.loc[(ev["event_type"].astype("string").str.lower() == "new_therapy") & (ev["hours_from_infusion"] >= 0)] \
-        .groupby("participant_id")["hours_from_infusion"].min().reindex(assessable)
+    therapy = (
+        ev.loc[(ev["event_type"].astype("string").str.lower() == "new_therapy") & (ev["hours_from_infusion"] >= 0)]
+        .groupby("participant_id")["hours_from_infusion"]
+        .min()
+        .reindex(assessable)
+    )
     first_cr = resp["first_cr_hours"]
     therapy_first = therapy.notna() & (first_cr.isna() | (therapy < first_cr))
 
-    parts = [pd.DataFrame({"participant_id": flag.index[flag.to_numpy(dtype=bool)], "reason": reason})
-             for reason, flag in (("no_cr_day28", no_cr), ("no_assessment_day28", no_assessment),
-                                  ("new_therapy_before_cr", therapy_first))]
+    parts = [
+        pd.DataFrame({"participant_id": flag.index[flag.to_numpy(dtype=bool)], "reason": reason})
+        for reason, flag in (
+            ("no_cr_day28", no_cr),
+            ("no_assessment_day28", no_assessment),
+            ("new_therapy_before_cr", therapy_first),
+        )
+    ]
     out = pd.concat(parts, ignore_index=True)
     out["participant_id"] = out["participant_id"].astype("string")
     out["reason"] = out["reason"].astype("string")
@@ -200,10 +222,22 @@ def declare_censors(plan: AnalysisPlan) -> list[CensorSource]:
     censors: list[CensorSource] = []
     if plan.censor_at_hsct_in_remission:
         censors += [
-            CensorSource("hsct_in_remission", cnsr=3, event_types=("hsct",), filter=_in_remission,
-                         cnsdtdsc="HSCT in remission", ends_follow_up=True),
-            CensorSource("new_therapy_in_remission", cnsr=4, event_types=("new_therapy",), filter=_in_remission,
-                         cnsdtdsc="new anti-leukemia therapy in remission", ends_follow_up=True),
+            CensorSource(
+                "hsct_in_remission",
+                cnsr=3,
+                event_types=("hsct",),
+                filter=_in_remission,
+                cnsdtdsc="HSCT in remission",
+                ends_follow_up=True,
+            ),
+            CensorSource(
+                "new_therapy_in_remission",
+                cnsr=4,
+                event_types=("new_therapy",),
+                filter=_in_remission,
+                cnsdtdsc="new anti-leukemia therapy in remission",
+                ends_follow_up=True,
+            ),
         ]
     censors.append(CensorSource("last_known_alive", cnsr=1, dataset_name="lka", cnsdtdsc="last known alive"))
     return censors
@@ -213,21 +247,30 @@ def declare_parameters(plan: AnalysisPlan) -> dict[str, tuple[list[EventSource],
     """The four parameters as declarations: paramcd → (events, censors)."""
     death = EventSource("death", event_types=("death",), evntdesc="death")
     relapse = EventSource("relapse", event_types=("relapse",), evntdesc=_relapse_text)
-    failures = [EventSource(f"failure_{reason}", dataset_name="failures",
-                            filter=lambda d, r=reason: d["reason"] == r, evntdesc=text)
-                for reason, text in FAILURE_REASONS.items()]
+    failures = [
+        EventSource(
+            f"failure_{reason}", dataset_name="failures", filter=lambda d, r=reason: d["reason"] == r, evntdesc=text
+        )
+        for reason, text in FAILURE_REASONS.items()
+    ]
     lka_only = [CensorSource("last_known_alive", cnsr=1, dataset_name="lka", cnsdtdsc="last known alive")]
     return {
         "OS": ([death], lka_only),
         "EFS": ([relapse, death, *failures], declare_censors(plan)),
         "RFS": ([relapse, death], declare_censors(plan)),
-        "CIR": ([EventSource("relapse", event_types=("relapse",), evntdesc=_relapse_text, event_code=1),
-                 EventSource("death", event_types=("death",), evntdesc="death without relapse", event_code=2)],
-                declare_censors(plan)),
+        "CIR": (
+            [
+                EventSource("relapse", event_types=("relapse",), evntdesc=_relapse_text, event_code=1),
+                EventSource("death", event_types=("death",), evntdesc="death without relapse", event_code=2),
+            ],
+            declare_censors(plan),
+        ),
     }
 
 
-def derive_adtte(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> tuple[pd.DataFrame, pd.DataFrame]:
+def derive_adtte(
+    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Derive adtte.parquet (OS, EFS, RFS, CIR per infused participant) and the date queries.
 
     grading.md, "Response and 12-month outcomes"; outputs.md, ``adtte.parquet``.
@@ -258,13 +301,24 @@ def derive_adtte(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysi
     }
     at_infusion = pd.DataFrame({"participant_id": infused["participant_id"], "origin_hours": 0.0})
     responders = response.loc[response["first_cr_hours"].notna()]
-    at_first_cr = pd.DataFrame({"participant_id": responders["participant_id"], "origin_hours": responders["first_cr_hours"]})
+    at_first_cr = pd.DataFrame(
+        {"participant_id": responders["participant_id"], "origin_hours": responders["first_cr_hours"]}
+    )
 
     parts = []
     for paramcd, (event_sources, censor_sources) in declare_parameters(plan).items():
         origin = at_first_cr if paramcd == "RFS" else at_infusion
-        parts.append(derive_param_tte(origin, event_sources, censor_sources, paramcd, PARAMS[paramcd],
-                                      source_datasets=datasets, horizon_days=plan.horizon_days))
+        parts.append(
+            derive_param_tte(
+                origin,
+                event_sources,
+                censor_sources,
+                paramcd,
+                PARAMS[paramcd],
+                source_datasets=datasets,
+                horizon_days=plan.horizon_days,
+            )
+        )
     adtte = pd.concat(parts, ignore_index=True)
     adtte.loc[adtte["paramcd"] != "CIR", "event_code"] = pd.NA
     adtte["event_code"] = adtte["event_code"].astype("Int64")

@@ -6,7 +6,13 @@ import numpy as np
 import pandas as pd
 
 AE_COLUMNS: list[str] = [
-    "participant_id", "term", "term_text", "grade", "onset_hours", "resolved_hours", "study_day_onset",
+    "participant_id",
+    "term",
+    "term_text",
+    "grade",
+    "onset_hours",
+    "resolved_hours",
+    "study_day_onset",
 ]
 
 
@@ -27,17 +33,24 @@ def derive_ae(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
         Participants not infused have no row.
     """
     infused_ids = participants.loc[participants["infused"].astype(bool), "participant_id"]
-    keep = (events["event_type"].isin(["adverse_event"]) & (events["hours_from_infusion"] >= 0)
-            & events["participant_id"].isin(infused_ids))
+    keep = (
+        events["event_type"].isin(["adverse_event"])
+        & (events["hours_from_infusion"] >= 0)
+        & events["participant_id"].isin(infused_ids)
+    )
     rows = events.loc[keep]
     onset = rows["hours_from_infusion"].to_numpy(dtype=float)
-    table = pd.DataFrame({
-        "participant_id": rows["participant_id"],
-        "term": rows["detail"],
-        "term_text": rows["detail_text"],
-        "grade": rows["value"].to_numpy(dtype=float, na_value=np.nan).astype("int64"),
-        "onset_hours": onset,
-        "resolved_hours": rows["end_hours_from_infusion"].to_numpy(dtype=float, na_value=np.nan),
-        "study_day_onset": np.floor(onset / 24.0).astype("int64"),
-    })
-    return table.sort_values(["participant_id", "onset_hours", "term"], kind="mergesort").reset_index(drop=True)[AE_COLUMNS]
+    table = pd.DataFrame(
+        {
+            "participant_id": rows["participant_id"],
+            "term": rows["detail"],
+            "term_text": rows["detail_text"],
+            "grade": rows["value"].to_numpy(dtype=float, na_value=np.nan).astype("int64"),
+            "onset_hours": onset,
+            "resolved_hours": rows["end_hours_from_infusion"].to_numpy(dtype=float, na_value=np.nan),
+            "study_day_onset": np.floor(onset / 24.0).astype("int64"),
+        }
+    )
+    return table.sort_values(["participant_id", "onset_hours", "term"], kind="mergesort").reset_index(drop=True)[
+        AE_COLUMNS
+    ]

@@ -45,8 +45,15 @@ def derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: An
 
 def as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
     """Every text column as Arrow-backed ``string``, converted once rather than in each derivation."""
-    text = [name for name, dtype in frame.dtypes.items()
-            if isinstance(dtype, pd.StringDtype) or (dtype == object and pd.api.types.infer_dtype(frame[name], skipna=True) in ("string", "empty"))]
+    text = [
+        name
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.StringDtype)
+        or (
+            pd.api.types.is_object_dtype(dtype)
+            and pd.api.types.infer_dtype(frame[name], skipna=True) in ("string", "empty")
+        )
+    ]
     return frame.astype({name: pd.StringDtype("pyarrow") for name in text})
 
 
@@ -57,25 +64,40 @@ def _derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: A
     discrepancies = derive_grade_discrepancies(crs_tables["crs"], icans, crs_tables["crs_timeline"])
     adsl, adsl_queries = derive_adsl(participants, events, plan, crs=crs_tables["crs"], icans=icans, anakinra=anakinra)
     adtte, adtte_queries = derive_adtte(participants, events, plan)
-    queries = combine_queries({
-        "crs": crs_tables["queries"], "anakinra": anakinra_queries, "icans": icans_queries,
-        "reconciliation": discrepancies, "adsl": adsl_queries, "adtte": adtte_queries,
-    })
+    queries = combine_queries(
+        {
+            "crs": crs_tables["queries"],
+            "anakinra": anakinra_queries,
+            "icans": icans_queries,
+            "reconciliation": discrepancies,
+            "adsl": adsl_queries,
+            "adtte": adtte_queries,
+        }
+    )
     tables = {
-        "crs_timeline": crs_tables["crs_timeline"], "crs": crs_tables["crs"], "icans": icans, "anakinra": anakinra,
-        "ae": derive_ae(participants, events), "adsl": adsl, "adtte": adtte, "queries": queries,
+        "crs_timeline": crs_tables["crs_timeline"],
+        "crs": crs_tables["crs"],
+        "icans": icans,
+        "anakinra": anakinra,
+        "ae": derive_ae(participants, events),
+        "adsl": adsl,
+        "adtte": adtte,
+        "queries": queries,
     }
     return {name: sort_by_key(frame, TABLE_KEYS[name]) for name, frame in tables.items()}
 
 
 def combine_queries(by_source: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One queries table: participant_id, kind, detail and the derivation (``source``) that raised it."""
-    frames = [frame.loc[:, ["participant_id", "kind", "detail"]].assign(source=source)
-              for source, frame in by_source.items() if not frame.empty]
+    frames = [
+        frame.loc[:, ["participant_id", "kind", "detail"]].assign(source=source)
+        for source, frame in by_source.items()
+        if not frame.empty
+    ]
     if not frames:
         return pd.DataFrame({column: pd.Series(dtype="string") for column in QUERY_COLUMNS})
     combined = pd.concat(frames, ignore_index=True)
-    return combined.astype({column: "string" for column in QUERY_COLUMNS})[list(QUERY_COLUMNS)].drop_duplicates()
+    return combined.astype(dict.fromkeys(QUERY_COLUMNS, "string"))[list(QUERY_COLUMNS)].drop_duplicates()
 
 
 def sort_by_key(frame: pd.DataFrame, key: tuple[str, ...]) -> pd.DataFrame:

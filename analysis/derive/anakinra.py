@@ -63,8 +63,14 @@ def _post_infusion(events: pd.DataFrame, event_type: str) -> pd.DataFrame:
 
 def _empty_queries() -> pd.DataFrame:
     """A query frame with no rows and the query columns."""
-    return pd.DataFrame({"participant_id": pd.Series(dtype=object), "kind": pd.Series(dtype=object),
-                         "detail": pd.Series(dtype=object), "hours": pd.Series(dtype=float)})
+    return pd.DataFrame(
+        {
+            "participant_id": pd.Series(dtype=object),
+            "kind": pd.Series(dtype=object),
+            "detail": pd.Series(dtype=object),
+            "hours": pd.Series(dtype=float),
+        }
+    )
 
 
 def compute_first_fever(events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
@@ -109,8 +115,10 @@ def compute_persistent_fever_trigger(events: pd.DataFrame, plan: AnalysisPlan) -
     if plan.trigger_max_gap_hours < plan.trigger_min_gap_hours:
         raise ValueError("trigger_max_gap_hours must not be below trigger_min_gap_hours")
     temperatures = _post_infusion(events, "temperature")
-    high = temperatures.loc[temperatures["value"] > plan.trigger_temperature_celsius,
-                            ["participant_id", "event_time", "hours_from_infusion"]]
+    high = temperatures.loc[
+        temperatures["value"] > plan.trigger_temperature_celsius,
+        ["participant_id", "event_time", "hours_from_infusion"],
+    ]
     high = high.drop_duplicates(["participant_id", "event_time"])
     min_gap = pd.Timedelta(hours=plan.trigger_min_gap_hours)
     search_from = (high["event_time"] - min_gap).astype(high["event_time"].dtype)  # Timedelta arithmetic gives ns
@@ -118,8 +126,13 @@ def compute_persistent_fever_trigger(events: pd.DataFrame, plan: AnalysisPlan) -
     earlier = high.rename(columns={"event_time": "earlier_time", "hours_from_infusion": "trigger_paired_hours"})
     earlier = earlier.sort_values("earlier_time", kind="mergesort")
     pairs = pd.merge_asof(
-        later, earlier, left_on="search_from", right_on="earlier_time", by="participant_id",
-        direction="backward", tolerance=pd.Timedelta(hours=plan.trigger_max_gap_hours) - min_gap,
+        later,
+        earlier,
+        left_on="search_from",
+        right_on="earlier_time",
+        by="participant_id",
+        direction="backward",
+        tolerance=pd.Timedelta(hours=plan.trigger_max_gap_hours) - min_gap,
         allow_exact_matches=min_gap > pd.Timedelta(0),  # with no minimum gap, never pair a reading with itself
     )
     met = pairs.loc[pairs["earlier_time"].notna()].sort_values(["participant_id", "event_time"], kind="mergesort")
@@ -167,19 +180,23 @@ def derive_anakinra_doses(participants: pd.DataFrame, events: pd.DataFrame, plan
     rounded = pd.Series(np.round(dose_mg_per_kg, plan.anakinra_mg_per_kg_decimals), index=doses.index)
     dose_number = by_participant.cumcount() + 1
     first_dose_rounded = rounded.where(dose_number == 1).groupby(doses["participant_id"], sort=False).transform("max")
-    return pd.DataFrame({
-        "participant_id": doses["participant_id"],
-        "line": doses["line"],
-        "event_time": doses["event_time"],
-        "hours": doses["hours_from_infusion"],
-        "dose_number": dose_number.astype("int64"),
-        "dose_mg_per_kg": dose_mg_per_kg,
-        "dose_mg": dose_mg,
-        "hours_since_previous_dose": since_previous / _ONE_HOUR,
-        "escalated_by_interval": (since_previous < pd.Timedelta(hours=plan.escalation_interval_hours)).to_numpy(dtype=bool, na_value=False),
-        "escalated_by_mg_per_kg": (rounded > first_dose_rounded).to_numpy(dtype=bool, na_value=False),
-        "over_limit": (dose_mg_per_kg > plan.anakinra_max_mg_per_kg) | (dose_mg > plan.anakinra_max_mg),
-    })
+    return pd.DataFrame(
+        {
+            "participant_id": doses["participant_id"],
+            "line": doses["line"],
+            "event_time": doses["event_time"],
+            "hours": doses["hours_from_infusion"],
+            "dose_number": dose_number.astype("int64"),
+            "dose_mg_per_kg": dose_mg_per_kg,
+            "dose_mg": dose_mg,
+            "hours_since_previous_dose": since_previous / _ONE_HOUR,
+            "escalated_by_interval": (since_previous < pd.Timedelta(hours=plan.escalation_interval_hours)).to_numpy(
+                dtype=bool, na_value=False
+            ),
+            "escalated_by_mg_per_kg": (rounded > first_dose_rounded).to_numpy(dtype=bool, na_value=False),
+            "over_limit": (dose_mg_per_kg > plan.anakinra_max_mg_per_kg) | (dose_mg > plan.anakinra_max_mg),
+        }
+    )
 
 
 def _deviation_text(table: pd.DataFrame, doses: pd.DataFrame, plan: AnalysisPlan) -> pd.Series:
@@ -193,22 +210,61 @@ def _deviation_text(table: pd.DataFrame, doses: pd.DataFrame, plan: AnalysisPlan
     before = given & (delay < 0)
     late = given & (delay > window)
     parts = [
-        pd.DataFrame({"participant_id": table["participant_id"], "order": 0, "hours": table["first_anakinra_hours"],
-                      "text": "anakinra given with no persistent-fever trigger (first dose at " + first_hours + " h)"}).loc[no_trigger],
-        pd.DataFrame({"participant_id": table["participant_id"], "order": 1, "hours": table["first_anakinra_hours"],
-                      "text": "first anakinra dose at " + first_hours + " h, " + _format_numbers(-delay, 1)
-                      + " h before the trigger at " + trigger_hours + " h"}).loc[before],
-        pd.DataFrame({"participant_id": table["participant_id"], "order": 2, "hours": table["first_anakinra_hours"],
-                      "text": "first anakinra dose at " + first_hours + " h, " + _format_numbers(delay, 1)
-                      + " h after the trigger at " + trigger_hours + f" h (more than {window:g} h)"}).loc[late],
+        pd.DataFrame(
+            {
+                "participant_id": table["participant_id"],
+                "order": 0,
+                "hours": table["first_anakinra_hours"],
+                "text": "anakinra given with no persistent-fever trigger (first dose at " + first_hours + " h)",
+            }
+        ).loc[no_trigger],
+        pd.DataFrame(
+            {
+                "participant_id": table["participant_id"],
+                "order": 1,
+                "hours": table["first_anakinra_hours"],
+                "text": "first anakinra dose at "
+                + first_hours
+                + " h, "
+                + _format_numbers(-delay, 1)
+                + " h before the trigger at "
+                + trigger_hours
+                + " h",
+            }
+        ).loc[before],
+        pd.DataFrame(
+            {
+                "participant_id": table["participant_id"],
+                "order": 2,
+                "hours": table["first_anakinra_hours"],
+                "text": "first anakinra dose at "
+                + first_hours
+                + " h, "
+                + _format_numbers(delay, 1)
+                + " h after the trigger at "
+                + trigger_hours
+                + f" h (more than {window:g} h)",
+            }
+        ).loc[late],
     ]
     over = doses.loc[doses["over_limit"]]
-    parts.append(pd.DataFrame({
-        "participant_id": over["participant_id"], "order": 3, "hours": over["hours"],
-        "text": "dose at " + _format_numbers(over["hours"], 1) + " h above the limit: "
-        + _format_numbers(over["dose_mg_per_kg"], 2) + " mg/kg (" + _format_numbers(over["dose_mg"], 1) + " mg; limit "
-        + f"{plan.anakinra_max_mg_per_kg:g} mg/kg or {plan.anakinra_max_mg:g} mg)",
-    }))
+    parts.append(
+        pd.DataFrame(
+            {
+                "participant_id": over["participant_id"],
+                "order": 3,
+                "hours": over["hours"],
+                "text": "dose at "
+                + _format_numbers(over["hours"], 1)
+                + " h above the limit: "
+                + _format_numbers(over["dose_mg_per_kg"], 2)
+                + " mg/kg ("
+                + _format_numbers(over["dose_mg"], 1)
+                + " mg; limit "
+                + f"{plan.anakinra_max_mg_per_kg:g} mg/kg or {plan.anakinra_max_mg:g} mg)",
+            }
+        )
+    )
     parts = [part for part in parts if not part.empty]
     if not parts:
         return pd.Series(pd.NA, index=table.index, dtype="string")
@@ -217,7 +273,9 @@ def _deviation_text(table: pd.DataFrame, doses: pd.DataFrame, plan: AnalysisPlan
     return table["participant_id"].map(joined).astype("string")
 
 
-def derive_anakinra(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> tuple[pd.DataFrame, pd.DataFrame]:
+def derive_anakinra(
+    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``anakinra.parquet``: one row per infused participant, and the data queries it raises.
 
     grading.md, "Anakinra timing (PACER protocol)":
@@ -257,32 +315,46 @@ def derive_anakinra(participants: pd.DataFrame, events: pd.DataFrame, plan: Anal
     infused = infused.sort_values("participant_id", kind="mergesort").reset_index(drop=True)
     doses = derive_anakinra_doses(participants, events, plan)
     first_dose = doses.drop_duplicates("participant_id")[["participant_id", "event_time", "hours"]].rename(
-        columns={"event_time": "first_anakinra_time", "hours": "first_anakinra_hours"})
-    per_participant = doses.groupby("participant_id", sort=False).agg(
-        anakinra_doses=("line", "size"),
-        escalated_by_interval=("escalated_by_interval", "any"),
-        escalated_by_mg_per_kg=("escalated_by_mg_per_kg", "any"),
-        max_dose_mg_per_kg=("dose_mg_per_kg", "max"),
-        doses_over_limit=("over_limit", "sum"),
-    ).reset_index()
+        columns={"event_time": "first_anakinra_time", "hours": "first_anakinra_hours"}
+    )
+    per_participant = (
+        doses.groupby("participant_id", sort=False)
+        .agg(
+            anakinra_doses=("line", "size"),
+            escalated_by_interval=("escalated_by_interval", "any"),
+            escalated_by_mg_per_kg=("escalated_by_mg_per_kg", "any"),
+            max_dose_mg_per_kg=("dose_mg_per_kg", "max"),
+            doses_over_limit=("over_limit", "sum"),
+        )
+        .reset_index()
+    )
 
-    table = (infused.merge(compute_first_fever(events, plan), on="participant_id", how="left")
-             .merge(compute_persistent_fever_trigger(events, plan), on="participant_id", how="left")
-             .merge(first_dose, on="participant_id", how="left")
-             .merge(per_participant, on="participant_id", how="left"))
+    table = (
+        infused.merge(compute_first_fever(events, plan), on="participant_id", how="left")
+        .merge(compute_persistent_fever_trigger(events, plan), on="participant_id", how="left")
+        .merge(first_dose, on="participant_id", how="left")
+        .merge(per_participant, on="participant_id", how="left")
+    )
     table["fever_to_anakinra_hours"] = (table["first_anakinra_time"] - table["first_fever_time"]) / _ONE_HOUR
     table["trigger_to_anakinra_hours"] = (table["first_anakinra_time"] - table["trigger_time"]) / _ONE_HOUR
     table["anakinra_doses"] = table["anakinra_doses"].fillna(0).astype("int64")
     table["doses_over_limit"] = table["doses_over_limit"].fillna(0).astype("int64")
-    table["anakinra_escalated"] = (table["escalated_by_interval"].eq(True) | table["escalated_by_mg_per_kg"].eq(True)).astype(bool)
+    table["anakinra_escalated"] = (
+        table["escalated_by_interval"].eq(True) | table["escalated_by_mg_per_kg"].eq(True)
+    ).astype(bool)
     table["max_dose_mg_per_kg"] = table["max_dose_mg_per_kg"].astype(float)
 
     medications = _post_infusion(events, "medication")
     in_window = medications.loc[medications["hours_from_infusion"] <= plan.rescue_window_days * 24.0]
-    table["tocilizumab_given"] = table["participant_id"].isin(in_window.loc[in_window["detail"].isin(["tocilizumab"]), "participant_id"])
-    table["corticosteroids_given"] = table["participant_id"].isin(in_window.loc[in_window["detail"].isin(CORTICOSTEROIDS), "participant_id"])
+    table["tocilizumab_given"] = table["participant_id"].isin(
+        in_window.loc[in_window["detail"].isin(["tocilizumab"]), "participant_id"]
+    )
+    table["corticosteroids_given"] = table["participant_id"].isin(
+        in_window.loc[in_window["detail"].isin(CORTICOSTEROIDS), "participant_id"]
+    )
     rescue = medications.loc[medications["detail"].isin(RESCUE_DRUGS), ["participant_id", "event_time"]].merge(
-        first_dose, on="participant_id", how="inner")
+        first_dose, on="participant_id", how="inner"
+    )
     rescued = rescue.loc[rescue["event_time"] > rescue["first_anakinra_time"], "participant_id"]
     table["rescue_after_anakinra"] = table["participant_id"].isin(rescued)
     table["deviation"] = _deviation_text(table, doses, plan)
@@ -293,20 +365,38 @@ def derive_anakinra(participants: pd.DataFrame, events: pd.DataFrame, plan: Anal
 def _anakinra_queries(participants: pd.DataFrame, events: pd.DataFrame, doses: pd.DataFrame) -> pd.DataFrame:
     """Data queries about anakinra rows: a dose before infusion; a dose with no readable amount."""
     infused_ids = participants.loc[participants["infused"].astype(bool), "participant_id"]
-    is_anakinra = (events["event_type"].isin(["medication"]) & events["detail"].isin(["anakinra"])
-                   & events["participant_id"].isin(infused_ids))
+    is_anakinra = (
+        events["event_type"].isin(["medication"])
+        & events["detail"].isin(["anakinra"])
+        & events["participant_id"].isin(infused_ids)
+    )
     before = events.loc[is_anakinra & (events["hours_from_infusion"] < 0)]
     unreadable = doses.loc[doses["dose_mg_per_kg"].isna()]
     frames = [
-        pd.DataFrame({"participant_id": before["participant_id"], "kind": "anakinra_before_infusion",
-                      "detail": "anakinra dose at " + _format_numbers(before["hours_from_infusion"], 1)
-                      + " h, before infusion: shown, not counted (events.csv line " + before["line"].astype(str) + ")",
-                      "hours": before["hours_from_infusion"]}),
-        pd.DataFrame({"participant_id": unreadable["participant_id"], "kind": "anakinra_dose_unreadable",
-                      "detail": "anakinra dose at " + _format_numbers(unreadable["hours"], 1)
-                      + " h has no amount in mg or mg/kg: counted, left out of the mg/kg checks (events.csv line "
-                      + unreadable["line"].astype(str) + ")",
-                      "hours": unreadable["hours"]}),
+        pd.DataFrame(
+            {
+                "participant_id": before["participant_id"],
+                "kind": "anakinra_before_infusion",
+                "detail": "anakinra dose at "
+                + _format_numbers(before["hours_from_infusion"], 1)
+                + " h, before infusion: shown, not counted (events.csv line "
+                + before["line"].astype(str)
+                + ")",
+                "hours": before["hours_from_infusion"],
+            }
+        ),
+        pd.DataFrame(
+            {
+                "participant_id": unreadable["participant_id"],
+                "kind": "anakinra_dose_unreadable",
+                "detail": "anakinra dose at "
+                + _format_numbers(unreadable["hours"], 1)
+                + " h has no amount in mg or mg/kg: counted, left out of the mg/kg checks (events.csv line "
+                + unreadable["line"].astype(str)
+                + ")",
+                "hours": unreadable["hours"],
+            }
+        ),
     ]
     frames = [frame for frame in frames if not frame.empty]
     if not frames:

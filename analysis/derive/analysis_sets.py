@@ -26,5 +26,8 @@ def derive_analysis_sets(participants: pd.DataFrame, events: pd.DataFrame) -> pd
         died_before = death_hours < days * HOURS_PER_DAY
         return infused & (followed | died_before.fillna(False))
 
-    return participants.assign(safety=infused, crs_evaluable=evaluable(CRS_EVALUABLE_DAYS),
-                               efficacy_evaluable=evaluable(EFFICACY_EVALUABLE_DAYS))
+    return participants.assign(
+        safety=infused,
+        crs_evaluable=evaluable(CRS_EVALUABLE_DAYS),
+        efficacy_evaluable=evaluable(EFFICACY_EVALUABLE_DAYS),
+    )

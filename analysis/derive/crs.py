@@ -45,37 +45,73 @@ from analysis.derive.penn import compute_crs_grade_penn
 from analysis.derive.physiology import (
     NEVER,
     Physiology,
-    take_or,
     asof_index,
     derive_physiology,
     hours_to_ticks,
     prepare_events,
     prepare_participants,
     runs,
+    take_or,
     to_hours,
 )
 from analysis.settings import AnalysisPlan
 
 TIMELINE_COLUMNS: list[str] = [
-    "participant_id", "start_hours", "end_hours", "episode", "crs_grade", "crs_grade_penn", "fever",
-    "hypotension_level", "hypoxia_level", "temperature_observed", "sbp_observed", "sbp_low", "bolus",
-    "repeat_bolus", "vasopressor_count", "vasopressin", "high_dose", "high_dose_run", "oxygen_device",
+    "participant_id",
+    "start_hours",
+    "end_hours",
+    "episode",
+    "crs_grade",
+    "crs_grade_penn",
+    "fever",
+    "hypotension_level",
+    "hypoxia_level",
+    "temperature_observed",
+    "sbp_observed",
+    "sbp_low",
+    "bolus",
+    "repeat_bolus",
+    "vasopressor_count",
+    "vasopressin",
+    "high_dose",
+    "high_dose_run",
+    "oxygen_device",
 ]
 """``crs_timeline`` columns: outputs.md's required ones, then the state that drives them."""
 
 CRS_COLUMNS: list[str] = [
-    "participant_id", "crs_any", "crs_onset_hours", "crs_max_grade", "crs_max_grade_penn", "crs_episodes",
-    "crs_duration_hours", "crs_open", "crs_grade_reported_max", "first_fever_hours",
-    "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus", "crs_death",
-    "crs_end_hours", "crs_followed_to_hours",
+    "participant_id",
+    "crs_any",
+    "crs_onset_hours",
+    "crs_max_grade",
+    "crs_max_grade_penn",
+    "crs_episodes",
+    "crs_duration_hours",
+    "crs_open",
+    "crs_grade_reported_max",
+    "first_fever_hours",
+    "crs_grade3plus",
+    "crs_grade4plus",
+    "crs_penn_grade3plus",
+    "crs_penn_grade4plus",
+    "crs_death",
+    "crs_end_hours",
+    "crs_followed_to_hours",
 ]
 """``crs`` columns: outputs.md's required ones, then extras for the analyses (ard ``crs_rate``)."""
 
 QUERY_COLUMNS: list[str] = ["participant_id", "kind", "detail"]
 
 EPISODE_COLUMNS: list[str] = [
-    "participant_id", "episode", "start_hours", "end_hours", "duration_hours", "open", "open_reason",
-    "crs_grade", "crs_grade_penn",
+    "participant_id",
+    "episode",
+    "start_hours",
+    "end_hours",
+    "duration_hours",
+    "open",
+    "open_reason",
+    "crs_grade",
+    "crs_grade_penn",
 ]
 
 MASKING_MIN_LEVEL = 2
@@ -105,7 +141,9 @@ def derive_first_fever(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -
     return out
 
 
-def derive_masking_doses(ev: pd.DataFrame, pp: pd.DataFrame, first_fever: np.ndarray, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_masking_doses(
+    ev: pd.DataFrame, pp: pd.DataFrame, first_fever: np.ndarray, plan: AnalysisPlan
+) -> pd.DataFrame:
     """Masking-drug doses that may let a new episode start without fever.
 
     grading.md, "A new episode": *m is a dose of a masking drug* [choice ``masking_drugs``]
@@ -144,7 +182,9 @@ def compute_masking_cover(state: pd.DataFrame, masking: pd.DataFrame, plan: Anal
 # episodes
 
 
-def derive_crs_episodes(state: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
+def derive_crs_episodes(
+    state: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan
+) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """ASTCT CRS episodes on the state grid, and each moment's ``episode`` and ``crs_grade``.
 
     grading.md, "CRS, ASTCT 2019":
@@ -199,7 +239,9 @@ def derive_crs_episodes(state: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPla
     clean_start, _, clean_ticks = runs(pid, ~active, end - start)
     clean_start &= clean_ticks >= hours_to_ticks(plan.episode_gap_hours)
 
-    masked = ((hypotension >= MASKING_MIN_LEVEL) | (hypoxia >= MASKING_MIN_LEVEL)) & state["masking_cover"].to_numpy(dtype=bool)
+    masked = ((hypotension >= MASKING_MIN_LEVEL) | (hypoxia >= MASKING_MIN_LEVEL)) & state["masking_cover"].to_numpy(
+        dtype=bool
+    )
     candidate = fever | masked
 
     first_of_pid = np.ones(n, dtype=bool)
@@ -227,14 +269,22 @@ def derive_crs_episodes(state: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPla
     episode = np.where(in_episode, number[group], 0).astype("int64")
     grade = np.where(in_episode, np.maximum(1, np.maximum(hypotension, hypoxia)), 0).astype("int64")
 
-    episodes = pd.DataFrame({
-        "pid": group_pid[counted], "episode": number[counted].astype("int64"), "start": group_start[counted],
-        "end": group_end[counted], "open": group_open[counted], "group": np.flatnonzero(counted),
-    })
+    episodes = pd.DataFrame(
+        {
+            "pid": group_pid[counted],
+            "episode": number[counted].astype("int64"),
+            "start": group_start[counted],
+            "end": group_end[counted],
+            "open": group_open[counted],
+            "group": np.flatnonzero(counted),
+        }
+    )
     return {"episode": episode, "crs_grade": grade}, episodes
 
 
-def derive_episode_grades(state: pd.DataFrame, episodes: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_episode_grades(
+    state: pd.DataFrame, episodes: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan
+) -> pd.DataFrame:
     """Each episode's maximum ASTCT and Penn-approximate grade, length and censoring.
 
     grading.md, "CRS, ASTCT 2019": *a participant's maximum grade is the maximum over all
@@ -248,28 +298,34 @@ def derive_episode_grades(state: pd.DataFrame, episodes: pd.DataFrame, pp: pd.Da
         ``start``, ``end`` in ticks.
     """
     in_episode = state.loc[state["episode"] > 0]
-    grades = in_episode.groupby(["pid", "episode"], sort=True).agg(crs_grade=("crs_grade", "max"),
-                                                                  crs_grade_penn=("crs_grade_penn", "max"))
+    grades = in_episode.groupby(["pid", "episode"], sort=True).agg(
+        crs_grade=("crs_grade", "max"), crs_grade_penn=("crs_grade_penn", "max")
+    )
     out = episodes.merge(grades.reset_index(), on=["pid", "episode"], how="left")
     death = pp["death"].to_numpy()[out["pid"].to_numpy()]
     end = out["end"].to_numpy()
     followup_end = hours_to_ticks(plan.crs_followup_days * 24.0)
-    reason = np.select([end == death, end == followup_end], ["death", f"end of CRS follow-up (day {plan.crs_followup_days:g})"],
-                       "data cut")
-    return pd.DataFrame({
-        "participant_id": pp["participant_id"].to_numpy(dtype=object)[out["pid"].to_numpy()],
-        "pid": out["pid"].to_numpy(),
-        "episode": out["episode"].to_numpy(dtype="int64"),
-        "start_hours": to_hours(out["start"].to_numpy()),
-        "end_hours": to_hours(end),
-        "duration_hours": to_hours(end - out["start"].to_numpy()),
-        "open": out["open"].to_numpy(dtype=bool),
-        "open_reason": np.where(out["open"].to_numpy(dtype=bool), reason, None).astype(object),
-        "crs_grade": out["crs_grade"].fillna(1).to_numpy(dtype="int64"),
-        "crs_grade_penn": out["crs_grade_penn"].fillna(1).to_numpy(dtype="int64"),
-        "start": out["start"].to_numpy(dtype="int64"),
-        "end": end.astype("int64"),
-    })
+    reason = np.select(
+        [end == death, end == followup_end],
+        ["death", f"end of CRS follow-up (day {plan.crs_followup_days:g})"],
+        "data cut",
+    )
+    return pd.DataFrame(
+        {
+            "participant_id": pp["participant_id"].to_numpy(dtype=object)[out["pid"].to_numpy()],
+            "pid": out["pid"].to_numpy(),
+            "episode": out["episode"].to_numpy(dtype="int64"),
+            "start_hours": to_hours(out["start"].to_numpy()),
+            "end_hours": to_hours(end),
+            "duration_hours": to_hours(end - out["start"].to_numpy()),
+            "open": out["open"].to_numpy(dtype=bool),
+            "open_reason": np.where(out["open"].to_numpy(dtype=bool), reason, None).astype(object),
+            "crs_grade": out["crs_grade"].fillna(1).to_numpy(dtype="int64"),
+            "crs_grade_penn": out["crs_grade_penn"].fillna(1).to_numpy(dtype="int64"),
+            "start": out["start"].to_numpy(dtype="int64"),
+            "end": end.astype("int64"),
+        }
+    )
 
 
 def derive_crs_death(pp: pd.DataFrame, episodes: pd.DataFrame, plan: AnalysisPlan) -> np.ndarray:
@@ -329,24 +385,36 @@ def derive_crs_timeline(state: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
     """
     shown = [c for c in TIMELINE_COLUMNS if c not in ("participant_id", "start_hours", "end_hours")]
     merged = _constant_runs(state, shown)
-    out = pd.DataFrame({
-        "participant_id": pp["participant_id"].to_numpy(dtype=object)[merged["pid"].to_numpy()],
-        "start_hours": to_hours(merged["start"].to_numpy()),
-        "end_hours": to_hours(merged["end"].to_numpy()),
-    })
+    out = pd.DataFrame(
+        {
+            "participant_id": pp["participant_id"].to_numpy(dtype=object)[merged["pid"].to_numpy()],
+            "start_hours": to_hours(merged["start"].to_numpy()),
+            "end_hours": to_hours(merged["end"].to_numpy()),
+        }
+    )
     for column in shown:
         out[column] = merged[column].to_numpy()
     for column in ("episode", "crs_grade", "crs_grade_penn", "hypotension_level", "hypoxia_level", "vasopressor_count"):
         out[column] = out[column].astype("int64")
-    for column in ("fever", "temperature_observed", "sbp_observed", "sbp_low", "bolus", "repeat_bolus", "vasopressin",
-                   "high_dose", "high_dose_run"):
+    for column in (
+        "fever",
+        "temperature_observed",
+        "sbp_observed",
+        "sbp_low",
+        "bolus",
+        "repeat_bolus",
+        "vasopressin",
+        "high_dose",
+        "high_dose_run",
+    ):
         out[column] = out[column].astype(bool)
     out["oxygen_device"] = out["oxygen_device"].astype(object).where(out["oxygen_device"] != "", None)
     return out[TIMELINE_COLUMNS]
 
 
-def derive_crs_summary(pp: pd.DataFrame, episodes: pd.DataFrame, crs_death: np.ndarray, first_fever: np.ndarray,
-                       events: pd.DataFrame) -> pd.DataFrame:
+def derive_crs_summary(
+    pp: pd.DataFrame, episodes: pd.DataFrame, crs_death: np.ndarray, first_fever: np.ndarray, events: pd.DataFrame
+) -> pd.DataFrame:
     """``crs``: one row per infused participant (outputs.md).
 
     grading.md, "CRS, ASTCT 2019": ``crs_any`` = at least one episode within the window, or grade
@@ -363,41 +431,55 @@ def derive_crs_summary(pp: pd.DataFrame, episodes: pd.DataFrame, crs_death: np.n
     """
     n = len(pp)
     by = episodes.groupby("pid", sort=True)
-    per = pd.DataFrame({
-        "episodes": by.size(), "onset": by["start_hours"].min(), "grade": by["crs_grade"].max(),
-        "penn": by["crs_grade_penn"].max(), "duration": by["duration_hours"].sum(), "open": by["open"].any(),
-        "end": by["end_hours"].max(),
-    }).reindex(np.arange(n))
+    per = pd.DataFrame(
+        {
+            "episodes": by.size(),
+            "onset": by["start_hours"].min(),
+            "grade": by["crs_grade"].max(),
+            "penn": by["crs_grade_penn"].max(),
+            "duration": by["duration_hours"].sum(),
+            "open": by["open"].any(),
+            "end": by["end_hours"].max(),
+        }
+    ).reindex(np.arange(n))
     n_episodes = per["episodes"].fillna(0).to_numpy(dtype="int64")
     grade = np.where(crs_death, 5, per["grade"].fillna(0).to_numpy()).astype("int64")
     penn = np.where(crs_death, 5, per["penn"].fillna(0).to_numpy()).astype("int64")
 
     is_reported = (events["event_type"] == "crs_grade_reported").fillna(False).to_numpy(dtype=bool)
-    reported = pd.DataFrame({
-        "participant_id": events.loc[is_reported, "participant_id"].astype(str).to_numpy(dtype=object),
-        "value": events.loc[is_reported, "value"].to_numpy(dtype="float64", na_value=np.nan),
-    }).groupby("participant_id")["value"].max()
+    reported = (
+        pd.DataFrame(
+            {
+                "participant_id": events.loc[is_reported, "participant_id"].astype(str).to_numpy(dtype=object),
+                "value": events.loc[is_reported, "value"].to_numpy(dtype="float64", na_value=np.nan),
+            }
+        )
+        .groupby("participant_id")["value"]
+        .max()
+    )
     reported_max = pp["participant_id"].map(reported).round().astype("Int64")
 
-    return pd.DataFrame({
-        "participant_id": pp["participant_id"].to_numpy(dtype=object),
-        "crs_any": (n_episodes > 0) | crs_death,
-        "crs_onset_hours": per["onset"].to_numpy(dtype="float64"),
-        "crs_max_grade": grade,
-        "crs_max_grade_penn": penn,
-        "crs_episodes": n_episodes,
-        "crs_duration_hours": per["duration"].fillna(0.0).to_numpy(dtype="float64"),
-        "crs_open": per["open"].astype("boolean").fillna(False).to_numpy(dtype=bool),
-        "crs_grade_reported_max": reported_max.to_numpy(),
-        "first_fever_hours": to_hours(first_fever),
-        "crs_grade3plus": grade >= 3,
-        "crs_grade4plus": grade >= 4,
-        "crs_penn_grade3plus": penn >= 3,
-        "crs_penn_grade4plus": penn >= 4,
-        "crs_death": np.asarray(crs_death, dtype=bool),
-        "crs_end_hours": per["end"].to_numpy(dtype="float64"),
-        "crs_followed_to_hours": to_hours(pp["horizon"].to_numpy()),
-    }).astype({"crs_grade_reported_max": "Int64"})[CRS_COLUMNS]
+    return pd.DataFrame(
+        {
+            "participant_id": pp["participant_id"].to_numpy(dtype=object),
+            "crs_any": (n_episodes > 0) | crs_death,
+            "crs_onset_hours": per["onset"].to_numpy(dtype="float64"),
+            "crs_max_grade": grade,
+            "crs_max_grade_penn": penn,
+            "crs_episodes": n_episodes,
+            "crs_duration_hours": per["duration"].fillna(0.0).to_numpy(dtype="float64"),
+            "crs_open": per["open"].astype("boolean").fillna(False).to_numpy(dtype=bool),
+            "crs_grade_reported_max": reported_max.to_numpy(),
+            "first_fever_hours": to_hours(first_fever),
+            "crs_grade3plus": grade >= 3,
+            "crs_grade4plus": grade >= 4,
+            "crs_penn_grade3plus": penn >= 3,
+            "crs_penn_grade4plus": penn >= 4,
+            "crs_death": np.asarray(crs_death, dtype=bool),
+            "crs_end_hours": per["end"].to_numpy(dtype="float64"),
+            "crs_followed_to_hours": to_hours(pp["horizon"].to_numpy()),
+        }
+    ).astype({"crs_grade_reported_max": "Int64"})[CRS_COLUMNS]
 
 
 def _hours_text(ticks: np.ndarray) -> np.ndarray:
@@ -408,12 +490,23 @@ def _hours_text(ticks: np.ndarray) -> np.ndarray:
 
 def _queries_frame(pid: np.ndarray, kind: str, detail: np.ndarray, t: np.ndarray) -> dict[str, np.ndarray]:
     pid = np.asarray(pid, dtype="int64")
-    return {"pid": pid, "kind": np.full(len(pid), kind, dtype=object), "detail": np.asarray(detail, dtype=object),
-            "_t": np.asarray(t, dtype="int64")}
+    return {
+        "pid": pid,
+        "kind": np.full(len(pid), kind, dtype=object),
+        "detail": np.asarray(detail, dtype=object),
+        "_t": np.asarray(t, dtype="int64"),
+    }
 
 
-def _reading_gap_queries(pid: np.ndarray, a: np.ndarray, b: np.ndarray, unobserved_from: np.ndarray, label: str,
-                         window: np.ndarray, plan: AnalysisPlan) -> dict[str, np.ndarray]:
+def _reading_gap_queries(
+    pid: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    unobserved_from: np.ndarray,
+    label: str,
+    window: np.ndarray,
+    plan: AnalysisPlan,
+) -> dict[str, np.ndarray]:
     """One ``reading_gap`` query per participant and reading type: how many gaps, the hours unobserved, the longest.
 
     A protocol with daily vitals after day 14 has a gap every day; one row per participant and
@@ -422,16 +515,30 @@ def _reading_gap_queries(pid: np.ndarray, a: np.ndarray, b: np.ndarray, unobserv
     gaps = pd.DataFrame({"pid": pid, "a": a, "b": b, "unobserved": b - unobserved_from, "length": b - a})
     if gaps.empty:
         return _queries_frame(pid, "reading_gap", np.array([], dtype=object), a)
-    longest = gaps.sort_values(["pid", "length", "a"], ascending=[True, False, True], kind="mergesort").drop_duplicates("pid")
-    summary = gaps.groupby("pid", sort=True).agg(count=("a", "size"), unobserved=("unobserved", "sum"), first=("a", "min"))
+    longest = gaps.sort_values(["pid", "length", "a"], ascending=[True, False, True], kind="mergesort").drop_duplicates(
+        "pid"
+    )
+    summary = gaps.groupby("pid", sort=True).agg(
+        count=("a", "size"), unobserved=("unobserved", "sum"), first=("a", "min")
+    )
     longest = longest.set_index("pid").loc[summary.index]
     count = summary["count"].to_numpy()
-    detail = (count.astype(str).astype(object) + np.where(count == 1, " gap", " gaps").astype(object)
-              + f" in {label} readings longer than the {plan.reading_hold_hours:g} h a reading holds, in days 0-"
-              + f"{plan.crs_window_days:g} (observed to hour " + _hours_text(window[summary.index.to_numpy()]) + "): "
-              + _hours_text(summary["unobserved"].to_numpy()) + " h unobserved in all, read as normal; longest from hour "
-              + _hours_text(longest["a"].to_numpy()) + " to hour " + _hours_text(longest["b"].to_numpy())
-              + " (" + _hours_text(longest["length"].to_numpy()) + " h)")
+    detail = (
+        count.astype(str).astype(object)
+        + np.where(count == 1, " gap", " gaps").astype(object)
+        + f" in {label} readings longer than the {plan.reading_hold_hours:g} h a reading holds, in days 0-"
+        + f"{plan.crs_window_days:g} (observed to hour "
+        + _hours_text(window[summary.index.to_numpy()])
+        + "): "
+        + _hours_text(summary["unobserved"].to_numpy())
+        + " h unobserved in all, read as normal; longest from hour "
+        + _hours_text(longest["a"].to_numpy())
+        + " to hour "
+        + _hours_text(longest["b"].to_numpy())
+        + " ("
+        + _hours_text(longest["length"].to_numpy())
+        + " h)"
+    )
     return _queries_frame(summary.index.to_numpy(), "reading_gap", detail, summary["first"].to_numpy())
 
 
@@ -473,11 +580,18 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
         pids = pp["pid"].to_numpy()[has_window]
         if label == "temperature":
             none = has_window & (n_readings == 0)
-            parts.append(_queries_frame(
-                np.flatnonzero(none), "no_temperature_in_window",
-                "no temperature reading in days 0-" + f"{plan.crs_window_days:g}" + " (observed to hour "
-                + _hours_text(window[none]) + "): fever, and so CRS onset, cannot be assessed",
-                np.zeros(int(none.sum()), dtype="int64")))
+            parts.append(
+                _queries_frame(
+                    np.flatnonzero(none),
+                    "no_temperature_in_window",
+                    "no temperature reading in days 0-"
+                    + f"{plan.crs_window_days:g}"
+                    + " (observed to hour "
+                    + _hours_text(window[none])
+                    + "): fever, and so CRS onset, cannot be assessed",
+                    np.zeros(int(none.sum()), dtype="int64"),
+                )
+            )
             pids = pids[n_readings[pids] > 0]
         all_pid = np.concatenate([pids, pids, r_pid])
         all_t = np.concatenate([np.zeros(len(pids), dtype="int64"), window[pids], r_t])
@@ -496,29 +610,58 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
 
     data_end = pp["data_end"].to_numpy()
     v = phys.vasopressor.loc[phys.vasopressor["open"]]
-    parts.append(_queries_frame(
-        v["pid"].to_numpy(), "open_interval",
-        v["drug"].to_numpy(dtype=object) + " from hour " + _hours_text(v["start"].to_numpy())
-        + " has no end time and no later " + v["drug"].to_numpy(dtype=object)
-        + " row: taken as running until hour " + _hours_text(data_end[v["pid"].to_numpy()]) + " (the export time or the cut)",
-        v["start"].to_numpy()))
+    parts.append(
+        _queries_frame(
+            v["pid"].to_numpy(),
+            "open_interval",
+            v["drug"].to_numpy(dtype=object)
+            + " from hour "
+            + _hours_text(v["start"].to_numpy())
+            + " has no end time and no later "
+            + v["drug"].to_numpy(dtype=object)
+            + " row: taken as running until hour "
+            + _hours_text(data_end[v["pid"].to_numpy()])
+            + " (the export time or the cut)",
+            v["start"].to_numpy(),
+        )
+    )
     o = phys.oxygen.loc[phys.oxygen["open"]]
-    parts.append(_queries_frame(
-        o["pid"].to_numpy(), "open_interval",
-        "oxygen (" + o["device"].to_numpy(dtype=object) + ") from hour " + _hours_text(o["start"].to_numpy())
-        + " has no end time and no later oxygen row: taken as running until hour "
-        + _hours_text(data_end[o["pid"].to_numpy()]) + " (the export time or the cut)",
-        o["start"].to_numpy()))
+    parts.append(
+        _queries_frame(
+            o["pid"].to_numpy(),
+            "open_interval",
+            "oxygen ("
+            + o["device"].to_numpy(dtype=object)
+            + ") from hour "
+            + _hours_text(o["start"].to_numpy())
+            + " has no end time and no later oxygen row: taken as running until hour "
+            + _hours_text(data_end[o["pid"].to_numpy()])
+            + " (the export time or the cut)",
+            o["start"].to_numpy(),
+        )
+    )
 
     e = episodes.loc[episodes["open"]]
     start = e["start"].to_numpy()
     end = e["end"].to_numpy()
-    parts.append(_queries_frame(
-        e["pid"].to_numpy(), "crs_episode_open",
-        "CRS episode " + e["episode"].astype(str).to_numpy(dtype=object) + " (onset hour " + _hours_text(start)
-        + f") has no clean {plan.episode_gap_hours:g} h span by hour " + _hours_text(end) + " ("
-        + e["open_reason"].to_numpy(dtype=object) + "): duration censored at " + _hours_text(end - start) + " h",
-        start))
+    parts.append(
+        _queries_frame(
+            e["pid"].to_numpy(),
+            "crs_episode_open",
+            "CRS episode "
+            + e["episode"].astype(str).to_numpy(dtype=object)
+            + " (onset hour "
+            + _hours_text(start)
+            + f") has no clean {plan.episode_gap_hours:g} h span by hour "
+            + _hours_text(end)
+            + " ("
+            + e["open_reason"].to_numpy(dtype=object)
+            + "): duration censored at "
+            + _hours_text(end - start)
+            + " h",
+            start,
+        )
+    )
     return pd.DataFrame({column: np.concatenate([part[column] for part in parts]) for column in parts[0]})
 
 
@@ -566,9 +709,11 @@ def derive_crs_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: An
     timeline = derive_crs_timeline(state, pp)
     queries = derive_crs_queries(phys, episodes, plan)
     queries = queries.sort_values(["pid", "kind", "_t", "detail"], kind="mergesort")
-    queries = pd.DataFrame({
-        "participant_id": pp["participant_id"].to_numpy(dtype=object)[queries["pid"].to_numpy()],
-        "kind": queries["kind"].to_numpy(dtype=object),
-        "detail": queries["detail"].to_numpy(dtype=object),
-    })
+    queries = pd.DataFrame(
+        {
+            "participant_id": pp["participant_id"].to_numpy(dtype=object)[queries["pid"].to_numpy()],
+            "kind": queries["kind"].to_numpy(dtype=object),
+            "detail": queries["detail"].to_numpy(dtype=object),
+        }
+    )
     return {"crs_timeline": timeline.reset_index(drop=True), "crs": crs.reset_index(drop=True), "queries": queries}

@@ -51,10 +51,12 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
     kinds = events["event_type"].astype("string").str.lower()
     concerned = events.loc[kinds.isin(["death", "withdrawal"]), "participant_id"].unique()
     rows_concerned = events["participant_id"].isin(concerned)
-    ev = events.loc[rows_concerned].assign(event_type=kinds[rows_concerned],
-                                           participant_id=events.loc[rows_concerned, "participant_id"].astype("string"))
-    infusion = participants.assign(participant_id=participants["participant_id"].astype("string")) \
-        .set_index("participant_id")["infusion_datetime"]
+    ev = events.loc[rows_concerned].assign(
+        event_type=kinds[rows_concerned], participant_id=events.loc[rows_concerned, "participant_id"].astype("string")
+    )
+    infusion = participants.assign(participant_id=participants["participant_id"].astype("string")).set_index(
+        "participant_id"
+    )["infusion_datetime"]
     queries: list[dict[str, str]] = []
 
     for pid, rows in ev.groupby("participant_id", sort=True):
@@ -65,26 +67,53 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
             death = deaths.iloc[0]
             if len(deaths) > 1:
                 others = ", ".join(_day(h) for h in deaths["hours_from_infusion"].iloc[1:])
-                queries.append({"participant_id": pid, "kind": "multiple_deaths",
-                                "detail": f"{len(deaths)} death rows: {_day(death['hours_from_infusion'])}, {others}; "
-                                          f"used: the earliest, {_day(death['hours_from_infusion'])}"})
+                queries.append(
+                    {
+                        "participant_id": pid,
+                        "kind": "multiple_deaths",
+                        "detail": f"{len(deaths)} death rows: {_day(death['hours_from_infusion'])}, {others}; "
+                        f"used: the earliest, {_day(death['hours_from_infusion'])}",
+                    }
+                )
             infused_at = infusion.get(pid, pd.NaT)
             if pd.notna(infused_at) and death["event_time"] < infused_at:
                 h = death["hours_from_infusion"]
                 before = "" if pd.isna(h) else f" ({-h / 24.0:.2f} days before infusion)"
-                used = ("used: death at day 0 (clamped to the infusion)" if pd.notna(h)
-                        else "used: death; the participant is not infused (infusion after the cut)")
-                queries.append({"participant_id": pid, "kind": "death_before_infusion",
-                                "detail": f"death recorded before the infusion{before}; {used}"})
-            for _, rel in rows.loc[(rows["event_type"] == "relapse") & (rows["event_time"] > death["event_time"])].iterrows():
-                queries.append({"participant_id": pid, "kind": "relapse_after_death",
-                                "detail": f"relapse at {_day(rel['hours_from_infusion'])} after death at "
-                                          f"{_day(death['hours_from_infusion'])}; used: the death, the relapse is ignored"})
-            for _, lc in rows.loc[(rows["event_type"] == "last_contact") & (rows["event_time"] > death["event_time"])].iterrows():
-                queries.append({"participant_id": pid, "kind": "last_contact_after_death",
-                                "detail": f"last contact at {_day(lc['hours_from_infusion'])} after death at "
-                                          f"{_day(death['hours_from_infusion'])}; used: the death; last known alive "
-                                          f"capped at {_day(death['hours_from_infusion'])}"})
+                used = (
+                    "used: death at day 0 (clamped to the infusion)"
+                    if pd.notna(h)
+                    else "used: death; the participant is not infused (infusion after the cut)"
+                )
+                queries.append(
+                    {
+                        "participant_id": pid,
+                        "kind": "death_before_infusion",
+                        "detail": f"death recorded before the infusion{before}; {used}",
+                    }
+                )
+            for _, rel in rows.loc[
+                (rows["event_type"] == "relapse") & (rows["event_time"] > death["event_time"])
+            ].iterrows():
+                queries.append(
+                    {
+                        "participant_id": pid,
+                        "kind": "relapse_after_death",
+                        "detail": f"relapse at {_day(rel['hours_from_infusion'])} after death at "
+                        f"{_day(death['hours_from_infusion'])}; used: the death, the relapse is ignored",
+                    }
+                )
+            for _, lc in rows.loc[
+                (rows["event_type"] == "last_contact") & (rows["event_time"] > death["event_time"])
+            ].iterrows():
+                queries.append(
+                    {
+                        "participant_id": pid,
+                        "kind": "last_contact_after_death",
+                        "detail": f"last contact at {_day(lc['hours_from_infusion'])} after death at "
+                        f"{_day(death['hours_from_infusion'])}; used: the death; last known alive "
+                        f"capped at {_day(death['hours_from_infusion'])}",
+                    }
+                )
 
         withdrawals = rows.loc[rows["event_type"] == "withdrawal"].sort_values("event_time", kind="mergesort")
         if not withdrawals.empty:
@@ -93,10 +122,15 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
             if not later.empty:
                 types = ", ".join(sorted(later["event_type"].dropna().unique()))
                 first = later.sort_values("event_time", kind="mergesort").iloc[0]
-                queries.append({"participant_id": pid, "kind": "event_after_withdrawal",
-                                "detail": f"withdrawal at {_day(w['hours_from_infusion'])}; {len(later)} later row(s) "
-                                          f"({types}), the first at {_day(first['hours_from_infusion'])}; used: every "
-                                          "row (follow-up is not truncated at the withdrawal)"})
+                queries.append(
+                    {
+                        "participant_id": pid,
+                        "kind": "event_after_withdrawal",
+                        "detail": f"withdrawal at {_day(w['hours_from_infusion'])}; {len(later)} later row(s) "
+                        f"({types}), the first at {_day(first['hours_from_infusion'])}; used: every "
+                        "row (follow-up is not truncated at the withdrawal)",
+                    }
+                )
 
     if not queries:
         return empty_queries()

@@ -15,7 +15,12 @@ HOURS_PER_YEAR = 365.25 * 24.0
 """Age at an assessment = age at infusion + hours / 8766 (the 365.25-day year of processed-tables.md)."""
 
 NEUROLOGICAL_ASSESSMENTS: tuple[str, ...] = (
-    "ice_score", "capd_score", "consciousness", "seizure", "motor_weakness", "cerebral_edema",
+    "ice_score",
+    "capd_score",
+    "consciousness",
+    "seizure",
+    "motor_weakness",
+    "cerebral_edema",
 )
 """The event types that count as a neurological assessment (``icans_assessed``)."""
 
@@ -34,7 +39,12 @@ CODED_DOMAIN_GRADES: dict[tuple[str, str], int] = {
 """grading.md: consciousness, seizure, motor and cerebral-edema domains, code → ASTCT grade."""
 
 ICANS_COLUMNS: list[str] = [
-    "participant_id", "icans_any", "icans_onset_hours", "icans_max_grade", "icans_assessed", "icans_grade_reported_max",
+    "participant_id",
+    "icans_any",
+    "icans_onset_hours",
+    "icans_max_grade",
+    "icans_assessed",
+    "icans_grade_reported_max",
 ]
 
 _TOOL_NAMES = {"ice_score": "ICE", "capd_score": "CAPD"}
@@ -81,7 +91,10 @@ def derive_icans_assessments(participants: pd.DataFrame, events: pd.DataFrame, p
     rows = rows.sort_values(["participant_id", "hours_from_infusion", "line"], kind="mergesort").reset_index(drop=True)
 
     value = rows["value"].to_numpy(dtype=float, na_value=np.nan)
-    age = rows["age_at_infusion_years"].to_numpy(dtype=float) + rows["hours_from_infusion"].to_numpy(dtype=float) / HOURS_PER_YEAR
+    age = (
+        rows["age_at_infusion_years"].to_numpy(dtype=float)
+        + rows["hours_from_infusion"].to_numpy(dtype=float) / HOURS_PER_YEAR
+    )
     is_ice = rows["event_type"].isin(["ice_score"]).to_numpy()
     is_capd = rows["event_type"].isin(["capd_score"]).to_numpy()
     is_death = rows["event_type"].isin(["death"]).to_numpy()
@@ -93,20 +106,24 @@ def derive_icans_assessments(participants: pd.DataFrame, events: pd.DataFrame, p
         default=np.nan_to_num(coded_grade, nan=-1),
     )
     wrong_age = (is_ice & (age < plan.ice_min_age_years)) | (is_capd & (age >= plan.ice_min_age_years))
-    return pd.DataFrame({
-        "participant_id": rows["participant_id"],
-        "line": rows["line"],
-        "hours": rows["hours_from_infusion"].astype(float),
-        "event_type": rows["event_type"],
-        "value": value,
-        "detail": rows["detail"],
-        "age_years": age,
-        "grade": grade.astype("int64"),
-        "wrong_age_tool": wrong_age,
-    })
+    return pd.DataFrame(
+        {
+            "participant_id": rows["participant_id"],
+            "line": rows["line"],
+            "hours": rows["hours_from_infusion"].astype(float),
+            "event_type": rows["event_type"],
+            "value": value,
+            "detail": rows["detail"],
+            "age_years": age,
+            "grade": grade.astype("int64"),
+            "wrong_age_tool": wrong_age,
+        }
+    )
 
 
-def derive_icans(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> tuple[pd.DataFrame, pd.DataFrame]:
+def derive_icans(
+    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``icans.parquet``: one row per infused participant, and the data queries it raises.
 
     grading.md, "ICANS, ASTCT 2019": the maximum grade over the assessments of
@@ -134,13 +151,18 @@ def derive_icans(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysi
     assessed_ids = assessments.loc[assessments["event_type"].isin(NEUROLOGICAL_ASSESSMENTS), "participant_id"]
 
     reported = events.loc[events["event_type"].isin(["icans_grade_reported"])]
-    reported_max = reported.assign(value=reported["value"].to_numpy(dtype=float, na_value=np.nan)).groupby(
-        "participant_id")["value"].max()
+    reported_max = (
+        reported.assign(value=reported["value"].to_numpy(dtype=float, na_value=np.nan))
+        .groupby("participant_id")["value"]
+        .max()
+    )
 
     table = infused.copy()
     table["icans_max_grade"] = table["participant_id"].map(per_participant).fillna(0).astype("int64")
     table["icans_any"] = table["icans_max_grade"] >= 1
-    table["icans_onset_hours"] = table["participant_id"].map(positive.set_index("participant_id")["hours"]).astype(float)
+    table["icans_onset_hours"] = (
+        table["participant_id"].map(positive.set_index("participant_id")["hours"]).astype(float)
+    )
     table["icans_assessed"] = table["participant_id"].isin(assessed_ids)
     table["icans_grade_reported_max"] = table["participant_id"].map(reported_max).round().astype("Int64")
     return table[ICANS_COLUMNS], _icans_queries(assessments, plan)
@@ -150,28 +172,50 @@ def _icans_queries(assessments: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFram
     """Queries: a tool used at the wrong age; an assessment that cannot be graded."""
     hours_text = _format_numbers(assessments["hours"], "%.1f")
     limit = f"{plan.ice_min_age_years:g}"
-    tool_rule = pd.Series(np.where(assessments["event_type"].eq("ice_score"), f"ICE is for age ≥ {limit}",
-                                   f"CAPD is for age < {limit}"), index=assessments.index)
+    tool_rule = pd.Series(
+        np.where(assessments["event_type"].eq("ice_score"), f"ICE is for age ≥ {limit}", f"CAPD is for age < {limit}"),
+        index=assessments.index,
+    )
     score_text = _format_numbers(assessments["value"], "%g").where(assessments["value"].notna(), "(no value)")
     score = assessments["event_type"].map(_TOOL_NAMES) + " score " + score_text
     wrong = assessments.loc[assessments["wrong_age_tool"]]
-    wrong_age = pd.DataFrame({
-        "participant_id": wrong["participant_id"], "kind": "icans_tool_wrong_age",
-        "detail": (score + " at " + hours_text + " h, age " + _format_numbers(assessments["age_years"], "%.1f")
-                   + " y: " + tool_rule + "; graded as recorded").loc[wrong.index],
-        "hours": wrong["hours"],
-    })
+    wrong_age = pd.DataFrame(
+        {
+            "participant_id": wrong["participant_id"],
+            "kind": "icans_tool_wrong_age",
+            "detail": (
+                score
+                + " at "
+                + hours_text
+                + " h, age "
+                + _format_numbers(assessments["age_years"], "%.1f")
+                + " y: "
+                + tool_rule
+                + "; graded as recorded"
+            ).loc[wrong.index],
+            "hours": wrong["hours"],
+        }
+    )
     bad = assessments.loc[assessments["grade"] < 0]
-    what = score.fillna(assessments["event_type"].astype(object) + " " + assessments["detail"].astype(object).fillna("(no code)"))
-    ungradable = pd.DataFrame({
-        "participant_id": bad["participant_id"], "kind": "icans_assessment_ungradable",
-        "detail": (what + " at " + hours_text + " h cannot be graded: counted as assessed, grade 0").loc[bad.index],
-        "hours": bad["hours"],
-    })
-    queries = pd.concat([frame for frame in (wrong_age, ungradable) if not frame.empty] or [wrong_age], ignore_index=True)
+    what = score.fillna(
+        assessments["event_type"].astype(object) + " " + assessments["detail"].astype(object).fillna("(no code)")
+    )
+    ungradable = pd.DataFrame(
+        {
+            "participant_id": bad["participant_id"],
+            "kind": "icans_assessment_ungradable",
+            "detail": (what + " at " + hours_text + " h cannot be graded: counted as assessed, grade 0").loc[bad.index],
+            "hours": bad["hours"],
+        }
+    )
+    queries = pd.concat(
+        [frame for frame in (wrong_age, ungradable) if not frame.empty] or [wrong_age], ignore_index=True
+    )
     return queries.sort_values(["participant_id", "hours", "kind"], kind="mergesort").reset_index(drop=True)
 
 
 def _format_numbers(values: pd.Series, pattern: str) -> pd.Series:
     """printf-style text of a float column, vectorized."""
-    return pd.Series(np.char.mod(pattern, values.to_numpy(dtype=float, na_value=np.nan)), index=values.index, dtype=object)
+    return pd.Series(
+        np.char.mod(pattern, values.to_numpy(dtype=float, na_value=np.nan)), index=values.index, dtype=object
+    )

@@ -50,7 +50,9 @@ def participant_partitions(participants: pd.DataFrame, events: pd.DataFrame, n: 
     participant_groups = group_of_id[group_position(ids, participants["participant_id"].to_numpy(dtype=object))]
     event_groups = group_of_id[group_position(ids, np.asarray(event_ids, dtype=object))][event_codes]
     groups = int(group_of_id[-1]) + 1
-    return list(zip(split_by_group(participants, participant_groups, groups), split_by_group(events, event_groups, groups)))
+    return list(
+        zip(split_by_group(participants, participant_groups, groups), split_by_group(events, event_groups, groups))
+    )
 
 
 def partitions_for_workers(participants: pd.DataFrame, events: pd.DataFrame, n: int) -> list[Partition]:
@@ -99,8 +101,10 @@ def combine_partitions(partitions: Sequence[dict[str, pd.DataFrame]]) -> dict[st
     at chunk boundaries, so a column in 16 chunks (tables returned by workers) would be written
     with the same values but different bytes.
     """
-    return {name: in_one_chunk(sort_by_key(concatenate([tables[name] for tables in partitions]), TABLE_KEYS[name]))
-            for name in partitions[0]}
+    return {
+        name: in_one_chunk(sort_by_key(concatenate([tables[name] for tables in partitions]), TABLE_KEYS[name]))
+        for name in partitions[0]
+    }
 
 
 def concatenate(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -113,7 +117,11 @@ def concatenate(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 def in_one_chunk(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with each Arrow-backed column's chunks joined into one."""
-    chunked = [name for name, values in frame.items()
-               if isinstance(values.array, ArrowExtensionArray) and values.array.__arrow_array__().num_chunks > 1]
-    return frame.assign(**{name: type(frame[name].array)(frame[name].array.__arrow_array__().combine_chunks())
-                           for name in chunked})
+    chunked = [
+        name
+        for name, values in frame.items()
+        if isinstance(values.array, ArrowExtensionArray) and values.array.__arrow_array__().num_chunks > 1
+    ]
+    return frame.assign(
+        **{name: type(frame[name].array)(frame[name].array.__arrow_array__().combine_chunks()) for name in chunked}
+    )

@@ -19,8 +19,13 @@ PENN_APPROXIMATION_NOTE = (
 """The caveat to show wherever the approximation is shown (grading.md, "Bias")."""
 
 
-def compute_penn_level(hypotension_level: np.ndarray, hypoxia_level: np.ndarray, mechanical_ventilation: np.ndarray,
-                       high_dose_run: np.ndarray, repeat_bolus: np.ndarray) -> np.ndarray:
+def compute_penn_level(
+    hypotension_level: np.ndarray,
+    hypoxia_level: np.ndarray,
+    mechanical_ventilation: np.ndarray,
+    high_dose_run: np.ndarray,
+    repeat_bolus: np.ndarray,
+) -> np.ndarray:
     """The Penn-approximate grade a moment would have inside an episode (1–4).
 
     grading.md, "CRS, Penn scale":
@@ -79,9 +84,13 @@ def compute_crs_grade_penn(state: pd.DataFrame) -> np.ndarray:
     numpy.ndarray
         int64 per row.
     """
-    level = compute_penn_level(state["hypotension_level"].to_numpy(), state["hypoxia_level"].to_numpy(),
-                               state["mechanical_ventilation"].to_numpy(), state["high_dose_run"].to_numpy(),
-                               state["repeat_bolus"].to_numpy())
+    level = compute_penn_level(
+        state["hypotension_level"].to_numpy(),
+        state["hypoxia_level"].to_numpy(),
+        state["mechanical_ventilation"].to_numpy(),
+        state["high_dose_run"].to_numpy(),
+        state["repeat_bolus"].to_numpy(),
+    )
     return np.where(state["episode"].to_numpy() > 0, level, 0).astype("int64")
 
 

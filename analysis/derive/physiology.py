@@ -221,8 +221,11 @@ def pals_sbp_threshold(age_years: ArrayLike, pals_age: str) -> np.ndarray:
         age = np.floor(np.round(age, 9))
     elif pals_age != "exact":
         raise ValueError(f"pals_age must be 'completed_years' or 'exact', not {pals_age!r}")
-    threshold = np.where(age < 1, PALS_INFANT_SBP,
-                         np.where(age < 10, PALS_CHILD_SBP_BASE + PALS_CHILD_SBP_PER_YEAR * age, PALS_ADOLESCENT_SBP))
+    threshold = np.where(
+        age < 1,
+        PALS_INFANT_SBP,
+        np.where(age < 10, PALS_CHILD_SBP_BASE + PALS_CHILD_SBP_PER_YEAR * age, PALS_ADOLESCENT_SBP),
+    )
     return np.where(np.isnan(age), np.nan, threshold)
 
 
@@ -247,8 +250,9 @@ def compute_oxygen_level(device: ArrayLike, flow: ArrayLike, plan: AnalysisPlan)
     return np.where(high_flow_cannula, 3, level)
 
 
-def compute_high_dose(doses: dict[str, np.ndarray], vasopressin_running: np.ndarray, drugs_running: np.ndarray,
-                      plan: AnalysisPlan) -> np.ndarray:
+def compute_high_dose(
+    doses: dict[str, np.ndarray], vasopressin_running: np.ndarray, drugs_running: np.ndarray, plan: AnalysisPlan
+) -> np.ndarray:
     """Whether the vasopressors running at a moment are a high dose.
 
     grading.md, "High dose" [choice ``high_dose``]: monotherapy norepinephrine ≥ 0.28,
@@ -286,8 +290,11 @@ def compute_high_dose(doses: dict[str, np.ndarray], vasopressin_running: np.ndar
         if drug in thresholds:
             high |= dose >= thresholds[drug] - DOSE_TOLERANCE
         ne_equivalent += NE_EQUIVALENT_WEIGHTS.get(drug, 0.0) * dose
-    combination_threshold = np.where(vasopressin_running, plan.high_dose.combination_ne_equivalent_with_vasopressin,
-                                     plan.high_dose.combination_ne_equivalent)
+    combination_threshold = np.where(
+        vasopressin_running,
+        plan.high_dose.combination_ne_equivalent_with_vasopressin,
+        plan.high_dose.combination_ne_equivalent,
+    )
     high |= (np.asarray(drugs_running) >= 2) & (ne_equivalent >= combination_threshold - DOSE_TOLERANCE)
     return high
 
@@ -313,15 +320,19 @@ def prepare_participants(participants: pd.DataFrame, events: pd.DataFrame, plan:
     infused = participants["infused"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     p = participants.loc[infused].sort_values("participant_id", kind="mergesort")
     p = p.drop_duplicates("participant_id").reset_index(drop=True)
-    out = pd.DataFrame({
-        "pid": np.arange(len(p), dtype="int64"),
-        "participant_id": p["participant_id"].astype(str).to_numpy(dtype=object),
-        "age_at_infusion_years": p["age_at_infusion_years"].to_numpy(dtype="float64", na_value=np.nan),
-    })
+    out = pd.DataFrame(
+        {
+            "pid": np.arange(len(p), dtype="int64"),
+            "participant_id": p["participant_id"].astype(str).to_numpy(dtype=object),
+            "age_at_infusion_years": p["age_at_infusion_years"].to_numpy(dtype="float64", na_value=np.nan),
+        }
+    )
     out["sbp_threshold"] = pals_sbp_threshold(out["age_at_infusion_years"], plan.pals_age)
 
-    data_end_h = np.fmin(p["data_end_hours"].to_numpy(dtype="float64", na_value=np.nan),
-                         p["cut_hours"].to_numpy(dtype="float64", na_value=np.nan))
+    data_end_h = np.fmin(
+        p["data_end_hours"].to_numpy(dtype="float64", na_value=np.nan),
+        p["cut_hours"].to_numpy(dtype="float64", na_value=np.nan),
+    )
 
     is_death = (events["event_type"] == "death").fillna(False).to_numpy(dtype=bool)
     after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
@@ -362,15 +373,17 @@ def prepare_events(events: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
     keep = events["participant_id"].astype(str).isin(codes.index).to_numpy(dtype=bool) & after_infusion
     e = events.loc[keep]
     end_h = e["end_hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)
-    return pd.DataFrame({
-        "pid": codes.reindex(e["participant_id"].astype(str)).to_numpy(dtype="int64"),
-        "event_type": e["event_type"].astype(object).fillna("").to_numpy(dtype=object),
-        "t": to_ticks(e["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)),
-        "end": to_ticks(end_h),
-        "has_end": ~np.isnan(end_h),
-        "value": e["value"].to_numpy(dtype="float64", na_value=np.nan),
-        "detail": e["detail"].astype(object).where(e["detail"].notna(), "").to_numpy(dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "pid": codes.reindex(e["participant_id"].astype(str)).to_numpy(dtype="int64"),
+            "event_type": e["event_type"].astype(object).fillna("").to_numpy(dtype=object),
+            "t": to_ticks(e["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)),
+            "end": to_ticks(end_h),
+            "has_end": ~np.isnan(end_h),
+            "value": e["value"].to_numpy(dtype="float64", na_value=np.nan),
+            "detail": e["detail"].astype(object).where(e["detail"].notna(), "").to_numpy(dtype=object),
+        }
+    )
 
 
 def _before_horizon(frame: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
@@ -428,8 +441,9 @@ def derive_bolus_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPla
     return pd.DataFrame({"pid": pid, "start": t, "end": end, "repeat": repeat})
 
 
-def _interval_ends(group: np.ndarray, pid: np.ndarray, t: np.ndarray, end_raw: np.ndarray,
-                   pp: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _interval_ends(
+    group: np.ndarray, pid: np.ndarray, t: np.ndarray, end_raw: np.ndarray, pp: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
     """Effective ends of interval rows sorted by (group, time): grading.md, "Intervals".
 
     A later row of the group replaces the earlier; a row with no end ends at the next row of the
@@ -469,8 +483,16 @@ def derive_vasopressor_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: Analy
     drug_code = pd.factorize(rows["drug"])[0]
     group = _pack(pid, drug_code)
     end, open_ = _interval_ends(group, pid, t, rows["end"].to_numpy(), pp)
-    out = pd.DataFrame({"pid": pid, "drug": rows["drug"].to_numpy(dtype=object), "start": t, "end": end,
-                        "dose": rows["dose"].to_numpy(dtype="float64"), "open": open_})
+    out = pd.DataFrame(
+        {
+            "pid": pid,
+            "drug": rows["drug"].to_numpy(dtype=object),
+            "start": t,
+            "end": end,
+            "dose": rows["dose"].to_numpy(dtype="float64"),
+            "open": open_,
+        }
+    )
     return out.loc[out["end"] > out["start"]].reset_index(drop=True)
 
 
@@ -496,13 +518,24 @@ def derive_oxygen_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPl
     rows = rows.assign(level=compute_oxygen_level(rows["device"], rows["value"], plan))
     rows["severity"] = rows["level"] * 2 + (rows["device"] == MECHANICAL_VENTILATION)
     rows = rows.sort_values(["pid", "t", "severity", "device"], kind="mergesort")
-    rows = rows.groupby(["pid", "t"], sort=True).agg(device=("device", "last"), level=("level", "last"),
-                                                     end=("end", "max")).reset_index()
+    rows = (
+        rows.groupby(["pid", "t"], sort=True)
+        .agg(device=("device", "last"), level=("level", "last"), end=("end", "max"))
+        .reset_index()
+    )
     pid = rows["pid"].to_numpy()
     t = rows["t"].to_numpy()
     end, open_ = _interval_ends(pid, pid, t, rows["end"].to_numpy(), pp)
-    out = pd.DataFrame({"pid": pid, "device": rows["device"].to_numpy(dtype=object),
-                        "level": rows["level"].to_numpy(dtype="int64"), "start": t, "end": end, "open": open_})
+    out = pd.DataFrame(
+        {
+            "pid": pid,
+            "device": rows["device"].to_numpy(dtype=object),
+            "level": rows["level"].to_numpy(dtype="int64"),
+            "start": t,
+            "end": end,
+            "open": open_,
+        }
+    )
     return out.loc[out["end"] > out["start"]].reset_index(drop=True)
 
 
@@ -578,8 +611,9 @@ def _covering(intervals: pd.DataFrame, pid: np.ndarray, start: np.ndarray) -> np
     return np.where(on, idx, -1)
 
 
-def derive_physiology(pp: pd.DataFrame, ev: pd.DataFrame, plan: AnalysisPlan,
-                      extra_times: Iterable[tuple[np.ndarray, np.ndarray]] = ()) -> Physiology:
+def derive_physiology(
+    pp: pd.DataFrame, ev: pd.DataFrame, plan: AnalysisPlan, extra_times: Iterable[tuple[np.ndarray, np.ndarray]] = ()
+) -> Physiology:
     """The physiological state over time, per participant, on [0, horizon).
 
     grading.md, "The physiological state over time":
@@ -613,8 +647,11 @@ def derive_physiology(pp: pd.DataFrame, ev: pd.DataFrame, plan: AnalysisPlan,
     vasopressor = derive_vasopressor_intervals(ev, pp, plan)
     oxygen = derive_oxygen_intervals(ev, pp, plan)
 
-    boundaries = [(f["pid"].to_numpy(), f[c].to_numpy())
-                  for f in (temperature, systolic_bp, bolus, vasopressor, oxygen) for c in ("start", "end")]
+    boundaries = [
+        (f["pid"].to_numpy(), f[c].to_numpy())
+        for f in (temperature, systolic_bp, bolus, vasopressor, oxygen)
+        for c in ("start", "end")
+    ]
     grid = build_grid(pp, [*boundaries, *extra_times])
     pid = grid["pid"].to_numpy()
     start = grid["start"].to_numpy()
@@ -653,10 +690,19 @@ def derive_physiology(pp: pd.DataFrame, ev: pd.DataFrame, plan: AnalysisPlan,
     high_dose_run = high_dose & (run_ticks >= hours_to_ticks(plan.high_dose.min_duration_hours))
 
     state = grid.assign(
-        temperature_observed=temperature_observed, fever=fever, sbp_observed=sbp_observed, sbp_low=sbp_low,
-        bolus=bolus_on, repeat_bolus=repeat_on, vasopressor_count=vasopressor_count.astype("int64"),
-        vasopressin=vasopressin, high_dose=high_dose, high_dose_run=high_dose_run,
-        oxygen_device=oxygen_device.astype(object), mechanical_ventilation=oxygen_device == MECHANICAL_VENTILATION,
-        hypotension_level=hypotension_level.astype("int64"), hypoxia_level=hypoxia_level,
+        temperature_observed=temperature_observed,
+        fever=fever,
+        sbp_observed=sbp_observed,
+        sbp_low=sbp_low,
+        bolus=bolus_on,
+        repeat_bolus=repeat_on,
+        vasopressor_count=vasopressor_count.astype("int64"),
+        vasopressin=vasopressin,
+        high_dose=high_dose,
+        high_dose_run=high_dose_run,
+        oxygen_device=oxygen_device.astype(object),
+        mechanical_ventilation=oxygen_device == MECHANICAL_VENTILATION,
+        hypotension_level=hypotension_level.astype("int64"),
+        hypoxia_level=hypoxia_level,
     )
     return Physiology(pp, state, temperature, systolic_bp, bolus, vasopressor, oxygen)

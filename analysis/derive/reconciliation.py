@@ -32,7 +32,9 @@ HYPOXIA_WORDS: dict[int, str] = {
 
 def _hours_text(values: pd.Series) -> pd.Series:
     """Hours as text with one decimal, vectorized."""
-    return pd.Series(np.char.mod("%.1f", values.to_numpy(dtype=float, na_value=np.nan)), index=values.index, dtype=object)
+    return pd.Series(
+        np.char.mod("%.1f", values.to_numpy(dtype=float, na_value=np.nan)), index=values.index, dtype=object
+    )
 
 
 def describe_crs_grade_drivers(crs_timeline: pd.DataFrame, grades: pd.Series) -> pd.Series:
@@ -59,7 +61,9 @@ def describe_crs_grade_drivers(crs_timeline: pd.DataFrame, grades: pd.Series) ->
     pandas.Series
         Text indexed by ``participant_id``; participants with no description are absent.
     """
-    timeline = crs_timeline.merge(grades.rename("derived_grade"), left_on="participant_id", right_index=True, how="inner")
+    timeline = crs_timeline.merge(
+        grades.rename("derived_grade"), left_on="participant_id", right_index=True, how="inner"
+    )
     at_max = timeline.loc[(timeline["crs_grade"] == timeline["derived_grade"]) & (timeline["derived_grade"] >= 1)]
     at_max = at_max.sort_values(["participant_id", "start_hours"], kind="mergesort").reset_index(drop=True)
     grade = at_max["derived_grade"].astype("int64")
@@ -70,29 +74,55 @@ def describe_crs_grade_drivers(crs_timeline: pd.DataFrame, grades: pd.Series) ->
     hypotension_words = hypotension.map(HYPOTENSION_WORDS).fillna("").to_numpy(dtype=object)
     hypoxia_words = hypoxia.map(HYPOXIA_WORDS).fillna("").to_numpy(dtype=object)
     fever = at_max["fever"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    drivers = pd.Series(np.select(
-        [by_hypotension & by_hypoxia, by_hypotension, by_hypoxia, (grade == 1).to_numpy() & fever, (grade == 1).to_numpy()],
-        [hypotension_words + " and " + hypoxia_words, hypotension_words, hypoxia_words, "fever", "episode ongoing without fever"],
-        default="grade " + grade.astype(str).to_numpy(dtype=object),
-    ), index=at_max.index, dtype=object)
+    drivers = pd.Series(
+        np.select(
+            [
+                by_hypotension & by_hypoxia,
+                by_hypotension,
+                by_hypoxia,
+                (grade == 1).to_numpy() & fever,
+                (grade == 1).to_numpy(),
+            ],
+            [
+                hypotension_words + " and " + hypoxia_words,
+                hypotension_words,
+                hypoxia_words,
+                "fever",
+                "episode ongoing without fever",
+            ],
+            default="grade " + grade.astype(str).to_numpy(dtype=object),
+        ),
+        index=at_max.index,
+        dtype=object,
+    )
 
     previous_end = at_max.groupby("participant_id", sort=False)["end_hours"].shift(1)
     previous_drivers = drivers.groupby(at_max["participant_id"], sort=False).shift(1)
     starts_run = ~((at_max["start_hours"] == previous_end) & (drivers == previous_drivers))
     run = starts_run.cumsum()
     first_run = run == run.groupby(at_max["participant_id"], sort=False).transform("min")
-    spans = at_max.loc[first_run].groupby("participant_id", sort=False).agg(
-        start_hours=("start_hours", "min"), end_hours=("end_hours", "max"))
+    spans = (
+        at_max.loc[first_run]
+        .groupby("participant_id", sort=False)
+        .agg(start_hours=("start_hours", "min"), end_hours=("end_hours", "max"))
+    )
     first_drivers = drivers.loc[first_run].groupby(at_max.loc[first_run, "participant_id"], sort=False).first()
     described = first_drivers + " " + _hours_text(spans["start_hours"]) + "–" + _hours_text(spans["end_hours"]) + " h"
 
     deaths = grades.loc[(grades == 5) & ~grades.index.isin(described.index)]
     no_crs = grades.loc[grades == 0]
-    return pd.concat([described.astype(object), pd.Series("death with cause crs", index=deaths.index, dtype=object),
-                      pd.Series(NO_CRS_WORDS, index=no_crs.index, dtype=object)])
+    return pd.concat(
+        [
+            described.astype(object),
+            pd.Series("death with cause crs", index=deaths.index, dtype=object),
+            pd.Series(NO_CRS_WORDS, index=no_crs.index, dtype=object),
+        ]
+    )
 
 
-def derive_grade_discrepancies(crs: pd.DataFrame, icans: pd.DataFrame, crs_timeline: pd.DataFrame | None = None) -> pd.DataFrame:
+def derive_grade_discrepancies(
+    crs: pd.DataFrame, icans: pd.DataFrame, crs_timeline: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Derived-vs-reported grade discrepancies, one row per participant and scale that differs.
 
     outputs.md, ``queries.parquet``: *derived-vs-reported grade discrepancies*. A participant is
@@ -125,18 +155,25 @@ def derive_grade_discrepancies(crs: pd.DataFrame, icans: pd.DataFrame, crs_timel
         reported = table[reported_column].astype("Float64")
         derived = table[derived_column].astype("Float64")
         differs = (reported.notna() & (reported != derived)).fillna(False).astype(bool)
-        rows = pd.DataFrame({
-            "participant_id": table["participant_id"],
-            "kind": kind,
-            "derived_grade": derived.astype("Int64"),
-            "reported_grade": reported.astype("Int64"),
-        }).loc[differs]
-        rows["detail"] = ("derived ASTCT " + rows["derived_grade"].astype(str) + ", reported "
-                          + rows["reported_grade"].astype(str)).astype(object)
+        rows = pd.DataFrame(
+            {
+                "participant_id": table["participant_id"],
+                "kind": kind,
+                "derived_grade": derived.astype("Int64"),
+                "reported_grade": reported.astype("Int64"),
+            }
+        ).loc[differs]
+        rows["detail"] = (
+            "derived ASTCT " + rows["derived_grade"].astype(str) + ", reported " + rows["reported_grade"].astype(str)
+        ).astype(object)
         if kind == "crs_grade_discrepancy" and crs_timeline is not None and not rows.empty:
-            drivers = describe_crs_grade_drivers(crs_timeline, rows.set_index("participant_id")["derived_grade"].astype("int64"))
+            drivers = describe_crs_grade_drivers(
+                crs_timeline, rows.set_index("participant_id")["derived_grade"].astype("int64")
+            )
             driven = rows["participant_id"].map(drivers)
-            rows["detail"] = rows["detail"].where(driven.isna(), rows["detail"] + "; derived grade driven by: " + driven)
+            rows["detail"] = rows["detail"].where(
+                driven.isna(), rows["detail"] + "; derived grade driven by: " + driven
+            )
         frames.append(rows)
     # Empty frames take no part in the result's dtypes (pandas' deprecated default, made explicit).
     result = pd.concat([rows for rows in frames if not rows.empty] or frames[:1], ignore_index=True)

@@ -30,8 +30,16 @@ REMISSION: frozenset[str] = frozenset({"CR", "CRi"})
 """Responses that are a remission (a "responder", grading.md: CR/CRi)."""
 
 RESPONSE_COLUMNS: list[str] = [
-    "participant_id", "response_day28", "response_day28_hours", "mrd_day28_pct", "mrd_negative_day28",
-    "cr_cri_day28", "day28_equidistant", "best_response_3mo", "best_cr_cri_3mo", "first_cr_hours",
+    "participant_id",
+    "response_day28",
+    "response_day28_hours",
+    "mrd_day28_pct",
+    "mrd_negative_day28",
+    "cr_cri_day28",
+    "day28_equidistant",
+    "best_response_3mo",
+    "best_cr_cri_3mo",
+    "first_cr_hours",
 ]
 
 
@@ -51,17 +59,21 @@ def derive_response_assessments(participants: pd.DataFrame, events: pd.DataFrame
         sorted by participant, time and line.
     """
     infused = participants.loc[participants["infused"].astype(bool), "participant_id"].astype("string")
-    rows = events.loc[(events["event_type"].astype("string").str.lower() == "response_assessment").fillna(False)
-                      & events["participant_id"].astype("string").isin(infused)
-                      & (events["hours_from_infusion"] >= 0)]
+    rows = events.loc[
+        (events["event_type"].astype("string").str.lower() == "response_assessment").fillna(False)
+        & events["participant_id"].astype("string").isin(infused)
+        & (events["hours_from_infusion"] >= 0)
+    ]
     line = rows["line"] if "line" in rows else pd.Series(np.arange(len(rows)), index=rows.index)
-    out = pd.DataFrame({
-        "participant_id": rows["participant_id"].astype("string"),
-        "hours": rows["hours_from_infusion"].astype("float64"),
-        "response": compute_response_code(rows["detail"]),
-        "mrd_pct": pd.to_numeric(rows["value"], errors="coerce").astype("float64"),
-        "line": line.astype("int64"),
-    })
+    out = pd.DataFrame(
+        {
+            "participant_id": rows["participant_id"].astype("string"),
+            "hours": rows["hours_from_infusion"].astype("float64"),
+            "response": compute_response_code(rows["detail"]),
+            "mrd_pct": pd.to_numeric(rows["value"], errors="coerce").astype("float64"),
+            "line": line.astype("int64"),
+        }
+    )
     return out.sort_values(["participant_id", "hours", "line"], kind="mergesort").reset_index(drop=True)
 
 
@@ -88,19 +100,25 @@ def derive_response_day28(assessments: pd.DataFrame, plan: AnalysisPlan) -> pd.D
     window = window.sort_values(["participant_id", "distance", "hours", "line"], kind="mergesort")
     chosen = window.groupby("participant_id").head(1).set_index("participant_id")
     nearest = window.groupby("participant_id")["distance"].transform("min")
-    tied = (window.loc[(window["distance"] == nearest)]
-            .groupby("participant_id")["hours"].nunique().gt(1))
+    tied = window.loc[(window["distance"] == nearest)].groupby("participant_id")["hours"].nunique().gt(1)
     mrd = chosen["mrd_pct"]
-    negative = pd.Series(pd.array(np.where(mrd.isna(), None, mrd < plan.mrd_negative_below_pct), dtype="boolean"),
-                         index=chosen.index)
-    return pd.DataFrame({
-        "response_day28": chosen["response"].astype("string"),
-        "response_day28_hours": chosen["hours"],
-        "mrd_day28_pct": mrd,
-        "mrd_negative_day28": negative,
-        "cr_cri_day28": chosen["response"].isin(REMISSION).astype(bool),
-        "day28_equidistant": tied.reindex(chosen.index).fillna(False).astype(bool),
-    }).rename_axis("participant_id").reset_index()
+    negative = pd.Series(
+        pd.array(np.where(mrd.isna(), None, mrd < plan.mrd_negative_below_pct), dtype="boolean"), index=chosen.index
+    )
+    return (
+        pd.DataFrame(
+            {
+                "response_day28": chosen["response"].astype("string"),
+                "response_day28_hours": chosen["hours"],
+                "mrd_day28_pct": mrd,
+                "mrd_negative_day28": negative,
+                "cr_cri_day28": chosen["response"].isin(REMISSION).astype(bool),
+                "day28_equidistant": tied.reindex(chosen.index).fillna(False).astype(bool),
+            }
+        )
+        .rename_axis("participant_id")
+        .reset_index()
+    )
 
 
 def derive_best_response(assessments: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
@@ -117,13 +135,18 @@ def derive_best_response(assessments: pd.DataFrame, plan: AnalysisPlan) -> pd.Da
     """
     rows = assessments.loc[assessments["hours"] <= plan.best_response_by_day * HOURS_PER_DAY].copy()
     rows["rank"] = rows["response"].map(RESPONSE_RANK).fillna(-1)
-    best = (rows.sort_values(["participant_id", "rank", "hours"], ascending=[True, False, True], kind="mergesort")
-            .groupby("participant_id").head(1))
-    return pd.DataFrame({
-        "participant_id": best["participant_id"].astype("string"),
-        "best_response_3mo": best["response"].astype("string"),
-        "best_cr_cri_3mo": best["response"].isin(REMISSION).astype(bool),
-    }).reset_index(drop=True)
+    best = (
+        rows.sort_values(["participant_id", "rank", "hours"], ascending=[True, False, True], kind="mergesort")
+        .groupby("participant_id")
+        .head(1)
+    )
+    return pd.DataFrame(
+        {
+            "participant_id": best["participant_id"].astype("string"),
+            "best_response_3mo": best["response"].astype("string"),
+            "best_cr_cri_3mo": best["response"].isin(REMISSION).astype(bool),
+        }
+    ).reset_index(drop=True)
 
 
 def derive_first_remission(assessments: pd.DataFrame) -> pd.DataFrame:
@@ -150,11 +173,17 @@ def derive_response(participants: pd.DataFrame, events: pd.DataFrame, plan: Anal
         observed before the cut: final only once the window is complete (efficacy-evaluable).
     """
     assessments = derive_response_assessments(participants, events)
-    ids = (participants.loc[participants["infused"].astype(bool), ["participant_id"]]
-           .astype({"participant_id": "string"}).sort_values("participant_id").reset_index(drop=True))
-    out = (ids.merge(derive_response_day28(assessments, plan), on="participant_id", how="left")
-           .merge(derive_best_response(assessments, plan), on="participant_id", how="left")
-           .merge(derive_first_remission(assessments), on="participant_id", how="left"))
+    ids = (
+        participants.loc[participants["infused"].astype(bool), ["participant_id"]]
+        .astype({"participant_id": "string"})
+        .sort_values("participant_id")
+        .reset_index(drop=True)
+    )
+    out = (
+        ids.merge(derive_response_day28(assessments, plan), on="participant_id", how="left")
+        .merge(derive_best_response(assessments, plan), on="participant_id", how="left")
+        .merge(derive_first_remission(assessments), on="participant_id", how="left")
+    )
     for column in ("cr_cri_day28", "day28_equidistant", "best_cr_cri_3mo"):
         out[column] = out[column].astype("boolean").fillna(False).astype(bool)
     out["mrd_negative_day28"] = out["mrd_negative_day28"].astype("boolean")

@@ -43,8 +43,16 @@ TimeSpec = str | Callable[[pd.DataFrame], pd.Series]
 TextSpec = str | Callable[[pd.DataFrame], pd.Series]
 
 ADTTE_COLUMNS: list[str] = [
-    "participant_id", "paramcd", "param", "aval", "cnsr", "evntdesc", "cnsdtdsc", "event_code",
-    "origin_hours", "source",
+    "participant_id",
+    "paramcd",
+    "param",
+    "aval",
+    "cnsr",
+    "evntdesc",
+    "cnsdtdsc",
+    "event_code",
+    "origin_hours",
+    "source",
 ]
 """Columns of :func:`derive_param_tte`'s result, in order (outputs.md, ``adtte.parquet``, plus
 ``origin_hours`` — the origin in hours from infusion — and ``source``, the name of the source
@@ -117,12 +125,18 @@ def _text(spec: TextSpec, frame: pd.DataFrame) -> np.ndarray:
     return np.full(len(frame), spec, dtype=object)
 
 
-def _candidates(source: EventSource | CensorSource, order: int, datasets: Mapping[str, pd.DataFrame],
-                origin: pd.DataFrame, text: TextSpec) -> pd.DataFrame:
+def _candidates(
+    source: EventSource | CensorSource,
+    order: int,
+    datasets: Mapping[str, pd.DataFrame],
+    origin: pd.DataFrame,
+    text: TextSpec,
+) -> pd.DataFrame:
     """The candidate rows of one source: participant_id, t (hours from infusion), order, text, name."""
     if source.dataset_name not in datasets:
-        raise KeyError(f"source {source.name!r}: dataset {source.dataset_name!r} not in source_datasets "
-                       f"({sorted(datasets)})")
+        raise KeyError(
+            f"source {source.name!r}: dataset {source.dataset_name!r} not in source_datasets ({sorted(datasets)})"
+        )
     data = datasets[source.dataset_name]
     mask = pd.Series(True, index=data.index)
     if source.event_types is not None:
@@ -131,13 +145,15 @@ def _candidates(source: EventSource | CensorSource, order: int, datasets: Mappin
         mask &= pd.Series(source.filter(data), index=data.index).fillna(False).astype(bool)
     rows = data.loc[mask]
     times = rows[source.time] if isinstance(source.time, str) else source.time(rows)
-    frame = pd.DataFrame({
-        "participant_id": rows["participant_id"].astype("string").to_numpy(dtype=object),
-        "t": pd.to_numeric(pd.Series(times, index=rows.index), errors="coerce").to_numpy(dtype=float),
-        "order": order,
-        "text": _text(text, rows),
-        "name": source.name,
-    })
+    frame = pd.DataFrame(
+        {
+            "participant_id": rows["participant_id"].astype("string").to_numpy(dtype=object),
+            "t": pd.to_numeric(pd.Series(times, index=rows.index), errors="coerce").to_numpy(dtype=float),
+            "order": order,
+            "text": _text(text, rows),
+            "name": source.name,
+        }
+    )
     frame = frame.loc[frame["t"].notna()]
     frame = frame.merge(origin[["participant_id", "origin_hours"]], on="participant_id", how="inner")
     return frame.loc[frame["t"] >= frame["origin_hours"]].drop(columns="origin_hours")
@@ -203,14 +219,24 @@ def derive_param_tte(
     if horizon_hours is not None:
         origin = origin.loc[origin["origin_hours"] <= horizon_hours]
 
-    empty = pd.DataFrame({"participant_id": pd.Series(dtype=object), "t": pd.Series(dtype=float),
-                          "order": pd.Series(dtype="int64"), "text": pd.Series(dtype=object),
-                          "name": pd.Series(dtype=object)})
-    ev = pd.concat([empty] + [_candidates(s, i, source_datasets, origin, s.evntdesc) for i, s in enumerate(events)],
-                   ignore_index=True)
+    empty = pd.DataFrame(
+        {
+            "participant_id": pd.Series(dtype=object),
+            "t": pd.Series(dtype=float),
+            "order": pd.Series(dtype="int64"),
+            "text": pd.Series(dtype=object),
+            "name": pd.Series(dtype=object),
+        }
+    )
+    ev = pd.concat(
+        [empty] + [_candidates(s, i, source_datasets, origin, s.evntdesc) for i, s in enumerate(events)],
+        ignore_index=True,
+    )
     ev["code"] = ev["order"].map({i: s.event_code for i, s in enumerate(events)})
-    cn = pd.concat([empty] + [_candidates(s, i, source_datasets, origin, s.cnsdtdsc) for i, s in enumerate(censors)],
-                   ignore_index=True)
+    cn = pd.concat(
+        [empty] + [_candidates(s, i, source_datasets, origin, s.cnsdtdsc) for i, s in enumerate(censors)],
+        ignore_index=True,
+    )
     cn["cnsr"] = cn["order"].map({i: s.cnsr for i, s in enumerate(censors)}).astype("int64")
     cn["terminal"] = cn["order"].map({i: s.ends_follow_up for i, s in enumerate(censors)}).astype(bool)
 
@@ -222,37 +248,72 @@ def derive_param_tte(
 
     cn = cn.join(end, on="participant_id")
     cn = cn.loc[(cn["end"].isna() | (cn["t"] <= cn["end"])) & ~cn["participant_id"].isin(first_event["participant_id"])]
-    last_censor = (cn.assign(neg_t=-cn["t"], not_terminal=~cn["terminal"])
-                   .sort_values(["participant_id", "neg_t", "not_terminal", "order"], kind="mergesort")
-                   .groupby("participant_id").head(1))
+    last_censor = (
+        cn.assign(neg_t=-cn["t"], not_terminal=~cn["terminal"])
+        .sort_values(["participant_id", "neg_t", "not_terminal", "order"], kind="mergesort")
+        .groupby("participant_id")
+        .head(1)
+    )
 
     has_codes = any(s.event_code is not None for s in events)
-    rows = pd.concat([
-        pd.DataFrame({"participant_id": first_event["participant_id"], "t": first_event["t"], "cnsr": 0,
-                      "evntdesc": first_event["text"], "cnsdtdsc": None,
-                      "event_code": first_event["code"], "source": first_event["name"]}),
-        pd.DataFrame({"participant_id": last_censor["participant_id"], "t": last_censor["t"],
-                      "cnsr": last_censor["cnsr"], "evntdesc": None, "cnsdtdsc": last_censor["text"],
-                      "event_code": 0, "source": last_censor["name"]}),
-    ], ignore_index=True)
+    rows = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "participant_id": first_event["participant_id"],
+                    "t": first_event["t"],
+                    "cnsr": 0,
+                    "evntdesc": first_event["text"],
+                    "cnsdtdsc": None,
+                    "event_code": first_event["code"],
+                    "source": first_event["name"],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "participant_id": last_censor["participant_id"],
+                    "t": last_censor["t"],
+                    "cnsr": last_censor["cnsr"],
+                    "evntdesc": None,
+                    "cnsdtdsc": last_censor["text"],
+                    "event_code": 0,
+                    "source": last_censor["name"],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     rows = rows.merge(origin, on="participant_id", how="left")
 
     if horizon_hours is not None:
-        beyond = ((rows["cnsr"] == 0) & (rows["t"] > horizon_hours)) | ((rows["cnsr"] != 0) & (rows["t"] >= horizon_hours))
-        rows.loc[beyond, ["t", "cnsr", "evntdesc", "cnsdtdsc", "event_code", "source"]] = \
-            [horizon_hours, horizon_cnsr, None, horizon_desc, 0, "horizon"]
+        beyond = ((rows["cnsr"] == 0) & (rows["t"] > horizon_hours)) | (
+            (rows["cnsr"] != 0) & (rows["t"] >= horizon_hours)
+        )
+        rows.loc[beyond, ["t", "cnsr", "evntdesc", "cnsdtdsc", "event_code", "source"]] = [
+            horizon_hours,
+            horizon_cnsr,
+            None,
+            horizon_desc,
+            0,
+            "horizon",
+        ]
 
-    out = pd.DataFrame({
-        "participant_id": rows["participant_id"].astype("string"),
-        "paramcd": pd.Series(paramcd, index=rows.index, dtype="string"),
-        "param": pd.Series(param, index=rows.index, dtype="string"),
-        "aval": ((rows["t"] - rows["origin_hours"]) / HOURS_PER_DAY).astype("float64"),
-        "cnsr": rows["cnsr"].astype("int64"),
-        "evntdesc": rows["evntdesc"].astype("string"),
-        "cnsdtdsc": rows["cnsdtdsc"].astype("string"),
-        "event_code": (pd.to_numeric(rows["event_code"]).astype("Int64") if has_codes
-                       else pd.Series(pd.NA, index=rows.index, dtype="Int64")),
-        "origin_hours": rows["origin_hours"].astype("float64"),
-        "source": rows["source"].astype("string"),
-    })
+    out = pd.DataFrame(
+        {
+            "participant_id": rows["participant_id"].astype("string"),
+            "paramcd": pd.Series(paramcd, index=rows.index, dtype="string"),
+            "param": pd.Series(param, index=rows.index, dtype="string"),
+            "aval": ((rows["t"] - rows["origin_hours"]) / HOURS_PER_DAY).astype("float64"),
+            "cnsr": rows["cnsr"].astype("int64"),
+            "evntdesc": rows["evntdesc"].astype("string"),
+            "cnsdtdsc": rows["cnsdtdsc"].astype("string"),
+            "event_code": (
+                pd.to_numeric(rows["event_code"]).astype("Int64")
+                if has_codes
+                else pd.Series(pd.NA, index=rows.index, dtype="Int64")
+            ),
+            "origin_hours": rows["origin_hours"].astype("float64"),
+            "source": rows["source"].astype("string"),
+        }
+    )
     return out.sort_values("participant_id", kind="mergesort").reset_index(drop=True)[ADTTE_COLUMNS]

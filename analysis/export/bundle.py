@@ -112,7 +112,9 @@ def _read_zip_members(path: Path, max_member_bytes: int) -> dict[str, bytes]:
             if info.is_dir() or member.name not in wanted or len(member.parts) > 2:
                 continue
             if info.file_size > max_member_bytes:
-                raise ExportError(f"{path}: entry '{info.filename}' expands to {info.file_size} bytes; the limit is {max_member_bytes}; refused")
+                raise ExportError(
+                    f"{path}: entry '{info.filename}' expands to {info.file_size} bytes; the limit is {max_member_bytes}; refused"
+                )
             if member.name in files:
                 raise ExportError(f"{path}: the zip holds more than one {member.name}")
             if info.flag_bits & 0x1:
@@ -146,16 +148,22 @@ def parse_manifest(data: bytes) -> Manifest:
         try:
             exported_at = datetime.fromisoformat(str(raw["exported_at"]).replace("Z", "+00:00"))
         except ValueError as exc:
-            raise ExportError(f"manifest.json: exported_at '{raw['exported_at']}' is not an ISO-8601 date-time") from exc
+            raise ExportError(
+                f"manifest.json: exported_at '{raw['exported_at']}' is not an ISO-8601 date-time"
+            ) from exc
         if exported_at.tzinfo is None:
             raise ExportError(f"manifest.json: exported_at '{raw['exported_at']}' has no UTC offset")
         if not EARLIEST_YEAR <= exported_at.year <= LATEST_YEAR:
-            raise ExportError(f"manifest.json: exported_at '{raw['exported_at']}' is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
+            raise ExportError(
+                f"manifest.json: exported_at '{raw['exported_at']}' is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}"
+            )
     timezone = raw.get("timezone") or None
     if timezone is not None:
         check_timezone(str(timezone), "manifest.json: timezone")
     return Manifest(
-        study_id=raw.get("study_id"), exported_at=exported_at, source=raw.get("source"),
+        study_id=raw.get("study_id"),
+        exported_at=exported_at,
+        source=raw.get("source"),
         format_version=None if raw.get("format_version") is None else str(raw["format_version"]),
         timezone=timezone,
     )

@@ -19,13 +19,12 @@ import io
 from dataclasses import dataclass
 
 import pandas as pd
-
-from analysis.export.text import TEXT
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from analysis.export.errors import ExportError
 from analysis.export.identifiers import normalize_column_name, refuse_identifier_columns
+from analysis.export.text import TEXT
 
 LINE = "line"
 """The column holding each row's line number in its file (the header is line 1)."""
@@ -59,7 +58,9 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
     header_end = text.find("\n")
     header_line = text if header_end < 0 else text[:header_end]
     if len(header_line) > MAX_LINE_CHARS:
-        raise ExportError(f"{file_name}: the header row is {len(header_line)} characters long (the limit is {MAX_LINE_CHARS})")
+        raise ExportError(
+            f"{file_name}: the header row is {len(header_line)} characters long (the limit is {MAX_LINE_CHARS})"
+        )
     if not header_line.strip():
         raise ExportError(f"{file_name}: the file is empty (no header row)")
     try:
@@ -117,9 +118,15 @@ def _body_without_long_lines(text: str, body_start: int) -> tuple[str, pd.DataFr
             start, line = end + 1, line + 1
     if not spans:
         return text[body_start:], _empty_malformed()
-    found = [{LINE: line, "column": "(row)", "value": text[start:start + 200],
-              "reason": f"line is {end - start} characters long (the limit is {MAX_LINE_CHARS}); not read"}
-             for line, start, end in spans]
+    found = [
+        {
+            LINE: line,
+            "column": "(row)",
+            "value": text[start : start + 200],
+            "reason": f"line is {end - start} characters long (the limit is {MAX_LINE_CHARS}); not read",
+        }
+        for line, start, end in spans
+    ]
     pieces, previous_end = [], body_start
     for _, start, end in spans:
         pieces.append(text[previous_end:start])
@@ -136,11 +143,19 @@ def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.Da
         lengths = cells[name].str.strip().str.len().fillna(0)
         new = (lengths > MAX_CELL_CHARS) & ~too_long
         if new.any():
-            found.append(pd.DataFrame({
-                LINE: cells.loc[new, LINE].astype("int64"), "column": name,
-                "value": cells.loc[new, name].str.strip().str.slice(0, 200).astype("object"),
-                "reason": [f"cell is {n} characters long (the limit is {MAX_CELL_CHARS})" for n in lengths[new].astype(int)],
-            }))
+            found.append(
+                pd.DataFrame(
+                    {
+                        LINE: cells.loc[new, LINE].astype("int64"),
+                        "column": name,
+                        "value": cells.loc[new, name].str.strip().str.slice(0, 200).astype("object"),
+                        "reason": [
+                            f"cell is {n} characters long (the limit is {MAX_CELL_CHARS})"
+                            for n in lengths[new].astype(int)
+                        ],
+                    }
+                )
+            )
             too_long |= new
     if not too_long.any():
         return cells, _empty_malformed()
@@ -161,7 +176,8 @@ def _parse_body(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFram
             read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=skip_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header}, strings_can_be_null=False,
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
         )
@@ -202,7 +218,9 @@ def _parse_body_exactly(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.
             break
         except csv.Error as exc:  # e.g. a multi-line quoted cell beyond the csv module's field limit
             start = reader.line_num + 2
-            malformed.append({LINE: line, "column": "(row)", "value": "", "reason": f"the row cannot be read as CSV ({exc})"})
+            malformed.append(
+                {LINE: line, "column": "(row)", "value": "", "reason": f"the row cannot be read as CSV ({exc})"}
+            )
             continue
         start = reader.line_num + 2
         if record == [_END_OF_FILE]:
@@ -212,16 +230,24 @@ def _parse_body_exactly(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.
         if _END_OF_FILE in record[-1]:
             record[-1] = record[-1][: record[-1].rindex(_END_OF_FILE)]
             last_line = line + sum(field.count("\n") for field in record) - 1
-            malformed.append({
-                LINE: line, "column": "(row)", "value": ",".join(record)[:200],
-                "reason": f"a quoted cell is never closed: the row runs from line {line} to the end of the file (line {last_line})",
-            })
+            malformed.append(
+                {
+                    LINE: line,
+                    "column": "(row)",
+                    "value": ",".join(record)[:200],
+                    "reason": f"a quoted cell is never closed: the row runs from line {line} to the end of the file (line {last_line})",
+                }
+            )
             break
         if len(record) != len(header):
-            malformed.append({
-                LINE: line, "column": "(row)", "value": ",".join(record)[:200],
-                "reason": f"row has {len(record)} fields, the header has {len(header)}",
-            })
+            malformed.append(
+                {
+                    LINE: line,
+                    "column": "(row)",
+                    "value": ",".join(record)[:200],
+                    "reason": f"row has {len(record)} fields, the header has {len(header)}",
+                }
+            )
             continue
         rows.append(record)
         lines.append(line)
@@ -244,5 +270,11 @@ def _concat_malformed(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _empty_malformed() -> pd.DataFrame:
-    return pd.DataFrame({LINE: pd.Series(dtype="int64"), "column": pd.Series(dtype="object"), "value": pd.Series(dtype="object"),
-                         "reason": pd.Series(dtype="object")})
+    return pd.DataFrame(
+        {
+            LINE: pd.Series(dtype="int64"),
+            "column": pd.Series(dtype="object"),
+            "value": pd.Series(dtype="object"),
+            "reason": pd.Series(dtype="object"),
+        }
+    )

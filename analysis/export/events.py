@@ -8,11 +8,10 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from analysis.export.text import TEXT
-
 from analysis.export import vocabulary as vocab
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, neutralize_formulas, not_a_number, parse_number
+from analysis.export.text import TEXT
 from analysis.export.timestamps import AMBIGUOUS_FLAG, parse_instants
 
 FILE = "events.csv"
@@ -70,18 +69,22 @@ def validate_events(
     _check_value(cells, problems, event_type, value, unit, detail)
 
     celsius = _to_celsius(value, unit, event_type)
-    typed = pd.DataFrame({
-        LINE: cells[LINE],
-        "participant_id": cells["participant_id"].astype(TEXT),
-        "event_type": event_type.astype(TEXT),
-        "event_time": start.instant,
-        "end_time": end.instant,
-        "value": celsius,
-        "unit": unit.where(event_type != "temperature", "C").where(unit.notna(), None).astype(TEXT),
-        "detail": detail.astype(TEXT),
-        "detail_text": detail_text.astype(TEXT),
-        "time_flag": pd.Series(np.where(start.ambiguous | end.ambiguous, AMBIGUOUS_FLAG, None), index=cells.index, dtype=TEXT),
-    })
+    typed = pd.DataFrame(
+        {
+            LINE: cells[LINE],
+            "participant_id": cells["participant_id"].astype(TEXT),
+            "event_type": event_type.astype(TEXT),
+            "event_time": start.instant,
+            "end_time": end.instant,
+            "value": celsius,
+            "unit": unit.where(event_type != "temperature", "C").where(unit.notna(), None).astype(TEXT),
+            "detail": detail.astype(TEXT),
+            "detail_text": detail_text.astype(TEXT),
+            "time_flag": pd.Series(
+                np.where(start.ambiguous | end.ambiguous, AMBIGUOUS_FLAG, None), index=cells.index, dtype=TEXT
+            ),
+        }
+    )
     return ValidatedEvents(events=typed.drop(index=problems.rows()), problems=problems)
 
 
@@ -93,25 +96,45 @@ def _check_event_type(cells: pd.DataFrame, problems: RowProblems) -> pd.Series:
     return event_type
 
 
-def _check_participant(cells: pd.DataFrame, problems: RowProblems, participants: pd.DataFrame, quarantined: dict[str, int]) -> None:
+def _check_participant(
+    cells: pd.DataFrame, problems: RowProblems, participants: pd.DataFrame, quarantined: dict[str, int]
+) -> None:
     pid = cells["participant_id"]
     problems.flag(pid == "", "participant_id", "participant_id is missing")
     in_quarantine = pid.isin(list(quarantined))
-    problems.flag(in_quarantine, "participant_id",
-                  "the participant's row in participants.csv (line " + pid.map(quarantined).astype("Int64").astype(TEXT).fillna("") + ") was quarantined")
+    problems.flag(
+        in_quarantine,
+        "participant_id",
+        "the participant's row in participants.csv (line "
+        + pid.map(quarantined).astype("Int64").astype(TEXT).fillna("")
+        + ") was quarantined",
+    )
     unknown = (pid != "") & ~pid.isin(participants["participant_id"]) & ~in_quarantine
     problems.flag(unknown, "participant_id", "participant_id is not in participants.csv")
 
 
-def _check_time_window(cells: pd.DataFrame, problems: RowProblems, start: pd.Series, participants: pd.DataFrame,
-                       exported_at: datetime | None, timezone: str | None) -> None:
+def _check_time_window(
+    cells: pd.DataFrame,
+    problems: RowProblems,
+    start: pd.Series,
+    participants: pd.DataFrame,
+    exported_at: datetime | None,
+    timezone: str | None,
+) -> None:
     enrollment = cells["participant_id"].map(participants.set_index("participant_id")["enrollment_date"])
     earliest_day = pd.to_datetime(enrollment) - pd.Timedelta(days=vocab.MAX_DAYS_BEFORE_ENROLLMENT)
-    earliest = earliest_day.dt.tz_localize(timezone or "UTC", nonexistent="shift_forward", ambiguous=True).dt.tz_convert("UTC")
-    problems.flag(start < earliest, "event_time",
-                  f"event_time is more than {vocab.MAX_DAYS_BEFORE_ENROLLMENT} days before the participant's enrollment")
+    earliest = earliest_day.dt.tz_localize(
+        timezone or "UTC", nonexistent="shift_forward", ambiguous=True
+    ).dt.tz_convert("UTC")
+    problems.flag(
+        start < earliest,
+        "event_time",
+        f"event_time is more than {vocab.MAX_DAYS_BEFORE_ENROLLMENT} days before the participant's enrollment",
+    )
     if exported_at is not None:
-        problems.flag(start > pd.Timestamp(exported_at).tz_convert("UTC"), "event_time", "event_time is after the export time")
+        problems.flag(
+            start > pd.Timestamp(exported_at).tz_convert("UTC"), "event_time", "event_time is after the export time"
+        )
 
 
 def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> pd.Series:
@@ -127,7 +150,9 @@ def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Serie
         needs_unit = rows & (cells["value"] != "")
         missing = needs_unit & (cells["unit"] == "")
         problems.flag(missing, "unit", f"{kind} needs a unit ({' or '.join(allowed)})")
-        problems.flag(rows & (cells["unit"] != "") & unit.isna(), "unit", f"unknown {kind} unit; expected {' or '.join(allowed)}")
+        problems.flag(
+            rows & (cells["unit"] != "") & unit.isna(), "unit", f"unknown {kind} unit; expected {' or '.join(allowed)}"
+        )
     return unit
 
 
@@ -148,19 +173,40 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
         detail[rows] = normalized[rows].map(vocab.canonical(codes))
         unknown = rows & (code_source != "") & detail.isna()
         problems.flag(unknown, "detail", f"unknown {kind} code; expected one of {', '.join(codes)}")
-    required = event_type.isin(["vasopressor", "oxygen", "medication", "consciousness", "seizure", "motor_weakness",
-                                "cerebral_edema", "response_assessment", "adverse_event"])
-    problems.flag(required & (code_source == ""), "detail", "detail is missing (a code is required for this event_type)")
+    required = event_type.isin(
+        [
+            "vasopressor",
+            "oxygen",
+            "medication",
+            "consciousness",
+            "seizure",
+            "motor_weakness",
+            "cerebral_edema",
+            "response_assessment",
+            "adverse_event",
+        ]
+    )
+    problems.flag(
+        required & (code_source == ""), "detail", "detail is missing (a code is required for this event_type)"
+    )
     free = event_type.isin(vocab.FREE_TEXT_DETAIL) & (raw != "")
     detail[free] = neutralize_formulas(raw[free])
     detail_text = neutralize_formulas(text).where(is_ae & (text != ""), pd.NA)
     return detail, detail_text
 
 
-def _check_value(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series, value: pd.Series,
-                 unit: pd.Series, detail: pd.Series) -> None:
+def _check_value(
+    cells: pd.DataFrame,
+    problems: RowProblems,
+    event_type: pd.Series,
+    value: pd.Series,
+    unit: pd.Series,
+    detail: pd.Series,
+) -> None:
     present = value.notna()
-    needs_value = event_type.isin(vocab.VALUE_REQUIRED) | ((event_type == "oxygen") & ~detail.isin(vocab.OXYGEN_DEVICES_WITHOUT_FLOW))
+    needs_value = event_type.isin(vocab.VALUE_REQUIRED) | (
+        (event_type == "oxygen") & ~detail.isin(vocab.OXYGEN_DEVICES_WITHOUT_FLOW)
+    )
     problems.flag(needs_value & (cells["value"] == ""), "value", "value is missing (required for this event_type)")
 
     def out_of(kind: str, ok: pd.Series, reason: str, extra: pd.Series | bool = True) -> None:
@@ -172,12 +218,22 @@ def _check_value(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Seri
     out_of("systolic_bp", value.between(20, 250), "systolic_bp outside 20–250 mmHg")
     out_of("oxygen", value.between(0, 80), "oxygen flow outside 0–80 L/min")
     max_dose = detail.map(vocab.VASOPRESSOR_MAX_DOSE)
-    out_of("vasopressor", (value > 0) & (value <= max_dose), "vasopressor dose not above 0 and at most the drug's plausible maximum",
-           detail.notna())
-    problems.flag((event_type == "vasopressor") & (detail == "vasopressin") & (unit == "mcg/kg/min"), "unit",
-                  "vasopressin is dosed in units/kg/min")
-    problems.flag((event_type == "vasopressor") & (detail != "vasopressin") & detail.notna() & (unit == "units/kg/min"), "unit",
-                  "this vasopressor is dosed in mcg/kg/min")
+    out_of(
+        "vasopressor",
+        (value > 0) & (value <= max_dose),
+        "vasopressor dose not above 0 and at most the drug's plausible maximum",
+        detail.notna(),
+    )
+    problems.flag(
+        (event_type == "vasopressor") & (detail == "vasopressin") & (unit == "mcg/kg/min"),
+        "unit",
+        "vasopressin is dosed in units/kg/min",
+    )
+    problems.flag(
+        (event_type == "vasopressor") & (detail != "vasopressin") & detail.notna() & (unit == "units/kg/min"),
+        "unit",
+        "this vasopressor is dosed in mcg/kg/min",
+    )
     out_of("medication", value > 0, "medication dose must be above 0")
     out_of("fluid_bolus", (value > 0) & (value <= 100), "fluid bolus must be above 0 and at most 100 mL/kg")
     out_of("ice_score", value.between(0, 10) & integer, "ICE score must be an integer 0–10")

@@ -4,11 +4,30 @@ from __future__ import annotations
 
 from analysis.export.errors import ExportError
 
-IDENTIFIER_NAMES = frozenset({
-    "name", "first_name", "last_name", "patient_name", "mrn", "medical_record_number", "dob",
-    "birth_date", "date_of_birth", "address", "street", "city", "zip", "zipcode", "postal_code",
-    "phone", "telephone", "email", "e_mail", "ssn",
-})
+IDENTIFIER_NAMES = frozenset(
+    {
+        "name",
+        "first_name",
+        "last_name",
+        "patient_name",
+        "mrn",
+        "medical_record_number",
+        "dob",
+        "birth_date",
+        "date_of_birth",
+        "address",
+        "street",
+        "city",
+        "zip",
+        "zipcode",
+        "postal_code",
+        "phone",
+        "telephone",
+        "email",
+        "e_mail",
+        "ssn",
+    }
+)
 IDENTIFIER_FRAGMENTS = ("mrn", "ssn", "email", "phone", "birth")
 
 

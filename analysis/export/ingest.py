@@ -68,7 +68,9 @@ def resolve_data_cut(data_cut: date | None, bundle: Bundle, timezone: str | None
         return data_cut
     exported_at = bundle.manifest.exported_at
     if exported_at is None:
-        raise ExportError(f"{bundle.origin}: no data cut given and the manifest has no exported_at; pass --data-cut YYYY-MM-DD")
+        raise ExportError(
+            f"{bundle.origin}: no data cut given and the manifest has no exported_at; pass --data-cut YYYY-MM-DD"
+        )
     return (exported_at.astimezone(ZoneInfo(timezone)) if timezone else exported_at).date()
 
 
@@ -90,14 +92,20 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     zone = timezone or bundle.manifest.timezone
     cut = resolve_data_cut(data_cut, bundle, zone)
     if not EARLIEST_YEAR <= cut.year <= LATEST_YEAR:
-        raise ExportError(f"{bundle.origin}: the data cut {cut.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
+        raise ExportError(
+            f"{bundle.origin}: the data cut {cut.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}"
+        )
     exported_at = bundle.manifest.exported_at
 
-    participant_cells = read_csv_cells(participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS)
+    participant_cells = read_csv_cells(
+        participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS
+    )
     event_cells = read_csv_cells(events_file.FILE, bundle.files[events_file.FILE], events_file.REQUIRED_COLUMNS)
     if zone is None:
-        _refuse_without_time_zone(bundle.origin, [(participant_cells, "infusion_datetime"), (event_cells, "event_time"),
-                                                  (event_cells, "end_time")])
+        _refuse_without_time_zone(
+            bundle.origin,
+            [(participant_cells, "infusion_datetime"), (event_cells, "event_time"), (event_cells, "end_time")],
+        )
     cut_instant = cut_instant_of(cut, zone)
     participant_cells, participant_duplicates = _drop_exact_duplicates(participant_cells)
     event_cells, event_duplicates = _drop_exact_duplicates(event_cells)
@@ -107,8 +115,9 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     quarantined_ids = dict(zip(quarantined_lines["participant_id"], quarantined_lines[LINE]))
     valid_ids = set(checked_participants.participants["participant_id"])
     quarantined_ids = {pid: int(line) for pid, line in quarantined_ids.items() if pid and pid not in valid_ids}
-    checked_events = events_file.validate_events(event_cells, checked_participants.participants, quarantined_ids,
-                                                 timezone=zone, exported_at=exported_at)
+    checked_events = events_file.validate_events(
+        event_cells, checked_participants.participants, quarantined_ids, timezone=zone, exported_at=exported_at
+    )
 
     participants = checked_participants.participants
     enrolled_late = pd.to_datetime(participants["enrollment_date"]) > pd.Timestamp(cut)
@@ -122,22 +131,44 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     events = _add_hours_from_infusion(events, participants)
     participants = derive_analysis_sets(participants, events)
 
-    quarantine = pd.concat([
-        malformed_to_quarantine(participants_file.FILE, participant_cells.malformed),
-        checked_participants.problems.quarantine(),
-        malformed_to_quarantine(events_file.FILE, event_cells.malformed),
-        checked_events.problems.quarantine(),
-    ], ignore_index=True).sort_values(["file", "line"], kind="stable").reset_index(drop=True)[list(QUARANTINE_COLUMNS)]
+    quarantine = (
+        pd.concat(
+            [
+                malformed_to_quarantine(participants_file.FILE, participant_cells.malformed),
+                checked_participants.problems.quarantine(),
+                malformed_to_quarantine(events_file.FILE, event_cells.malformed),
+                checked_events.problems.quarantine(),
+            ],
+            ignore_index=True,
+        )
+        .sort_values(["file", "line"], kind="stable")
+        .reset_index(drop=True)[list(QUARANTINE_COLUMNS)]
+    )
     quarantine["value"] = neutralize_formulas(quarantine["value"]).astype("object")
 
     counts = {
-        participants_file.FILE: _counts(participant_cells, participant_duplicates, quarantine, participants_file.FILE,
-                                        kept=len(participants), left_out=int(enrolled_late.sum())),
-        events_file.FILE: _counts(event_cells, event_duplicates, quarantine, events_file.FILE,
-                                  kept=len(events), left_out=int(after_cut.sum())),
+        participants_file.FILE: _counts(
+            participant_cells,
+            participant_duplicates,
+            quarantine,
+            participants_file.FILE,
+            kept=len(participants),
+            left_out=int(enrolled_late.sum()),
+        ),
+        events_file.FILE: _counts(
+            event_cells, event_duplicates, quarantine, events_file.FILE, kept=len(events), left_out=int(after_cut.sum())
+        ),
     }
-    return IngestResult(participants=participants, events=events, quarantine=quarantine, counts=counts,
-                        data_cut=cut, timezone=zone, cut_instant=cut_instant, exported_at=exported_at)
+    return IngestResult(
+        participants=participants,
+        events=events,
+        quarantine=quarantine,
+        counts=counts,
+        data_cut=cut,
+        timezone=zone,
+        cut_instant=cut_instant,
+        exported_at=exported_at,
+    )
 
 
 def _refuse_without_time_zone(origin: str, columns: list[tuple[CsvCells, str]]) -> None:
@@ -155,8 +186,10 @@ def _refuse_without_time_zone(origin: str, columns: list[tuple[CsvCells, str]]) 
         naive = naive_times(csv.cells[column])
         if naive.any():
             first = naive.idxmax()
-            raise ExportError(f"{csv.file_name}: line {int(csv.cells.loc[first, LINE])}, column {column}: "
-                              f"'{csv.cells.loc[first, column]}' has no UTC offset and {unknown}")
+            raise ExportError(
+                f"{csv.file_name}: line {int(csv.cells.loc[first, LINE])}, column {column}: "
+                f"'{csv.cells.loc[first, column]}' has no UTC offset and {unknown}"
+            )
     raise ExportError(f"{origin}: {unknown}")
 
 
@@ -167,7 +200,9 @@ def _drop_exact_duplicates(csv: CsvCells) -> tuple[CsvCells, int]:
     return kept, int(duplicated.sum())
 
 
-def _counts(csv: CsvCells, duplicates: int, quarantine: pd.DataFrame, file_name: str, *, kept: int, left_out: int) -> FileCounts:
+def _counts(
+    csv: CsvCells, duplicates: int, quarantine: pd.DataFrame, file_name: str, *, kept: int, left_out: int
+) -> FileCounts:
     quarantined = int((quarantine["file"] == file_name).sum())
     read = len(csv.cells) + len(csv.malformed) + duplicates
     return FileCounts(read=read, kept=kept, quarantined=quarantined, duplicates=duplicates, left_out_by_cut=left_out)
@@ -188,12 +223,20 @@ def _type_participants(participants: pd.DataFrame, cut_instant: datetime, export
         cut_hours=(cut - infusion_if_infused) / HOURS,
         data_end_hours=(data_end - infusion_if_infused) / HOURS,
     )
-    return typed.drop(columns=["infusion_time_ambiguous"]).sort_values("participant_id", kind="stable").reset_index(drop=True)
+    return (
+        typed.drop(columns=["infusion_time_ambiguous"])
+        .sort_values("participant_id", kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _add_hours_from_infusion(events: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
     """hours_from_infusion and end_hours_from_infusion: absolute elapsed time from infusion (NaN if not infused)."""
-    infusion = events["participant_id"].map(participants.set_index("participant_id")["infusion_datetime"].where(participants.set_index("participant_id")["infused"]))
+    infusion = events["participant_id"].map(
+        participants.set_index("participant_id")["infusion_datetime"].where(
+            participants.set_index("participant_id")["infused"]
+        )
+    )
     infusion = pd.to_datetime(infusion, utc=True)
     typed = events.assign(
         hours_from_infusion=(events["event_time"] - infusion) / HOURS,

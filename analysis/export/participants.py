@@ -6,14 +6,21 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from analysis.export.text import TEXT
-
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, not_a_number, parse_number
+from analysis.export.text import TEXT
 from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, parse_instants
 
 FILE = "participants.csv"
-REQUIRED_COLUMNS = ("participant_id", "age_years", "sex", "weight_kg", "enrollment_date", "marrow_blast_pct", "prior_hsct")
+REQUIRED_COLUMNS = (
+    "participant_id",
+    "age_years",
+    "sex",
+    "weight_kg",
+    "enrollment_date",
+    "marrow_blast_pct",
+    "prior_hsct",
+)
 BOOLEAN_TEXT = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 CNS_STATUSES = ("CNS1", "CNS2", "CNS3")
 
@@ -38,18 +45,31 @@ def validate_participants(csv: CsvCells, timezone: str | None) -> ValidatedParti
     problems.flag(participant_id == "", "participant_id", "participant_id is missing")
     first_line = cells.groupby("participant_id")[LINE].transform("min")
     repeated = (participant_id != "") & (cells[LINE] != first_line)
-    problems.flag(repeated, "participant_id", "participant_id is not unique: first given at line " + first_line.astype(str))
+    problems.flag(
+        repeated, "participant_id", "participant_id is not unique: first given at line " + first_line.astype(str)
+    )
 
-    age = _number_in_range(cells, problems, "age_years", lambda x: (x >= 1) & (x < 27), "age_years must be at least 1 and below 27")
-    weight = _number_in_range(cells, problems, "weight_kg", lambda x: (x > 0) & (x < 250), "weight_kg must be above 0 and below 250")
-    blasts = _number_in_range(cells, problems, "marrow_blast_pct", lambda x: (x >= 0) & (x <= 100), "marrow_blast_pct must be 0 to 100")
-    dose = _number_in_range(cells, problems, "car_t_dose_per_kg", lambda x: x > 0, "car_t_dose_per_kg must be above 0", required=False)
+    age = _number_in_range(
+        cells, problems, "age_years", lambda x: (x >= 1) & (x < 27), "age_years must be at least 1 and below 27"
+    )
+    weight = _number_in_range(
+        cells, problems, "weight_kg", lambda x: (x > 0) & (x < 250), "weight_kg must be above 0 and below 250"
+    )
+    blasts = _number_in_range(
+        cells, problems, "marrow_blast_pct", lambda x: (x >= 0) & (x <= 100), "marrow_blast_pct must be 0 to 100"
+    )
+    dose = _number_in_range(
+        cells, problems, "car_t_dose_per_kg", lambda x: x > 0, "car_t_dose_per_kg must be above 0", required=False
+    )
 
     sex = cells["sex"].str.upper()
     problems.flag(~sex.isin(["M", "F"]), "sex", "sex must be M or F")
 
-    enrollment = pd.to_datetime(cells["enrollment_date"].where(cells["enrollment_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)),
-                                format="%Y-%m-%d", errors="coerce")
+    enrollment = pd.to_datetime(
+        cells["enrollment_date"].where(cells["enrollment_date"].str.fullmatch(r"\d{4}-\d{2}-\d{2}").fillna(False)),
+        format="%Y-%m-%d",
+        errors="coerce",
+    )
     problems.flag(enrollment.isna(), "enrollment_date", "enrollment_date must be a date YYYY-MM-DD")
     outside = enrollment.notna() & ~enrollment.dt.year.between(EARLIEST_YEAR, LATEST_YEAR)
     problems.flag(outside, "enrollment_date", f"enrollment_date is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}")
@@ -61,30 +81,36 @@ def validate_participants(csv: CsvCells, timezone: str | None) -> ValidatedParti
     cns = cells["cns_status"].str.upper()
     problems.flag((cns != "") & ~cns.isin(CNS_STATUSES), "cns_status", "cns_status must be CNS1, CNS2 or CNS3")
 
-    infusion = parse_instants(cells["infusion_datetime"], timezone, file_name=FILE, column="infusion_datetime", lines=cells[LINE])
+    infusion = parse_instants(
+        cells["infusion_datetime"], timezone, file_name=FILE, column="infusion_datetime", lines=cells[LINE]
+    )
     problems.flag(infusion.problem.notna(), "infusion_datetime", infusion.problem)
 
-    typed = pd.DataFrame({
-        LINE: cells[LINE],
-        "participant_id": participant_id.astype(TEXT),
-        "site_id": cells["site_id"].replace("", pd.NA).astype(TEXT),
-        "age_years": age,
-        "sex": sex.astype(TEXT),
-        "weight_kg": weight,
-        "enrollment_date": enrollment.dt.date,
-        "infusion_datetime": infusion.instant,
-        "marrow_blast_pct": blasts,
-        "prior_hsct": prior.astype("boolean"),
-        "cns_status": cns.replace("", pd.NA).astype(TEXT),
-        "car_t_dose_per_kg": dose,
-        "infusion_time_ambiguous": infusion.ambiguous,
-    })
+    typed = pd.DataFrame(
+        {
+            LINE: cells[LINE],
+            "participant_id": participant_id.astype(TEXT),
+            "site_id": cells["site_id"].replace("", pd.NA).astype(TEXT),
+            "age_years": age,
+            "sex": sex.astype(TEXT),
+            "weight_kg": weight,
+            "enrollment_date": enrollment.dt.date,
+            "infusion_datetime": infusion.instant,
+            "marrow_blast_pct": blasts,
+            "prior_hsct": prior.astype("boolean"),
+            "cns_status": cns.replace("", pd.NA).astype(TEXT),
+            "car_t_dose_per_kg": dose,
+            "infusion_time_ambiguous": infusion.ambiguous,
+        }
+    )
     valid = typed.drop(index=problems.rows())
     valid["prior_hsct"] = valid["prior_hsct"].astype(bool)
     return ValidatedParticipants(participants=valid, problems=problems)
 
 
-def _number_in_range(cells: pd.DataFrame, problems: RowProblems, column: str, in_range, reason: str, *, required: bool = True) -> pd.Series:
+def _number_in_range(
+    cells: pd.DataFrame, problems: RowProblems, column: str, in_range, reason: str, *, required: bool = True
+) -> pd.Series:
     text = cells[column]
     numbers = parse_number(text)
     if required:

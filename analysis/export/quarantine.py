@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.export.text import TEXT
-
 from analysis.export.csv_table import LINE
+from analysis.export.text import TEXT
 
 QUARANTINE_COLUMNS = ("file", "line", "column", "value", "reason")
 
@@ -30,7 +29,9 @@ class RowProblems:
             return
         quoted = (self.cells[column] if value is None else value)[mask].astype(TEXT).fillna("")
         reasons = reason[mask] if isinstance(reason, pd.Series) else reason
-        self._found.append(pd.DataFrame({"row": quoted.index, "column": column, "value": quoted.to_numpy(), "reason": reasons}))
+        self._found.append(
+            pd.DataFrame({"row": quoted.index, "column": column, "value": quoted.to_numpy(), "reason": reasons})
+        )
 
     def rows(self) -> pd.Index:
         """Labels of the rows with at least one problem."""
@@ -44,20 +45,32 @@ class RowProblems:
             return empty_quarantine()
         found = pd.concat(self._found, ignore_index=True)
         found["line"] = self.cells.loc[found["row"], LINE].to_numpy()
-        joined = found.groupby("line", sort=True).agg({
-            "column": lambda c: "; ".join(dict.fromkeys(c)),
-            "value": lambda v: "; ".join(str(x)[:200] for x in v),
-            "reason": "; ".join,
-        }).reset_index()
+        joined = (
+            found.groupby("line", sort=True)
+            .agg(
+                {
+                    "column": lambda c: "; ".join(dict.fromkeys(c)),
+                    "value": lambda v: "; ".join(str(x)[:200] for x in v),
+                    "reason": "; ".join,
+                }
+            )
+            .reset_index()
+        )
         joined.insert(0, "file", self.file_name)
         return joined[list(QUARANTINE_COLUMNS)]
 
 
 def empty_quarantine() -> pd.DataFrame:
     """A quarantine table with no rows and the right columns."""
-    return pd.DataFrame({"file": pd.Series(dtype="object"), "line": pd.Series(dtype="int64"),
-                         "column": pd.Series(dtype="object"), "value": pd.Series(dtype="object"),
-                         "reason": pd.Series(dtype="object")})
+    return pd.DataFrame(
+        {
+            "file": pd.Series(dtype="object"),
+            "line": pd.Series(dtype="int64"),
+            "column": pd.Series(dtype="object"),
+            "value": pd.Series(dtype="object"),
+            "reason": pd.Series(dtype="object"),
+        }
+    )
 
 
 def malformed_to_quarantine(file_name: str, malformed: pd.DataFrame) -> pd.DataFrame:
@@ -65,8 +78,15 @@ def malformed_to_quarantine(file_name: str, malformed: pd.DataFrame) -> pd.DataF
     if malformed.empty:
         return empty_quarantine()
     column = malformed["column"] if "column" in malformed else "(row)"
-    return pd.DataFrame({"file": file_name, "line": malformed[LINE].astype("int64"), "column": column,
-                         "value": malformed["value"], "reason": malformed["reason"]})
+    return pd.DataFrame(
+        {
+            "file": file_name,
+            "line": malformed[LINE].astype("int64"),
+            "column": column,
+            "value": malformed["value"],
+            "reason": malformed["reason"],
+        }
+    )
 
 
 FORMULA_START = r"^[=+@\t\r-]"

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.export.text import TEXT
-
 from analysis.export.errors import ExportError
+from analysis.export.text import TEXT
 
 OFFSET_PATTERN = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
 ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?" + r"(?:[Zz]|[+-]\d{2}:?\d{2})?$"
@@ -45,7 +44,9 @@ def naive_times(values: pd.Series) -> pd.Series:
     return (text != "") & well_formed & ~has_offset
 
 
-def parse_instants(values: pd.Series, timezone: str | None, *, file_name: str, column: str, lines: pd.Series) -> ParsedInstants:
+def parse_instants(
+    values: pd.Series, timezone: str | None, *, file_name: str, column: str, lines: pd.Series
+) -> ParsedInstants:
     """Parse text cells ('' = missing) into UTC instants.
 
     Raises
@@ -70,18 +71,28 @@ def parse_instants(values: pd.Series, timezone: str | None, *, file_name: str, c
 
     aware = present & well_formed & has_offset
     if aware.any():
-        parsed = pd.to_datetime(text[aware].str.replace(r"[Zz]$", "+00:00", regex=True), utc=True, format="ISO8601", errors="coerce")
+        parsed = pd.to_datetime(
+            text[aware].str.replace(r"[Zz]$", "+00:00", regex=True), utc=True, format="ISO8601", errors="coerce"
+        )
         instant[aware] = parsed
     if naive.any():
         local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
         first_occurrence = local.dt.tz_localize(timezone, ambiguous=np.ones(len(local), dtype=bool), nonexistent="NaT")
-        second_occurrence = local.dt.tz_localize(timezone, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="NaT")
+        second_occurrence = local.dt.tz_localize(
+            timezone, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="NaT"
+        )
         instant[naive] = first_occurrence.dt.tz_convert("UTC")
-        ambiguous = ((first_occurrence != second_occurrence) & first_occurrence.notna()).reindex(values.index, fill_value=False).astype(bool)
+        ambiguous = (
+            ((first_occurrence != second_occurrence) & first_occurrence.notna())
+            .reindex(values.index, fill_value=False)
+            .astype(bool)
+        )
         gap = local.notna() & first_occurrence.isna()
         problem[gap[gap].index] = NONEXISTENT
     year = pd.to_numeric(text.str.slice(0, 4).where(well_formed), errors="coerce")
-    out_of_range = well_formed & ~year.between(EARLIEST_YEAR, LATEST_YEAR) | instant.notna() & ~instant.dt.year.between(EARLIEST_YEAR, LATEST_YEAR)
+    out_of_range = well_formed & ~year.between(EARLIEST_YEAR, LATEST_YEAR) | instant.notna() & ~instant.dt.year.between(
+        EARLIEST_YEAR, LATEST_YEAR
+    )
     problem[out_of_range] = OUT_OF_RANGE
     instant[out_of_range] = pd.NaT
     unparsed = present & instant.isna() & problem.isna()

@@ -11,10 +11,29 @@ def normalize_code(values: pd.Series) -> pd.Series:
 
 
 EVENT_TYPES = (
-    "temperature", "systolic_bp", "fluid_bolus", "vasopressor", "oxygen", "medication", "ice_score",
-    "capd_score", "consciousness", "seizure", "motor_weakness", "cerebral_edema", "crs_grade_reported",
-    "icans_grade_reported", "response_assessment", "relapse", "b_cell_recovery", "hsct", "new_therapy",
-    "death", "last_contact", "withdrawal", "adverse_event",
+    "temperature",
+    "systolic_bp",
+    "fluid_bolus",
+    "vasopressor",
+    "oxygen",
+    "medication",
+    "ice_score",
+    "capd_score",
+    "consciousness",
+    "seizure",
+    "motor_weakness",
+    "cerebral_edema",
+    "crs_grade_reported",
+    "icans_grade_reported",
+    "response_assessment",
+    "relapse",
+    "b_cell_recovery",
+    "hsct",
+    "new_therapy",
+    "death",
+    "last_contact",
+    "withdrawal",
+    "adverse_event",
 )
 
 INTERVAL_TYPES = ("vasopressor", "oxygen", "adverse_event")
@@ -32,10 +51,27 @@ UNITS: dict[str, tuple[str, ...]] = {
 
 DETAIL_CODES: dict[str, tuple[str, ...]] = {
     "vasopressor": ("norepinephrine", "epinephrine", "dopamine", "phenylephrine", "vasopressin"),
-    "oxygen": ("blow_by", "nasal_cannula", "high_flow_nasal_cannula", "simple_face_mask", "venturi_mask",
-               "nonrebreather_mask", "cpap", "bipap", "mechanical_ventilation"),
-    "medication": ("anakinra", "tocilizumab", "siltuximab", "dexamethasone", "methylprednisolone",
-                   "hydrocortisone", "acetaminophen", "ibuprofen"),
+    "oxygen": (
+        "blow_by",
+        "nasal_cannula",
+        "high_flow_nasal_cannula",
+        "simple_face_mask",
+        "venturi_mask",
+        "nonrebreather_mask",
+        "cpap",
+        "bipap",
+        "mechanical_ventilation",
+    ),
+    "medication": (
+        "anakinra",
+        "tocilizumab",
+        "siltuximab",
+        "dexamethasone",
+        "methylprednisolone",
+        "hydrocortisone",
+        "acetaminophen",
+        "ibuprofen",
+    ),
     "consciousness": ("awake", "awakens_to_voice", "awakens_to_tactile", "unarousable"),
     "seizure": ("focal_or_generalized_resolving", "nonconvulsive_on_eeg", "prolonged_or_repetitive"),
     "motor_weakness": ("deep_focal",),
@@ -43,18 +79,43 @@ DETAIL_CODES: dict[str, tuple[str, ...]] = {
     "response_assessment": ("CR", "CRi", "PR", "NR", "not_evaluable"),
     "relapse": ("cd19_positive", "cd19_negative", "unknown"),
     "death": ("disease", "crs", "icans", "infection", "other"),
-    "adverse_event": ("infection", "febrile_neutropenia", "neutropenia", "thrombocytopenia", "anemia",
-                      "iec_hs", "hypogammaglobulinemia", "tumor_lysis", "other"),
+    "adverse_event": (
+        "infection",
+        "febrile_neutropenia",
+        "neutropenia",
+        "thrombocytopenia",
+        "anemia",
+        "iec_hs",
+        "hypogammaglobulinemia",
+        "tumor_lysis",
+        "other",
+    ),
 }
 """Detail codes by event type; ``adverse_event`` allows free text after a colon."""
 
 FREE_TEXT_DETAIL = ("new_therapy", "withdrawal")
 
-VALUE_REQUIRED = ("temperature", "systolic_bp", "fluid_bolus", "vasopressor", "medication", "ice_score",
-                  "capd_score", "crs_grade_reported", "icans_grade_reported", "adverse_event")
+VALUE_REQUIRED = (
+    "temperature",
+    "systolic_bp",
+    "fluid_bolus",
+    "vasopressor",
+    "medication",
+    "ice_score",
+    "capd_score",
+    "crs_grade_reported",
+    "icans_grade_reported",
+    "adverse_event",
+)
 OXYGEN_DEVICES_WITHOUT_FLOW = ("cpap", "bipap", "mechanical_ventilation")
 
-VASOPRESSOR_MAX_DOSE = {"norepinephrine": 5.0, "epinephrine": 5.0, "phenylephrine": 10.0, "dopamine": 30.0, "vasopressin": 0.01}
+VASOPRESSOR_MAX_DOSE = {
+    "norepinephrine": 5.0,
+    "epinephrine": 5.0,
+    "phenylephrine": 10.0,
+    "dopamine": 30.0,
+    "vasopressin": 0.01,
+}
 """Upper plausible dose: mcg/kg/min, vasopressin units/kg/min."""
 
 MAX_DAYS_BEFORE_ENROLLMENT = 30

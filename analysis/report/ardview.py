@@ -32,8 +32,13 @@ class ArdView:
     """
 
     def __init__(self, frame: pd.DataFrame) -> None:
-        keys = zip(frame["analysis"].astype(str), frame["group"].astype(str), frame["variable"].astype(str),
-                   frame["stat_name"].astype(str), frame["method"].fillna("").astype(str))
+        keys = zip(
+            frame["analysis"].astype(str),
+            frame["group"].astype(str),
+            frame["variable"].astype(str),
+            frame["stat_name"].astype(str),
+            frame["method"].fillna("").astype(str),
+        )
         self._values = dict(zip(keys, frame["stat_value"].astype(float)))
         self._frame = frame
 
@@ -43,8 +48,10 @@ class ArdView:
 
     def has(self, analysis: str, group: str | None = None, variable: str | None = None) -> bool:
         """Whether any row matches."""
-        return any(k[0] == analysis and (group is None or k[1] == group) and (variable is None or k[2] == variable)
-                   for k in self._values)
+        return any(
+            k[0] == analysis and (group is None or k[1] == group) and (variable is None or k[2] == variable)
+            for k in self._values
+        )
 
     def rate(self, analysis: str, group: str, variable: str) -> Rate:
         """``n``, ``N``, ``p``, ``ci_low``, ``ci_high`` of one group and variable."""

@@ -17,15 +17,23 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("svg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 GRADE_COLOURS = {0: "#e8e8e8", 1: "#f6d55c", 2: "#ed9a3c", 3: "#d6453d", 4: "#8c1c13", 5: "#111111"}
 DRUG_MARKERS = {"anakinra": ("v", "#1f5fa8"), "tocilizumab": ("D", "#2a9d8f"), "corticosteroid": ("s", "#7b3fa0")}
 TRIAL_COLOUR, HISTORICAL_COLOUR = "#1f5fa8", "#777777"
-RC = {"svg.fonttype": "none", "font.family": "DejaVu Sans", "font.size": 8, "axes.spines.top": False,
-      "axes.spines.right": False, "axes.titlesize": 9, "axes.titleweight": "bold", "legend.frameon": False}
+RC = {
+    "svg.fonttype": "none",
+    "font.family": "DejaVu Sans",
+    "font.size": 8,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titlesize": 9,
+    "axes.titleweight": "bold",
+    "legend.frameon": False,
+}
 
 
 def to_svg(fig: plt.Figure, name: str) -> str:
@@ -35,7 +43,7 @@ def to_svg(fig: plt.Figure, name: str) -> str:
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05)
     plt.close(fig)
     text = buffer.getvalue()
-    text = text[text.index("<svg"):]
+    text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     text = unique_ids(text, name)
     return text.replace("<svg ", f'<svg role="img" aria-label="{name}" class="figure-svg" ', 1)
@@ -93,7 +101,9 @@ def consort(counts: Mapping[str, int]) -> str:
             y = len(main) * 2 - 1 - 2 * i
             ax.text(3, y, text, ha="center", va="center", bbox=box, fontsize=8)
             if i < len(main) - 1:
-                ax.annotate("", xy=(3, y - 1.45), xytext=(3, y - 0.55), arrowprops=dict(arrowstyle="->", color="#555555"))
+                ax.annotate(
+                    "", xy=(3, y - 1.45), xytext=(3, y - 0.55), arrowprops=dict(arrowstyle="->", color="#555555")
+                )
             if note:
                 ax.text(6.2, y - 1, note, ha="left", va="center", bbox=sidebox, fontsize=7)
                 ax.plot([3, 6.1], [y - 1, y - 1], color="#999999", linewidth=0.8)
@@ -117,8 +127,16 @@ def swimmer(timeline: pd.DataFrame, doses: pd.DataFrame, followed_days: Mapping[
         for drug, (marker, colour) in DRUG_MARKERS.items():
             sub = doses[(doses["drug_class"] == drug) & doses["participant_id"].isin(index)]
             offset = {"anakinra": 0.42, "tocilizumab": -0.42, "corticosteroid": -0.42}[drug]
-            ax.scatter(sub["day"], sub["participant_id"].map(index) + offset, marker=marker, s=14, color=colour,
-                       label=drug, zorder=3, linewidths=0)
+            ax.scatter(
+                sub["day"],
+                sub["participant_id"].map(index) + offset,
+                marker=marker,
+                s=14,
+                color=colour,
+                label=drug,
+                zorder=3,
+                linewidths=0,
+            )
         for grade in range(1, 6):
             ax.barh([-10], [0], color=GRADE_COLOURS[grade], label=f"grade {grade}")
         ax.set_yticks(range(len(ids)), ids)
@@ -135,13 +153,21 @@ def anakinra_timing(anakinra: pd.DataFrame, window_hours: float) -> str:
     data = anakinra.dropna(subset=["first_anakinra_hours"])
     with matplotlib.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 1.9))
-        for y, (column, label) in enumerate((("fever_to_anakinra_hours", "first fever → dose"),
-                                             ("trigger_to_anakinra_hours", "trigger → dose"))):
+        for y, (column, _label) in enumerate(
+            (("fever_to_anakinra_hours", "first fever → dose"), ("trigger_to_anakinra_hours", "trigger → dose"))
+        ):
             values = data[column].dropna().astype(float).to_numpy()
             jitter = (np.arange(values.size) % 5 - 2) * 0.06
             ax.scatter(values, y + jitter, s=16, color=TRIAL_COLOUR, alpha=0.8, linewidths=0)
         ax.axvline(window_hours, color="#d6453d", linestyle="--", linewidth=1)
-        ax.text(window_hours, 1.45, f" protocol window {window_hours:g} h after the trigger", color="#d6453d", fontsize=7, va="center")
+        ax.text(
+            window_hours,
+            1.45,
+            f" protocol window {window_hours:g} h after the trigger",
+            color="#d6453d",
+            fontsize=7,
+            va="center",
+        )
         ax.axvline(0, color="#999999", linewidth=0.6)
         ax.set_yticks([0, 1], ["first fever → dose", "trigger → dose"])
         ax.set_ylim(-0.5, 1.7)
@@ -162,8 +188,16 @@ def forest(rows: Sequence[Mapping[str, Any]]) -> str:
             colour = TRIAL_COLOUR if r["kind"] == "trial" else HISTORICAL_COLOUR
             marker = "o" if r["kind"] == "trial" else "s"
             if not np.isnan(r["p"]):
-                ax.errorbar([100 * r["p"]], [y], xerr=[[100 * (r["p"] - r["low"])], [100 * (r["high"] - r["p"])]],
-                            fmt=marker, color=colour, markersize=6 if r.get("primary") else 4, capsize=2, linewidth=1)
+                ax.errorbar(
+                    [100 * r["p"]],
+                    [y],
+                    xerr=[[100 * (r["p"] - r["low"])], [100 * (r["high"] - r["p"])]],
+                    fmt=marker,
+                    color=colour,
+                    markersize=6 if r.get("primary") else 4,
+                    capsize=2,
+                    linewidth=1,
+                )
             ax.text(103, y, r.get("note", ""), va="center", fontsize=6.5, color="#444444")
             if r["kind"] == "historical" and y < len(rows) - 1:
                 ax.axhline(y + 0.5, color="#dddddd", linewidth=0.6)
@@ -177,8 +211,14 @@ def forest(rows: Sequence[Mapping[str, Any]]) -> str:
         return to_svg(fig, "forest")
 
 
-def survival(curves: Mapping[str, pd.DataFrame], at_risk: Mapping[str, Mapping[float, str]],
-             historical: Sequence[Mapping[str, Any]], ylabel: str, name: str, ascending: bool = False) -> str:
+def survival(
+    curves: Mapping[str, pd.DataFrame],
+    at_risk: Mapping[str, Mapping[float, str]],
+    historical: Sequence[Mapping[str, Any]],
+    ylabel: str,
+    name: str,
+    ascending: bool = False,
+) -> str:
     """Step curves (months) with numbers at risk under the axis and historical 12-month estimates marked.
 
     ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points;
@@ -195,8 +235,17 @@ def survival(curves: Mapping[str, pd.DataFrame], at_risk: Mapping[str, Mapping[f
         for k, h in enumerate(historical):
             x = h["month"] + 0.25 * (k - (len(historical) - 1) / 2)
             err = None if h.get("low") is None else [[h["estimate"] - h["low"]], [h["high"] - h["estimate"]]]
-            ax.errorbar([x], [h["estimate"]], yerr=err, fmt=markers[k % len(markers)], color=h.get("colour", HISTORICAL_COLOUR),
-                        markersize=4, capsize=2, linewidth=0.8, label=h["label"])
+            ax.errorbar(
+                [x],
+                [h["estimate"]],
+                yerr=err,
+                fmt=markers[k % len(markers)],
+                color=h.get("colour", HISTORICAL_COLOUR),
+                markersize=4,
+                capsize=2,
+                linewidth=0.8,
+                label=h["label"],
+            )
         ax.set_xlim(0, 13)
         ax.set_ylim(0, 102 if not ascending else None)
         ax.set_xticks([0, 3, 6, 9, 12])
@@ -210,7 +259,9 @@ def survival(curves: Mapping[str, pd.DataFrame], at_risk: Mapping[str, Mapping[f
             for m in months:
                 ax.text(m / 13, y, values.get(m, ""), transform=ax.transAxes, ha="center", va="center", fontsize=7)
         if at_risk:
-            ax.text(-0.06, -0.23, "at risk", transform=ax.transAxes, ha="right", va="center", fontsize=7, style="italic")
+            ax.text(
+                -0.06, -0.23, "at risk", transform=ax.transAxes, ha="right", va="center", fontsize=7, style="italic"
+            )
         return to_svg(fig, name)
 
 
@@ -223,8 +274,15 @@ def boundaries(tables: Mapping[str, pd.DataFrame], current: Mapping[str, tuple[i
             stop = table["stop_at"].astype("float64")
             ax.step(table["n_evaluated"], stop, where="mid", color=colour, label=f"{label}: boundary")
             events, evaluated = current[label]
-            ax.plot([evaluated], [events], marker="o", color=colour, markersize=6, linestyle="none",
-                    label=f"{label}: now {events} in {evaluated}")
+            ax.plot(
+                [evaluated],
+                [events],
+                marker="o",
+                color=colour,
+                markersize=6,
+                linestyle="none",
+                label=f"{label}: now {events} in {evaluated}",
+            )
         ax.set_xlabel("number evaluated (CRS-evaluable set)")
         ax.set_ylabel("events that stop")
         ax.legend(loc="upper left", fontsize=7)
@@ -238,7 +296,9 @@ def operating_characteristics(tables: Mapping[str, pd.DataFrame]) -> str:
     with matplotlib.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
         for (label, table), colour in zip(tables.items(), colours):
-            ax.plot(100 * table["true_rate"], 100 * table["prob_stop"], marker="o", color=colour, label=label, markersize=3)
+            ax.plot(
+                100 * table["true_rate"], 100 * table["prob_stop"], marker="o", color=colour, label=label, markersize=3
+            )
         ax.set_xlabel("true event rate, %")
         ax.set_ylabel("probability of stopping, %")
         ax.set_ylim(0, 100)

@@ -53,7 +53,7 @@ def ci(low: object, high: object, percent: bool = True, digits: int = 1) -> str:
 
 
 def rate(r: Rate) -> str:
-    """"3/10 (30.0 %; 95 % CI 6.7–65.2)" — or "0/0: not estimable"."""
+    """ "3/10 (30.0 %; 95 % CI 6.7–65.2)" — or "0/0: not estimable"."""
     if not r.estimable:
         return f"{count(r.n)}/{count(r.N)}: not estimable (N{NBSP}={NBSP}0)"
     return f"{count(r.n)}/{count(r.N)} ({pct(r.p)}; 95{NBSP}% CI {ci(r.ci_low, r.ci_high)})"
@@ -74,14 +74,14 @@ def p_value(p: object) -> str:
 
 
 def n_pct(n: int, total: int) -> str:
-    """"3 (30.0 %)" of a descriptive count; "0" when the total is 0."""
+    """ "3 (30.0 %)" of a descriptive count; "0" when the total is 0."""
     if total == 0:
         return f"{n}"
     return f"{n}{NBSP}({100 * n / total:.1f}{NBSP}%)"
 
 
 def median_iqr(values, digits: int = 1) -> str:
-    """"4.0 (2.5–6.0)" of a descriptive distribution (R type 7 quartiles); a dash when empty."""
+    """ "4.0 (2.5–6.0)" of a descriptive distribution (R type 7 quartiles); a dash when empty."""
     data = np.asarray([v for v in values if not is_missing(v)], dtype=float)
     if data.size == 0:
         return DASH

@@ -13,8 +13,18 @@ from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
 from analysis.store import read_provenance
 
 TABLES: tuple[str, ...] = (
-    "participants", "events", "quarantine", "crs", "crs_timeline", "icans", "anakinra", "ae", "adsl", "adtte",
-    "queries", "ard",
+    "participants",
+    "events",
+    "quarantine",
+    "crs",
+    "crs_timeline",
+    "icans",
+    "anakinra",
+    "ae",
+    "adsl",
+    "adtte",
+    "queries",
+    "ard",
 )
 """Every table the report reads (outputs.md)."""
 
@@ -80,7 +90,9 @@ def load_inputs(processed: Path, cohorts_path: Path = DEFAULT_COHORTS_PATH) -> R
     tables = {name: pd.read_parquet(processed / f"{name}.parquet") for name in TABLES}
     manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
     notes_path = processed / "comparison_notes.json"
-    notes = json.loads(notes_path.read_text(encoding="utf-8")).get("skipped_comparisons") if notes_path.exists() else None
+    notes = (
+        json.loads(notes_path.read_text(encoding="utf-8")).get("skipped_comparisons") if notes_path.exists() else None
+    )
     return ReportInputs(tables, manifest, _provenance(processed), load_cohorts(cohorts_path), notes)
 
 

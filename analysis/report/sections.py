@@ -69,8 +69,11 @@ def front_matter(ctx: ReportContext, kind: str, rendered_at: str) -> dict[str, A
     manifest = ctx.inputs.manifest
     ingest = manifest.get("steps", {}).get("ingest", {})
     inputs = dict(prov.get("input_sha256") or {k: v.get("sha256") for k, v in ingest.get("inputs", {}).items()})
-    outputs = {name: entry.get("sha256", "") for name, entry in sorted(manifest.get("files", {}).items())
-               if name.endswith(".parquet")}
+    outputs = {
+        name: entry.get("sha256", "")
+        for name, entry in sorted(manifest.get("files", {}).items())
+        if name.endswith(".parquet")
+    }
     table_hash = str(prov.get("analysis_plan_sha256", ""))
     report_hash = ctx.plan.settings_hash()
     return {
@@ -101,7 +104,21 @@ def provenance_appendix(front: dict[str, Any]) -> Section:
     from analysis.report.tables import gt_html
 
     section = Section("provenance", "Provenance", appendix=True)
-    section.add(gt_html(pd.DataFrame(front["output_files"], columns=["Output table", "SHA-256"]), "tbl-output-hashes",
-                        "Output tables read by this report", subtitle="from manifest.json", empty="manifest.json lists no table."))
-    return section.add(gt_html(pd.DataFrame(front["packages"], columns=["Package", "Version"]), "tbl-packages",
-                               "Package versions", subtitle="from the tables' provenance", empty="Not recorded."))
+    section.add(
+        gt_html(
+            pd.DataFrame(front["output_files"], columns=["Output table", "SHA-256"]),
+            "tbl-output-hashes",
+            "Output tables read by this report",
+            subtitle="from manifest.json",
+            empty="manifest.json lists no table.",
+        )
+    )
+    return section.add(
+        gt_html(
+            pd.DataFrame(front["packages"], columns=["Package", "Version"]),
+            "tbl-packages",
+            "Package versions",
+            subtitle="from the tables' provenance",
+            empty="Not recorded.",
+        )
+    )

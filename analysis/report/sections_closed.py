@@ -25,8 +25,9 @@ def settings_appendix(ctx: ReportContext) -> Section:
     flat = _flatten(ctx.plan.model_dump(mode="json"))
     table = pd.DataFrame({"Setting": list(flat), "Value": [str(v) for v in flat.values()]})
     section = Section("settings", "Analysis-plan settings in force", appendix=True)
-    return section.add(gt_html(table, "tbl-settings", "Analysis-plan settings",
-                               subtitle=f"settings hash {ctx.plan.settings_hash()}"))
+    return section.add(
+        gt_html(table, "tbl-settings", "Analysis-plan settings", subtitle=f"settings hash {ctx.plan.settings_hash()}")
+    )
 
 
 def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -42,6 +43,16 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def closed_sections(ctx: ReportContext) -> list[Section]:
     """The closed report's own sections (after the open ones), appendices last; :func:`summary_section` goes first."""
-    return [crs_section(ctx), anakinra_section(ctx), icans_section(ctx), ae_section(ctx), historical_section(ctx),
-            efficacy_section(ctx), stopping_section(ctx), listings_section(ctx), oc_appendix(ctx), skipped_appendix(ctx),
-            settings_appendix(ctx)]
+    return [
+        crs_section(ctx),
+        anakinra_section(ctx),
+        icans_section(ctx),
+        ae_section(ctx),
+        historical_section(ctx),
+        efficacy_section(ctx),
+        stopping_section(ctx),
+        listings_section(ctx),
+        oc_appendix(ctx),
+        skipped_appendix(ctx),
+        settings_appendix(ctx),
+    ]

@@ -20,8 +20,13 @@ from analysis.report.tables import gt_html
 from analysis.stats.historical import plan_comparisons, skipped_notes
 from analysis.stats.proportions import clopper_pearson
 
-ENDPOINT_NAMES = {"crs_any": "any CRS", "crs_grade3plus": "CRS grade ≥ 3", "crs_grade4plus": "CRS grade ≥ 4",
-                  "icans_any": "any ICANS", "icans_grade3plus": "ICANS grade ≥ 3"}
+ENDPOINT_NAMES = {
+    "crs_any": "any CRS",
+    "crs_grade3plus": "CRS grade ≥ 3",
+    "crs_grade4plus": "CRS grade ≥ 4",
+    "icans_any": "any ICANS",
+    "icans_grade3plus": "ICANS grade ≥ 3",
+}
 GROUP_NAMES = {"all": "all", "high_burden": "high burden", "low_burden": "low burden"}
 COMPARATOR_FEVER_TRIGGER = {
     "kadauke_pt_htb": "tocilizumab at two readings ≥ 38.5 °C within 24 h (CHOP)",
@@ -33,9 +38,12 @@ historical_cohorts.yaml); PACER's trigger is two readings > 38.5 °C 4–24 h ap
 def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
     """The ARD's historical comparisons with how each was made; and the notes of those not made."""
     cohorts = {c["id"]: c for c in ctx.inputs.cohorts}
-    planned, skipped = plan_comparisons(list(cohorts.values()), high_burden_pct=ctx.plan.high_burden_pct,
-                                        primary_comparator=ctx.plan.primary.comparator,
-                                        primary_endpoint=ctx.plan.primary.endpoint)
+    planned, skipped = plan_comparisons(
+        list(cohorts.values()),
+        high_burden_pct=ctx.plan.high_burden_pct,
+        primary_comparator=ctx.plan.primary.comparator,
+        primary_endpoint=ctx.plan.primary.endpoint,
+    )
     by_key = {(p.cohort_id, p.endpoint): p for p in planned}
     out = []
     for cohort_id, endpoint in ctx.ard.pairs("historical_comparison"):
@@ -45,21 +53,37 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
         scale = p.scale if p else str(cohort.get("crs_scale") or "unknown")
         group = p.trial_group if p else "all"
         trial_variable = p.trial_variable if p else endpoint
-        out.append({
-            "cohort_id": cohort_id, "cohort_name": str(cohort.get("name", cohort_id)), "endpoint": endpoint,
-            "scale": scale, "group": group, "trial_variable": trial_variable,
-            "primary": cohort_id == ctx.plan.primary.comparator and endpoint == ctx.plan.primary.endpoint,
-            "overlapping": bool(p.overlapping) if p else False, "burden_matched": v("burden_matched") == 1.0,
-            "trial": ctx.ard.rate("crs_rate", group, trial_variable),
-            "trial_n": v("trial_n"), "trial_N": v("trial_N"), "trial_p": v("trial_p"),
-            "historical_n": v("historical_n"), "historical_N": v("historical_N"), "historical_p": v("historical_p"),
-            "p_binom": v("p_value", "binom_exact_1s"), "p_fisher": v("p_value", "fisher_exact"),
-            "p_katz": v("p_value", "katz_log"),
-            "rd": v("rd", "newcombe_hybrid"), "rd_low": v("rd_ci_low", "newcombe_hybrid"), "rd_high": v("rd_ci_high", "newcombe_hybrid"),
-            "rr": v("rr", "katz_log"), "rr_low": v("rr_ci_low", "katz_log"), "rr_high": v("rr_ci_high", "katz_log"),
-            "prob_lower": v("prob_lower", "beta_binomial"),
-            "trigger": COMPARATOR_FEVER_TRIGGER.get(cohort_id, ""),
-        })
+        out.append(
+            {
+                "cohort_id": cohort_id,
+                "cohort_name": str(cohort.get("name", cohort_id)),
+                "endpoint": endpoint,
+                "scale": scale,
+                "group": group,
+                "trial_variable": trial_variable,
+                "primary": cohort_id == ctx.plan.primary.comparator and endpoint == ctx.plan.primary.endpoint,
+                "overlapping": bool(p.overlapping) if p else False,
+                "burden_matched": v("burden_matched") == 1.0,
+                "trial": ctx.ard.rate("crs_rate", group, trial_variable),
+                "trial_n": v("trial_n"),
+                "trial_N": v("trial_N"),
+                "trial_p": v("trial_p"),
+                "historical_n": v("historical_n"),
+                "historical_N": v("historical_N"),
+                "historical_p": v("historical_p"),
+                "p_binom": v("p_value", "binom_exact_1s"),
+                "p_fisher": v("p_value", "fisher_exact"),
+                "p_katz": v("p_value", "katz_log"),
+                "rd": v("rd", "newcombe_hybrid"),
+                "rd_low": v("rd_ci_low", "newcombe_hybrid"),
+                "rd_high": v("rd_ci_high", "newcombe_hybrid"),
+                "rr": v("rr", "katz_log"),
+                "rr_low": v("rr_ci_low", "katz_log"),
+                "rr_high": v("rr_ci_high", "katz_log"),
+                "prob_lower": v("prob_lower", "beta_binomial"),
+                "trigger": COMPARATOR_FEVER_TRIGGER.get(cohort_id, ""),
+            }
+        )
     out.sort(key=lambda r: (not r["primary"], r["endpoint"], r["cohort_id"]))
     return out, skipped_notes(skipped)
 
@@ -75,10 +99,15 @@ def _comparison_name(r: dict[str, Any]) -> str:
 def historical_section(ctx: ReportContext) -> Section:
     rows, _ = comparisons(ctx)
     section = Section("historical", "Comparison with historical cohorts")
-    section.add(para(f"Primary comparison [choice primary]: {ENDPOINT_NAMES.get(ctx.plan.primary.endpoint, ctx.plan.primary.endpoint)} "
-                     f"against {ctx.plan.primary.comparator} with the trial's Penn approximation, one-sided exact binomial "
-                     f"test at α = {ctx.plan.primary.alpha:g}. Every other comparison is supportive and unadjusted for "
-                     "multiplicity. At this interim look every p-value is descriptive.", "callout"))
+    section.add(
+        para(
+            f"Primary comparison [choice primary]: {ENDPOINT_NAMES.get(ctx.plan.primary.endpoint, ctx.plan.primary.endpoint)} "
+            f"against {ctx.plan.primary.comparator} with the trial's Penn approximation, one-sided exact binomial "
+            f"test at α = {ctx.plan.primary.alpha:g}. Every other comparison is supportive and unadjusted for "
+            "multiplicity. At this interim look every p-value is descriptive.",
+            "callout",
+        )
+    )
     section.add(para(PENN_BIAS, "callout warning"))
     if not rows:
         return section.add(para("The ARD holds no historical comparison at this data cut."))
@@ -87,47 +116,105 @@ def historical_section(ctx: ReportContext) -> Section:
         hn, hN = r["historical_n"], r["historical_N"]
         h_low, h_high = clopper_pearson(int(hn), int(hN)) if not fmt.is_missing(hN) and hN > 0 else (np.nan, np.nan)
         scale = "Penn approx." if r["scale"] == "penn" else "ASTCT"
-        marks = [m for m, on in (("overlaps ELIANA", r["overlapping"]), ("not burden-matched", not r["burden_matched"]),
-                                 ("own fever trigger", bool(r["trigger"]))) if on]
-        forest_rows.append({"label": f"PACER {GROUP_NAMES.get(r['group'], r['group'])} · {ENDPOINT_NAMES.get(r['endpoint'], r['endpoint'])} · {scale}",
-                            "kind": "trial", "p": r["trial"].p, "low": r["trial"].ci_low, "high": r["trial"].ci_high,
-                            "primary": r["primary"], "note": f"{fmt.count(r['trial_n'])}/{fmt.count(r['trial_N'])}"})
-        forest_rows.append({"label": f"{r['cohort_id']}", "kind": "historical", "p": r["historical_p"], "low": h_low,
-                            "high": h_high, "primary": r["primary"],
-                            "note": f"{fmt.count(hn)}/{fmt.count(hN)}" + (f" · {'; '.join(marks)}" if marks else "")})
-    section.add(figure(figures.forest(forest_rows), "Event rates with exact 95 % CIs: the trial (●) beside each "
-                       "like-for-like cohort (■), on the cohort's scale; ★ the primary comparison. Historical CIs are "
-                       "Clopper–Pearson intervals of the published counts.", "fig-forest"))
-    how = pd.DataFrame([{
-        "Comparison": _comparison_name(r),
-        "Scale": _scale(r),
-        "Burden": ("matched" if r["burden_matched"] else "not matched") + f"; trial {GROUP_NAMES.get(r['group'], r['group'])}",
-        "Independence": "overlaps ELIANA: not independent" if r["overlapping"] else "independent",
-        "Fever trigger": r["trigger"] or "none reported",
-        "Role": "primary" if r["primary"] else "supportive",
-    } for r in rows])
+        marks = [
+            m
+            for m, on in (
+                ("overlaps ELIANA", r["overlapping"]),
+                ("not burden-matched", not r["burden_matched"]),
+                ("own fever trigger", bool(r["trigger"])),
+            )
+            if on
+        ]
+        forest_rows.append(
+            {
+                "label": f"PACER {GROUP_NAMES.get(r['group'], r['group'])} · {ENDPOINT_NAMES.get(r['endpoint'], r['endpoint'])} · {scale}",
+                "kind": "trial",
+                "p": r["trial"].p,
+                "low": r["trial"].ci_low,
+                "high": r["trial"].ci_high,
+                "primary": r["primary"],
+                "note": f"{fmt.count(r['trial_n'])}/{fmt.count(r['trial_N'])}",
+            }
+        )
+        forest_rows.append(
+            {
+                "label": f"{r['cohort_id']}",
+                "kind": "historical",
+                "p": r["historical_p"],
+                "low": h_low,
+                "high": h_high,
+                "primary": r["primary"],
+                "note": f"{fmt.count(hn)}/{fmt.count(hN)}" + (f" · {'; '.join(marks)}" if marks else ""),
+            }
+        )
+    section.add(
+        figure(
+            figures.forest(forest_rows),
+            "Event rates with exact 95 % CIs: the trial (●) beside each "
+            "like-for-like cohort (■), on the cohort's scale; ★ the primary comparison. Historical CIs are "
+            "Clopper–Pearson intervals of the published counts.",
+            "fig-forest",
+        )
+    )
+    how = pd.DataFrame(
+        [
+            {
+                "Comparison": _comparison_name(r),
+                "Scale": _scale(r),
+                "Burden": ("matched" if r["burden_matched"] else "not matched")
+                + f"; trial {GROUP_NAMES.get(r['group'], r['group'])}",
+                "Independence": "overlaps ELIANA: not independent" if r["overlapping"] else "independent",
+                "Fever trigger": r["trigger"] or "none reported",
+                "Role": "primary" if r["primary"] else "supportive",
+            }
+            for r in rows
+        ]
+    )
     primary = pd.Series([r["primary"] for r in rows])
-    section.add(gt_html(how, "tbl-historical-how", "How each comparison is made", highlight=primary,
-                        notes=["Overlapping cohorts (ELIANA 2018, ELIANA n = 79, pooled ELIANA + ENSIGN) share patients "
-                               "and are not independent evidence.",
-                               "PACER's own trigger: a reading > 38.5 °C with an earlier one > 38.5 °C 4–24 h before it."]))
-    numbers = pd.DataFrame([{
-        "Comparison": _comparison_name(r),
-        "Trial n/N (%)": f"{fmt.count(r['trial_n'])}/{fmt.count(r['trial_N'])} ({fmt.pct(r['trial_p'])})",
-        "Historical n/N (%)": f"{fmt.count(r['historical_n'])}/{fmt.count(r['historical_N'])} ({fmt.pct(r['historical_p'])})",
-        "RD, points (95 % CI)": f"{fmt.number(100 * r['rd'])} ({fmt.ci(r['rd_low'], r['rd_high'])})",
-        "RR (95 % CI)": f"{fmt.number(r['rr'], 2)} ({fmt.ci(r['rr_low'], r['rr_high'], percent=False, digits=2)})",
-        "p exact, 1-sided": fmt.p_value(r["p_binom"]),
-        "p Fisher": fmt.p_value(r["p_fisher"]),
-        "p Wald RR": fmt.p_value(r["p_katz"]),
-        "P(trial lower)": fmt.number(r["prob_lower"], 3),
-    } for r in rows])
-    return section.add(gt_html(numbers, "tbl-historical", "Trial against historical cohorts", highlight=primary,
-                               subtitle="all p-values descriptive at an interim look",
-                               notes=["RD: risk difference trial − historical, Newcombe hybrid score CI. RR: risk ratio, "
-                                      "Katz log CI and Wald test. p exact: one-sided exact binomial test (H1: the trial's "
-                                      "rate is lower), the historical rate as fixed. P(trial lower): posterior probability, "
-                                      "Beta(1, 1) priors."]))
+    section.add(
+        gt_html(
+            how,
+            "tbl-historical-how",
+            "How each comparison is made",
+            highlight=primary,
+            notes=[
+                "Overlapping cohorts (ELIANA 2018, ELIANA n = 79, pooled ELIANA + ENSIGN) share patients "
+                "and are not independent evidence.",
+                "PACER's own trigger: a reading > 38.5 °C with an earlier one > 38.5 °C 4–24 h before it.",
+            ],
+        )
+    )
+    numbers = pd.DataFrame(
+        [
+            {
+                "Comparison": _comparison_name(r),
+                "Trial n/N (%)": f"{fmt.count(r['trial_n'])}/{fmt.count(r['trial_N'])} ({fmt.pct(r['trial_p'])})",
+                "Historical n/N (%)": f"{fmt.count(r['historical_n'])}/{fmt.count(r['historical_N'])} ({fmt.pct(r['historical_p'])})",
+                "RD, points (95 % CI)": f"{fmt.number(100 * r['rd'])} ({fmt.ci(r['rd_low'], r['rd_high'])})",
+                "RR (95 % CI)": f"{fmt.number(r['rr'], 2)} ({fmt.ci(r['rr_low'], r['rr_high'], percent=False, digits=2)})",
+                "p exact, 1-sided": fmt.p_value(r["p_binom"]),
+                "p Fisher": fmt.p_value(r["p_fisher"]),
+                "p Wald RR": fmt.p_value(r["p_katz"]),
+                "P(trial lower)": fmt.number(r["prob_lower"], 3),
+            }
+            for r in rows
+        ]
+    )
+    return section.add(
+        gt_html(
+            numbers,
+            "tbl-historical",
+            "Trial against historical cohorts",
+            highlight=primary,
+            subtitle="all p-values descriptive at an interim look",
+            notes=[
+                "RD: risk difference trial − historical, Newcombe hybrid score CI. RR: risk ratio, "
+                "Katz log CI and Wald test. p exact: one-sided exact binomial test (H1: the trial's "
+                "rate is lower), the historical rate as fixed. P(trial lower): posterior probability, "
+                "Beta(1, 1) priors."
+            ],
+        )
+    )
 
 
 def skipped_appendix(ctx: ReportContext) -> Section:
@@ -138,4 +225,3 @@ def skipped_appendix(ctx: ReportContext) -> Section:
     section = Section("comparisons-not-made", "Historical comparisons not made", appendix=True)
     section.add(para("A cohort with an unknown scale, a null figure or confirmed: false is not compared (outputs.md)."))
     return section.add(bullets(skipped, "small") if skipped else para("Every planned comparison was made."))
-

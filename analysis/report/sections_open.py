@@ -16,12 +16,21 @@ def enrollment_section(ctx: ReportContext) -> Section:
     by_month = summaries.enrollment_by_month(participants)
     target = ctx.plan.stopping.max_evaluated
     section = Section("enrollment", "Enrollment")
-    section.add(para(f"{len(participants)} participants enrolled by the data cut, against a planned {target} "
-                     "(the stopping rules' maximum number evaluated, analysis-plan setting stopping.max_evaluated)."))
+    section.add(
+        para(
+            f"{len(participants)} participants enrolled by the data cut, against a planned {target} "
+            "(the stopping rules' maximum number evaluated, analysis-plan setting stopping.max_evaluated)."
+        )
+    )
     if by_month.empty:
         return section.add(para("No participant is enrolled at this data cut."))
-    section.add(figure(figures.enrollment(by_month, target), "Participants enrolled per calendar month and cumulatively, "
-                       "against the planned number.", "fig-enrollment"))
+    section.add(
+        figure(
+            figures.enrollment(by_month, target),
+            "Participants enrolled per calendar month and cumulatively, against the planned number.",
+            "fig-enrollment",
+        )
+    )
     table = by_month.rename(columns={"month": "Month", "enrolled": "Enrolled", "cumulative": "Cumulative"})
     return section.add(gt_html(table, "tbl-enrollment", "Enrollment by month"))
 
@@ -29,34 +38,69 @@ def enrollment_section(ctx: ReportContext) -> Section:
 def disposition_section(ctx: ReportContext) -> Section:
     counts = summaries.disposition(ctx.inputs["adsl"])
     section = Section("disposition", "Disposition")
-    section.add(figure(figures.consort(counts), "Participant flow (CONSORT style). Analysis sets as grading.md defines "
-                       "them: CRS-evaluable = infused at least 30 days before the cut or died before day 30; "
-                       "efficacy-evaluable = at least 42 days or died before day 42.", "fig-consort"))
-    return section.add(para("Reasons for leaving are counted by category only (death, withdrawal); withdrawal reasons "
-                            "are free text in the export and are not reproduced."))
+    section.add(
+        figure(
+            figures.consort(counts),
+            "Participant flow (CONSORT style). Analysis sets as grading.md defines "
+            "them: CRS-evaluable = infused at least 30 days before the cut or died before day 30; "
+            "efficacy-evaluable = at least 42 days or died before day 42.",
+            "fig-consort",
+        )
+    )
+    return section.add(
+        para(
+            "Reasons for leaving are counted by category only (death, withdrawal); withdrawal reasons "
+            "are free text in the export and are not reproduced."
+        )
+    )
 
 
 def baseline_section(ctx: ReportContext) -> Section:
     table = summaries.baseline(ctx.inputs["adsl"], ctx.inputs["participants"])
     section = Section("baseline", "Baseline characteristics")
-    return section.add(gt_html(table, "tbl-baseline", "Baseline characteristics",
-                               notes=[f"High burden: marrow blasts ≥ {ctx.plan.high_burden_pct:g} % before lymphodepletion "
-                                      "[choice high_burden_pct]. IQR: interquartile range."]))
+    return section.add(
+        gt_html(
+            table,
+            "tbl-baseline",
+            "Baseline characteristics",
+            notes=[
+                f"High burden: marrow blasts ≥ {ctx.plan.high_burden_pct:g} % before lymphodepletion "
+                "[choice high_burden_pct]. IQR: interquartile range."
+            ],
+        )
+    )
 
 
 def completeness_section(ctx: ReportContext) -> Section:
     inputs = ctx.inputs
     exported_at = inputs.manifest.get("steps", {}).get("ingest", {}).get("exported_at")
     section = Section("completeness", "Data completeness and timeliness")
-    section.add(gt_html(summaries.completeness(inputs["participants"], inputs["events"], exported_at), "tbl-completeness",
-                        "Events by type", notes=["Days from event to export: from each row's time to the export's time."]))
+    section.add(
+        gt_html(
+            summaries.completeness(inputs["participants"], inputs["events"], exported_at),
+            "tbl-completeness",
+            "Events by type",
+            notes=["Days from event to export: from each row's time to the export's time."],
+        )
+    )
     queries = inputs["queries"]
-    section.add(gt_html(summaries.counts_by(queries, ["kind"], {"kind": "Query kind"}), "tbl-query-counts",
-                        f"Open data queries: {len(queries)}", empty="No open data query."))
+    section.add(
+        gt_html(
+            summaries.counts_by(queries, ["kind"], {"kind": "Query kind"}),
+            "tbl-query-counts",
+            f"Open data queries: {len(queries)}",
+            empty="No open data query.",
+        )
+    )
     quarantine = inputs["quarantine"]
-    return section.add(gt_html(summaries.counts_by(quarantine, ["file", "column"], {"file": "File", "column": "Column"}),
-                               "tbl-quarantine-counts", f"Rows quarantined at ingest: {len(quarantine)}",
-                               empty="No input row was quarantined."))
+    return section.add(
+        gt_html(
+            summaries.counts_by(quarantine, ["file", "column"], {"file": "File", "column": "Column"}),
+            "tbl-quarantine-counts",
+            f"Rows quarantined at ingest: {len(quarantine)}",
+            empty="No input row was quarantined.",
+        )
+    )
 
 
 def open_sections(ctx: ReportContext) -> list[Section]:

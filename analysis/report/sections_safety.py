@@ -23,58 +23,106 @@ RATE_VARIABLES = {
     "icans_any": "Any ICANS",
     "icans_grade3plus": "ICANS grade ≥ 3",
 }
-PENN_BIAS = ("Penn approximation bias: the export carries no organ, coagulation or dialysis data, so the trial's Penn "
-             "grade is approximated from physiology and can only under-grade grades 3–4. Every comparison with a "
-             "Penn-graded cohort therefore favours PACER by construction. Penn and ASTCT grades are never compared "
-             "with each other (grading.md).")
+PENN_BIAS = (
+    "Penn approximation bias: the export carries no organ, coagulation or dialysis data, so the trial's Penn "
+    "grade is approximated from physiology and can only under-grade grades 3–4. Every comparison with a "
+    "Penn-graded cohort therefore favours PACER by construction. Penn and ASTCT grades are never compared "
+    "with each other (grading.md)."
+)
 
 
 # ---- CRS ---------------------------------------------------------------------------------------
+
 
 def rates_table(ctx: ReportContext, variables: list[str], table_id: str, title: str) -> str:
     """ARD ``crs_rate`` rows: n/N, % and exact 95 % CI by burden group."""
     rows, spanners, labels = [], {}, {}
     for variable in variables:
         row = {"Endpoint": RATE_VARIABLES[variable]}
-        for group, label in summaries.BURDEN_GROUPS:
+        for group, _label in summaries.BURDEN_GROUPS:
             count, estimate = fmt.rate_cells(ctx.ard.rate("crs_rate", group, variable))
             row[f"{group}_n"], row[f"{group}_p"] = count, estimate
         rows.append(row)
     for group, label in summaries.BURDEN_GROUPS:
         spanners[label] = [f"{group}_n", f"{group}_p"]
         labels[f"{group}_n"], labels[f"{group}_p"] = "n/N", "% (95 % CI)"
-    return gt_html(pd.DataFrame(rows), table_id, title, spanners=spanners, labels=labels,
-                   subtitle="CRS-evaluable set; exact Clopper–Pearson 95 % CI")
+    return gt_html(
+        pd.DataFrame(rows),
+        table_id,
+        title,
+        spanners=spanners,
+        labels=labels,
+        subtitle="CRS-evaluable set; exact Clopper–Pearson 95 % CI",
+    )
 
 
 def crs_section(ctx: ReportContext) -> Section:
     inputs = ctx.inputs
     crs, adsl, timeline = inputs["crs"], inputs["adsl"], inputs["crs_timeline"]
     section = Section("crs", "Cytokine release syndrome")
-    section.add(rates_table(ctx, ["crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus"],
-                            "tbl-crs-rates", "CRS rates"))
-    section.add(gt_html(summaries.grade_distribution(crs, adsl, "crs_max_grade"), "tbl-crs-astct",
-                        "Maximum CRS grade, ASTCT 2019", subtitle="CRS-evaluable set, by burden"))
-    section.add(gt_html(summaries.grade_distribution(crs, adsl, "crs_max_grade_penn"), "tbl-crs-penn",
-                        "Maximum CRS grade, Penn approximation", subtitle="CRS-evaluable set, by burden",
-                        notes=[PENN_BIAS]))
-    section.add(gt_html(summaries.onset_duration(crs, adsl), "tbl-crs-onset", "CRS onset and duration",
-                        subtitle="CRS-evaluable set; onset = first fever after infusion (study day); duration = sum of "
-                                 "episode lengths"))
+    section.add(
+        rates_table(
+            ctx,
+            ["crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus"],
+            "tbl-crs-rates",
+            "CRS rates",
+        )
+    )
+    section.add(
+        gt_html(
+            summaries.grade_distribution(crs, adsl, "crs_max_grade"),
+            "tbl-crs-astct",
+            "Maximum CRS grade, ASTCT 2019",
+            subtitle="CRS-evaluable set, by burden",
+        )
+    )
+    section.add(
+        gt_html(
+            summaries.grade_distribution(crs, adsl, "crs_max_grade_penn"),
+            "tbl-crs-penn",
+            "Maximum CRS grade, Penn approximation",
+            subtitle="CRS-evaluable set, by burden",
+            notes=[PENN_BIAS],
+        )
+    )
+    section.add(
+        gt_html(
+            summaries.onset_duration(crs, adsl),
+            "tbl-crs-onset",
+            "CRS onset and duration",
+            subtitle="CRS-evaluable set; onset = first fever after infusion (study day); duration = sum of "
+            "episode lengths",
+        )
+    )
     followed = _followed_days(ctx)
     if followed:
         doses = summaries.medication_doses(inputs["events"], ctx.plan.crs_window_days)
-        section.add(figure(figures.swimmer(timeline, doses, followed, ctx.plan.crs_window_days),
-                           "CRS grade (ASTCT) of each infused participant over days 0–30; grey: followed without CRS; "
-                           "markers: anakinra (▼), tocilizumab (◆), corticosteroid (■) doses.", "fig-swimmer"))
+        section.add(
+            figure(
+                figures.swimmer(timeline, doses, followed, ctx.plan.crs_window_days),
+                "CRS grade (ASTCT) of each infused participant over days 0–30; grey: followed without CRS; "
+                "markers: anakinra (▼), tocilizumab (◆), corticosteroid (■) doses.",
+                "fig-swimmer",
+            )
+        )
     else:
         section.add(para("No participant is infused at this data cut: no CRS course to show."))
     discrepancies = inputs["queries"]
     discrepancies = discrepancies[discrepancies["kind"].astype(str) == "crs_grade_discrepancy"]
-    table = pd.DataFrame({"Participant": discrepancies["participant_id"].astype(str),
-                          "Derived vs reported": discrepancies["detail"].astype(str)})
-    return section.add(gt_html(table, "tbl-crs-discrepancies", "Derived versus investigator-reported CRS grade",
-                               empty="No discrepancy between the derived and the reported maximum CRS grade."))
+    table = pd.DataFrame(
+        {
+            "Participant": discrepancies["participant_id"].astype(str),
+            "Derived vs reported": discrepancies["detail"].astype(str),
+        }
+    )
+    return section.add(
+        gt_html(
+            table,
+            "tbl-crs-discrepancies",
+            "Derived versus investigator-reported CRS grade",
+            empty="No discrepancy between the derived and the reported maximum CRS grade.",
+        )
+    )
 
 
 def _followed_days(ctx: ReportContext) -> dict[str, float]:
@@ -95,6 +143,7 @@ def _followed_days(ctx: ReportContext) -> dict[str, float]:
 
 # ---- anakinra ----------------------------------------------------------------------------------
 
+
 def anakinra_section(ctx: ReportContext) -> Section:
     inputs = ctx.inputs
     anakinra = inputs["anakinra"]
@@ -102,69 +151,156 @@ def anakinra_section(ctx: ReportContext) -> Section:
     rows = []
     for variable, label in (("hours", "First fever → first dose (h)"), ("trigger_hours", "Trigger → first dose (h)")):
         value = lambda stat: ctx.ard.value("fever_to_anakinra", "all", variable, stat)  # noqa: E731
-        rows.append({"Interval": label, "n": fmt.count(value("n")), "Median": fmt.number(value("median")),
-                     "Q1–Q3": f"{fmt.number(value('q1'))}–{fmt.number(value('q3'))}",
-                     "Range": f"{fmt.number(value('min'))}–{fmt.number(value('max'))}"})
-    section.add(gt_html(pd.DataFrame(rows), "tbl-anakinra-summary", "Time to the first anakinra dose",
-                        subtitle="Quartiles as R type 7", notes=[
-                            f"Protocol trigger: a reading > {ctx.plan.trigger_temperature_celsius:g} °C with an earlier one "
-                            f"> {ctx.plan.trigger_temperature_celsius:g} °C {ctx.plan.trigger_min_gap_hours:g}–"
-                            f"{ctx.plan.trigger_max_gap_hours:g} h before it; a first dose more than "
-                            f"{ctx.plan.anakinra_window_hours:g} h after the trigger is a deviation [choice anakinra_window_hours]."]))
+        rows.append(
+            {
+                "Interval": label,
+                "n": fmt.count(value("n")),
+                "Median": fmt.number(value("median")),
+                "Q1–Q3": f"{fmt.number(value('q1'))}–{fmt.number(value('q3'))}",
+                "Range": f"{fmt.number(value('min'))}–{fmt.number(value('max'))}",
+            }
+        )
+    section.add(
+        gt_html(
+            pd.DataFrame(rows),
+            "tbl-anakinra-summary",
+            "Time to the first anakinra dose",
+            subtitle="Quartiles as R type 7",
+            notes=[
+                f"Protocol trigger: a reading > {ctx.plan.trigger_temperature_celsius:g} °C with an earlier one "
+                f"> {ctx.plan.trigger_temperature_celsius:g} °C {ctx.plan.trigger_min_gap_hours:g}–"
+                f"{ctx.plan.trigger_max_gap_hours:g} h before it; a first dose more than "
+                f"{ctx.plan.anakinra_window_hours:g} h after the trigger is a deviation [choice anakinra_window_hours]."
+            ],
+        )
+    )
     given = anakinra[anakinra["first_anakinra_hours"].notna()]
     if not given.empty:
-        section.add(figure(figures.anakinra_timing(anakinra, ctx.plan.anakinra_window_hours),
-                           "Hours from first fever and from the trigger to the first anakinra dose, one dot per participant.",
-                           "fig-anakinra-timing"))
+        section.add(
+            figure(
+                figures.anakinra_timing(anakinra, ctx.plan.anakinra_window_hours),
+                "Hours from first fever and from the trigger to the first anakinra dose, one dot per participant.",
+                "fig-anakinra-timing",
+            )
+        )
     escalated = int(summaries.flag(anakinra, "anakinra_escalated").sum())
     deviations = int(anakinra["deviation"].notna().sum()) if "deviation" in anakinra else 0
-    section.add(para(f"{len(given)} participants received anakinra; {escalated} escalated to every 6 h or a higher "
-                     f"dose; {deviations} had a protocol deviation listed below."))
+    section.add(
+        para(
+            f"{len(given)} participants received anakinra; {escalated} escalated to every 6 h or a higher "
+            f"dose; {deviations} had a protocol deviation listed below."
+        )
+    )
     listing = summaries.anakinra_listing(anakinra)
-    section.add(gt_html(listing.drop(columns="Deviation"), "tbl-anakinra-listing", "Anakinra by participant",
-                        subtitle="hours since infusion", empty="No participant with fever or anakinra."))
-    section.add(gt_html(listing.loc[listing["Deviation"] != "", ["Participant", "Deviation"]], "tbl-anakinra-deviations",
-                        "Protocol deviations (anakinra)", empty="No anakinra protocol deviation."))
-    section.add(gt_html(summaries.severe_crs_and_anakinra(inputs["crs"], inputs["crs_timeline"], anakinra),
-                        "tbl-severe-before-anakinra", "Severe CRS relative to the trigger and the first anakinra dose",
-                        subtitle="participants with ASTCT grade ≥ 3; study days", empty="No participant with grade ≥ 3 CRS."))
+    section.add(
+        gt_html(
+            listing.drop(columns="Deviation"),
+            "tbl-anakinra-listing",
+            "Anakinra by participant",
+            subtitle="hours since infusion",
+            empty="No participant with fever or anakinra.",
+        )
+    )
+    section.add(
+        gt_html(
+            listing.loc[listing["Deviation"] != "", ["Participant", "Deviation"]],
+            "tbl-anakinra-deviations",
+            "Protocol deviations (anakinra)",
+            empty="No anakinra protocol deviation.",
+        )
+    )
+    section.add(
+        gt_html(
+            summaries.severe_crs_and_anakinra(inputs["crs"], inputs["crs_timeline"], anakinra),
+            "tbl-severe-before-anakinra",
+            "Severe CRS relative to the trigger and the first anakinra dose",
+            subtitle="participants with ASTCT grade ≥ 3; study days",
+            empty="No participant with grade ≥ 3 CRS.",
+        )
+    )
     return section
 
 
 # ---- ICANS, AEs ----------------------------------------------------------------------------------
 
+
 def icans_section(ctx: ReportContext) -> Section:
     icans, adsl = ctx.inputs["icans"], ctx.inputs["adsl"]
     section = Section("icans", "ICANS")
     section.add(rates_table(ctx, ["icans_any", "icans_grade3plus"], "tbl-icans-rates", "ICANS rates"))
-    section.add(gt_html(summaries.grade_distribution(icans, adsl, "icans_max_grade"), "tbl-icans-grades",
-                        "Maximum ICANS grade, ASTCT 2019", subtitle="CRS-evaluable set, by burden"))
+    section.add(
+        gt_html(
+            summaries.grade_distribution(icans, adsl, "icans_max_grade"),
+            "tbl-icans-grades",
+            "Maximum ICANS grade, ASTCT 2019",
+            subtitle="CRS-evaluable set, by burden",
+        )
+    )
     return section.add(gt_html(summaries.icans_summary(icans, adsl), "tbl-icans-summary", "ICANS onset and assessment"))
 
 
 def ae_section(ctx: ReportContext) -> Section:
     ae = ctx.inputs["ae"]
     section = Section("adverse-events", "Adverse events")
-    section.add(gt_html(summaries.ae_by_term(ae), "tbl-ae-term", "Adverse events of grade ≥ 3 by term",
-                        subtitle="CRS and ICANS are derived and reported above, never entered as AEs",
-                        empty="No adverse event of grade ≥ 3."))
-    section.add(gt_html(summaries.ae_listing(ae, terms=("infection", "febrile_neutropenia")), "tbl-ae-infections",
-                        "Infections (any grade)", subtitle="the risk anakinra may add", empty="No infection recorded."))
-    section.add(gt_html(summaries.ae_listing(ae, terms=summaries.CYTOPENIAS, after_day=30), "tbl-ae-cytopenias",
-                        "Cytopenias beyond day 30", subtitle="onset after day 30 or unresolved at day 30",
-                        empty="No cytopenia beyond day 30."))
-    return section.add(gt_html(summaries.ae_listing(ae, terms=("iec_hs",)), "tbl-ae-iechs",
-                               "IEC-HS (HLH-like syndrome)", empty="No IEC-HS recorded."))
+    section.add(
+        gt_html(
+            summaries.ae_by_term(ae),
+            "tbl-ae-term",
+            "Adverse events of grade ≥ 3 by term",
+            subtitle="CRS and ICANS are derived and reported above, never entered as AEs",
+            empty="No adverse event of grade ≥ 3.",
+        )
+    )
+    section.add(
+        gt_html(
+            summaries.ae_listing(ae, terms=("infection", "febrile_neutropenia")),
+            "tbl-ae-infections",
+            "Infections (any grade)",
+            subtitle="the risk anakinra may add",
+            empty="No infection recorded.",
+        )
+    )
+    section.add(
+        gt_html(
+            summaries.ae_listing(ae, terms=summaries.CYTOPENIAS, after_day=30),
+            "tbl-ae-cytopenias",
+            "Cytopenias beyond day 30",
+            subtitle="onset after day 30 or unresolved at day 30",
+            empty="No cytopenia beyond day 30.",
+        )
+    )
+    return section.add(
+        gt_html(
+            summaries.ae_listing(ae, terms=("iec_hs",)),
+            "tbl-ae-iechs",
+            "IEC-HS (HLH-like syndrome)",
+            empty="No IEC-HS recorded.",
+        )
+    )
 
 
 # ---- listings ----------------------------------------------------------------------------------
 
+
 def listings_section(ctx: ReportContext) -> Section:
     inputs = ctx.inputs
     section = Section("listings", "Listings")
-    section.add(gt_html(summaries.listing_severe_crs(inputs["crs"]), "tbl-list-crs", "Grade ≥ 3 CRS (ASTCT)",
-                        empty="No grade ≥ 3 CRS."))
-    section.add(gt_html(summaries.listing_severe_icans(inputs["icans"]), "tbl-list-icans", "Grade ≥ 3 ICANS",
-                        empty="No grade ≥ 3 ICANS."))
-    return section.add(gt_html(summaries.listing_deaths(inputs["adsl"]), "tbl-list-deaths", "Deaths", empty="No death."))
-
+    section.add(
+        gt_html(
+            summaries.listing_severe_crs(inputs["crs"]),
+            "tbl-list-crs",
+            "Grade ≥ 3 CRS (ASTCT)",
+            empty="No grade ≥ 3 CRS.",
+        )
+    )
+    section.add(
+        gt_html(
+            summaries.listing_severe_icans(inputs["icans"]),
+            "tbl-list-icans",
+            "Grade ≥ 3 ICANS",
+            empty="No grade ≥ 3 ICANS.",
+        )
+    )
+    return section.add(
+        gt_html(summaries.listing_deaths(inputs["adsl"]), "tbl-list-deaths", "Deaths", empty="No death.")
+    )

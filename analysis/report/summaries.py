@@ -37,16 +37,27 @@ def by_burden(frame: pd.DataFrame, adsl: pd.DataFrame, analysis_set: str = "crs_
 
 # ---- open report -------------------------------------------------------------------------------
 
+
 def enrollment_by_month(participants: pd.DataFrame) -> pd.DataFrame:
     """Participants enrolled per calendar month and cumulatively (an aggregate: no date per participant)."""
     if participants.empty:
-        return pd.DataFrame({"month": pd.Series(dtype="string"), "enrolled": pd.Series(dtype="int64"),
-                             "cumulative": pd.Series(dtype="int64")})
+        return pd.DataFrame(
+            {
+                "month": pd.Series(dtype="string"),
+                "enrolled": pd.Series(dtype="int64"),
+                "cumulative": pd.Series(dtype="int64"),
+            }
+        )
     months = pd.to_datetime(participants["enrollment_date"]).dt.to_period("M")
     span = pd.period_range(months.min(), months.max(), freq="M")
     counts = months.value_counts().reindex(span, fill_value=0).sort_index()
-    return pd.DataFrame({"month": [str(p) for p in counts.index], "enrolled": counts.to_numpy(dtype="int64"),
-                         "cumulative": counts.cumsum().to_numpy(dtype="int64")})
+    return pd.DataFrame(
+        {
+            "month": [str(p) for p in counts.index],
+            "enrolled": counts.to_numpy(dtype="int64"),
+            "cumulative": counts.cumsum().to_numpy(dtype="int64"),
+        }
+    )
 
 
 def disposition(adsl: pd.DataFrame) -> dict[str, int]:
@@ -80,7 +91,11 @@ def disposition(adsl: pd.DataFrame) -> dict[str, int]:
 
 def baseline(adsl: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
     """Baseline characteristics of the enrolled and the infused (aggregate only)."""
-    extra = [c for c in ("weight_kg", "cns_status", "car_t_dose_per_kg") if c not in adsl.columns and c in participants.columns]
+    extra = [
+        c
+        for c in ("weight_kg", "cns_status", "car_t_dose_per_kg")
+        if c not in adsl.columns and c in participants.columns
+    ]
     data = adsl.merge(participants[["participant_id", *extra]], on="participant_id", how="left") if extra else adsl
     columns = {"Enrolled": data, "Infused": data[flag(data, "infused")]}
     rows: list[dict[str, str]] = []
@@ -115,26 +130,45 @@ def completeness(participants: pd.DataFrame, events: pd.DataFrame, exported_at: 
     rows = []
     for kind, group in events.groupby(events["event_type"].astype(str), sort=True):
         per = group.groupby("participant_id").size()
-        lag = ((export - pd.to_datetime(group["event_time"], utc=True)).dt.total_seconds() / 86400.0
-               if export is not None else pd.Series(dtype=float))
-        rows.append({"Event type": kind, "Rows": f"{len(group)}",
-                     "Participants with any": fmt.n_pct(int(per.size), n),
-                     "Rows per participant: median (range)": f"{per.median():.1f} ({per.min()}–{per.max()})",
-                     "Days from event to export: median (IQR)": fmt.median_iqr(lag) if export is not None else fmt.DASH})
-    return pd.DataFrame(rows, columns=["Event type", "Rows", "Participants with any", "Rows per participant: median (range)",
-                                       "Days from event to export: median (IQR)"])
+        lag = (
+            (export - pd.to_datetime(group["event_time"], utc=True)).dt.total_seconds() / 86400.0
+            if export is not None
+            else pd.Series(dtype=float)
+        )
+        rows.append(
+            {
+                "Event type": kind,
+                "Rows": f"{len(group)}",
+                "Participants with any": fmt.n_pct(int(per.size), n),
+                "Rows per participant: median (range)": f"{per.median():.1f} ({per.min()}–{per.max()})",
+                "Days from event to export: median (IQR)": fmt.median_iqr(lag) if export is not None else fmt.DASH,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Event type",
+            "Rows",
+            "Participants with any",
+            "Rows per participant: median (range)",
+            "Days from event to export: median (IQR)",
+        ],
+    )
 
 
 def counts_by(frame: pd.DataFrame, columns: list[str], label: dict[str, str]) -> pd.DataFrame:
     """Row counts by the given (coded, non-free-text) columns."""
     if frame.empty:
-        return pd.DataFrame({**{label[c]: pd.Series(dtype="string") for c in columns}, "Count": pd.Series(dtype="string")})
+        return pd.DataFrame(
+            {**{label[c]: pd.Series(dtype="string") for c in columns}, "Count": pd.Series(dtype="string")}
+        )
     out = frame.groupby([frame[c].astype(str) for c in columns]).size().reset_index(name="Count")
     out["Count"] = out["Count"].astype(str)
     return out.rename(columns=label)
 
 
 # ---- closed report -----------------------------------------------------------------------------
+
 
 def grade_distribution(table: pd.DataFrame, adsl: pd.DataFrame, column: str, max_grade: int = 5) -> pd.DataFrame:
     """Participants by maximum grade (0 … ``max_grade``) and burden, in the CRS-evaluable set: "n (%)"."""
@@ -154,14 +188,16 @@ def onset_duration(crs: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     for key, title in BURDEN_GROUPS:
         sub = groups[key]
         with_crs = sub[flag(sub, "crs_any")]
-        rows.append({
-            "Group": title,
-            "With CRS": fmt.n_pct(len(with_crs), len(sub)),
-            "Onset, day: median (IQR)": fmt.median_iqr(with_crs["crs_onset_hours"] / HOURS_PER_DAY),
-            "Duration, days: median (IQR)": fmt.median_iqr(with_crs["crs_duration_hours"] / HOURS_PER_DAY),
-            "More than one episode": f"{int((with_crs['crs_episodes'].astype('Int64') > 1).sum())}",
-            "Episode still open (censored)": f"{int(flag(with_crs, 'crs_open').sum())}",
-        })
+        rows.append(
+            {
+                "Group": title,
+                "With CRS": fmt.n_pct(len(with_crs), len(sub)),
+                "Onset, day: median (IQR)": fmt.median_iqr(with_crs["crs_onset_hours"] / HOURS_PER_DAY),
+                "Duration, days: median (IQR)": fmt.median_iqr(with_crs["crs_duration_hours"] / HOURS_PER_DAY),
+                "More than one episode": f"{int((with_crs['crs_episodes'].astype('Int64') > 1).sum())}",
+                "Episode still open (censored)": f"{int(flag(with_crs, 'crs_open').sum())}",
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -169,8 +205,11 @@ def medication_doses(events: pd.DataFrame, until_day: float = 30.0) -> pd.DataFr
     """Anakinra, tocilizumab and corticosteroid administrations in days 0–``until_day``: participant, day, class."""
     meds = events[(events["event_type"].astype(str) == "medication")].copy()
     drug = meds["detail"].astype(str).str.lower()
-    meds["drug_class"] = np.select([drug == "anakinra", drug == "tocilizumab", drug.isin(STEROIDS)],
-                                   ["anakinra", "tocilizumab", "corticosteroid"], default="")
+    meds["drug_class"] = np.select(
+        [drug == "anakinra", drug == "tocilizumab", drug.isin(STEROIDS)],
+        ["anakinra", "tocilizumab", "corticosteroid"],
+        default="",
+    )
     meds["day"] = meds["hours_from_infusion"].astype(float) / HOURS_PER_DAY
     keep = (meds["drug_class"] != "") & (meds["day"] >= 0) & (meds["day"] <= until_day)
     return meds.loc[keep, ["participant_id", "day", "drug_class"]].reset_index(drop=True)
@@ -178,9 +217,13 @@ def medication_doses(events: pd.DataFrame, until_day: float = 30.0) -> pd.DataFr
 
 def severe_crs_and_anakinra(crs: pd.DataFrame, timeline: pd.DataFrame, anakinra: pd.DataFrame) -> pd.DataFrame:
     """Participants with ASTCT grade ≥ 3 CRS: first severe interval against the trigger and the first anakinra dose."""
-    severe = crs[crs["crs_max_grade"].astype("Int64").fillna(0) >= 3][["participant_id", "crs_max_grade", "crs_onset_hours"]]
+    severe = crs[crs["crs_max_grade"].astype("Int64").fillna(0) >= 3][
+        ["participant_id", "crs_max_grade", "crs_onset_hours"]
+    ]
     high = timeline[timeline["crs_grade"].astype("Int64").fillna(0) >= 3].groupby("participant_id")["start_hours"].min()
-    table = severe.merge(anakinra[["participant_id", "trigger_hours", "first_anakinra_hours"]], on="participant_id", how="left")
+    table = severe.merge(
+        anakinra[["participant_id", "trigger_hours", "first_anakinra_hours"]], on="participant_id", how="left"
+    )
     rows = []
     for r in table.itertuples(index=False):
         first_severe = high.get(r.participant_id, np.nan)
@@ -193,12 +236,29 @@ def severe_crs_and_anakinra(crs: pd.DataFrame, timeline: pd.DataFrame, anakinra:
             when = "severe CRS before the first anakinra dose"
         else:
             when = "severe CRS after the first anakinra dose"
-        rows.append({"Participant": r.participant_id, "Max grade": f"{int(r.crs_max_grade)}",
-                     "CRS onset (day)": fmt.value(_days(r.crs_onset_hours)), "Trigger (day)": fmt.value(_days(r.trigger_hours)),
-                     "First anakinra (day)": fmt.value(_days(dose)), "First grade ≥ 3 (day)": fmt.value(_days(first_severe)),
-                     "Sequence": when})
-    return pd.DataFrame(rows, columns=["Participant", "Max grade", "CRS onset (day)", "Trigger (day)", "First anakinra (day)",
-                                       "First grade ≥ 3 (day)", "Sequence"])
+        rows.append(
+            {
+                "Participant": r.participant_id,
+                "Max grade": f"{int(r.crs_max_grade)}",
+                "CRS onset (day)": fmt.value(_days(r.crs_onset_hours)),
+                "Trigger (day)": fmt.value(_days(r.trigger_hours)),
+                "First anakinra (day)": fmt.value(_days(dose)),
+                "First grade ≥ 3 (day)": fmt.value(_days(first_severe)),
+                "Sequence": when,
+            }
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "Participant",
+            "Max grade",
+            "CRS onset (day)",
+            "Trigger (day)",
+            "First anakinra (day)",
+            "First grade ≥ 3 (day)",
+            "Sequence",
+        ],
+    )
 
 
 def _days(hours: Any) -> float:
@@ -209,19 +269,21 @@ def anakinra_listing(anakinra: pd.DataFrame) -> pd.DataFrame:
     """Per participant: first fever, trigger and first dose (hours from infusion), the delays, doses, escalation, rescue."""
     given = anakinra[anakinra["first_anakinra_hours"].notna() | anakinra["first_fever_hours"].notna()]
     yes = lambda s: s.astype("boolean").map({True: "yes", False: "no"}).fillna(fmt.DASH)  # noqa: E731
-    return pd.DataFrame({
-        "Participant": given["participant_id"].astype(str),
-        "First fever (h)": given["first_fever_hours"].map(fmt.value),
-        "Trigger (h)": given["trigger_hours"].map(fmt.value),
-        "First dose (h)": given["first_anakinra_hours"].map(fmt.value),
-        "Fever → dose (h)": given["fever_to_anakinra_hours"].map(fmt.value),
-        "Trigger → dose (h)": given["trigger_to_anakinra_hours"].map(fmt.value),
-        "Doses": given["anakinra_doses"].map(fmt.count),
-        "Escalated": yes(given["anakinra_escalated"]),
-        "Tocilizumab": yes(given["tocilizumab_given"]),
-        "Corticosteroids": yes(given["corticosteroids_given"]),
-        "Deviation": given["deviation"].fillna("").astype(str),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "Participant": given["participant_id"].astype(str),
+            "First fever (h)": given["first_fever_hours"].map(fmt.value),
+            "Trigger (h)": given["trigger_hours"].map(fmt.value),
+            "First dose (h)": given["first_anakinra_hours"].map(fmt.value),
+            "Fever → dose (h)": given["fever_to_anakinra_hours"].map(fmt.value),
+            "Trigger → dose (h)": given["trigger_to_anakinra_hours"].map(fmt.value),
+            "Doses": given["anakinra_doses"].map(fmt.count),
+            "Escalated": yes(given["anakinra_escalated"]),
+            "Tocilizumab": yes(given["tocilizumab_given"]),
+            "Corticosteroids": yes(given["corticosteroids_given"]),
+            "Deviation": given["deviation"].fillna("").astype(str),
+        }
+    ).reset_index(drop=True)
 
 
 def ae_by_term(ae: pd.DataFrame, min_grade: int = 3) -> pd.DataFrame:
@@ -230,62 +292,90 @@ def ae_by_term(ae: pd.DataFrame, min_grade: int = 3) -> pd.DataFrame:
     rows = []
     for term, group in sub.groupby(sub["term"].astype(str), sort=True):
         days = group["onset_hours"].astype(float) / HOURS_PER_DAY
-        rows.append({"Term": term, "Events": f"{len(group)}", "Participants": f"{group['participant_id'].nunique()}",
-                     "Worst grade": f"{int(group['grade'].max())}", "Onset, study day: median (range)":
-                     f"{days.median():.1f} ({days.min():.1f}–{days.max():.1f})"})
-    return pd.DataFrame(rows, columns=["Term", "Events", "Participants", "Worst grade", "Onset, study day: median (range)"])
+        rows.append(
+            {
+                "Term": term,
+                "Events": f"{len(group)}",
+                "Participants": f"{group['participant_id'].nunique()}",
+                "Worst grade": f"{int(group['grade'].max())}",
+                "Onset, study day: median (range)": f"{days.median():.1f} ({days.min():.1f}–{days.max():.1f})",
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["Term", "Events", "Participants", "Worst grade", "Onset, study day: median (range)"]
+    )
 
 
-def ae_listing(ae: pd.DataFrame, terms: tuple[str, ...] | None = None, after_day: float | None = None,
-               min_grade: int = 1) -> pd.DataFrame:
+def ae_listing(
+    ae: pd.DataFrame, terms: tuple[str, ...] | None = None, after_day: float | None = None, min_grade: int = 1
+) -> pd.DataFrame:
     """Adverse events (coded term, grade, onset and resolution study days) filtered by term, onset or persistence."""
     sub = ae[ae["grade"].astype(int) >= min_grade]
     if terms is not None:
         sub = sub[sub["term"].astype(str).isin(terms)]
     if after_day is not None:
         resolved = sub["resolved_hours"].astype(float)
-        beyond = (sub["onset_hours"].astype(float) > after_day * HOURS_PER_DAY) | resolved.isna() | (resolved > after_day * HOURS_PER_DAY)
+        beyond = (
+            (sub["onset_hours"].astype(float) > after_day * HOURS_PER_DAY)
+            | resolved.isna()
+            | (resolved > after_day * HOURS_PER_DAY)
+        )
         sub = sub[beyond]
-    return pd.DataFrame({
-        "Participant": sub["participant_id"].astype(str), "Term": sub["term"].astype(str), "Grade": sub["grade"].astype(int).astype(str),
-        "Onset (study day)": (sub["onset_hours"].astype(float) / HOURS_PER_DAY).map(fmt.value),
-        "Resolved (study day)": (sub["resolved_hours"].astype(float) / HOURS_PER_DAY).map(lambda v: "ongoing" if fmt.is_missing(v) else fmt.value(v)),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "Participant": sub["participant_id"].astype(str),
+            "Term": sub["term"].astype(str),
+            "Grade": sub["grade"].astype(int).astype(str),
+            "Onset (study day)": (sub["onset_hours"].astype(float) / HOURS_PER_DAY).map(fmt.value),
+            "Resolved (study day)": (sub["resolved_hours"].astype(float) / HOURS_PER_DAY).map(
+                lambda v: "ongoing" if fmt.is_missing(v) else fmt.value(v)
+            ),
+        }
+    ).reset_index(drop=True)
 
 
 def listing_severe_crs(crs: pd.DataFrame) -> pd.DataFrame:
     """Every participant with ASTCT grade ≥ 3 CRS (onset and duration in study days)."""
     sub = crs[crs["crs_max_grade"].astype("Int64").fillna(0) >= 3]
-    return pd.DataFrame({
-        "Participant": sub["participant_id"].astype(str), "ASTCT max grade": sub["crs_max_grade"].astype(int).astype(str),
-        "Penn approx. max grade": sub["crs_max_grade_penn"].map(fmt.count),
-        "Onset (study day)": (sub["crs_onset_hours"] / HOURS_PER_DAY).map(fmt.value),
-        "Duration (days)": (sub["crs_duration_hours"] / HOURS_PER_DAY).map(fmt.value),
-        "Episodes": sub["crs_episodes"].map(fmt.count), "Open at cut": flag(sub, "crs_open").map({True: "yes", False: "no"}),
-        "Reported max grade": sub["crs_grade_reported_max"].map(fmt.count),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "Participant": sub["participant_id"].astype(str),
+            "ASTCT max grade": sub["crs_max_grade"].astype(int).astype(str),
+            "Penn approx. max grade": sub["crs_max_grade_penn"].map(fmt.count),
+            "Onset (study day)": (sub["crs_onset_hours"] / HOURS_PER_DAY).map(fmt.value),
+            "Duration (days)": (sub["crs_duration_hours"] / HOURS_PER_DAY).map(fmt.value),
+            "Episodes": sub["crs_episodes"].map(fmt.count),
+            "Open at cut": flag(sub, "crs_open").map({True: "yes", False: "no"}),
+            "Reported max grade": sub["crs_grade_reported_max"].map(fmt.count),
+        }
+    ).reset_index(drop=True)
 
 
 def listing_severe_icans(icans: pd.DataFrame) -> pd.DataFrame:
     """Every participant with ICANS grade ≥ 3."""
     sub = icans[icans["icans_max_grade"].astype("Int64").fillna(0) >= 3]
-    return pd.DataFrame({
-        "Participant": sub["participant_id"].astype(str), "ICANS max grade": sub["icans_max_grade"].astype(int).astype(str),
-        "Onset (study day)": (sub["icans_onset_hours"] / HOURS_PER_DAY).map(fmt.value),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "Participant": sub["participant_id"].astype(str),
+            "ICANS max grade": sub["icans_max_grade"].astype(int).astype(str),
+            "Onset (study day)": (sub["icans_onset_hours"] / HOURS_PER_DAY).map(fmt.value),
+        }
+    ).reset_index(drop=True)
 
 
 def listing_deaths(adsl: pd.DataFrame) -> pd.DataFrame:
     """Every death: study day, coded cause, treatment-related (grading.md)."""
     sub = adsl[flag(adsl, "death")]
     days = sub["death_days"] if "death_days" in sub.columns else pd.Series(np.nan, index=sub.index)
-    return pd.DataFrame({
-        "Participant": sub["participant_id"].astype(str),
-        "Infused": flag(sub, "infused").map({True: "yes", False: "no"}),
-        "Study day": days.map(fmt.value),
-        "Cause": sub["death_cause"].fillna("not recorded").astype(str),
-        "Treatment-related": flag(sub, "treatment_related_death").map({True: "yes", False: "no"}),
-    }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "Participant": sub["participant_id"].astype(str),
+            "Infused": flag(sub, "infused").map({True: "yes", False: "no"}),
+            "Study day": days.map(fmt.value),
+            "Cause": sub["death_cause"].fillna("not recorded").astype(str),
+            "Treatment-related": flag(sub, "treatment_related_death").map({True: "yes", False: "no"}),
+        }
+    ).reset_index(drop=True)
 
 
 def icans_summary(icans: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
@@ -295,7 +385,12 @@ def icans_summary(icans: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
     for key, title in BURDEN_GROUPS:
         sub = groups[key]
         anyi = sub[flag(sub, "icans_any")]
-        rows.append({"Group": title, "With ICANS": fmt.n_pct(len(anyi), len(sub)),
-                     "Onset, day: median (IQR)": fmt.median_iqr(anyi["icans_onset_hours"] / HOURS_PER_DAY),
-                     "Never assessed": f"{int((~flag(sub, 'icans_assessed')).sum())}"})
+        rows.append(
+            {
+                "Group": title,
+                "With ICANS": fmt.n_pct(len(anyi), len(sub)),
+                "Onset, day: median (IQR)": fmt.median_iqr(anyi["icans_onset_hours"] / HOURS_PER_DAY),
+                "Never assessed": f"{int((~flag(sub, 'icans_assessed')).sum())}",
+            }
+        )
     return pd.DataFrame(rows)

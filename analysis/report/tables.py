@@ -17,10 +17,17 @@ from great_tables import GT, html
 FONT = ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"]
 
 
-def gt_html(frame: pd.DataFrame, table_id: str, title: str | None = None, subtitle: str | None = None,
-            notes: list[str] | tuple[str, ...] = (), empty: str = "No rows at this data cut.",
-            highlight: pd.Series | None = None, spanners: dict[str, list[str]] | None = None,
-            labels: dict[str, str] | None = None) -> str:
+def gt_html(
+    frame: pd.DataFrame,
+    table_id: str,
+    title: str | None = None,
+    subtitle: str | None = None,
+    notes: list[str] | tuple[str, ...] = (),
+    empty: str = "No rows at this data cut.",
+    highlight: pd.Series | None = None,
+    spanners: dict[str, list[str]] | None = None,
+    labels: dict[str, str] | None = None,
+) -> str:
     """Render ``frame`` (strings) as a great_tables HTML fragment.
 
     Parameters
@@ -42,8 +49,11 @@ def gt_html(frame: pd.DataFrame, table_id: str, title: str | None = None, subtit
         Column → the header shown (column names must be unique; headers need not be).
     """
     if frame.empty:
-        text = f"<p class='empty-table'><strong>{_escape(title)}</strong> — {_escape(empty)}</p>" if title else \
-            f"<p class='empty-table'>{_escape(empty)}</p>"
+        text = (
+            f"<p class='empty-table'><strong>{_escape(title)}</strong> — {_escape(empty)}</p>"
+            if title
+            else f"<p class='empty-table'>{_escape(empty)}</p>"
+        )
         return text + "".join(f"<p class='table-note'>{_escape(n)}</p>" for n in notes)
     data = frame.reset_index(drop=True).astype(str)
     table = GT(data, id=table_id)
@@ -65,9 +75,15 @@ def gt_html(frame: pd.DataFrame, table_id: str, title: str | None = None, subtit
 
 def _styled(table: GT) -> GT:
     return table.tab_options(
-        table_font_names=FONT, table_font_size="9pt", heading_title_font_size="11pt", heading_subtitle_font_size="9pt",
-        column_labels_font_weight="bold", data_row_padding="2px", source_notes_font_size="8pt",
-        table_width="100%", heading_align="left",
+        table_font_names=FONT,
+        table_font_size="9pt",
+        heading_title_font_size="11pt",
+        heading_subtitle_font_size="9pt",
+        column_labels_font_weight="bold",
+        data_row_padding="2px",
+        source_notes_font_size="8pt",
+        table_width="100%",
+        heading_align="left",
     )
 
 
@@ -79,8 +95,9 @@ def _without_style(fragment: str, table_id: str) -> str:
 @lru_cache(maxsize=1)
 def shared_css() -> str:
     """great_tables' stylesheet for the report's table options, scoped to ``.gt-wrap``."""
-    sample = _styled(GT(pd.DataFrame({"a": ["1"]}), id="gt-shared").tab_header(title="t", subtitle="s")
-                     .tab_source_note("n")).as_raw_html()
+    sample = _styled(
+        GT(pd.DataFrame({"a": ["1"]}), id="gt-shared").tab_header(title="t", subtitle="s").tab_source_note("n")
+    ).as_raw_html()
     css = re.search(r"<style>(.*?)</style>", sample, flags=re.S).group(1)
     return css.replace("#gt-shared", ".gt-wrap")
 

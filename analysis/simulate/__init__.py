@@ -57,11 +57,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.simulate.bundle import DEFAULT_EXPORTED_AT, DEFAULT_TIMEZONE, SimulatedExport, simulate_bundle, write_bundle
+from analysis.simulate.bundle import (
+    DEFAULT_EXPORTED_AT,
+    DEFAULT_TIMEZONE,
+    SimulatedExport,
+    simulate_bundle,
+    write_bundle,
+)
 from analysis.simulate.faults import PLANTED_FAULTS
 
-__all__ = ["DEMO_BUNDLES", "PLANTED_FAULTS", "SimulatedExport", "regenerate_demo_bundles", "simulate_bundle",
-           "simulate_export"]
+__all__ = [
+    "DEMO_BUNDLES",
+    "PLANTED_FAULTS",
+    "SimulatedExport",
+    "regenerate_demo_bundles",
+    "simulate_bundle",
+    "simulate_export",
+]
 
 # The committed demo bundles under data/raw/: folder name -> simulate_export keyword arguments.
 DEMO_BUNDLES: dict[str, dict[str, object]] = {
@@ -118,8 +130,14 @@ def simulate_export(
     PosixPath('data/raw/demo')
     """
     bundle = simulate_bundle(
-        n_participants, seed, historical=historical, n_not_infused=n_not_infused, plant_faults=plant_faults,
-        exported_at=exported_at, timezone=timezone, hourly_vitals_days=hourly_vitals_days,
+        n_participants,
+        seed,
+        historical=historical,
+        n_not_infused=n_not_infused,
+        plant_faults=plant_faults,
+        exported_at=exported_at,
+        timezone=timezone,
+        hourly_vitals_days=hourly_vitals_days,
     )
     return write_bundle(bundle, out_dir)
 

@@ -32,12 +32,22 @@ OTHER_TERMS = np.array(["other: hypokalemia", "other: ALT increased", "other: hy
 
 
 def _ae(
-    pidx: np.ndarray, chosen: np.ndarray, term: np.ndarray | str, grade: np.ndarray, onset_day: np.ndarray,
+    pidx: np.ndarray,
+    chosen: np.ndarray,
+    term: np.ndarray | str,
+    grade: np.ndarray,
+    onset_day: np.ndarray,
     end_day: np.ndarray,
 ) -> pd.DataFrame:
     term = np.broadcast_to(np.asarray(term, dtype=object), pidx.shape)
-    return event_frame(pidx[chosen], np.round(onset_day[chosen] * D), "adverse_event", value=grade[chosen],
-                       detail=term[chosen], end_minute=np.round(end_day[chosen] * D))
+    return event_frame(
+        pidx[chosen],
+        np.round(onset_day[chosen] * D),
+        "adverse_event",
+        value=grade[chosen],
+        detail=term[chosen],
+        end_minute=np.round(end_day[chosen] * D),
+    )
 
 
 def simulate_adverse_events(
@@ -72,13 +82,31 @@ def simulate_adverse_events(
             _ae(pidx, share(0.40), "thrombocytopenia", grades(3, 4), days(0, 10), days(20, 90)),
             _ae(pidx, share(0.35), "anemia", np.full(n, 3.0), days(0, 10), days(14, 45)),
             _ae(pidx, (grade > 0) & share(0.30), "febrile_neutropenia", np.full(n, 3.0), onset_day, fever_end_day),
-            _ae(pidx, share(0.25), rng.choice(INFECTION_SITES, n, p=[0.4, 0.25, 0.25, 0.1]), grades(2, 3),
-                infection_start, infection_start + days(5, 21)),
+            _ae(
+                pidx,
+                share(0.25),
+                rng.choice(INFECTION_SITES, n, p=[0.4, 0.25, 0.25, 0.1]),
+                grades(2, 3),
+                infection_start,
+                infection_start + days(5, 21),
+            ),
             _ae(pidx, (grade >= 3) & share(0.15), "iec_hs", grades(3, 4), iec_start, iec_start + days(7, 14)),
-            _ae(pidx, fate["responder"].to_numpy() & share(0.5), "hypogammaglobulinemia", grades(2, 3), days(30, 90),
-                np.full(n, np.nan)),
-            _ae(pidx, infused["high_burden"].to_numpy() & share(0.08), "tumor_lysis", np.full(n, 3.0), tls_start,
-                tls_start + days(2, 5)),
+            _ae(
+                pidx,
+                fate["responder"].to_numpy() & share(0.5),
+                "hypogammaglobulinemia",
+                grades(2, 3),
+                days(30, 90),
+                np.full(n, np.nan),
+            ),
+            _ae(
+                pidx,
+                infused["high_burden"].to_numpy() & share(0.08),
+                "tumor_lysis",
+                np.full(n, 3.0),
+                tls_start,
+                tls_start + days(2, 5),
+            ),
             _ae(pidx, share(0.10), rng.choice(OTHER_TERMS, n), grades(2, 3), other_start, other_start + days(2, 10)),
             _ae(pidx, fatal_infection, "infection: sepsis", np.full(n, 5.0), sepsis_start, death_day),
         ]

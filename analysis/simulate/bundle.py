@@ -27,8 +27,20 @@ from analysis.simulate.reported import reported_grade_events, reported_grades
 from analysis.simulate.support import simulate_boluses, simulate_oxygen, simulate_vasopressors
 from analysis.simulate.vitals import monitor_readings, simulate_vitals, vital_sign_schedule
 
-STREAMS = ("cohort", "schedule", "course", "vitals", "support", "medications", "neuro", "outcomes", "reported",
-           "adverse_events", "render", "faults")
+STREAMS = (
+    "cohort",
+    "schedule",
+    "course",
+    "vitals",
+    "support",
+    "medications",
+    "neuro",
+    "outcomes",
+    "reported",
+    "adverse_events",
+    "render",
+    "faults",
+)
 OFFSET_VITALS_SHARE = 0.003
 
 
@@ -75,7 +87,10 @@ def format_numbers(values: np.ndarray, decimals: np.ndarray) -> np.ndarray:
 
 
 def _generate_events(
-    rngs: dict[str, np.random.Generator], cohort: pd.DataFrame, model: CohortModel, export_minute: int,
+    rngs: dict[str, np.random.Generator],
+    cohort: pd.DataFrame,
+    model: CohortModel,
+    export_minute: int,
     hourly_vitals_days: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
     """All internal rows but the reported grades (minutes from each participant's anchor).
@@ -103,16 +118,22 @@ def _generate_events(
         simulate_neuro(rngs["neuro"], plan, infused),
         simulate_adverse_events(rngs["adverse_events"], infused, plan, fate),
         outcome_events(rngs["outcomes"], fate),
-        not_infused_events(rngs["outcomes"], never_infused["pidx"].to_numpy(),
-                           (export_minute - never_infused["anchor_minute"].to_numpy()) / MINUTES_PER_DAY),
+        not_infused_events(
+            rngs["outcomes"],
+            never_infused["pidx"].to_numpy(),
+            (export_minute - never_infused["anchor_minute"].to_numpy()) / MINUTES_PER_DAY,
+        ),
     ]
     trigger = persistent_fever_trigger(vitals[vitals["event_type"] == "temperature"]).rename("trigger_minute")
     anakinra_summary = pd.DataFrame(columns=["first_anakinra_minute", "anakinra_deviation", "anakinra_escalated"])
     if model.anakinra:
         anakinra, anakinra_summary = simulate_anakinra(rngs["medications"], plan, infused, trigger)
         frames.append(anakinra)
-    course = (plan.merge(fate, on="pidx").join(trigger, on="pidx")
-              .merge(anakinra_summary, left_on="pidx", right_index=True, how="left"))
+    course = (
+        plan.merge(fate, on="pidx")
+        .join(trigger, on="pidx")
+        .merge(anakinra_summary, left_on="pidx", right_index=True, how="left")
+    )
     return concat_events(frames), course, days_to_export
 
 
@@ -138,7 +159,9 @@ def _cut(events: pd.DataFrame, cohort: pd.DataFrame, course: pd.DataFrame, expor
     end = np.where(true_end > death, death, true_end)
     end = np.where((end > observation_end) | (end > horizon) | (anchor + end >= export_minute), np.nan, end)
     end = np.where(events["end_implied"].to_numpy() & ~beyond, np.nan, end)
-    final_visit = (events["event_type"].to_numpy() == "last_contact") & (minute <= horizon + TWELVE_MONTH_VISIT_WINDOW_MINUTES)
+    final_visit = (events["event_type"].to_numpy() == "last_contact") & (
+        minute <= horizon + TWELVE_MONTH_VISIT_WINDOW_MINUTES
+    )
     keep = ~(minute > observation_end) & ((minute <= horizon) | final_visit) & (anchor + minute < export_minute)
     return events.assign(end_minute=end, abs_minute=anchor + minute, abs_end=anchor + end).loc[keep]
 
@@ -177,12 +200,16 @@ def _truth(cohort: pd.DataFrame, course: pd.DataFrame, documented: pd.DataFrame)
     truth = cohort[["pidx", "participant_id", "infused", "high_burden"]].join(by_pidx, on="pidx")
     for column, level in (("crs_grade_by_export", "crs_level"), ("icans_grade_by_export", "icans_level")):
         truth[column] = truth["pidx"].map(documented[level]).where(truth["infused"])
-    grades = ["crs_grade", "icans_grade", "crs_grade_reported", "icans_grade_reported", "crs_grade_by_export",
-              "icans_grade_by_export"]
+    grades = [
+        "crs_grade",
+        "icans_grade",
+        "crs_grade_reported",
+        "icans_grade_reported",
+        "crs_grade_by_export",
+        "icans_grade_by_export",
+    ]
     flags = ["anakinra_escalated", "crs_discrepant", "icans_discrepant", "withdrawn"]
-    return truth.astype({**{column: "Int64" for column in grades}, **{column: "boolean" for column in flags}}).drop(
-        columns="pidx"
-    )
+    return truth.astype({**dict.fromkeys(grades, "Int64"), **dict.fromkeys(flags, "boolean")}).drop(columns="pidx")
 
 
 def _render_participants(cohort: pd.DataFrame) -> pd.DataFrame:
@@ -214,8 +241,9 @@ def _render_events(events: pd.DataFrame, timezone: str) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "participant_id": ordered["participant_id"].to_numpy(),
-            "event_time": local_time_strings(ordered["abs_minute"].to_numpy(np.int64), timezone,
-                                             ordered["force_offset"].to_numpy(bool)),
+            "event_time": local_time_strings(
+                ordered["abs_minute"].to_numpy(np.int64), timezone, ordered["force_offset"].to_numpy(bool)
+            ),
             "end_time": end_time,
             "event_type": ordered["event_type"].to_numpy(),
             "value": format_numbers(ordered["value"].to_numpy(float), ordered["decimals"].to_numpy()),
@@ -271,8 +299,13 @@ def simulate_bundle(
     if plant_faults:
         quiet_after = course.set_index("pidx")["crs_end_minute"].fillna(0) + 2 * MINUTES_PER_DAY
         kept, faults = plant_demo_faults(rngs["faults"], kept, quiet_after, timezone)
-    manifest = {"study_id": "PACER", "exported_at": exported_at, "source": "simulator", "format_version": "1",
-                "timezone": timezone}
+    manifest = {
+        "study_id": "PACER",
+        "exported_at": exported_at,
+        "source": "simulator",
+        "format_version": "1",
+        "timezone": timezone,
+    }
     return SimulatedExport(manifest, _render_participants(cohort), _render_events(kept, timezone), truth, faults)
 
 

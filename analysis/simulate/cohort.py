@@ -125,8 +125,10 @@ def _with_derived_columns(frame: pd.DataFrame, timezone: str) -> pd.DataFrame:
     enrollment_noon = pd.Series(frame["enrollment_date"].to_numpy().astype("datetime64[m]") + noon)
     anchor = np.where(infused, infusion_utc, local_to_utc_minutes(enrollment_noon, timezone))
     days_enrolled_to_infusion = (
-        frame["infusion_local"].to_numpy().astype("datetime64[D]") - frame["enrollment_date"].to_numpy()
-    ).astype("timedelta64[D]").astype(float)
+        (frame["infusion_local"].to_numpy().astype("datetime64[D]") - frame["enrollment_date"].to_numpy())
+        .astype("timedelta64[D]")
+        .astype(float)
+    )
     age_at_infusion = frame["age_years"].to_numpy() + days_enrolled_to_infusion / 365.25
     completed = np.floor(np.nan_to_num(age_at_infusion, nan=0.0))
     return frame.assign(

@@ -45,8 +45,7 @@ def _sample_fever_pattern(rng: np.random.Generator, grade: np.ndarray) -> np.nda
     grade1 = rng.permutation(np.flatnonzero(grade == 1))
     brief = {name: share for name, share in GRADE1_FEVER_PATTERN_SHARES.items() if name != "persistent"}
     quotas = [max(int(grade1.size >= 4), round(share * grade1.size)) for share in brief.values()]
-    grade1_pattern = np.repeat(np.array([*brief, "persistent"], dtype=object),
-                               [*quotas, grade1.size - sum(quotas)])
+    grade1_pattern = np.repeat(np.array([*brief, "persistent"], dtype=object), [*quotas, grade1.size - sum(quotas)])
     pattern = np.where(grade == 0, "none", "persistent").astype(object)
     pattern[grade1] = grade1_pattern
     return pattern
@@ -128,8 +127,9 @@ def _sample_icans(
     n = crs_grade.size
     has_icans = rng.random(n) < np.asarray(ICANS_SHARE_BY_CRS_GRADE)[crs_grade]
     grade = np.where(has_icans, rng.choice(np.arange(1, 5), n, p=ICANS_GRADE_SHARES), 0)
-    start = np.where(crs_grade > 0, onset + rng.uniform(1, 4, n) * MINUTES_PER_DAY,
-                     rng.uniform(3, 7, n) * MINUTES_PER_DAY)
+    start = np.where(
+        crs_grade > 0, onset + rng.uniform(1, 4, n) * MINUTES_PER_DAY, rng.uniform(3, 7, n) * MINUTES_PER_DAY
+    )
     start = np.round(np.minimum(start, 24 * MINUTES_PER_DAY))
     minutes = np.round(np.minimum(rng.uniform(1, 7, n) * MINUTES_PER_DAY, 29 * MINUTES_PER_DAY - start))
     return grade, np.where(has_icans, start, np.nan), np.where(has_icans, minutes, np.nan)

@@ -91,10 +91,16 @@ def _pick(rng: np.random.Generator, eligible: pd.Series, what: str) -> int:
 
 def _describe(rows: pd.DataFrame, row: int, timezone: str, what: str, expected: str) -> dict[str, str]:
     """The fault's description, with ``rows.loc[row]``'s time as it will be written."""
-    time = local_time_strings(rows.loc[[row], "abs_minute"].to_numpy(), timezone,
-                              rows.loc[[row], "force_offset"].to_numpy())
-    return {"participant": rows.at[row, "participant_id"], "event_type": rows.at[row, "event_type"],
-            "event_time": str(time[0]), "what": what, "expected": expected}
+    time = local_time_strings(
+        rows.loc[[row], "abs_minute"].to_numpy(), timezone, rows.loc[[row], "force_offset"].to_numpy()
+    )
+    return {
+        "participant": rows.at[row, "participant_id"],
+        "event_type": rows.at[row, "event_type"],
+        "event_time": str(time[0]),
+        "what": what,
+        "expected": expected,
+    }
 
 
 def _mangled_id(participant_id: str) -> str:
@@ -111,8 +117,13 @@ def _chart_in_fahrenheit(
     celsius = events.at[row, "value"]
     fahrenheit = round(celsius * 9 / 5 + 32, 1)
     events.loc[row, ["value", "unit"]] = [fahrenheit, "F"]
-    return _describe(events, row, timezone, f"{celsius:.1f} °C charted in Fahrenheit as {fahrenheit:.1f} F",
-                     f"none: valid, converted to {round((fahrenheit - 32) * 5 / 9, 2):.2f} °C")
+    return _describe(
+        events,
+        row,
+        timezone,
+        f"{celsius:.1f} °C charted in Fahrenheit as {fahrenheit:.1f} F",
+        f"none: valid, converted to {round((fahrenheit - 32) * 5 / 9, 2):.2f} °C",
+    )
 
 
 def _drop_decimal_point(
@@ -123,8 +134,13 @@ def _drop_decimal_point(
     celsius = events.at[row, "value"]
     typed = round(celsius * 10)
     events.loc[row, ["value", "decimals"]] = [typed, 0]
-    return _describe(events, row, timezone, f"{celsius:.1f} °C typed without its decimal point as {typed} C",
-                     f"quarantined: temperature {typed} C is outside the plausible range 30-45 °C")
+    return _describe(
+        events,
+        row,
+        timezone,
+        f"{celsius:.1f} °C typed without its decimal point as {typed} C",
+        f"quarantined: temperature {typed} C is outside the plausible range 30-45 °C",
+    )
 
 
 def plant_faults(
@@ -161,32 +177,62 @@ def plant_faults(
 
     row = _pick(rng, (events["event_type"] == "medication") & (events["minute"] >= 0), "duplicate")
     duplicate = events.loc[[row]]
-    faults.append(_describe(duplicate, row, timezone,
-                            f"{events.at[row, 'detail']} dose entered twice (exact duplicate row)",
-                            "exact duplicate: removed and counted, not quarantined"))
+    faults.append(
+        _describe(
+            duplicate,
+            row,
+            timezone,
+            f"{events.at[row, 'detail']} dose entered twice (exact duplicate row)",
+            "exact duplicate: removed and counted, not quarantined",
+        )
+    )
 
     quiet = events["minute"] > events["pidx"].map(quiet_after_minute).fillna(np.inf)
     late_afebrile = temperature & quiet & (events["value"] < 38.0) & (events["minute"] >= 16 * MINUTES_PER_DAY)
     faults.append(_drop_decimal_point(rng, events, late_afebrile, timezone))
 
     row = _pick(rng, fever, "unknown event type")
-    heart_rate = events.loc[[row]].assign(event_type="heart_rate", value=float(rng.integers(120, 161)), decimals=0,
-                                          unit="bpm", abs_minute=events.at[row, "abs_minute"] + 2)
-    faults.append(_describe(heart_rate, row, timezone,
-                            f"heart rate {heart_rate.at[row, 'value']:.0f} bpm sent by the monitor",
-                            "quarantined: unknown event type 'heart_rate'"))
+    heart_rate = events.loc[[row]].assign(
+        event_type="heart_rate",
+        value=float(rng.integers(120, 161)),
+        decimals=0,
+        unit="bpm",
+        abs_minute=events.at[row, "abs_minute"] + 2,
+    )
+    faults.append(
+        _describe(
+            heart_rate,
+            row,
+            timezone,
+            f"heart rate {heart_rate.at[row, 'value']:.0f} bpm sent by the monitor",
+            "quarantined: unknown event type 'heart_rate'",
+        )
+    )
 
     has_zero = events["participant_id"].str.rsplit("-", n=1).str[1].str.contains("0")
     row = _pick(rng, (events["event_type"] == "systolic_bp") & has_zero, "unknown participant")
     stray = events.loc[[row]].assign(participant_id=_mangled_id(events.at[row, "participant_id"]))
-    faults.append(_describe(stray, row, timezone,
-                            f"a blood pressure of {events.at[row, 'participant_id']} entered under a mistyped id",
-                            f"quarantined: participant '{stray.at[row, 'participant_id']}' is not in participants.csv"))
+    faults.append(
+        _describe(
+            stray,
+            row,
+            timezone,
+            f"a blood pressure of {events.at[row, 'participant_id']} entered under a mistyped id",
+            f"quarantined: participant '{stray.at[row, 'participant_id']}' is not in participants.csv",
+        )
+    )
 
     norepinephrine = (events["event_type"] == "vasopressor") & (events["detail"] == "norepinephrine")
     row = _pick(rng, norepinephrine, "unknown drug code")
     brand = events.loc[[row]].assign(detail="Levophed")
-    faults.append(_describe(brand, row, timezone, "norepinephrine entered by its brand name 'Levophed' (an extra row)",
-                            "quarantined: unknown vasopressor drug 'Levophed' (expected norepinephrine, epinephrine, "
-                            "dopamine, phenylephrine or vasopressin)"))
+    faults.append(
+        _describe(
+            brand,
+            row,
+            timezone,
+            "norepinephrine entered by its brand name 'Levophed' (an extra row)",
+            "quarantined: unknown vasopressor drug 'Levophed' (expected norepinephrine, epinephrine, "
+            "dopamine, phenylephrine or vasopressin)",
+        )
+    )
     return pd.concat([events, duplicate, heart_rate, stray, brand], ignore_index=True), faults

@@ -19,8 +19,17 @@ MINUTES_PER_HOUR = 60
 MINUTES_PER_DAY = 1440
 
 EVENT_COLUMNS = (
-    "pidx", "minute", "end_minute", "end_implied", "event_type", "value", "decimals", "unit", "detail",
-    "crs_level", "icans_level",
+    "pidx",
+    "minute",
+    "end_minute",
+    "end_implied",
+    "event_type",
+    "value",
+    "decimals",
+    "unit",
+    "detail",
+    "crs_level",
+    "icans_level",
 )
 
 

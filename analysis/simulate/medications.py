@@ -49,8 +49,9 @@ def persistent_fever_trigger(temperatures: pd.DataFrame) -> pd.Series:
     high = temperatures.loc[above, ["pidx", "minute"]]
     earlier = high.rename(columns={"minute": "earlier"}).sort_values("earlier")
     probe = high.assign(latest_allowed=high["minute"] - 4 * H).sort_values("latest_allowed")
-    paired = pd.merge_asof(probe, earlier, left_on="latest_allowed", right_on="earlier", by="pidx",
-                           direction="backward")
+    paired = pd.merge_asof(
+        probe, earlier, left_on="latest_allowed", right_on="earlier", by="pidx", direction="backward"
+    )
     qualifies = paired["earlier"] >= paired["minute"] - 24 * H
     return paired[qualifies].groupby("pidx")["minute"].min()
 
@@ -127,7 +128,11 @@ def simulate_anakinra(
     stop = np.maximum(stop, first + 24 * H)
     owner, minute = _anakinra_schedule(rng, first, escalate_from, escalate_until, stop)
     events = event_frame(
-        trigger.index.to_numpy()[owner], minute, "medication", value=anakinra_dose_mg(weight)[owner], unit="mg",
+        trigger.index.to_numpy()[owner],
+        minute,
+        "medication",
+        value=anakinra_dose_mg(weight)[owner],
+        unit="mg",
         detail="anakinra",
     )
     summary = pd.DataFrame(
@@ -138,13 +143,26 @@ def simulate_anakinra(
 
 
 def _repeated_doses(
-    pidx: np.ndarray, first: np.ndarray, count: np.ndarray, interval: float, dose: np.ndarray, unit: object,
-    drug: str, decimals: int,
+    pidx: np.ndarray,
+    first: np.ndarray,
+    count: np.ndarray,
+    interval: float,
+    dose: np.ndarray,
+    unit: object,
+    drug: str,
+    decimals: int,
 ) -> pd.DataFrame:
     owner, k = expand(count)
     unit_per_row = np.broadcast_to(np.asarray(unit, dtype=object), pidx.shape)[owner]
-    return event_frame(pidx[owner], first[owner] + k * interval, "medication", value=dose[owner], unit=unit_per_row,
-                       detail=drug, decimals=decimals)
+    return event_frame(
+        pidx[owner],
+        first[owner] + k * interval,
+        "medication",
+        value=dose[owner],
+        unit=unit_per_row,
+        detail=drug,
+        decimals=decimals,
+    )
 
 
 def simulate_rescue_and_supportive(
@@ -186,16 +204,51 @@ def simulate_rescue_and_supportive(
     prn = (grade > 0) & (rng.random(n) < 0.4)
     return concat_events(
         [
-            _repeated_doses(pidx[gets_tocilizumab], toci_first[gets_tocilizumab], toci_count[gets_tocilizumab],
-                            rng.uniform(8, 12) * H, toci_dose[gets_tocilizumab],
-                            np.where(per_kg, "mg/kg", "mg")[gets_tocilizumab], "tocilizumab", 0),
-            _repeated_doses(pidx[crs_dexa], crs_dexa_first[crs_dexa], rng.integers(2, 9, crs_dexa.sum()), Q6,
-                            dexa_dose[crs_dexa], "mg", "dexamethasone", 1),
-            _repeated_doses(pidx[icans_dexa], icans_dexa_first[icans_dexa], rng.integers(2, 9, icans_dexa.sum()), Q6,
-                            dexa_dose[icans_dexa], "mg", "dexamethasone", 1),
-            event_frame(pidx[premedicated], -rng.integers(0, 46, premedicated.sum()), "medication",
-                        value=acetaminophen[premedicated], unit="mg", detail="acetaminophen"),
-            event_frame(pidx[prn], onset[prn] + rng.integers(10, 61, prn.sum()), "medication",
-                        value=acetaminophen[prn], unit="mg", detail="acetaminophen"),
+            _repeated_doses(
+                pidx[gets_tocilizumab],
+                toci_first[gets_tocilizumab],
+                toci_count[gets_tocilizumab],
+                rng.uniform(8, 12) * H,
+                toci_dose[gets_tocilizumab],
+                np.where(per_kg, "mg/kg", "mg")[gets_tocilizumab],
+                "tocilizumab",
+                0,
+            ),
+            _repeated_doses(
+                pidx[crs_dexa],
+                crs_dexa_first[crs_dexa],
+                rng.integers(2, 9, crs_dexa.sum()),
+                Q6,
+                dexa_dose[crs_dexa],
+                "mg",
+                "dexamethasone",
+                1,
+            ),
+            _repeated_doses(
+                pidx[icans_dexa],
+                icans_dexa_first[icans_dexa],
+                rng.integers(2, 9, icans_dexa.sum()),
+                Q6,
+                dexa_dose[icans_dexa],
+                "mg",
+                "dexamethasone",
+                1,
+            ),
+            event_frame(
+                pidx[premedicated],
+                -rng.integers(0, 46, premedicated.sum()),
+                "medication",
+                value=acetaminophen[premedicated],
+                unit="mg",
+                detail="acetaminophen",
+            ),
+            event_frame(
+                pidx[prn],
+                onset[prn] + rng.integers(10, 61, prn.sum()),
+                "medication",
+                value=acetaminophen[prn],
+                unit="mg",
+                detail="acetaminophen",
+            ),
         ]
     )

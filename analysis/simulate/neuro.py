@@ -49,11 +49,13 @@ def _scores(rng: np.random.Generator, day_grade: np.ndarray, adult_tool: np.ndar
     """ICE or CAPD score and its ICANS level for each assessment."""
     n = day_grade.size
     ice = np.select(
-        [day_grade == 0, day_grade == 1, day_grade == 2], [10, rng.integers(7, 10, n), rng.integers(3, 7, n)],
+        [day_grade == 0, day_grade == 1, day_grade == 2],
+        [10, rng.integers(7, 10, n), rng.integers(3, 7, n)],
         rng.integers(0, 3, n),
     )
     capd = np.select(
-        [day_grade == 0, day_grade <= 2, day_grade == 3], [0, rng.integers(1, 9, n), rng.integers(9, 21, n)],
+        [day_grade == 0, day_grade <= 2, day_grade == 3],
+        [0, rng.integers(1, 9, n), rng.integers(9, 21, n)],
         rng.integers(9, 33, n),
     )
     ice_level = np.select([day_grade >= 3], [3], day_grade)
@@ -74,7 +76,8 @@ def simulate_neuro(rng: np.random.Generator, plan: pd.DataFrame, infused: pd.Dat
 
     draw = rng.random(rows.size)
     consciousness = np.select(
-        [(g == 2) & (~adult_tool | (draw < 0.3)), (g == 3) & (draw < 0.4)], ["awakens_to_voice", "awakens_to_tactile"],
+        [(g == 2) & (~adult_tool | (draw < 0.3)), (g == 3) & (draw < 0.4)],
+        ["awakens_to_voice", "awakens_to_tactile"],
         "awake",
     ).astype(object)
     grade4_sign = rng.integers(0, len(GRADE4_SIGNS), rows.size)
@@ -83,18 +86,40 @@ def simulate_neuro(rng: np.random.Generator, plan: pd.DataFrame, infused: pd.Dat
     consciousness_level = pd.Series(consciousness).map(CONSCIOUSNESS_LEVEL).to_numpy()
 
     frames = [
-        event_frame(pidx[adult_tool], minute[adult_tool], "ice_score", value=score[adult_tool],
-                    icans_level=score_level[adult_tool]),
-        event_frame(pidx[~adult_tool], minute[~adult_tool], "capd_score", value=score[~adult_tool],
-                    icans_level=score_level[~adult_tool]),
-        event_frame(pidx[in_icans], minute[in_icans] + 5, "consciousness", detail=consciousness[in_icans],
-                    icans_level=consciousness_level[in_icans]),
+        event_frame(
+            pidx[adult_tool],
+            minute[adult_tool],
+            "ice_score",
+            value=score[adult_tool],
+            icans_level=score_level[adult_tool],
+        ),
+        event_frame(
+            pidx[~adult_tool],
+            minute[~adult_tool],
+            "capd_score",
+            value=score[~adult_tool],
+            icans_level=score_level[~adult_tool],
+        ),
+        event_frame(
+            pidx[in_icans],
+            minute[in_icans] + 5,
+            "consciousness",
+            detail=consciousness[in_icans],
+            icans_level=consciousness_level[in_icans],
+        ),
     ]
     sign_minute = minute + np.round(rng.uniform(1, 10, rows.size) * MINUTES_PER_HOUR)
     for k, (event_type, detail) in enumerate(GRADE4_SIGNS[1:], start=1):
         chosen = (g == 4) & (grade4_sign == k)
         frames.append(event_frame(pidx[chosen], sign_minute[chosen], event_type, detail=detail, icans_level=4))
     resolving_seizure = (g == 3) & (rng.random(rows.size) < 0.2)
-    frames.append(event_frame(pidx[resolving_seizure], sign_minute[resolving_seizure], "seizure",
-                              detail="focal_or_generalized_resolving", icans_level=3))
+    frames.append(
+        event_frame(
+            pidx[resolving_seizure],
+            sign_minute[resolving_seizure],
+            "seizure",
+            detail="focal_or_generalized_resolving",
+            icans_level=3,
+        )
+    )
     return concat_events(frames)

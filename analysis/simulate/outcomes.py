@@ -27,8 +27,9 @@ from analysis.simulate.frames import MINUTES_PER_DAY, choose_exactly, concat_eve
 from analysis.simulate.parameters import DAYS_PER_MONTH, FOLLOW_UP_DAYS
 
 D = MINUTES_PER_DAY
-NEW_THERAPIES = np.array(["blinatumomab", "inotuzumab ozogamicin", "salvage chemotherapy", "CD22 CAR T-cell trial"],
-                         dtype=object)
+NEW_THERAPIES = np.array(
+    ["blinatumomab", "inotuzumab ozogamicin", "salvage chemotherapy", "CD22 CAR T-cell trial"], dtype=object
+)
 WITHDRAWAL_REASONS = np.array(["consent withdrawn", "lost to follow-up"], dtype=object)
 
 
@@ -44,8 +45,12 @@ def _response(rng: np.random.Generator, high_burden: np.ndarray) -> pd.DataFrame
     mrd_negative = responder & (rng.random(n) < 0.9)
     mrd = np.select(
         [mrd_negative, responder, response == "PR", response == "NR"],
-        [rng.choice([0.0, 0.001, 0.002, 0.004, 0.008], n), np.round(rng.uniform(0.01, 1.0, n), 3),
-         np.round(rng.uniform(1, 5, n), 1), np.round(rng.uniform(5, 90, n), 1)],
+        [
+            rng.choice([0.0, 0.001, 0.002, 0.004, 0.008], n),
+            np.round(rng.uniform(0.01, 1.0, n), 3),
+            np.round(rng.uniform(1, 5, n), 1),
+            np.round(rng.uniform(5, 90, n), 1),
+        ],
         np.nan,
     )
     return pd.DataFrame(
@@ -113,7 +118,8 @@ def _deaths_and_therapy(
     support_start = plan["support_start_minute"].to_numpy()
     crs_death_minute = support_start + rng.uniform(0.5, 0.9, n) * (plan["crs_end_minute"].to_numpy() - support_start)
     death_minute = np.select(
-        [crs_death, treatment_related], [np.round(crs_death_minute), np.round(rng.uniform(20, 100, n) * D)],
+        [crs_death, treatment_related],
+        [np.round(crs_death_minute), np.round(rng.uniform(20, 100, n) * D)],
         np.round(disease_death_day * D),
     )
     cause = np.select([crs_death, treatment_related], ["crs", "infection"], "disease")
@@ -174,8 +180,15 @@ def _reassessments(rng: np.random.Generator, fate: pd.DataFrame) -> pd.DataFrame
     day = np.array([91.0, 182.0, 273.0, 365.0])[k] + rng.uniform(-7, 0, owner.size)
     minute = np.round(day * D)
     in_remission = ~(minute >= rows["relapse_minute"].to_numpy()[owner])
-    return event_frame(rows["pidx"].to_numpy()[owner][in_remission], minute[in_remission], "response_assessment",
-                       value=rng.choice([0.0, 0.001, 0.002], in_remission.sum()), decimals=3, unit="%", detail="CR")
+    return event_frame(
+        rows["pidx"].to_numpy()[owner][in_remission],
+        minute[in_remission],
+        "response_assessment",
+        value=rng.choice([0.0, 0.001, 0.002], in_remission.sum()),
+        decimals=3,
+        unit="%",
+        detail="CR",
+    )
 
 
 def _single_events(
@@ -199,9 +212,15 @@ def outcome_events(rng: np.random.Generator, fate: pd.DataFrame) -> pd.DataFrame
     recorded = fate[fate["response_recorded"]]
     return concat_events(
         [
-            event_frame(recorded["pidx"], recorded["response_minute"], "response_assessment", value=recorded["mrd_pct"],
-                        decimals=recorded["mrd_decimals"], unit=np.where(recorded["mrd_pct"].isna(), None, "%"),
-                        detail=recorded["response"]),
+            event_frame(
+                recorded["pidx"],
+                recorded["response_minute"],
+                "response_assessment",
+                value=recorded["mrd_pct"],
+                decimals=recorded["mrd_decimals"],
+                unit=np.where(recorded["mrd_pct"].isna(), None, "%"),
+                detail=recorded["response"],
+            ),
             _reassessments(rng, fate),
             _single_events(fate, "relapse_minute", "relapse", "relapse_type"),
             _single_events(fate, "b_cell_recovery_minute", "b_cell_recovery"),
@@ -222,8 +241,7 @@ def not_infused_events(rng: np.random.Generator, pidx: np.ndarray, days_to_expor
     those awaiting their product were seen 0.5-3 days before the export.
     """
     awaiting = days_to_export <= 30
-    contact_day = np.where(awaiting, days_to_export - rng.uniform(0.5, 3, pidx.size),
-                           rng.uniform(7, 45, pidx.size))
+    contact_day = np.where(awaiting, days_to_export - rng.uniform(0.5, 3, pidx.size), rng.uniform(7, 45, pidx.size))
     died = ~awaiting & (rng.random(pidx.size) < 0.5)
     death_day = rng.uniform(20, 120, pidx.size)
     contact_day = np.where(died, np.minimum(contact_day, death_day - 1), contact_day)

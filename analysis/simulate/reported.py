@@ -73,9 +73,11 @@ def reported_grade_events(reports: pd.DataFrame) -> pd.DataFrame:
     """The ``crs_grade_reported`` and ``icans_grade_reported`` rows."""
     return concat_events(
         [
-            event_frame(reports["pidx"], reports["report_minute"], "crs_grade_reported",
-                        value=reports["crs_grade_reported"]),
-            event_frame(reports["pidx"], reports["report_minute"], "icans_grade_reported",
-                        value=reports["icans_grade_reported"]),
+            event_frame(
+                reports["pidx"], reports["report_minute"], "crs_grade_reported", value=reports["crs_grade_reported"]
+            ),
+            event_frame(
+                reports["pidx"], reports["report_minute"], "icans_grade_reported", value=reports["icans_grade_reported"]
+            ),
         ]
     )

@@ -66,12 +66,36 @@ def _pressor_runs(rng: np.random.Generator, plan: pd.DataFrame) -> pd.DataFrame:
     )
     return pd.concat(
         [
-            pd.DataFrame({"pidx": first["pidx"], "drug": first["first_drug"], "start": first["pressor_start"],
-                          "minutes": first["pressor_minutes"], "high_dose": first["high_dose"], "level": 3}),
-            pd.DataFrame({"pidx": second["pidx"], "drug": second["second_drug"], "start": second["second_start"],
-                          "minutes": second["second_minutes"], "high_dose": False, "level": 4}),
-            pd.DataFrame({"pidx": added["pidx"], "drug": "vasopressin", "start": added_start,
-                          "minutes": np.maximum(added_minutes, H), "high_dose": False, "level": 3}),
+            pd.DataFrame(
+                {
+                    "pidx": first["pidx"],
+                    "drug": first["first_drug"],
+                    "start": first["pressor_start"],
+                    "minutes": first["pressor_minutes"],
+                    "high_dose": first["high_dose"],
+                    "level": 3,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "pidx": second["pidx"],
+                    "drug": second["second_drug"],
+                    "start": second["second_start"],
+                    "minutes": second["second_minutes"],
+                    "high_dose": False,
+                    "level": 4,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "pidx": added["pidx"],
+                    "drug": "vasopressin",
+                    "start": added_start,
+                    "minutes": np.maximum(added_minutes, H),
+                    "high_dose": False,
+                    "level": 3,
+                }
+            ),
         ],
         ignore_index=True,
     )
@@ -94,9 +118,16 @@ def simulate_vasopressors(rng: np.random.Generator, plan: pd.DataFrame) -> pd.Da
         levels = np.column_stack([run["level"], np.full((n, 2), 3)])
         frames.append(
             interval_chains(
-                run["pidx"].to_numpy(), run["start"].to_numpy(float), durations, doses,
-                np.full((n, 3), drug, dtype=object), levels, event_type="vasopressor", unit=unit,
-                decimals=decimals, implied_end=rng.random((n, 3)) < IMPLIED_END_SHARE,
+                run["pidx"].to_numpy(),
+                run["start"].to_numpy(float),
+                durations,
+                doses,
+                np.full((n, 3), drug, dtype=object),
+                levels,
+                event_type="vasopressor",
+                unit=unit,
+                decimals=decimals,
+                implied_end=rng.random((n, 3)) < IMPLIED_END_SHARE,
             )
         )
     return concat_events(frames)
@@ -107,12 +138,16 @@ def _peak_devices(rng: np.random.Generator, weight_kg: np.ndarray) -> tuple[np.n
     n = weight_kg.size
     device = rng.choice(
         np.array(["high_flow_nasal_cannula", "simple_face_mask", "nonrebreather_mask", "nasal_cannula"], dtype=object),
-        n, p=[0.70, 0.10, 0.05, 0.15],
+        n,
+        p=[0.70, 0.10, 0.05, 0.15],
     )
     flow = np.select(
         [device == "high_flow_nasal_cannula", device == "simple_face_mask", device == "nonrebreather_mask"],
-        [np.clip(np.round(rng.uniform(1, 2, n) * weight_kg), 5, 60), np.round(rng.uniform(6, 10, n)),
-         np.round(rng.uniform(10, 15, n))],
+        [
+            np.clip(np.round(rng.uniform(1, 2, n) * weight_kg), 5, 60),
+            np.round(rng.uniform(6, 10, n)),
+            np.round(rng.uniform(10, 15, n)),
+        ],
         rng.choice([7.0, 8.0], n),
     )
     return device, flow
@@ -158,8 +193,15 @@ def simulate_oxygen(rng: np.random.Generator, plan: pd.DataFrame, infused: pd.Da
         durations = _split(rng, rows["oxygen_minutes"].to_numpy(float), weights)
         frames.append(
             interval_chains(
-                rows["pidx"].to_numpy(), rows["oxygen_start"].to_numpy(float), durations, flows, devices, levels,
-                event_type="oxygen", unit="L/min", decimals=1,
+                rows["pidx"].to_numpy(),
+                rows["oxygen_start"].to_numpy(float),
+                durations,
+                flows,
+                devices,
+                levels,
+                event_type="oxygen",
+                unit="L/min",
+                decimals=1,
                 implied_end=rng.random(durations.shape) < IMPLIED_END_SHARE,
             )
         )

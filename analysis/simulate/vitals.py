@@ -124,11 +124,24 @@ def simulate_vitals(
     fever_level = (in_phase & (temperature >= FEVER_C)).astype(int)
     return concat_events(
         [
-            event_frame(owner, schedule.ravel(), "temperature", value=temperature.ravel(), decimals=1, unit="C",
-                        crs_level=fever_level.ravel()),
+            event_frame(
+                owner,
+                schedule.ravel(),
+                "temperature",
+                value=temperature.ravel(),
+                decimals=1,
+                unit="C",
+                crs_level=fever_level.ravel(),
+            ),
             _recheck_readings(rng, plan),
-            event_frame(owner, sbp_minute.ravel(), "systolic_bp", value=sbp.ravel(), unit="mmHg",
-                        crs_level=2 * hypotensive.ravel()),
+            event_frame(
+                owner,
+                sbp_minute.ravel(),
+                "systolic_bp",
+                value=sbp.ravel(),
+                unit="mmHg",
+                crs_level=2 * hypotensive.ravel(),
+            ),
         ]
     )
 
@@ -149,8 +162,9 @@ def monitor_readings(vitals: pd.DataFrame, hourly_days: int) -> pd.DataFrame:
     frames = []
     for event_type in ("temperature", "systolic_bp"):
         source = readings[readings["event_type"] == event_type].sort_values("minute", kind="mergesort")
-        grid = pd.DataFrame({"pidx": np.repeat(participants, grid_minutes.size),
-                             "minute": np.tile(grid_minutes, participants.size)}).sort_values("minute", kind="mergesort")
+        grid = pd.DataFrame(
+            {"pidx": np.repeat(participants, grid_minutes.size), "minute": np.tile(grid_minutes, participants.size)}
+        ).sort_values("minute", kind="mergesort")
         charted = pd.merge_asof(grid, source, on="minute", by="pidx", direction="backward", suffixes=("", "_source"))
         frames.append(charted.dropna(subset=["value"])[list(source.columns)])
     return concat_events(frames)

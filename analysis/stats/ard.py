@@ -78,7 +78,9 @@ def ard_row(
     method: str = "",
 ) -> ArdRow:
     """Build one :class:`ArdRow` (``None`` becomes NaN, ints and bools become floats)."""
-    return ArdRow(analysis, group, variable, stat_name, method, math.nan if stat_value is None else stat_value, stat_label)
+    return ArdRow(
+        analysis, group, variable, stat_name, method, math.nan if stat_value is None else stat_value, stat_label
+    )
 
 
 def stats_rows(

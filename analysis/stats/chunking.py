@@ -22,4 +22,8 @@ def split_blocks(blocks: Sequence[Block], chunks: int) -> list[list[Block]]:
     """
     if chunks < 1:
         raise ValueError(f"chunks must be at least 1, got {chunks}")
-    return [[blocks[i] for i in part] for part in np.array_split(np.arange(len(blocks)), min(chunks, len(blocks))) if len(part)]
+    return [
+        [blocks[i] for i in part]
+        for part in np.array_split(np.arange(len(blocks)), min(chunks, len(blocks)))
+        if len(part)
+    ]

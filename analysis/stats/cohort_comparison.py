@@ -78,8 +78,16 @@ from analysis.stats.log_rank import log_rank_test
 from analysis.stats.logistic import SeparationError, logistic
 
 SUBJECT_COLUMNS: tuple[str, ...] = (
-    "participant_id", "cohort", "severe_crs", "marrow_blast_pct", "age_years", "prior_hsct",
-    "os_aval", "os_cnsr", "efs_aval", "efs_cnsr",
+    "participant_id",
+    "cohort",
+    "severe_crs",
+    "marrow_blast_pct",
+    "age_years",
+    "prior_hsct",
+    "os_aval",
+    "os_cnsr",
+    "efs_aval",
+    "efs_cnsr",
 )
 COHORTS = ("trial", "historical")
 COVARIATES: tuple[str, ...] = ("log2_marrow_blasts", "age_years", "prior_hsct")
@@ -131,8 +139,9 @@ def subject_frame(
     """
     if cohort not in COHORTS:
         raise ValueError(f"cohort must be one of {COHORTS}, got {cohort!r}")
-    base = adsl[["participant_id", "marrow_blast_pct", "age_years", "prior_hsct"]
-                + ([analysis_set] if analysis_set else [])].copy()
+    base = adsl[
+        ["participant_id", "marrow_blast_pct", "age_years", "prior_hsct"] + ([analysis_set] if analysis_set else [])
+    ].copy()
     if analysis_set:
         base = base[base[analysis_set].astype(bool)].drop(columns=[analysis_set])
     grades = crs[["participant_id", "crs_max_grade"]]
@@ -198,17 +207,28 @@ def _complete(frame: pd.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
 
 def _cohort_counts(frame: pd.DataFrame, outcome: str) -> dict[str, int]:
     t = frame["cohort_trial"] == 1
-    return {"n": len(frame), "events": int(frame[outcome].sum()), "n_trial": int(t.sum()),
-            "n_historical": int((~t).sum()), "events_trial": int(frame.loc[t, outcome].sum()),
-            "events_historical": int(frame.loc[~t, outcome].sum())}
+    return {
+        "n": len(frame),
+        "events": int(frame[outcome].sum()),
+        "n_trial": int(t.sum()),
+        "n_historical": int((~t).sum()),
+        "events_trial": int(frame.loc[t, outcome].sum()),
+        "events_historical": int(frame.loc[~t, outcome].sum()),
+    }
 
 
-def _count_rows(analysis: str, group: str, counts: dict[str, int], caveat: str, extra: dict[str, float] | None = None
-                ) -> list[ArdRow]:
-    names = {"n": "participants in the model", "events": "events in the model", "n_trial": "trial participants",
-             "n_historical": "historical participants", "events_trial": "events, trial",
-             "events_historical": "events, historical", "separation": "data separated (1 = yes): "
-             "some maximum-likelihood estimate infinite"}
+def _count_rows(
+    analysis: str, group: str, counts: dict[str, int], caveat: str, extra: dict[str, float] | None = None
+) -> list[ArdRow]:
+    names = {
+        "n": "participants in the model",
+        "events": "events in the model",
+        "n_trial": "trial participants",
+        "n_historical": "historical participants",
+        "events_trial": "events, trial",
+        "events_historical": "events, historical",
+        "separation": "data separated (1 = yes): some maximum-likelihood estimate infinite",
+    }
     values = {**counts, **(extra or {})}
     return [ard_row(analysis, group, "model", k, float(v), _label(names[k], caveat)) for k, v in values.items()]
 
@@ -239,12 +259,12 @@ def cohort_firth_rows(subjects: pd.DataFrame, *, alpha: float = 0.05) -> list[Ar
         else:
             if not fit.converged:
                 reason = "the penalized-likelihood fit did not converge"
-    rows = _count_rows(analysis, group, counts, caveat,
-                       {"separation": math.nan if reason else float(fit.separation)})
+    rows = _count_rows(analysis, group, counts, caveat, {"separation": math.nan if reason else float(fit.separation)})
     if reason is not None:
         note = _label(f"not estimable: {reason}", caveat)
-        return rows + [ard_row(analysis, group, term, s, math.nan, note, method)
-                       for term in COHORT_TERMS for s in stat_names]
+        return rows + [
+            ard_row(analysis, group, term, s, math.nan, note, method) for term in COHORT_TERMS for s in stat_names
+        ]
     summary = fit.summary()
     for term in COHORT_TERMS:
         rec = summary.loc[term]
@@ -252,8 +272,10 @@ def cohort_firth_rows(subjects: pd.DataFrame, *, alpha: float = 0.05) -> list[Ar
         if rec["infinite_ml"]:
             what += " (maximum likelihood infinite: separation)"
         labels = {
-            "coef": f"log {what}", "se": f"standard error of the log odds ratio, {_TERM_TEXT[term]}",
-            "or": what, "or_ci_low": f"{what}, profile penalized-likelihood {pct} % CI, lower limit",
+            "coef": f"log {what}",
+            "se": f"standard error of the log odds ratio, {_TERM_TEXT[term]}",
+            "or": what,
+            "or_ci_low": f"{what}, profile penalized-likelihood {pct} % CI, lower limit",
             "or_ci_high": f"{what}, profile penalized-likelihood {pct} % CI, upper limit",
             "p_value": f"penalized likelihood-ratio test, {_TERM_TEXT[term]}, two-sided",
         }
@@ -270,8 +292,18 @@ def cohort_iptw_rows(subjects: pd.DataFrame, *, estimand: Estimand = "ATE", alph
     tag = estimand.lower()
     method = f"iptw_{tag}_robust"
     pct = round(100 * (1 - alpha))
-    effect_names = ("trial_p", "historical_p", "rd", "rd_ci_low", "rd_ci_high", "rd_p_value", "or", "or_ci_low",
-                    "or_ci_high", "or_p_value")
+    effect_names = (
+        "trial_p",
+        "historical_p",
+        "rd",
+        "rd_ci_low",
+        "rd_ci_high",
+        "rd_p_value",
+        "or",
+        "or_ci_low",
+        "or_ci_high",
+        "or_p_value",
+    )
     weight_names = ("n_trial", "n_historical", "ess_trial", "ess_historical", "weight_min", "weight_max")
     reason = None
     if counts["n_trial"] == 0 or counts["n_historical"] == 0:
@@ -280,23 +312,42 @@ def cohort_iptw_rows(subjects: pd.DataFrame, *, estimand: Estimand = "ATE", alph
         try:
             res = iptw(f[list(COVARIATES)], f["cohort_trial"], f["severe_crs"], estimand=estimand, alpha=alpha)
         except SeparationError as exc:
-            reason = f"the propensity model separates the cohorts (no covariate overlap: {', '.join(exc.infinite_terms)})"
+            reason = (
+                f"the propensity model separates the cohorts (no covariate overlap: {', '.join(exc.infinite_terms)})"
+            )
         except (ValueError, np.linalg.LinAlgError) as exc:
             reason = str(exc)
     rows: list[ArdRow] = []
     if reason is not None:
         note = _label(f"not estimable: {reason}", caveat)
         rows += [ard_row("cohort_iptw", "severe_crs", "cohort_trial", s, math.nan, note, method) for s in effect_names]
-        rows += [ard_row("cohort_iptw", "severe_crs", "weights", s,
-                         float(counts[s]) if s in ("n_trial", "n_historical") else math.nan, note, method)
-                 for s in weight_names]
-        rows += [ard_row("cohort_smd", "trial_vs_historical", cov, s, math.nan, note, m)
-                 for cov in COVARIATES for m in ("unweighted", f"iptw_{tag}") for s in ("mean_trial", "mean_historical", "smd")]
+        rows += [
+            ard_row(
+                "cohort_iptw",
+                "severe_crs",
+                "weights",
+                s,
+                float(counts[s]) if s in ("n_trial", "n_historical") else math.nan,
+                note,
+                method,
+            )
+            for s in weight_names
+        ]
+        rows += [
+            ard_row("cohort_smd", "trial_vs_historical", cov, s, math.nan, note, m)
+            for cov in COVARIATES
+            for m in ("unweighted", f"iptw_{tag}")
+            for s in ("mean_trial", "mean_historical", "smd")
+        ]
         return rows
     e = res.effect
     weights_text = f"stabilized {estimand} weights, HC0 sandwich {pct} % CI"
     or_note = "" if np.isfinite(e.log_or) else " (not estimable: a weighted risk of 0 or 1)"
-    rd_note = "" if np.isfinite(e.log_or) else " (a weighted risk of 0 or 1 adds no variance: the Wald interval is too narrow)"
+    rd_note = (
+        ""
+        if np.isfinite(e.log_or)
+        else " (a weighted risk of 0 or 1 adds no variance: the Wald interval is too narrow)"
+    )
     values = {
         "trial_p": (e.trial_p, f"weighted severe-CRS risk, trial ({estimand} weights)"),
         "historical_p": (e.historical_p, f"weighted severe-CRS risk, historical ({estimand} weights)"),
@@ -309,17 +360,23 @@ def cohort_iptw_rows(subjects: pd.DataFrame, *, estimand: Estimand = "ATE", alph
         "or_ci_high": (e.or_ci_high, f"weighted odds ratio, {weights_text}, upper limit{or_note}"),
         "or_p_value": (e.or_p_value, f"weighted odds ratio, robust Wald test, two-sided{or_note}"),
     }
-    rows += [ard_row("cohort_iptw", "severe_crs", "cohort_trial", s, v, _label(t, caveat), method)
-             for s, (v, t) in values.items()]
+    rows += [
+        ard_row("cohort_iptw", "severe_crs", "cohort_trial", s, v, _label(t, caveat), method)
+        for s, (v, t) in values.items()
+    ]
     w = res.weights
     wvalues = {
-        "n_trial": (res.n_trial, "trial participants"), "n_historical": (res.n_historical, "historical participants"),
+        "n_trial": (res.n_trial, "trial participants"),
+        "n_historical": (res.n_historical, "historical participants"),
         "ess_trial": (res.ess_trial, "effective sample size (Kish), trial"),
         "ess_historical": (res.ess_historical, "effective sample size (Kish), historical"),
-        "weight_min": (float(w.min()), "smallest weight"), "weight_max": (float(w.max()), "largest weight"),
+        "weight_min": (float(w.min()), "smallest weight"),
+        "weight_max": (float(w.max()), "largest weight"),
     }
-    rows += [ard_row("cohort_iptw", "severe_crs", "weights", s, v, _label(t, caveat), method)
-             for s, (v, t) in wvalues.items()]
+    rows += [
+        ard_row("cohort_iptw", "severe_crs", "weights", s, v, _label(t, caveat), method)
+        for s, (v, t) in wvalues.items()
+    ]
     for cov, rec in res.smd.iterrows():
         for m, (m1, m0, d) in {
             "unweighted": ("mean_trial", "mean_historical", "smd_before"),
@@ -327,12 +384,33 @@ def cohort_iptw_rows(subjects: pd.DataFrame, *, estimand: Estimand = "ATE", alph
         }.items():
             when = "before weighting" if m == "unweighted" else f"after {estimand} weighting"
             rows += [
-                ard_row("cohort_smd", "trial_vs_historical", cov, "mean_trial", float(rec[m1]),
-                        _label(f"mean, trial, {when}", caveat), m),
-                ard_row("cohort_smd", "trial_vs_historical", cov, "mean_historical", float(rec[m0]),
-                        _label(f"mean, historical, {when}", caveat), m),
-                ard_row("cohort_smd", "trial_vs_historical", cov, "smd", float(rec[d]),
-                        _label(f"standardized mean difference {when} (pooled unweighted SD)", caveat), m),
+                ard_row(
+                    "cohort_smd",
+                    "trial_vs_historical",
+                    cov,
+                    "mean_trial",
+                    float(rec[m1]),
+                    _label(f"mean, trial, {when}", caveat),
+                    m,
+                ),
+                ard_row(
+                    "cohort_smd",
+                    "trial_vs_historical",
+                    cov,
+                    "mean_historical",
+                    float(rec[m0]),
+                    _label(f"mean, historical, {when}", caveat),
+                    m,
+                ),
+                ard_row(
+                    "cohort_smd",
+                    "trial_vs_historical",
+                    cov,
+                    "smd",
+                    float(rec[d]),
+                    _label(f"standardized mean difference {when} (pooled unweighted SD)", caveat),
+                    m,
+                ),
             ]
     return rows
 
@@ -340,8 +418,17 @@ def cohort_iptw_rows(subjects: pd.DataFrame, *, estimand: Estimand = "ATE", alph
 # ---------------------------------------------------------------------------------------------
 # Survival: KM by cohort, Cox by cohort, log-rank; Cox and logistic within the trial
 # ---------------------------------------------------------------------------------------------
-def _cox_rows(analysis: str, group: str, f: pd.DataFrame, event_col: str, time_col: str, terms: Sequence[str],
-              caveat: str, counts: dict[str, int], alpha: float) -> list[ArdRow]:
+def _cox_rows(
+    analysis: str,
+    group: str,
+    f: pd.DataFrame,
+    event_col: str,
+    time_col: str,
+    terms: Sequence[str],
+    caveat: str,
+    counts: dict[str, int],
+    alpha: float,
+) -> list[ArdRow]:
     stat_names = ("coef", "se", "hr", "hr_ci_low", "hr_ci_high", "p_value")
     pct = round(100 * (1 - alpha))
     reason = None
@@ -359,27 +446,38 @@ def _cox_rows(analysis: str, group: str, f: pd.DataFrame, event_col: str, time_c
     if fit is None:
         note = _label(f"not estimable: {reason}", caveat)
         rows += [ard_row(analysis, group, t, s, math.nan, note, "efron_wald") for t in terms for s in stat_names]
-        rows += [ard_row(analysis, group, "model", s, math.nan, note, "efron_lrt") for s in ("lr_chisq", "lr_df", "p_value")]
+        rows += [
+            ard_row(analysis, group, "model", s, math.nan, note, "efron_lrt") for s in ("lr_chisq", "lr_df", "p_value")
+        ]
         return rows
     summary = fit.summary()
     for term in terms:
         rec = summary.loc[term]
         what = f"hazard ratio, {_TERM_TEXT[term]} (Cox, Efron ties)"
-        labels = {"coef": f"log {what}", "se": f"standard error of the log hazard ratio, {_TERM_TEXT[term]}",
-                  "hr": what, "hr_ci_low": f"{what}, Wald {pct} % CI, lower limit",
-                  "hr_ci_high": f"{what}, Wald {pct} % CI, upper limit",
-                  "p_value": f"Wald test, {_TERM_TEXT[term]}, two-sided"}
-        rows += [ard_row(analysis, group, term, s, float(rec[s]), _label(labels[s], caveat), "efron_wald")
-                 for s in stat_names]
-    lrt = {"lr_chisq": (fit.lr_chisq, "likelihood-ratio test statistic"),
-           "lr_df": (float(fit.lr_df), "likelihood-ratio test, degrees of freedom"),
-           "p_value": (fit.lr_p, "likelihood-ratio test p-value")}
+        labels = {
+            "coef": f"log {what}",
+            "se": f"standard error of the log hazard ratio, {_TERM_TEXT[term]}",
+            "hr": what,
+            "hr_ci_low": f"{what}, Wald {pct} % CI, lower limit",
+            "hr_ci_high": f"{what}, Wald {pct} % CI, upper limit",
+            "p_value": f"Wald test, {_TERM_TEXT[term]}, two-sided",
+        }
+        rows += [
+            ard_row(analysis, group, term, s, float(rec[s]), _label(labels[s], caveat), "efron_wald")
+            for s in stat_names
+        ]
+    lrt = {
+        "lr_chisq": (fit.lr_chisq, "likelihood-ratio test statistic"),
+        "lr_df": (float(fit.lr_df), "likelihood-ratio test, degrees of freedom"),
+        "p_value": (fit.lr_p, "likelihood-ratio test p-value"),
+    }
     rows += [ard_row(analysis, group, "model", s, v, _label(t, caveat), "efron_lrt") for s, (v, t) in lrt.items()]
     return rows
 
 
-def cohort_survival_rows(subjects: pd.DataFrame, *, alpha: float = 0.05,
-                         endpoints: Sequence[str] = ENDPOINTS) -> list[ArdRow]:
+def cohort_survival_rows(
+    subjects: pd.DataFrame, *, alpha: float = 0.05, endpoints: Sequence[str] = ENDPOINTS
+) -> list[ArdRow]:
     """``cohort_km``, ``cohort_cox`` (HR trial vs historical) and ``cohort_logrank`` for OS and EFS."""
     mf = model_frame(subjects)
     rows: list[ArdRow] = []
@@ -391,31 +489,47 @@ def cohort_survival_rows(subjects: pd.DataFrame, *, alpha: float = 0.05,
         for cohort in COHORTS:
             part = f[f["cohort"] == cohort]
             part_caveat = sample_size_caveat(len(part), int(part[event_col].sum()))
-            km_rows = km_ard_rows(kaplan_meier(part[time_col], part[event_col]), f"{ep}_{cohort}", KM_TIMEPOINTS,
-                                  analysis="cohort_km")
+            km_rows = km_ard_rows(
+                kaplan_meier(part[time_col], part[event_col]), f"{ep}_{cohort}", KM_TIMEPOINTS, analysis="cohort_km"
+            )
             rows += [replace(k, stat_label=_label(k.stat_label, part_caveat)) for k in km_rows]
         if counts["n_trial"] == 0 or counts["n_historical"] == 0:
             reason = "one cohort is empty"
             note = _label(f"not estimable: {reason}", caveat)
             rows += _count_rows("cohort_cox", ep, counts, caveat)
-            rows += [ard_row("cohort_cox", ep, "cohort_trial", s, math.nan, note, "efron_wald")
-                     for s in ("coef", "se", "hr", "hr_ci_low", "hr_ci_high", "p_value")]
-            rows += [ard_row("cohort_cox", ep, "model", s, math.nan, note, "efron_lrt")
-                     for s in ("lr_chisq", "lr_df", "p_value")]
-            rows += [ard_row("cohort_logrank", ep, "cohort", s, math.nan, note, "logrank")
-                     for s in ("chisq", "df", "p_value")]
+            rows += [
+                ard_row("cohort_cox", ep, "cohort_trial", s, math.nan, note, "efron_wald")
+                for s in ("coef", "se", "hr", "hr_ci_low", "hr_ci_high", "p_value")
+            ]
+            rows += [
+                ard_row("cohort_cox", ep, "model", s, math.nan, note, "efron_lrt")
+                for s in ("lr_chisq", "lr_df", "p_value")
+            ]
+            rows += [
+                ard_row("cohort_logrank", ep, "cohort", s, math.nan, note, "logrank")
+                for s in ("chisq", "df", "p_value")
+            ]
             continue
         rows += _cox_rows("cohort_cox", ep, f, event_col, time_col, ["cohort_trial"], caveat, counts, alpha)
         lr = log_rank_test(f[time_col], f[event_col], f["cohort"])
-        test = {"chisq": (lr.chisq, "log-rank chi-square, trial vs historical"),
-                "df": (float(lr.df), "log-rank degrees of freedom"), "p_value": (lr.p_value, "log-rank test p-value")}
-        rows += [ard_row("cohort_logrank", ep, "cohort", s, v, _label(t, caveat), "logrank") for s, (v, t) in test.items()]
+        test = {
+            "chisq": (lr.chisq, "log-rank chi-square, trial vs historical"),
+            "df": (float(lr.df), "log-rank degrees of freedom"),
+            "p_value": (lr.p_value, "log-rank test p-value"),
+        }
+        rows += [
+            ard_row("cohort_logrank", ep, "cohort", s, v, _label(t, caveat), "logrank") for s, (v, t) in test.items()
+        ]
         for i, cohort in enumerate(lr.groups):
-            per_group = {"n": (lr.n[i], f"participants, {cohort}"),
-                         "observed": (lr.observed[i], f"observed events, {cohort}"),
-                         "expected": (lr.expected[i], f"expected events, {cohort}")}
-            rows += [ard_row("cohort_logrank", ep, cohort, s, float(v), _label(t, caveat), "logrank")
-                     for s, (v, t) in per_group.items()]
+            per_group = {
+                "n": (lr.n[i], f"participants, {cohort}"),
+                "observed": (lr.observed[i], f"observed events, {cohort}"),
+                "expected": (lr.expected[i], f"expected events, {cohort}"),
+            }
+            rows += [
+                ard_row("cohort_logrank", ep, cohort, s, float(v), _label(t, caveat), "logrank")
+                for s, (v, t) in per_group.items()
+            ]
     return rows
 
 
@@ -424,7 +538,9 @@ def _trial_only(subjects: pd.DataFrame) -> pd.DataFrame:
     return mf[mf["cohort"] == "trial"]
 
 
-def trial_cox_rows(subjects: pd.DataFrame, *, alpha: float = 0.05, endpoints: Sequence[str] = ENDPOINTS) -> list[ArdRow]:
+def trial_cox_rows(
+    subjects: pd.DataFrame, *, alpha: float = 0.05, endpoints: Sequence[str] = ENDPOINTS
+) -> list[ArdRow]:
     """``trial_cox``: OS / EFS on log2 marrow blasts and severe CRS within the trial (Efron ties)."""
     tf = _trial_only(subjects)
     rows: list[ArdRow] = []
@@ -432,8 +548,17 @@ def trial_cox_rows(subjects: pd.DataFrame, *, alpha: float = 0.05, endpoints: Se
         time_col, event_col = f"{ep.lower()}_aval", f"{ep.lower()}_event"
         f = _complete(tf, [time_col, event_col, *TRIAL_COX_TERMS])
         counts = {"n": len(f), "events": int(f[event_col].sum())}
-        rows += _cox_rows("trial_cox", ep, f, event_col, time_col, TRIAL_COX_TERMS,
-                          sample_size_caveat(counts["n"], counts["events"]), counts, alpha)
+        rows += _cox_rows(
+            "trial_cox",
+            ep,
+            f,
+            event_col,
+            time_col,
+            TRIAL_COX_TERMS,
+            sample_size_caveat(counts["n"], counts["events"]),
+            counts,
+            alpha,
+        )
     return rows
 
 
@@ -455,12 +580,17 @@ def trial_logistic_rows(subjects: pd.DataFrame, *, alpha: float = 0.05) -> list[
     else:
         rec = fit.summary().loc[term]
         what = f"odds ratio of severe CRS, {_TERM_TEXT[term]} (maximum likelihood)"
-        values = {"coef": (rec["coef"], f"log {what}"), "se": (rec["se"], "standard error of the log odds ratio"),
-                  "or": (rec["or"], what),
-                  "or_ci_low": (rec["or_ci_low"], f"{what}, profile-likelihood {pct} % CI, lower limit"),
-                  "or_ci_high": (rec["or_ci_high"], f"{what}, profile-likelihood {pct} % CI, upper limit"),
-                  "p_value": (rec["lr_p"], "likelihood-ratio test, two-sided")}
-        return rows + [ard_row(analysis, group, term, s, float(v), _label(t, caveat), method) for s, (v, t) in values.items()]
+        values = {
+            "coef": (rec["coef"], f"log {what}"),
+            "se": (rec["se"], "standard error of the log odds ratio"),
+            "or": (rec["or"], what),
+            "or_ci_low": (rec["or_ci_low"], f"{what}, profile-likelihood {pct} % CI, lower limit"),
+            "or_ci_high": (rec["or_ci_high"], f"{what}, profile-likelihood {pct} % CI, upper limit"),
+            "p_value": (rec["lr_p"], "likelihood-ratio test, two-sided"),
+        }
+        return rows + [
+            ard_row(analysis, group, term, s, float(v), _label(t, caveat), method) for s, (v, t) in values.items()
+        ]
     note = _label(f"not estimable: {reason}", caveat)
     return rows + [ard_row(analysis, group, term, s, math.nan, note, method) for s in stat_names]
 
@@ -485,8 +615,11 @@ def cohort_comparison_ard(subjects: pd.DataFrame, *, estimand: Estimand = "ATE",
     DataFrame
         outputs.md's ARD columns, sorted by key.
     """
-    rows = (cohort_firth_rows(subjects, alpha=alpha) + cohort_iptw_rows(subjects, estimand=estimand, alpha=alpha)
-            + cohort_survival_rows(subjects, alpha=alpha))
+    rows = (
+        cohort_firth_rows(subjects, alpha=alpha)
+        + cohort_iptw_rows(subjects, estimand=estimand, alpha=alpha)
+        + cohort_survival_rows(subjects, alpha=alpha)
+    )
     return to_frame(rows)
 
 

@@ -100,8 +100,15 @@ class CoxResult:
     def summary(self) -> pd.DataFrame:
         """One row per term: coef, hr, se, z, p_value, hr_ci_low, hr_ci_high."""
         return pd.DataFrame(
-            {"coef": self.coef, "hr": self.hr, "se": self.se, "z": self.z, "p_value": self.p_value,
-             "hr_ci_low": self.hr_ci_low, "hr_ci_high": self.hr_ci_high},
+            {
+                "coef": self.coef,
+                "hr": self.hr,
+                "se": self.se,
+                "z": self.z,
+                "p_value": self.p_value,
+                "hr_ci_low": self.hr_ci_low,
+                "hr_ci_high": self.hr_ci_high,
+            },
             index=pd.Index(self.terms, name="term"),
         )
 
@@ -159,8 +166,9 @@ def monotone_likelihood(time, event, X: np.ndarray, tol: float = 1e-6) -> np.nda
     diffs = np.vstack(rows)
     scale = np.maximum(np.abs(diffs).max(axis=0), 1e-300)
     diffs = diffs / scale  # columns on a common scale; the sign pattern is unchanged
-    res = optimize.linprog(-diffs.sum(axis=0), A_ub=-diffs, b_ub=np.zeros(len(diffs)),
-                           bounds=[(-1.0, 1.0)] * X.shape[1], method="highs")
+    res = optimize.linprog(
+        -diffs.sum(axis=0), A_ub=-diffs, b_ub=np.zeros(len(diffs)), bounds=[(-1.0, 1.0)] * X.shape[1], method="highs"
+    )
     if not res.success or -res.fun <= tol:
         return np.zeros(X.shape[1], dtype=int)
     d = res.x
@@ -232,7 +240,9 @@ def cox_ph(
         directions = monotone_likelihood(t, ev, Xd)
         if directions.any():
             infinite = [term for term, d in zip(terms, directions) if d != 0]
-            raise MonotoneLikelihoodError(f"monotone likelihood: the hazard ratio is not finite for {infinite}", infinite)
+            raise MonotoneLikelihoodError(
+                f"monotone likelihood: the hazard ratio is not finite for {infinite}", infinite
+            )
 
     cols = [f"x{i}" for i in range(len(terms))]
     frame = pd.DataFrame(Xd, columns=cols).assign(_time=t, _event=ev.astype(int))
@@ -243,19 +253,32 @@ def cox_ph(
     coef = fitter.params_[cols].to_numpy(float)
     se = fitter.standard_errors_[cols].to_numpy(float)
     spread = Xd.std(axis=0)
-    diverging = [term for term, c, s, sd in zip(terms, coef, se, spread)
-                 if abs(c) * sd > MAX_LOG_HR_PER_SD or s * sd > 10 * MAX_LOG_HR_PER_SD]
+    diverging = [
+        term
+        for term, c, s, sd in zip(terms, coef, se, spread)
+        if abs(c) * sd > MAX_LOG_HR_PER_SD or s * sd > 10 * MAX_LOG_HR_PER_SD
+    ]
     if diverging:
         raise MonotoneLikelihoodError(f"monotone likelihood: the hazard ratio is not finite for {diverging}", diverging)
     z = coef / se
     zc = stats.norm.ppf(1 - alpha / 2)
     lr = fitter.log_likelihood_ratio_test()
     return CoxResult(
-        terms=terms, coef=coef, se=se, z=z, p_value=2.0 * stats.norm.sf(np.abs(z)),
-        hr_ci_low=np.exp(coef - zc * se), hr_ci_high=np.exp(coef + zc * se),
-        loglik_null=float(fitter._ll_null_), loglik=float(fitter.log_likelihood_),
-        lr_chisq=float(lr.test_statistic), lr_df=int(lr.degrees_freedom), lr_p=float(lr.p_value),
-        n=n, events=int(ev.sum()), alpha=alpha,
+        terms=terms,
+        coef=coef,
+        se=se,
+        z=z,
+        p_value=2.0 * stats.norm.sf(np.abs(z)),
+        hr_ci_low=np.exp(coef - zc * se),
+        hr_ci_high=np.exp(coef + zc * se),
+        loglik_null=float(fitter._ll_null_),
+        loglik=float(fitter.log_likelihood_),
+        lr_chisq=float(lr.test_statistic),
+        lr_df=int(lr.degrees_freedom),
+        lr_p=float(lr.p_value),
+        n=n,
+        events=int(ev.sum()),
+        alpha=alpha,
     )
 
 

@@ -100,17 +100,25 @@ class FirthLogisticResult(OddsRatios):
     def summary(self) -> pd.DataFrame:
         """One row per term: coef, se, or, or_ci_low, or_ci_high, lr_chisq, p_value, infinite_ml."""
         return pd.DataFrame(
-            {"coef": self.coef, "se": self.se, "or": self.odds_ratio, "or_ci_low": self.or_ci_low,
-             "or_ci_high": self.or_ci_high, "lr_chisq": self.lr_chisq, "p_value": self.p_value,
-             "infinite_ml": [t in self.infinite_ml for t in self.terms]},
+            {
+                "coef": self.coef,
+                "se": self.se,
+                "or": self.odds_ratio,
+                "or_ci_low": self.or_ci_low,
+                "or_ci_high": self.or_ci_high,
+                "lr_chisq": self.lr_chisq,
+                "p_value": self.p_value,
+                "infinite_ml": [t in self.infinite_ml for t in self.terms],
+            },
             index=pd.Index(self.terms, name="term"),
         )
 
 
 def _fit(X: np.ndarray, y: np.ndarray) -> FirthLogisticRegression:
     """firthmodels fit on a design that already holds its intercept column."""
-    model = FirthLogisticRegression(fit_intercept=False, gtol=FIT_TOL, xtol=FIT_TOL, max_iter=200, max_halfstep=40,
-                                    backend="numpy")
+    model = FirthLogisticRegression(
+        fit_intercept=False, gtol=FIT_TOL, xtol=FIT_TOL, max_iter=200, max_halfstep=40, backend="numpy"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence is judged after polishing
         model.fit(X, y)
@@ -293,7 +301,18 @@ def firth_logistic(
     sep = detect_separation(Xd, yv, fit_intercept=False)
     infinite = tuple(t for t, finite in zip(terms, sep.is_finite) if not finite)
     return FirthLogisticResult(
-        terms=terms, coef=beta, se=se, ci_low=ci[:, 0], ci_high=ci[:, 1], lr_chisq=lr, p_value=pvalues,
-        pen_loglik=float(pen_loglik), separation=bool(sep.separation), infinite_ml=infinite, n=n,
-        events=int(yv.sum()), converged=converged, alpha=alpha,
+        terms=terms,
+        coef=beta,
+        se=se,
+        ci_low=ci[:, 0],
+        ci_high=ci[:, 1],
+        lr_chisq=lr,
+        p_value=pvalues,
+        pen_loglik=float(pen_loglik),
+        separation=bool(sep.separation),
+        infinite_ml=infinite,
+        n=n,
+        events=int(yv.sum()),
+        converged=converged,
+        alpha=alpha,
     )

@@ -85,7 +85,7 @@ class PlannedComparison:
     trial_group: str
     trial_variable: str
     historical_n: int
-    historical_N: int
+    historical_N: int  # noqa: N815  (n of N: the ARD's statistic name)
     scale: str
     burden_matched: bool
     overlapping: bool
@@ -128,7 +128,9 @@ def _icans_scale(cohort: Mapping[str, Any]) -> str | None:
     return "astct" if str(text).strip().upper().startswith("ASTCT") else "other"
 
 
-def _endpoint_count(cohort: Mapping[str, Any], endpoint: str, grade4_as_grade4plus: bool) -> tuple[int | None, list[str], list[str]]:
+def _endpoint_count(
+    cohort: Mapping[str, Any], endpoint: str, grade4_as_grade4plus: bool
+) -> tuple[int | None, list[str], list[str]]:
     """(count, reasons to skip, notes) for one endpoint."""
     if endpoint != "crs_grade4plus" or not _is_null(cohort.get("crs_grade4plus_n")):
         name = f"{endpoint}_n"
@@ -210,7 +212,9 @@ def plan_comparisons(
             if not burden_matched:
                 notes.append("not burden-matched: the cohort has no marrow-blast floor of at least the trial's")
             if high_only:
-                notes.append(f"cohort floor {floor:g} % marrow blasts: compared with the trial's high-burden participants only")
+                notes.append(
+                    f"cohort floor {floor:g} % marrow blasts: compared with the trial's high-burden participants only"
+                )
             trial_variable = endpoint
             if is_crs and scale == "penn" and endpoint in PENN_VARIABLE:
                 trial_variable = PENN_VARIABLE[endpoint]
@@ -291,7 +295,9 @@ def compare_with_cohorts(
     for plan in comparable:
         key = (plan.trial_group, plan.trial_variable)
         if key not in trial_counts:
-            raise KeyError(f"trial counts missing for group {key[0]!r}, variable {key[1]!r} (needed by {plan.cohort_id})")
+            raise KeyError(
+                f"trial counts missing for group {key[0]!r}, variable {key[1]!r} (needed by {plan.cohort_id})"
+            )
         n, N = trial_counts[key]
         rows.extend(_comparison_rows(plan, int(n), int(N), interim, conf_level, primary_alpha))
     return rows
@@ -318,7 +324,15 @@ def _comparison_rows(
         ard_row(a, g, v, "historical_n", plan.historical_n, f"{plan.cohort_id} ({plan.scale}): events", "descriptive"),
         ard_row(a, g, v, "historical_N", plan.historical_N, f"{plan.cohort_id}: infused", "descriptive"),
         ard_row(a, g, v, "historical_p", hp, f"{plan.cohort_id}: proportion", "descriptive"),
-        ard_row(a, g, v, "burden_matched", 1.0 if plan.burden_matched else 0.0, "1 = cohort has a marrow-blast floor ≥ the trial's", "descriptive"),
+        ard_row(
+            a,
+            g,
+            v,
+            "burden_matched",
+            1.0 if plan.burden_matched else 0.0,
+            "1 = cohort has a marrow-blast floor ≥ the trial's",
+            "descriptive",
+        ),
     ]
     stat_names = [
         ("trial_p", "descriptive"),

@@ -205,8 +205,18 @@ def weighted_risk_effect(y, treated, weights, *, alpha: float = 0.05) -> Weighte
     else:
         log_or = lor_se = or_lo = or_hi = or_p = math.nan
     return WeightedEffect(
-        trial_p=p1, historical_p=p0, rd=rd, rd_se=rd_se, rd_ci_low=rd - zc * rd_se, rd_ci_high=rd + zc * rd_se,
-        rd_p_value=rd_p, log_or=log_or, log_or_se=lor_se, or_ci_low=or_lo, or_ci_high=or_hi, or_p_value=or_p,
+        trial_p=p1,
+        historical_p=p0,
+        rd=rd,
+        rd_se=rd_se,
+        rd_ci_low=rd - zc * rd_se,
+        rd_ci_high=rd + zc * rd_se,
+        rd_p_value=rd_p,
+        log_or=log_or,
+        log_or_se=lor_se,
+        or_ci_low=or_lo,
+        or_ci_high=or_hi,
+        or_p_value=or_p,
         alpha=alpha,
     )
 
@@ -249,8 +259,12 @@ def standardized_mean_differences(X: pd.DataFrame, treated, weights) -> pd.DataF
         wm1, wm0 = np.average(x1, weights=w[a]), np.average(x0, weights=w[~a])
         with np.errstate(divide="ignore", invalid="ignore"):
             rows[str(col)] = {
-                "mean_trial": m1, "mean_historical": m0, "smd_before": (m1 - m0) / s if s > 0 else math.nan,
-                "wmean_trial": wm1, "wmean_historical": wm0, "smd_after": (wm1 - wm0) / s if s > 0 else math.nan,
+                "mean_trial": m1,
+                "mean_historical": m0,
+                "smd_before": (m1 - m0) / s if s > 0 else math.nan,
+                "wmean_trial": wm1,
+                "wmean_historical": wm0,
+                "smd_after": (wm1 - wm0) / s if s > 0 else math.nan,
             }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("covariate")
 
@@ -302,6 +316,14 @@ def iptw(
     smd = standardized_mean_differences(Xc, a, w)
     t = a == 1
     return IptwResult(
-        estimand=estimand, propensity=prop, ps=ps, weights=w, effect=effect, smd=smd,
-        ess_trial=_ess(w[t]), ess_historical=_ess(w[~t]), n_trial=int(t.sum()), n_historical=int((~t).sum()),
+        estimand=estimand,
+        propensity=prop,
+        ps=ps,
+        weights=w,
+        effect=effect,
+        smd=smd,
+        ess_trial=_ess(w[t]),
+        ess_historical=_ess(w[~t]),
+        n_trial=int(t.sum()),
+        n_historical=int((~t).sum()),
     )

@@ -57,8 +57,21 @@ BOOTSTRAP_BLOCK_REPLICATES = 100
 """Replicates per block (the unit of independent random streams)."""
 
 REPLICATE_COLUMNS = ("replicate", "trial_p", "historical_p", "rd")
-SUMMARY_COLUMNS = ("statistic", "estimate", "boot_se", "boot_ci_low", "boot_ci_high", "sandwich_se",
-                   "sandwich_ci_low", "sandwich_ci_high", "replicates", "failed", "estimand", "alpha", "seed")
+SUMMARY_COLUMNS = (
+    "statistic",
+    "estimate",
+    "boot_se",
+    "boot_ci_low",
+    "boot_ci_high",
+    "sandwich_se",
+    "sandwich_ci_low",
+    "sandwich_ci_high",
+    "replicates",
+    "failed",
+    "estimand",
+    "alpha",
+    "seed",
+)
 STATISTICS = ("trial_p", "historical_p", "rd")
 
 
@@ -91,7 +104,9 @@ class BootstrapBlock:
 def bootstrap_sample(subjects: pd.DataFrame) -> BootstrapSample:
     """The complete cases of ``subjects`` (both cohorts) on severe CRS and the propensity covariates."""
     frame = model_frame(subjects).dropna(subset=["severe_crs", "cohort_trial", *COVARIATES]).reset_index(drop=True)
-    sample = BootstrapSample(frame[list(COVARIATES)], frame["cohort_trial"].to_numpy(float), frame["severe_crs"].to_numpy(float))
+    sample = BootstrapSample(
+        frame[list(COVARIATES)], frame["cohort_trial"].to_numpy(float), frame["severe_crs"].to_numpy(float)
+    )
     if len(sample.trial_rows) == 0 or len(sample.historical_rows) == 0:
         raise ValueError("the bootstrap needs participants of both cohorts with severe CRS and every covariate known")
     return sample
@@ -107,8 +122,10 @@ def bootstrap_blocks(replicates: int, block_replicates: int = BOOTSTRAP_BLOCK_RE
     """
     if replicates < 1:
         raise ValueError(f"replicates must be at least 1, got {replicates}")
-    return [BootstrapBlock(b, first, min(block_replicates, replicates - first))
-            for b, first in enumerate(range(0, replicates, block_replicates))]
+    return [
+        BootstrapBlock(b, first, min(block_replicates, replicates - first))
+        for b, first in enumerate(range(0, replicates, block_replicates))
+    ]
 
 
 def resampled_rows(sample: BootstrapSample, block: BootstrapBlock, seed: int) -> np.ndarray:
@@ -120,8 +137,9 @@ def resampled_rows(sample: BootstrapSample, block: BootstrapBlock, seed: int) ->
     return np.hstack([trial[trial_draws], historical[historical_draws]])
 
 
-def replicate_effects(sample: BootstrapSample, blocks: Sequence[BootstrapBlock], seed: int,
-                      estimand: Estimand = "ATE") -> pd.DataFrame:
+def replicate_effects(
+    sample: BootstrapSample, blocks: Sequence[BootstrapBlock], seed: int, estimand: Estimand = "ATE"
+) -> pd.DataFrame:
     """:data:`REPLICATE_COLUMNS` of every replicate of ``blocks``; NaN where the replicate failed."""
     rows = []
     for block in blocks:
@@ -133,8 +151,9 @@ def replicate_effects(sample: BootstrapSample, blocks: Sequence[BootstrapBlock],
 def replicate_effect(sample: BootstrapSample, picked: np.ndarray, estimand: Estimand) -> tuple[float, float, float]:
     """Weighted risks and their difference on the rows ``picked``; NaN when the propensity model cannot be fitted."""
     try:
-        effect = iptw(sample.covariates.iloc[picked], sample.treated[picked], sample.severe_crs[picked],
-                      estimand=estimand).effect
+        effect = iptw(
+            sample.covariates.iloc[picked], sample.treated[picked], sample.severe_crs[picked], estimand=estimand
+        ).effect
     except (SeparationError, ValueError, np.linalg.LinAlgError):
         return math.nan, math.nan, math.nan
     return effect.trial_p, effect.historical_p, effect.rd
@@ -151,7 +170,9 @@ def observed_effect(sample: BootstrapSample, estimand: Estimand = "ATE", alpha: 
     return iptw(sample.covariates, sample.treated, sample.severe_crs, estimand=estimand, alpha=alpha).effect
 
 
-def summarize_bootstrap(effect: WeightedEffect, replicates: pd.DataFrame, *, seed: int, estimand: Estimand = "ATE") -> pd.DataFrame:
+def summarize_bootstrap(
+    effect: WeightedEffect, replicates: pd.DataFrame, *, seed: int, estimand: Estimand = "ATE"
+) -> pd.DataFrame:
     """:data:`SUMMARY_COLUMNS` for each of :data:`STATISTICS`, whatever the order the replicates arrive in.
 
     ``effect`` is :func:`observed_effect`: its figures are the ``estimate`` column, its HC0 sandwich
@@ -168,13 +189,27 @@ def summarize_bootstrap(effect: WeightedEffect, replicates: pd.DataFrame, *, see
         values = np.sort(replicates[statistic].dropna().to_numpy(float))
         low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2]) if len(values) else (math.nan, math.nan)
         boot_se = float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
-        rows.append((statistic, getattr(effect, statistic), boot_se, float(low), float(high),
-                     *sandwich.get(statistic, (math.nan, math.nan, math.nan)), len(replicates), failed, estimand, alpha, seed))
+        rows.append(
+            (
+                statistic,
+                getattr(effect, statistic),
+                boot_se,
+                float(low),
+                float(high),
+                *sandwich.get(statistic, (math.nan, math.nan, math.nan)),
+                len(replicates),
+                failed,
+                estimand,
+                alpha,
+                seed,
+            )
+        )
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
-def iptw_bootstrap(subjects: pd.DataFrame, replicates: int, seed: int, *, estimand: Estimand = "ATE",
-                   alpha: float = 0.05) -> pd.DataFrame:
+def iptw_bootstrap(
+    subjects: pd.DataFrame, replicates: int, seed: int, *, estimand: Estimand = "ATE", alpha: float = 0.05
+) -> pd.DataFrame:
     """The whole bootstrap in this process (what the Prefect flow computes in chunks); the summary table."""
     sample = bootstrap_sample(subjects)
     effect = observed_effect(sample, estimand, alpha)
@@ -182,6 +217,18 @@ def iptw_bootstrap(subjects: pd.DataFrame, replicates: int, seed: int, *, estima
     return summarize_bootstrap(effect, effects, seed=seed, estimand=estimand)
 
 
-__all__ = ["BOOTSTRAP_BLOCK_REPLICATES", "BootstrapBlock", "BootstrapSample", "REPLICATE_COLUMNS", "STATISTICS",
-           "SUMMARY_COLUMNS", "bootstrap_blocks", "bootstrap_sample", "iptw_bootstrap", "observed_effect", "replicate_effects",
-           "resampled_rows", "summarize_bootstrap"]
+__all__ = [
+    "BOOTSTRAP_BLOCK_REPLICATES",
+    "REPLICATE_COLUMNS",
+    "STATISTICS",
+    "SUMMARY_COLUMNS",
+    "BootstrapBlock",
+    "BootstrapSample",
+    "bootstrap_blocks",
+    "bootstrap_sample",
+    "iptw_bootstrap",
+    "observed_effect",
+    "replicate_effects",
+    "resampled_rows",
+    "summarize_bootstrap",
+]

@@ -132,7 +132,9 @@ def _as_event(event: Iterable) -> np.ndarray:
     return ev.astype(int)
 
 
-def kaplan_meier(time: Iterable[float], event: Iterable, conf_level: float = 0.95, timefix: bool = True) -> KaplanMeierFit:
+def kaplan_meier(
+    time: Iterable[float], event: Iterable, conf_level: float = 0.95, timefix: bool = True
+) -> KaplanMeierFit:
     """Kaplan–Meier estimate with Greenwood standard error and log-log CI.
 
     Parameters
@@ -169,7 +171,9 @@ def kaplan_meier(time: Iterable[float], event: Iterable, conf_level: float = 0.9
     z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
     if t.size == 0:
         empty = np.array([], dtype=float)
-        return KaplanMeierFit(empty, empty.astype(int), empty.astype(int), empty.astype(int), empty, empty, empty, empty, 0, conf_level)
+        return KaplanMeierFit(
+            empty, empty.astype(int), empty.astype(int), empty.astype(int), empty, empty, empty, empty, 0, conf_level
+        )
     uniq, inverse = np.unique(t, return_inverse=True)
     n_event = np.bincount(inverse, weights=ev, minlength=uniq.size).astype(int)
     n_total = np.bincount(inverse, minlength=uniq.size).astype(int)
@@ -306,9 +310,9 @@ def follow_up_ard_rows(result: MedianResult, n: int, scale: float = 1.0, variabl
 
 
 __all__ = [
+    "R_TOLERANCE",
     "KaplanMeierFit",
     "MedianResult",
-    "R_TOLERANCE",
     "follow_up_ard_rows",
     "kaplan_meier",
     "km_ard_rows",

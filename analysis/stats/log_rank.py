@@ -63,8 +63,13 @@ class LogRankResult:
         oe = self.observed - self.expected
         with np.errstate(divide="ignore", invalid="ignore"):
             return pd.DataFrame(
-                {"n": self.n, "observed": self.observed, "expected": self.expected,
-                 "oe2_e": oe**2 / self.expected, "oe2_v": oe**2 / np.diag(self.variance)},
+                {
+                    "n": self.n,
+                    "observed": self.observed,
+                    "expected": self.expected,
+                    "oe2_e": oe**2 / self.expected,
+                    "oe2_v": oe**2 / np.diag(self.variance),
+                },
                 index=pd.Index(list(self.groups), name="group"),
             )
 
@@ -134,6 +139,12 @@ def log_rank_test(time, event, group, *, timefix: bool = True) -> LogRankResult:
         chisq = float(diff @ np.linalg.solve(variance[np.ix_(idx, idx)], diff))
     p_value = float(stats.chi2.sf(chisq, df)) if df >= 1 else float("nan")
     return LogRankResult(
-        groups=labels, n=member.sum(axis=0), observed=observed, expected=expected, variance=variance,
-        chisq=chisq, df=df, p_value=p_value,
+        groups=labels,
+        n=member.sum(axis=0),
+        observed=observed,
+        expected=expected,
+        variance=variance,
+        chisq=chisq,
+        df=df,
+        p_value=p_value,
     )

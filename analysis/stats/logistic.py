@@ -50,8 +50,9 @@ class SeparationError(ValueError):
         self.infinite_terms = tuple(infinite_terms)
 
 
-def design_matrix(X: pd.DataFrame | np.ndarray, intercept: bool = True, names: Sequence[str] | None = None
-                  ) -> tuple[np.ndarray, tuple[str, ...]]:
+def design_matrix(
+    X: pd.DataFrame | np.ndarray, intercept: bool = True, names: Sequence[str] | None = None
+) -> tuple[np.ndarray, tuple[str, ...]]:
     """The float design matrix and its term names, with R's ``(Intercept)`` first when asked.
 
     ``X`` is a data frame (its column names become the terms; bools become 0/1) or a 2-D array with
@@ -148,13 +149,20 @@ class LogisticResult(OddsRatios):
     fitted: np.ndarray
     alpha: float
 
-
     def summary(self) -> pd.DataFrame:
         """One row per term: coef, se, z, p_value (Wald), or, or_ci_low, or_ci_high, lr_chisq, lr_p."""
         return pd.DataFrame(
-            {"coef": self.coef, "se": self.se, "z": self.z, "p_value": self.p_value, "or": self.odds_ratio,
-             "or_ci_low": self.or_ci_low, "or_ci_high": self.or_ci_high, "lr_chisq": self.lr_chisq,
-             "lr_p": self.lr_p},
+            {
+                "coef": self.coef,
+                "se": self.se,
+                "z": self.z,
+                "p_value": self.p_value,
+                "or": self.odds_ratio,
+                "or_ci_low": self.or_ci_low,
+                "or_ci_high": self.or_ci_high,
+                "lr_chisq": self.lr_chisq,
+                "lr_p": self.lr_p,
+            },
             index=pd.Index(self.terms, name="term"),
         )
 
@@ -291,7 +299,20 @@ def logistic(
     else:
         raise ValueError(f"ci must be 'profile' or 'wald', got {ci!r}")
     return LogisticResult(
-        terms=terms, coef=beta, se=se, z=z, p_value=p, ci_low=lo, ci_high=hi, ci_method=ci, lr_chisq=lr,
-        lr_p=lr_p, deviance=dev0, null_deviance=null_dev, n=n, events=int(yv.sum()),
-        fitted=1.0 / (1.0 + np.exp(-eta)), alpha=alpha,
+        terms=terms,
+        coef=beta,
+        se=se,
+        z=z,
+        p_value=p,
+        ci_low=lo,
+        ci_high=hi,
+        ci_method=ci,
+        lr_chisq=lr,
+        lr_p=lr_p,
+        deviance=dev0,
+        null_deviance=null_dev,
+        n=n,
+        events=int(yv.sum()),
+        fitted=1.0 / (1.0 + np.exp(-eta)),
+        alpha=alpha,
     )

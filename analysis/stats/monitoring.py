@@ -60,12 +60,21 @@ class MonitoredRule:
 
 def rules_from_settings(stopping: StoppingRules) -> list[MonitoredRule]:
     """The two rules of issue 6 with the settings in force."""
-    common = dict(prior_a=stopping.prior_a, prior_b=stopping.prior_b, threshold=stopping.posterior_threshold,
-                  min_evaluated=stopping.min_evaluated, max_evaluated=stopping.max_evaluated)
+    common = dict(
+        prior_a=stopping.prior_a,
+        prior_b=stopping.prior_b,
+        threshold=stopping.posterior_threshold,
+        min_evaluated=stopping.min_evaluated,
+        max_evaluated=stopping.max_evaluated,
+    )
     return [
         MonitoredRule("crs_grade4plus", "grade ≥ 4 CRS", stopping.crs_grade4plus_unacceptable_rate, **common),
-        MonitoredRule("treatment_related_death", "treatment-related death",
-                      stopping.treatment_related_death_unacceptable_rate, **common),
+        MonitoredRule(
+            "treatment_related_death",
+            "treatment-related death",
+            stopping.treatment_related_death_unacceptable_rate,
+            **common,
+        ),
     ]
 
 
@@ -84,7 +93,9 @@ def boundary_at(rule: MonitoredRule, n: int) -> int | None:
     if n < rule.min_evaluated:
         return None
     x = np.arange(n + 1)
-    hit = np.flatnonzero(posterior_prob_exceeds(x, n, rule.unacceptable_rate, rule.prior_a, rule.prior_b) >= rule.threshold)
+    hit = np.flatnonzero(
+        posterior_prob_exceeds(x, n, rule.unacceptable_rate, rule.prior_a, rule.prior_b) >= rule.threshold
+    )
     return int(hit[0]) if hit.size else None
 
 
@@ -100,17 +111,24 @@ def stopping_boundaries(rule: MonitoredRule) -> pd.DataFrame:
     """
     ns = np.arange(rule.min_evaluated, rule.max_evaluated + 1)
     stop = [boundary_at(rule, int(n)) for n in ns]
-    at = [np.nan if s is None else float(posterior_prob_exceeds(s, n, rule.unacceptable_rate, rule.prior_a, rule.prior_b))
-          for s, n in zip(stop, ns)]
-    below = [np.nan if s is None or s == 0 else
-             float(posterior_prob_exceeds(s - 1, n, rule.unacceptable_rate, rule.prior_a, rule.prior_b))
-             for s, n in zip(stop, ns)]
-    return pd.DataFrame({
-        "n_evaluated": ns.astype("int64"),
-        "stop_at": pd.array(stop, dtype="Int64"),
-        "posterior_at_stop": np.asarray(at, dtype=float),
-        "posterior_below_stop": np.asarray(below, dtype=float),
-    })
+    at = [
+        np.nan if s is None else float(posterior_prob_exceeds(s, n, rule.unacceptable_rate, rule.prior_a, rule.prior_b))
+        for s, n in zip(stop, ns)
+    ]
+    below = [
+        np.nan
+        if s is None or s == 0
+        else float(posterior_prob_exceeds(s - 1, n, rule.unacceptable_rate, rule.prior_a, rule.prior_b))
+        for s, n in zip(stop, ns)
+    ]
+    return pd.DataFrame(
+        {
+            "n_evaluated": ns.astype("int64"),
+            "stop_at": pd.array(stop, dtype="Int64"),
+            "posterior_at_stop": np.asarray(at, dtype=float),
+            "posterior_below_stop": np.asarray(below, dtype=float),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -154,12 +172,26 @@ def rule_status(rule: MonitoredRule, events: int, evaluated: int) -> RuleStatus:
     posterior = float(posterior_prob_exceeds(events, evaluated, rule.unacceptable_rate, rule.prior_a, rule.prior_b))
     counted = f"{events} {counted_label(rule, events)} in {evaluated} evaluable"
     if evaluated < rule.min_evaluated:
-        return RuleStatus(rule, events, evaluated, None, posterior, False,
-                          f"not yet monitored: {counted}; the rule applies from {rule.min_evaluated} evaluable")
+        return RuleStatus(
+            rule,
+            events,
+            evaluated,
+            None,
+            posterior,
+            False,
+            f"not yet monitored: {counted}; the rule applies from {rule.min_evaluated} evaluable",
+        )
     boundary = boundary_at(rule, evaluated)
     if boundary is None:
-        return RuleStatus(rule, events, evaluated, None, posterior, False,
-                          f"boundary not crossed: {counted}; no count stops at {evaluated}")
+        return RuleStatus(
+            rule,
+            events,
+            evaluated,
+            None,
+            posterior,
+            False,
+            f"boundary not crossed: {counted}; no count stops at {evaluated}",
+        )
     crossed = events >= boundary
     head = "BOUNDARY CROSSED" if crossed else "boundary not crossed"
     text = f"{head}: {counted}; the boundary at {evaluated} is {boundary}"
@@ -174,7 +206,9 @@ def counted_label(rule: MonitoredRule, count: int) -> str:
     return rule.event_label + ("s" if plural else "")
 
 
-def operating_characteristics(rule: MonitoredRule, true_rates: tuple[float, ...], trials: int, seed: int) -> pd.DataFrame:
+def operating_characteristics(
+    rule: MonitoredRule, true_rates: tuple[float, ...], trials: int, seed: int
+) -> pd.DataFrame:
     """Probability of stopping under each true rate, by seeded, vectorized simulation.
 
     Each simulated trial evaluates ``max_evaluated`` participants one at a time, each an event with
@@ -209,14 +243,16 @@ def operating_characteristics(rule: MonitoredRule, true_rates: tuple[float, ...]
         stopped = hit.any(axis=1)
         stop_n = np.where(stopped, hit.argmax(axis=1) + 1, rule.max_evaluated)
         prob = float(stopped.mean())
-        rows.append({
-            "true_rate": float(p),
-            "prob_stop": prob,
-            "prob_stop_by_half": float((stopped & (stop_n <= rule.max_evaluated // 2)).mean()),
-            "mean_evaluated": float(stop_n.mean()),
-            "mc_se": float(np.sqrt(prob * (1 - prob) / trials)),
-            "trials": int(trials),
-        })
+        rows.append(
+            {
+                "true_rate": float(p),
+                "prob_stop": prob,
+                "prob_stop_by_half": float((stopped & (stop_n <= rule.max_evaluated // 2)).mean()),
+                "mean_evaluated": float(stop_n.mean()),
+                "mc_se": float(np.sqrt(prob * (1 - prob) / trials)),
+                "trials": int(trials),
+            }
+        )
     return pd.DataFrame(rows)
 
 

@@ -52,8 +52,9 @@ def oc_blocks(n_rates: int, trials: int, block_trials: int = OC_BLOCK_TRIALS) ->
     if trials < 1:
         raise ValueError(f"trials must be at least 1, got {trials}")
     n_blocks = -(-trials // block_trials)
-    return [OcBlock(r, b, min(block_trials, trials - b * block_trials))
-            for r in range(n_rates) for b in range(n_blocks)]
+    return [
+        OcBlock(r, b, min(block_trials, trials - b * block_trials)) for r in range(n_rates) for b in range(n_blocks)
+    ]
 
 
 def block_seed(seed: int, block: OcBlock) -> np.random.SeedSequence:
@@ -69,8 +70,9 @@ def stop_limits(rule: MonitoredRule) -> np.ndarray:
     return limit
 
 
-def simulate_blocks(rules: Sequence[MonitoredRule], true_rates: Sequence[float], blocks: Sequence[OcBlock],
-                    seed: int) -> pd.DataFrame:
+def simulate_blocks(
+    rules: Sequence[MonitoredRule], true_rates: Sequence[float], blocks: Sequence[OcBlock], seed: int
+) -> pd.DataFrame:
     """Integer counts of every (rule, block): ``stopped``, ``stopped_by_half``, ``evaluated_sum``, ``trials``.
 
     Each simulated trial evaluates ``max_evaluated`` participants one at a time, each an event with
@@ -87,12 +89,21 @@ def simulate_blocks(rules: Sequence[MonitoredRule], true_rates: Sequence[float],
             hit = counts >= limit
             stopped = hit.any(axis=1)
             stop_n = np.where(stopped, hit.argmax(axis=1) + 1, rule.max_evaluated)
-            rows.append({"rule_index": k, "rate_index": block.rate_index, "block_index": block.block_index,
-                         "trials": block.trials, "stopped": int(stopped.sum()),
-                         "stopped_by_half": int((stopped & (stop_n <= rule.max_evaluated // 2)).sum()),
-                         "evaluated_sum": int(stop_n.sum())})
-    return pd.DataFrame(rows, columns=["rule_index", "rate_index", "block_index", "trials", "stopped",
-                                       "stopped_by_half", "evaluated_sum"]).astype("int64")
+            rows.append(
+                {
+                    "rule_index": k,
+                    "rate_index": block.rate_index,
+                    "block_index": block.block_index,
+                    "trials": block.trials,
+                    "stopped": int(stopped.sum()),
+                    "stopped_by_half": int((stopped & (stop_n <= rule.max_evaluated // 2)).sum()),
+                    "evaluated_sum": int(stop_n.sum()),
+                }
+            )
+    return pd.DataFrame(
+        rows,
+        columns=["rule_index", "rate_index", "block_index", "trials", "stopped", "stopped_by_half", "evaluated_sum"],
+    ).astype("int64")
 
 
 def summarize_blocks(rules: Sequence[MonitoredRule], true_rates: Sequence[float], counts: pd.DataFrame) -> pd.DataFrame:
@@ -107,22 +118,45 @@ def summarize_blocks(rules: Sequence[MonitoredRule], true_rates: Sequence[float]
     """
     if counts.duplicated(["rule_index", "rate_index", "block_index"]).any():
         raise ValueError("a block was counted twice")
-    totals = counts.groupby(["rule_index", "rate_index"], sort=True)[["trials", "stopped", "stopped_by_half", "evaluated_sum"]].sum()
+    totals = counts.groupby(["rule_index", "rate_index"], sort=True)[
+        ["trials", "stopped", "stopped_by_half", "evaluated_sum"]
+    ].sum()
     rows = []
     for (k, r), t in totals.iterrows():
         n = int(t["trials"])
         prob = int(t["stopped"]) / n
-        rows.append({"rule": rules[k].name, "true_rate": float(true_rates[r]), "prob_stop": prob,
-                     "prob_stop_by_half": int(t["stopped_by_half"]) / n, "mean_evaluated": int(t["evaluated_sum"]) / n,
-                     "mc_se": float(np.sqrt(prob * (1 - prob) / n)), "trials": n})
+        rows.append(
+            {
+                "rule": rules[k].name,
+                "true_rate": float(true_rates[r]),
+                "prob_stop": prob,
+                "prob_stop_by_half": int(t["stopped_by_half"]) / n,
+                "mean_evaluated": int(t["evaluated_sum"]) / n,
+                "mc_se": float(np.sqrt(prob * (1 - prob) / n)),
+                "trials": n,
+            }
+        )
     return pd.DataFrame(rows, columns=list(OC_COLUMNS))
 
 
-def blocked_operating_characteristics(rules: Sequence[MonitoredRule], true_rates: Sequence[float], trials: int,
-                                      seed: int) -> pd.DataFrame:
+def blocked_operating_characteristics(
+    rules: Sequence[MonitoredRule], true_rates: Sequence[float], trials: int, seed: int
+) -> pd.DataFrame:
     """The whole simulation in this process (what the Prefect flow computes in chunks)."""
-    return summarize_blocks(rules, true_rates, simulate_blocks(rules, true_rates, oc_blocks(len(true_rates), trials), seed))
+    return summarize_blocks(
+        rules, true_rates, simulate_blocks(rules, true_rates, oc_blocks(len(true_rates), trials), seed)
+    )
 
 
-__all__ = ["OC_BLOCK_TRIALS", "OC_COLUMNS", "OcBlock", "block_seed", "blocked_operating_characteristics", "oc_blocks",
-           "simulate_blocks", "split_blocks", "stop_limits", "summarize_blocks"]
+__all__ = [
+    "OC_BLOCK_TRIALS",
+    "OC_COLUMNS",
+    "OcBlock",
+    "block_seed",
+    "blocked_operating_characteristics",
+    "oc_blocks",
+    "simulate_blocks",
+    "split_blocks",
+    "stop_limits",
+    "summarize_blocks",
+]

@@ -107,4 +107,4 @@ def rate_rows(analysis: str, group: str, variable: str, n: int, N: int, conf_lev
     return stats_rows(analysis, group, variable, summary.as_dict(), labels)
 
 
-__all__ = ["RATE_STATS", "NOT_ESTIMABLE_N0", "RateSummary", "clopper_pearson", "rate_summary", "rate_rows"]
+__all__ = ["NOT_ESTIMABLE_N0", "RATE_STATS", "RateSummary", "clopper_pearson", "rate_rows", "rate_summary"]

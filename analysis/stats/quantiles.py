@@ -48,7 +48,14 @@ class Summary:
     max: float
 
     def as_dict(self) -> dict[str, float]:
-        return {"n": float(self.n), "median": self.median, "q1": self.q1, "q3": self.q3, "min": self.min, "max": self.max}
+        return {
+            "n": float(self.n),
+            "median": self.median,
+            "q1": self.q1,
+            "q3": self.q3,
+            "min": self.min,
+            "max": self.max,
+        }
 
 
 def summarize(values: Iterable[float]) -> Summary:
@@ -68,7 +75,10 @@ def summary_ard_rows(analysis: str, group: str, variable: str, values: Iterable[
     """
     s = summarize(values)
     if s.n == 0:
-        return [ard_row(analysis, group, variable, name, 0.0 if name == "n" else math.nan, NOT_ESTIMABLE_N0) for name in SUMMARY_STATS]
+        return [
+            ard_row(analysis, group, variable, name, 0.0 if name == "n" else math.nan, NOT_ESTIMABLE_N0)
+            for name in SUMMARY_STATS
+        ]
     labels = {
         "n": "participants with a value",
         "median": "median",

@@ -25,8 +25,17 @@ from analysis.stats.kaplan_meier import follow_up_ard_rows, kaplan_meier, km_ard
 from analysis.stats.proportions import rate_rows
 from analysis.stats.quantiles import summary_ard_rows
 
-RATE_VARIABLES = ("crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus",
-                  "icans_any", "icans_grade3plus", "tocilizumab_given", "icu_level_support")
+RATE_VARIABLES = (
+    "crs_any",
+    "crs_grade3plus",
+    "crs_grade4plus",
+    "crs_penn_grade3plus",
+    "crs_penn_grade4plus",
+    "icans_any",
+    "icans_grade3plus",
+    "tocilizumab_given",
+    "icu_level_support",
+)
 """outputs.md's ``crs_rate`` variables, then issue 5's tocilizumab use and ICU-level support."""
 RESPONSE_VARIABLES = ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
 KM_PARAMETERS = ("OS", "EFS", "RFS")
@@ -35,38 +44,55 @@ PUBLISHED_OUTCOMES = ("orr_3mo", "cr_best_response", "os_12mo", "efs_12mo", "rfs
 """Published 12-month and response figures (estimate with CI, as published) shown beside the trial's."""
 
 
-def derive_rate_endpoints(adsl: pd.DataFrame, crs: pd.DataFrame, icans: pd.DataFrame, anakinra: pd.DataFrame,
-                          crs_timeline: pd.DataFrame) -> pd.DataFrame:
+def derive_rate_endpoints(
+    adsl: pd.DataFrame, crs: pd.DataFrame, icans: pd.DataFrame, anakinra: pd.DataFrame, crs_timeline: pd.DataFrame
+) -> pd.DataFrame:
     """One row per CRS-evaluable participant with ``high_burden`` and each binary endpoint of RATE_VARIABLES.
 
     ``icu_level_support``: a vasopressor (hypotension level ≥ 3) or positive-pressure support
     (hypoxia level 4: CPAP, BiPAP, mechanical ventilation) at any time of the CRS timeline.
     """
     evaluable = adsl.loc[adsl["crs_evaluable"].astype(bool), ["participant_id", "high_burden"]]
-    icu = crs_timeline.loc[(crs_timeline["hypotension_level"] >= 3) | (crs_timeline["hypoxia_level"] >= 4), "participant_id"]
-    frame = (evaluable.merge(crs[["participant_id", "crs_any", "crs_max_grade", "crs_max_grade_penn"]], on="participant_id", how="left")
-             .merge(icans[["participant_id", "icans_any", "icans_max_grade"]], on="participant_id", how="left")
-             .merge(anakinra[["participant_id", "tocilizumab_given"]], on="participant_id", how="left"))
-    return pd.DataFrame({
-        "participant_id": frame["participant_id"],
-        "high_burden": frame["high_burden"].astype(bool),
-        "crs_any": frame["crs_any"].fillna(False).astype(bool),
-        "crs_grade3plus": frame["crs_max_grade"] >= 3,
-        "crs_grade4plus": frame["crs_max_grade"] >= 4,
-        "crs_penn_grade3plus": frame["crs_max_grade_penn"] >= 3,
-        "crs_penn_grade4plus": frame["crs_max_grade_penn"] >= 4,
-        "icans_any": frame["icans_any"].fillna(False).astype(bool),
-        "icans_grade3plus": frame["icans_max_grade"] >= 3,
-        "tocilizumab_given": frame["tocilizumab_given"].fillna(False).astype(bool),
-        "icu_level_support": frame["participant_id"].isin(icu),
-    })
+    icu = crs_timeline.loc[
+        (crs_timeline["hypotension_level"] >= 3) | (crs_timeline["hypoxia_level"] >= 4), "participant_id"
+    ]
+    frame = (
+        evaluable.merge(
+            crs[["participant_id", "crs_any", "crs_max_grade", "crs_max_grade_penn"]], on="participant_id", how="left"
+        )
+        .merge(icans[["participant_id", "icans_any", "icans_max_grade"]], on="participant_id", how="left")
+        .merge(anakinra[["participant_id", "tocilizumab_given"]], on="participant_id", how="left")
+    )
+    return pd.DataFrame(
+        {
+            "participant_id": frame["participant_id"],
+            "high_burden": frame["high_burden"].astype(bool),
+            "crs_any": frame["crs_any"].fillna(False).astype(bool),
+            "crs_grade3plus": frame["crs_max_grade"] >= 3,
+            "crs_grade4plus": frame["crs_max_grade"] >= 4,
+            "crs_penn_grade3plus": frame["crs_max_grade_penn"] >= 3,
+            "crs_penn_grade4plus": frame["crs_max_grade_penn"] >= 4,
+            "icans_any": frame["icans_any"].fillna(False).astype(bool),
+            "icans_grade3plus": frame["icans_max_grade"] >= 3,
+            "tocilizumab_given": frame["tocilizumab_given"].fillna(False).astype(bool),
+            "icu_level_support": frame["participant_id"].isin(icu),
+        }
+    )
 
 
 def crs_rate_rows(endpoints: pd.DataFrame) -> list[ArdRow]:
     """``crs_rate``: n, N, p and the exact CI of each endpoint, overall and by burden."""
-    groups = {"all": endpoints, "high_burden": endpoints[endpoints["high_burden"]], "low_burden": endpoints[~endpoints["high_burden"]]}
-    return [row for group, members in groups.items() for variable in RATE_VARIABLES
-            for row in rate_rows("crs_rate", group, variable, int(members[variable].sum()), len(members))]
+    groups = {
+        "all": endpoints,
+        "high_burden": endpoints[endpoints["high_burden"]],
+        "low_burden": endpoints[~endpoints["high_burden"]],
+    }
+    return [
+        row
+        for group, members in groups.items()
+        for variable in RATE_VARIABLES
+        for row in rate_rows("crs_rate", group, variable, int(members[variable].sum()), len(members))
+    ]
 
 
 def response_rows(adsl: pd.DataFrame) -> list[ArdRow]:
@@ -75,8 +101,13 @@ def response_rows(adsl: pd.DataFrame) -> list[ArdRow]:
     A missing MRD or response counts as not responding (n / N over the whole set).
     """
     evaluable = adsl.loc[adsl["efficacy_evaluable"].astype(bool)]
-    return [row for variable in RESPONSE_VARIABLES
-            for row in rate_rows("response", "all", variable, int(evaluable[variable].astype("boolean").fillna(False).sum()), len(evaluable))]
+    return [
+        row
+        for variable in RESPONSE_VARIABLES
+        for row in rate_rows(
+            "response", "all", variable, int(evaluable[variable].astype("boolean").fillna(False).sum()), len(evaluable)
+        )
+    ]
 
 
 def km_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
@@ -106,8 +137,10 @@ def follow_up_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
 
 def fever_to_anakinra_rows(anakinra: pd.DataFrame) -> list[ArdRow]:
     """``fever_to_anakinra``: hours from first fever, and from the trigger, to the first dose."""
-    return [*summary_ard_rows("fever_to_anakinra", "all", "hours", anakinra["fever_to_anakinra_hours"].dropna()),
-            *summary_ard_rows("fever_to_anakinra", "all", "trigger_hours", anakinra["trigger_to_anakinra_hours"].dropna())]
+    return [
+        *summary_ard_rows("fever_to_anakinra", "all", "hours", anakinra["fever_to_anakinra_hours"].dropna()),
+        *summary_ard_rows("fever_to_anakinra", "all", "trigger_hours", anakinra["trigger_to_anakinra_hours"].dropna()),
+    ]
 
 
 def published_outcome_rows(cohorts: Sequence[Mapping[str, Any]]) -> list[ArdRow]:
@@ -124,11 +157,29 @@ def published_outcome_rows(cohorts: Sequence[Mapping[str, Any]]) -> list[ArdRow]
             figure = cohort.get(variable)
             if not isinstance(figure, Mapping) or figure.get("estimate") is None:
                 continue
-            label = f"{cohort['name']}: {variable} as published" + (f"; definition: {figure['definition']}" if figure.get("definition") else "")
+            label = f"{cohort['name']}: {variable} as published" + (
+                f"; definition: {figure['definition']}" if figure.get("definition") else ""
+            )
             ci = figure.get("ci") or [None, None]
-            rows += [ard_row("published_outcome", str(cohort["id"]), variable, "estimate", figure["estimate"] / 100, label),
-                     ard_row("published_outcome", str(cohort["id"]), variable, "ci_low", None if ci[0] is None else ci[0] / 100, label),
-                     ard_row("published_outcome", str(cohort["id"]), variable, "ci_high", None if ci[1] is None else ci[1] / 100, label)]
+            rows += [
+                ard_row("published_outcome", str(cohort["id"]), variable, "estimate", figure["estimate"] / 100, label),
+                ard_row(
+                    "published_outcome",
+                    str(cohort["id"]),
+                    variable,
+                    "ci_low",
+                    None if ci[0] is None else ci[0] / 100,
+                    label,
+                ),
+                ard_row(
+                    "published_outcome",
+                    str(cohort["id"]),
+                    variable,
+                    "ci_high",
+                    None if ci[1] is None else ci[1] / 100,
+                    label,
+                ),
+            ]
     return rows
 
 
@@ -151,25 +202,49 @@ def regression_ard(tables: Mapping[str, pd.DataFrame], historical: Mapping[str, 
     return pd.concat(frames, ignore_index=True)
 
 
-def build_trial_ard(tables: Mapping[str, pd.DataFrame], cohorts: Sequence[Mapping[str, Any]], plan: AnalysisPlan,
-                    historical: Mapping[str, pd.DataFrame] | None = None) -> tuple[pd.DataFrame, list[str]]:
+def build_trial_ard(
+    tables: Mapping[str, pd.DataFrame],
+    cohorts: Sequence[Mapping[str, Any]],
+    plan: AnalysisPlan,
+    historical: Mapping[str, pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
     """The whole ARD of the trial, and the notes on comparisons that could not be made.
 
     ``tables`` holds the derived tables ``adsl``, ``crs``, ``icans``, ``anakinra``, ``crs_timeline``, ``adtte``;
     ``historical`` the same tables of the site's historical export, when there is one.
     """
-    endpoints = derive_rate_endpoints(tables["adsl"], tables["crs"], tables["icans"], tables["anakinra"], tables["crs_timeline"])
+    endpoints = derive_rate_endpoints(
+        tables["adsl"], tables["crs"], tables["icans"], tables["anakinra"], tables["crs_timeline"]
+    )
     rate = crs_rate_rows(endpoints)
-    comparison_options = {"high_burden_pct": plan.high_burden_pct, "primary_comparator": plan.primary.comparator,
-                          "primary_endpoint": plan.primary.endpoint}
-    comparisons = compare_with_cohorts(trial_counts_from_ard(to_frame(rate)), cohorts, interim=is_interim(tables["adsl"]),
-                                       primary_alpha=plan.primary.alpha, **comparison_options)
+    comparison_options = {
+        "high_burden_pct": plan.high_burden_pct,
+        "primary_comparator": plan.primary.comparator,
+        "primary_endpoint": plan.primary.endpoint,
+    }
+    comparisons = compare_with_cohorts(
+        trial_counts_from_ard(to_frame(rate)),
+        cohorts,
+        interim=is_interim(tables["adsl"]),
+        primary_alpha=plan.primary.alpha,
+        **comparison_options,
+    )
     comparable, skipped = plan_comparisons(cohorts, **comparison_options)
     if not any(c.primary for c in comparable):
-        raise SettingsError(f"primary analysis: no comparable cohort '{plan.primary.comparator}' with endpoint "
-                            f"'{plan.primary.endpoint}' in the historical cohorts; check the settings' primary section")
-    rows = [*rate, *comparisons, *response_rows(tables["adsl"]), *km_rows(tables["adtte"], plan), *cif_rows(tables["adtte"], plan),
-            *follow_up_rows(tables["adtte"], plan), *fever_to_anakinra_rows(tables["anakinra"]), *published_outcome_rows(cohorts)]
+        raise SettingsError(
+            f"primary analysis: no comparable cohort '{plan.primary.comparator}' with endpoint "
+            f"'{plan.primary.endpoint}' in the historical cohorts; check the settings' primary section"
+        )
+    rows = [
+        *rate,
+        *comparisons,
+        *response_rows(tables["adsl"]),
+        *km_rows(tables["adtte"], plan),
+        *cif_rows(tables["adtte"], plan),
+        *follow_up_rows(tables["adtte"], plan),
+        *fever_to_anakinra_rows(tables["anakinra"]),
+        *published_outcome_rows(cohorts),
+    ]
     ard = pd.concat([to_frame(rows), regression_ard(tables, historical)], ignore_index=True)
     return validate_ard(ard.sort_values(list(ARD_KEY), kind="mergesort").reset_index(drop=True)), skipped_notes(skipped)
 

@@ -11,8 +11,20 @@ import pandas as pd
 
 INFUSION = pd.Timestamp("2026-03-02T15:00:00Z")
 
-EVENT_COLUMNS = ["participant_id", "line", "event_type", "event_time", "end_time", "hours_from_infusion",
-                 "end_hours_from_infusion", "value", "unit", "detail", "detail_text", "time_flag"]
+EVENT_COLUMNS = [
+    "participant_id",
+    "line",
+    "event_type",
+    "event_time",
+    "end_time",
+    "hours_from_infusion",
+    "end_hours_from_infusion",
+    "value",
+    "unit",
+    "detail",
+    "detail_text",
+    "time_flag",
+]
 
 
 @dataclass
@@ -27,8 +39,14 @@ class Person:
     infused: bool = True
 
 
-def _row(hours: float, event_type: str, value: float | None = None, unit: str | None = None,
-         detail: str | None = None, end: float | None = None) -> dict:
+def _row(
+    hours: float,
+    event_type: str,
+    value: float | None = None,
+    unit: str | None = None,
+    detail: str | None = None,
+    end: float | None = None,
+) -> dict:
     return {"hours": hours, "event_type": event_type, "value": value, "unit": unit, "detail": detail, "end": end}
 
 
@@ -67,24 +85,57 @@ def reported(hours: float, grade: int) -> dict:
 
 def build(people: list[Person]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """participants and events frames (processed-tables.md columns) for ``people``."""
-    participants = pd.DataFrame([{
-        "participant_id": p.participant_id, "site_id": "S01", "age_years": p.age, "sex": "F", "weight_kg": 30.0,
-        "enrollment_date": date(2026, 2, 20), "infusion_datetime": INFUSION if p.infused else pd.NaT,
-        "marrow_blast_pct": 50.0, "prior_hsct": False, "cns_status": "CNS1", "car_t_dose_per_kg": 2.0e6,
-        "infused": p.infused, "age_at_infusion_years": p.age if p.infused else np.nan,
-        "cut_hours": (p.cut if p.cut is not None else p.data_end) if p.infused else np.nan,
-        "data_end_hours": p.data_end if p.infused else np.nan,
-        "safety": p.infused, "crs_evaluable": p.infused and p.data_end >= 720, "efficacy_evaluable": p.infused and p.data_end >= 1008,
-    } for p in people])
-    participants["infusion_datetime"] = pd.to_datetime(participants["infusion_datetime"], utc=True).astype("datetime64[us, UTC]")
+    participants = pd.DataFrame(
+        [
+            {
+                "participant_id": p.participant_id,
+                "site_id": "S01",
+                "age_years": p.age,
+                "sex": "F",
+                "weight_kg": 30.0,
+                "enrollment_date": date(2026, 2, 20),
+                "infusion_datetime": INFUSION if p.infused else pd.NaT,
+                "marrow_blast_pct": 50.0,
+                "prior_hsct": False,
+                "cns_status": "CNS1",
+                "car_t_dose_per_kg": 2.0e6,
+                "infused": p.infused,
+                "age_at_infusion_years": p.age if p.infused else np.nan,
+                "cut_hours": (p.cut if p.cut is not None else p.data_end) if p.infused else np.nan,
+                "data_end_hours": p.data_end if p.infused else np.nan,
+                "safety": p.infused,
+                "crs_evaluable": p.infused and p.data_end >= 720,
+                "efficacy_evaluable": p.infused and p.data_end >= 1008,
+            }
+            for p in people
+        ]
+    )
+    participants["infusion_datetime"] = pd.to_datetime(participants["infusion_datetime"], utc=True).astype(
+        "datetime64[us, UTC]"
+    )
     participants["enrollment_date"] = pd.to_datetime(participants["enrollment_date"]).dt.date
 
     rows = [{"participant_id": p.participant_id, "infused": p.infused, **e} for p in people for e in p.events]
     if not rows:
-        return participants, pd.DataFrame({c: pd.Series(dtype=t) for c, t in [
-            ("participant_id", object), ("line", "int64"), ("event_type", object), ("event_time", "datetime64[us, UTC]"),
-            ("end_time", "datetime64[us, UTC]"), ("hours_from_infusion", "float64"), ("end_hours_from_infusion", "float64"),
-            ("value", "float64"), ("unit", object), ("detail", object), ("detail_text", object), ("time_flag", object)]})
+        return participants, pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in [
+                    ("participant_id", object),
+                    ("line", "int64"),
+                    ("event_type", object),
+                    ("event_time", "datetime64[us, UTC]"),
+                    ("end_time", "datetime64[us, UTC]"),
+                    ("hours_from_infusion", "float64"),
+                    ("end_hours_from_infusion", "float64"),
+                    ("value", "float64"),
+                    ("unit", object),
+                    ("detail", object),
+                    ("detail_text", object),
+                    ("time_flag", object),
+                ]
+            }
+        )
     frame = pd.DataFrame(rows)
     frame["line"] = np.arange(2, len(frame) + 2, dtype="int64")
     frame["event_time"] = (INFUSION + pd.to_timedelta(frame["hours"], unit="h")).astype("datetime64[us, UTC]")

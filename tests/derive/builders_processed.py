@@ -10,10 +10,23 @@ import pandas as pd
 INFUSION = pd.Timestamp("2026-03-02T15:00:00Z")
 
 DEFAULTS = {
-    "site_id": "S01", "age_years": 10.0, "sex": "F", "weight_kg": 30.0, "enrollment_date": date(2026, 2, 20),
-    "infusion_datetime": INFUSION, "marrow_blast_pct": 50.0, "prior_hsct": False, "cns_status": "CNS1",
-    "car_t_dose_per_kg": 2.0e6, "infused": True, "age_at_infusion_years": 10.0, "cut_hours": 2000.0,
-    "data_end_hours": 2000.0, "safety": True, "crs_evaluable": True, "efficacy_evaluable": True,
+    "site_id": "S01",
+    "age_years": 10.0,
+    "sex": "F",
+    "weight_kg": 30.0,
+    "enrollment_date": date(2026, 2, 20),
+    "infusion_datetime": INFUSION,
+    "marrow_blast_pct": 50.0,
+    "prior_hsct": False,
+    "cns_status": "CNS1",
+    "car_t_dose_per_kg": 2.0e6,
+    "infused": True,
+    "age_at_infusion_years": 10.0,
+    "cut_hours": 2000.0,
+    "data_end_hours": 2000.0,
+    "safety": True,
+    "crs_evaluable": True,
+    "efficacy_evaluable": True,
 }
 
 

@@ -36,17 +36,17 @@ EXPECTED = {
     "P12": (True, False, NA, NA, False, True, "lost to follow-up", False, False, "CR", True, "CR", 120),
     "P13": (True, False, NA, NA, False, True, "consent withdrawn", False, False, NA, NA, NA, 10),
     "P14": (True, True, 80, "other", False, True, "consent withdrawn", False, False, "CR", True, "CR", 80),
-    "P15": (True, False, NA, NA, False, False, NA, False, True, "CR", True, "CR", 100),   # death after the cut unseen
+    "P15": (True, False, NA, NA, False, False, NA, False, True, "CR", True, "CR", 100),  # death after the cut unseen
     "P16": (True, False, NA, NA, False, False, NA, False, True, "CR", True, "CR", 91),
-    "P17": (False, False, NA, NA, False, False, NA, False, True, NA, NA, NA, NA),          # infused after the cut
-    "P18": (False, True, NA, "disease", False, False, NA, False, False, NA, NA, NA, NA),   # never infused, died
+    "P17": (False, False, NA, NA, False, False, NA, False, True, NA, NA, NA, NA),  # infused after the cut
+    "P18": (False, True, NA, "disease", False, False, NA, False, False, NA, NA, NA, NA),  # never infused, died
     "P19": (True, True, 47 / 24, "crs", True, False, NA, False, False, NA, NA, NA, 47 / 24),
     "P20": (True, True, 121 / 24, "icans", True, False, NA, False, False, NA, NA, NA, 121 / 24),
-    "P21": (True, True, 25, "other", True, False, NA, False, False, NA, NA, NA, 25),       # other within 30 d
-    "P22": (True, True, 20, "disease", False, False, NA, False, False, NA, NA, NA, 20),    # disease: never TRM
+    "P21": (True, True, 25, "other", True, False, NA, False, False, NA, NA, NA, 25),  # other within 30 d
+    "P22": (True, True, 20, "disease", False, False, NA, False, False, NA, NA, NA, 20),  # disease: never TRM
     "P23": (True, True, 101, "infection", False, False, NA, False, False, "NR", False, "NR", 101),  # day 101
-    "P24": (True, True, 30, "other", True, False, NA, False, False, NA, NA, NA, 30),       # day 30 included
-    "P25": (True, True, 0, "disease", False, False, NA, False, False, NA, NA, NA, 0),      # before infusion -> 0
+    "P24": (True, True, 30, "other", True, False, NA, False, False, NA, NA, NA, 30),  # day 30 included
+    "P25": (True, True, 0, "disease", False, False, NA, False, False, NA, NA, NA, 0),  # before infusion -> 0
     "P26": (True, True, 150, "disease", False, False, NA, False, False, "CR", True, "CR", 150),
     "P27": (True, True, 200, "disease", False, False, NA, False, False, "CR", True, "CR", 200),  # LKA capped
     "P28": (True, False, NA, NA, False, False, NA, False, True, "NR", False, "NR", 30),
@@ -59,9 +59,21 @@ EXPECTED = {
     "P35": (True, True, 200, "disease", False, False, NA, False, False, "CR", True, "CR", 200),
     "P36": (True, False, NA, NA, False, False, NA, False, True, "CR", True, "CR", 300),
 }
-NAMES = ["infused", "death", "death_days", "death_cause", "treatment_related_death", "withdrawn",
-         "withdrawal_reason", "completed_12_months", "ongoing_at_cut", "response_day28", "mrd_negative_day28",
-         "best_response_3mo", "last_known_alive_days"]
+NAMES = [
+    "infused",
+    "death",
+    "death_days",
+    "death_cause",
+    "treatment_related_death",
+    "withdrawn",
+    "withdrawal_reason",
+    "completed_12_months",
+    "ongoing_at_cut",
+    "response_day28",
+    "mrd_negative_day28",
+    "best_response_3mo",
+    "last_known_alive_days",
+]
 
 
 def _same(a, b) -> bool:
@@ -95,8 +107,18 @@ def test_expected_table(adsl):
 def test_columns_and_types(adsl):
     table, _ = adsl
     assert list(table.columns) == ADSL_COLUMNS
-    for column in ("high_burden", "infused", "safety", "crs_evaluable", "efficacy_evaluable", "death",
-                   "withdrawn", "treatment_related_death", "completed_12_months", "ongoing_at_cut"):
+    for column in (
+        "high_burden",
+        "infused",
+        "safety",
+        "crs_evaluable",
+        "efficacy_evaluable",
+        "death",
+        "withdrawn",
+        "treatment_related_death",
+        "completed_12_months",
+        "ongoing_at_cut",
+    ):
         assert table[column].dtype == np.bool_, column
     assert str(table["mrd_negative_day28"].dtype) == "boolean"
     assert table["death_days"].dtype == np.float64 and table["last_known_alive_days"].dtype == np.float64
@@ -106,14 +128,16 @@ def test_analysis_sets_come_from_participants(adsl):
     table, _ = adsl
     got = table.set_index("participant_id")
     assert not got.loc["P17", "safety"] and not got.loc["P18", "safety"]
-    assert got.loc["P28", "crs_evaluable"] and not got.loc["P28", "efficacy_evaluable"]    # cut at day 35
+    assert got.loc["P28", "crs_evaluable"] and not got.loc["P28", "efficacy_evaluable"]  # cut at day 35
     assert not got.loc["P33", "crs_evaluable"] and not got.loc["P33", "efficacy_evaluable"]  # cut at day 10
     assert got.loc["P19", "efficacy_evaluable"]
 
 
 def test_adsl_queries(adsl):
     _, queries = adsl
-    assert list(zip(queries["participant_id"], queries["kind"], strict=True)) == [("P10", "day28_equidistant_assessments")]
+    assert list(zip(queries["participant_id"], queries["kind"], strict=True)) == [
+        ("P10", "day28_equidistant_assessments")
+    ]
     assert "day 24.00 (NR)" in queries["detail"].iloc[0]
 
 
@@ -133,9 +157,16 @@ def test_high_burden_is_a_setting():
 
 # cause, death day, expected TRM under the default plan
 TRM_CASES = [
-    ("crs", 100.0, True), ("icans", 99.0, True), ("infection", 100.0, True), ("infection", 100.01, False),
-    ("other", 30.0, True), ("other", 30.01, False), ("disease", 5.0, False), (None, 10.0, True),
-    ("crs", 150.0, False), (None, np.nan, False),
+    ("crs", 100.0, True),
+    ("icans", 99.0, True),
+    ("infection", 100.0, True),
+    ("infection", 100.01, False),
+    ("other", 30.0, True),
+    ("other", 30.01, False),
+    ("disease", 5.0, False),
+    (None, 10.0, True),
+    ("crs", 150.0, False),
+    (None, np.nan, False),
 ]
 
 
@@ -163,35 +194,63 @@ def test_safety_frames_absent_give_na_columns(adsl):
 
 
 def _safety_cohort():
-    return build([
-        Participant("A", (ra(28, "CR", 0.0), last_contact(60))),
-        Participant("B", (death(10, "crs"),)),
-        Participant("C", (last_contact(5),)),
-        Participant("N", (), not_infused=True),
-    ])
+    return build(
+        [
+            Participant("A", (ra(28, "CR", 0.0), last_contact(60))),
+            Participant("B", (death(10, "crs"),)),
+            Participant("C", (last_contact(5),)),
+            Participant("N", (), not_infused=True),
+        ]
+    )
 
 
 def test_safety_frames_joined():
     participants, events = _safety_cohort()
-    crs = pd.DataFrame({"participant_id": ["A", "B", "C"], "crs_any": [True, True, False],
-                        "crs_onset_hours": [20.0, 5.0, np.nan], "crs_max_grade": [2, 5, 0],
-                        "crs_max_grade_penn": [3, 5, 0], "crs_episodes": [1, 1, 0]})
-    icans = pd.DataFrame({"participant_id": ["A", "B"], "icans_any": [False, True], "icans_max_grade": [0, 3],
-                          "icans_assessed": [True, True]})
-    anakinra = pd.DataFrame({"participant_id": ["A", "B", "C"], "first_anakinra_hours": [30.0, 8.0, np.nan],
-                             "anakinra_doses": [4, 2, 0], "tocilizumab_given": [False, True, False],
-                             "corticosteroids_given": [False, True, False]})
+    crs = pd.DataFrame(
+        {
+            "participant_id": ["A", "B", "C"],
+            "crs_any": [True, True, False],
+            "crs_onset_hours": [20.0, 5.0, np.nan],
+            "crs_max_grade": [2, 5, 0],
+            "crs_max_grade_penn": [3, 5, 0],
+            "crs_episodes": [1, 1, 0],
+        }
+    )
+    icans = pd.DataFrame(
+        {
+            "participant_id": ["A", "B"],
+            "icans_any": [False, True],
+            "icans_max_grade": [0, 3],
+            "icans_assessed": [True, True],
+        }
+    )
+    anakinra = pd.DataFrame(
+        {
+            "participant_id": ["A", "B", "C"],
+            "first_anakinra_hours": [30.0, 8.0, np.nan],
+            "anakinra_doses": [4, 2, 0],
+            "tocilizumab_given": [False, True, False],
+            "corticosteroids_given": [False, True, False],
+        }
+    )
     table, queries = derive_adsl(participants, events, AnalysisPlan(), crs=crs, icans=icans, anakinra=anakinra)
     got = table.set_index("participant_id")
     expected = {
         # crs_any, crs_max_grade, crs_max_grade_penn, icans_max_grade, anakinra_given, anakinra_doses, tocilizumab
         "A": (True, 2, 3, 0, True, 4, False),
         "B": (True, 5, 5, 3, True, 2, True),
-        "C": (False, 0, 0, NA, False, 0, False),     # absent from the ICANS frame: NA (queried)
-        "N": (NA, NA, NA, NA, NA, NA, NA),           # not infused
+        "C": (False, 0, 0, NA, False, 0, False),  # absent from the ICANS frame: NA (queried)
+        "N": (NA, NA, NA, NA, NA, NA, NA),  # not infused
     }
-    names = ["crs_any", "crs_max_grade", "crs_max_grade_penn", "icans_max_grade", "anakinra_given", "anakinra_doses",
-             "tocilizumab_given"]
+    names = [
+        "crs_any",
+        "crs_max_grade",
+        "crs_max_grade_penn",
+        "icans_max_grade",
+        "anakinra_given",
+        "anakinra_doses",
+        "tocilizumab_given",
+    ]
     for pid, want in expected.items():
         for name, value in zip(names, want, strict=True):
             assert _same(got.loc[pid, name], value), f"{pid} {name}"
@@ -202,6 +261,17 @@ def test_safety_frames_joined():
 def test_safety_frame_missing_a_column_is_an_error():
     participants, events = _safety_cohort()
     with pytest.raises(ValueError, match="crs_max_grade_penn"):
-        derive_adsl(participants, events, AnalysisPlan(),
-                    crs=pd.DataFrame({"participant_id": ["A"], "crs_any": [True], "crs_onset_hours": [1.0],
-                                      "crs_max_grade": [1], "crs_episodes": [1]}))
+        derive_adsl(
+            participants,
+            events,
+            AnalysisPlan(),
+            crs=pd.DataFrame(
+                {
+                    "participant_id": ["A"],
+                    "crs_any": [True],
+                    "crs_onset_hours": [1.0],
+                    "crs_max_grade": [1],
+                    "crs_episodes": [1],
+                }
+            ),
+        )

@@ -94,7 +94,7 @@ EXPECTED_DEFAULT: dict[str, tuple] = {
 }
 
 # Alternative settings: only these rows change (everything else as EXPECTED_DEFAULT).
-EFS_FAILURE_DAY_0 = {pid: (0, 0) for pid in ("P06", "P07", "P09", "P10", "P11", "P13", "P23", "P30")}
+EFS_FAILURE_DAY_0 = dict.fromkeys(("P06", "P07", "P09", "P10", "P11", "P13", "P23", "P30"), (0, 0))
 NO_HSCT_CENSORING = {  # censor_at_hsct_in_remission = False: the relapse after HSCT / new therapy counts
     "P05": {"EFS": (200, 0), "RFS": (172, 0), "CIR": (200, 0, 1)},
     "P29": {"EFS": (250, 0), "RFS": (222, 0), "CIR": (250, 0, 1)},
@@ -118,7 +118,8 @@ def expected_table(expected: dict[str, tuple]) -> pd.DataFrame:
 def assert_adtte(actual: pd.DataFrame, expected: dict[str, tuple]) -> None:
     want = expected_table(expected)
     got = actual[["participant_id", "paramcd", "aval", "cnsr", "event_code"]].astype(
-        {"participant_id": object, "paramcd": object})
+        {"participant_id": object, "paramcd": object}
+    )
     assert got[["participant_id", "paramcd"]].values.tolist() == want[["participant_id", "paramcd"]].values.tolist()
     for (_, g), (_, w) in zip(got.iterrows(), want.iterrows(), strict=True):
         label = f"{w['participant_id']} {w['paramcd']}"
@@ -215,8 +216,17 @@ def test_dst_is_elapsed_time(cohort):
 def test_last_known_alive(cohort):
     participants, events = cohort
     lka = derive_last_known_alive(participants, events).set_index("participant_id")["hours_from_infusion"] / 24
-    expected = {"P01": 370, "P12": 120, "P15": 100, "P16": 91, "P25": 0, "P26": 150, "P27": 200, "P33": 0,
-                "P19": 47 / 24}
+    expected = {
+        "P01": 370,
+        "P12": 120,
+        "P15": 100,
+        "P16": 91,
+        "P25": 0,
+        "P26": 150,
+        "P27": 200,
+        "P33": 0,
+        "P19": 47 / 24,
+    }
     for pid, days in expected.items():
         assert lka[pid] == pytest.approx(days), pid
     assert "P17" not in lka.index and "P18" not in lka.index
@@ -226,18 +236,27 @@ def test_treatment_failure_reasons(cohort):
     participants, events = cohort
     failures = derive_treatment_failure(participants, events, AnalysisPlan())
     got = sorted(zip(failures["participant_id"], failures["reason"], strict=True))
-    assert got == [("P06", "no_cr_day28"), ("P07", "no_assessment_day28"), ("P09", "no_assessment_day28"),
-                   ("P10", "no_cr_day28"), ("P11", "new_therapy_before_cr"), ("P13", "no_assessment_day28"),
-                   ("P23", "no_cr_day28"), ("P30", "no_cr_day28")]
+    assert got == [
+        ("P06", "no_cr_day28"),
+        ("P07", "no_assessment_day28"),
+        ("P09", "no_assessment_day28"),
+        ("P10", "no_cr_day28"),
+        ("P11", "new_therapy_before_cr"),
+        ("P13", "no_assessment_day28"),
+        ("P23", "no_cr_day28"),
+        ("P30", "no_cr_day28"),
+    ]
     assert (failures["hours_from_infusion"] == 28 * 24).all()
 
 
 def test_day42_mark_must_be_before_the_cut():
     """Infusion + 42 d exactly at the cut instant is not *before* it: failure not assessed."""
-    participants, events = build([
-        Participant("A", (ra(28, "NR", 5.0), last_contact(41)), cut_days=42),
-        Participant("B", (ra(28, "NR", 5.0), last_contact(41)), cut_days=42.5),
-    ])
+    participants, events = build(
+        [
+            Participant("A", (ra(28, "NR", 5.0), last_contact(41)), cut_days=42),
+            Participant("B", (ra(28, "NR", 5.0), last_contact(41)), cut_days=42.5),
+        ]
+    )
     adtte, _ = derive_adtte(participants, events, AnalysisPlan())
     efs = adtte.loc[adtte["paramcd"] == "EFS"].set_index("participant_id")
     assert (efs.loc["A", "aval"], efs.loc["A", "cnsr"]) == (41, 1)
@@ -246,10 +265,12 @@ def test_day42_mark_must_be_before_the_cut():
 
 def test_death_on_day_42_does_not_excuse_a_missing_assessment():
     """'No assessment in days 21–42 with no death before day 42': a death at day 42.0 is not before it."""
-    participants, events = build([
-        Participant("A", (death(42, "disease"),)),
-        Participant("B", (death(41.9, "disease"),)),
-    ])
+    participants, events = build(
+        [
+            Participant("A", (death(42, "disease"),)),
+            Participant("B", (death(41.9, "disease"),)),
+        ]
+    )
     adtte, _ = derive_adtte(participants, events, AnalysisPlan())
     efs = adtte.loc[adtte["paramcd"] == "EFS"].set_index("participant_id")
     assert (efs.loc["A", "aval"], efs.loc["A", "cnsr"]) == (28, 0)
@@ -268,8 +289,12 @@ def test_date_queries(cohort):
     _, queries = run(cohort)
     assert list(queries.columns) == ["participant_id", "kind", "detail"]
     got = list(zip(queries["participant_id"], queries["kind"], strict=True))
-    assert got == [("P14", "event_after_withdrawal"), ("P25", "death_before_infusion"),
-                   ("P26", "relapse_after_death"), ("P27", "last_contact_after_death")]
+    assert got == [
+        ("P14", "event_after_withdrawal"),
+        ("P25", "death_before_infusion"),
+        ("P26", "relapse_after_death"),
+        ("P27", "last_contact_after_death"),
+    ]
     detail = dict(zip(queries["kind"], queries["detail"], strict=True))
     assert "withdrawal at day 50.00" in detail["event_after_withdrawal"]
     assert "death" in detail["event_after_withdrawal"] and "used: every row" in detail["event_after_withdrawal"]
@@ -282,10 +307,14 @@ def test_date_queries(cohort):
 
 
 def test_date_queries_not_infused_and_multiple_deaths():
-    participants, events = build([
-        Participant("A", (death(-7, "disease"),), cut_days=-5),  # death 2 d before the cut; infusion recorded 5 d after
-        Participant("B", (death(50, "disease"), death(60, "disease"))),
-    ])
+    participants, events = build(
+        [
+            Participant(
+                "A", (death(-7, "disease"),), cut_days=-5
+            ),  # death 2 d before the cut; infusion recorded 5 d after
+            Participant("B", (death(50, "disease"), death(60, "disease"))),
+        ]
+    )
     queries = derive_date_queries(participants, events)
     got = list(zip(queries["participant_id"], queries["kind"], strict=True))
     assert got == [("A", "death_before_infusion"), ("B", "multiple_deaths")]

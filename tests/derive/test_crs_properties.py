@@ -21,15 +21,33 @@ from analysis.derive.crs import derive_crs_tables
 from analysis.settings import AnalysisPlan
 
 PLAN = AnalysisPlan()
-SETTINGS = settings(max_examples=30, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 HOURS = st.integers(min_value=-4, max_value=240).map(lambda k: k / 2)
 DURATION = st.one_of(st.none(), st.integers(min_value=1, max_value=60).map(lambda k: k / 2))
-DOSES = {"norepinephrine": [0.05, 0.14, 0.28, 0.4], "epinephrine": [0.05, 0.14, 0.2], "dopamine": [5.0, 10.0],
-         "phenylephrine": [1.0, 2.86], "vasopressin": [0.0003]}
-DEVICES = ["blow_by", "nasal_cannula", "high_flow_nasal_cannula", "simple_face_mask", "venturi_mask",
-           "nonrebreather_mask", "cpap", "bipap", "mechanical_ventilation"]
+DOSES = {
+    "norepinephrine": [0.05, 0.14, 0.28, 0.4],
+    "epinephrine": [0.05, 0.14, 0.2],
+    "dopamine": [5.0, 10.0],
+    "phenylephrine": [1.0, 2.86],
+    "vasopressin": [0.0003],
+}
+DEVICES = [
+    "blow_by",
+    "nasal_cannula",
+    "high_flow_nasal_cannula",
+    "simple_face_mask",
+    "venturi_mask",
+    "nonrebreather_mask",
+    "cpap",
+    "bipap",
+    "mechanical_ventilation",
+]
 DEVICE_RANK = {d: i for i, d in enumerate(DEVICES)}  # an order that never lowers the hypoxia level or Penn grade
 
 
@@ -46,14 +64,24 @@ def events_strategy(draw) -> list[dict]:
         drug = draw(st.sampled_from(sorted(DOSES)))
         start = draw(HOURS)
         duration = draw(DURATION)
-        rows.append(vaso(start, drug, draw(st.sampled_from(DOSES[drug])), None if duration is None else start + duration))
+        rows.append(
+            vaso(start, drug, draw(st.sampled_from(DOSES[drug])), None if duration is None else start + duration)
+        )
     for _ in range(draw(st.integers(0, 3))):
         start = draw(HOURS)
         duration = draw(DURATION)
-        rows.append(o2(start, draw(st.sampled_from(DEVICES)), draw(st.sampled_from([2.0, 6.0, 6.5, 10.0])),
-                       None if duration is None else start + duration))
+        rows.append(
+            o2(
+                start,
+                draw(st.sampled_from(DEVICES)),
+                draw(st.sampled_from([2.0, 6.0, 6.5, 10.0])),
+                None if duration is None else start + duration,
+            )
+        )
     for _ in range(draw(st.integers(0, 3))):
-        rows.append(med(draw(HOURS), draw(st.sampled_from(["anakinra", "tocilizumab", "dexamethasone", "acetaminophen"]))))
+        rows.append(
+            med(draw(HOURS), draw(st.sampled_from(["anakinra", "tocilizumab", "dexamethasone", "acetaminophen"])))
+        )
     if draw(st.booleans()) and draw(st.booleans()):
         rows.append(death(draw(st.integers(0, 480).map(lambda k: k / 2)), draw(st.sampled_from(["crs", "other"]))))
     return rows
@@ -61,7 +89,9 @@ def events_strategy(draw) -> list[dict]:
 
 PERSON = st.builds(
     lambda events, age, data_end: Person("P", events, age=age, data_end=data_end),
-    events_strategy(), st.sampled_from([1.5, 9.9, 10.0, 17.0]), st.sampled_from([30.0, 100.0, 2000.0]),
+    events_strategy(),
+    st.sampled_from([1.5, 9.9, 10.0, 17.0]),
+    st.sampled_from([30.0, 100.0, 2000.0]),
 )
 
 
@@ -137,7 +167,10 @@ def test_splitting_participants_never_changes_a_result(people, seed):
     random.Random(seed).shuffle(shuffled)
     cut = 1 + seed % (len(people) - 1)
     parts = [_tables(shuffled[:cut]), _tables(shuffled[cut:])]
-    joined = {name: pd.concat([p[name] for p in parts], ignore_index=True)
-              .sort_values("participant_id", kind="mergesort").reset_index(drop=True)
-              for name in ("crs", "crs_timeline", "queries")}
+    joined = {
+        name: pd.concat([p[name] for p in parts], ignore_index=True)
+        .sort_values("participant_id", kind="mergesort")
+        .reset_index(drop=True)
+        for name in ("crs", "crs_timeline", "queries")
+    }
     _assert_same(together, joined)

@@ -30,12 +30,23 @@ def whole_cohort_tables(demo_cohort: Cohort) -> dict[str, pd.DataFrame]:
     return derive_all_tables(participants, events, AnalysisPlan())
 
 
-@pytest.mark.parametrize(("split", "n"), [(participant_partitions, 1), (participant_partitions, 3), (participant_partitions, 7),
-                                         (participant_partitions, 200), (partitions_for_workers, 5)])
-def test_the_groups_tables_combined_are_the_whole_cohorts(demo_cohort: Cohort, whole_cohort_tables: dict[str, pd.DataFrame],
-                                                         split: Callable[..., list[Cohort]], n: int) -> None:
+@pytest.mark.parametrize(
+    ("split", "n"),
+    [
+        (participant_partitions, 1),
+        (participant_partitions, 3),
+        (participant_partitions, 7),
+        (participant_partitions, 200),
+        (partitions_for_workers, 5),
+    ],
+)
+def test_the_groups_tables_combined_are_the_whole_cohorts(
+    demo_cohort: Cohort, whole_cohort_tables: dict[str, pd.DataFrame], split: Callable[..., list[Cohort]], n: int
+) -> None:
     plan = AnalysisPlan()
-    combined = combine_partitions([derive_all_tables(participants, events, plan) for participants, events in split(*demo_cohort, n)])
+    combined = combine_partitions(
+        [derive_all_tables(participants, events, plan) for participants, events in split(*demo_cohort, n)]
+    )
     assert list(combined) == list(TABLE_KEYS)
     assert len(whole_cohort_tables["queries"]) > 0 and len(whole_cohort_tables["ae"]) > 0
     for name, table in whole_cohort_tables.items():
@@ -64,7 +75,9 @@ def test_every_event_goes_with_its_participant_in_its_original_order(demo_cohort
     assert sum(len(group_events) for _, group_events in groups) == len(events) == 9242
     for group_participants, group_events in groups:
         assert set(group_events["participant_id"]) <= set(group_participants["participant_id"])
-        expected = events.loc[events["participant_id"].isin(group_participants["participant_id"])].reset_index(drop=True)
+        expected = events.loc[events["participant_id"].isin(group_participants["participant_id"])].reset_index(
+            drop=True
+        )
         pd.testing.assert_frame_equal(group_events, expected, check_exact=True)
 
 
@@ -97,18 +110,34 @@ def test_fewer_than_one_group_is_refused(demo_cohort: Cohort) -> None:
 
 
 def test_an_empty_groups_table_does_not_change_the_column_types() -> None:
-    with_rows = pd.DataFrame({"participant_id": pd.Series(["P02", "P01"], dtype="string"), "paramcd": ["OS", "OS"],
-                              "cnsr": pd.Series([0, 1], dtype="Int64")})
+    with_rows = pd.DataFrame(
+        {
+            "participant_id": pd.Series(["P02", "P01"], dtype="string"),
+            "paramcd": ["OS", "OS"],
+            "cnsr": pd.Series([0, 1], dtype="Int64"),
+        }
+    )
     untyped_empty = pd.DataFrame({"participant_id": [], "paramcd": [], "cnsr": []}, dtype=object)
     combined = combine_partitions([{"adtte": untyped_empty}, {"adtte": with_rows}, {"adtte": untyped_empty}])
-    expected = pd.DataFrame({"participant_id": pd.Series(["P01", "P02"], dtype="string"), "paramcd": ["OS", "OS"],
-                             "cnsr": pd.Series([1, 0], dtype="Int64")})
+    expected = pd.DataFrame(
+        {
+            "participant_id": pd.Series(["P01", "P02"], dtype="string"),
+            "paramcd": ["OS", "OS"],
+            "cnsr": pd.Series([1, 0], dtype="Int64"),
+        }
+    )
     pd.testing.assert_frame_equal(combined["adtte"], expected, check_exact=True)
 
 
 def test_a_table_empty_in_every_group_keeps_the_first_groups_types() -> None:
-    empty = pd.DataFrame({"participant_id": pd.Series(dtype="string"), "kind": pd.Series(dtype="string"),
-                          "detail": pd.Series(dtype="string"), "source": pd.Series(dtype="string")})
+    empty = pd.DataFrame(
+        {
+            "participant_id": pd.Series(dtype="string"),
+            "kind": pd.Series(dtype="string"),
+            "detail": pd.Series(dtype="string"),
+            "source": pd.Series(dtype="string"),
+        }
+    )
     combined = combine_partitions([{"queries": empty}, {"queries": empty.copy()}])
     pd.testing.assert_frame_equal(combined["queries"], empty, check_exact=True)
 

@@ -15,27 +15,38 @@ PLAN = AnalysisPlan()
 F = temp(0, 39.0)
 
 
-@pytest.mark.parametrize(("hypotension", "hypoxia", "mv", "run", "repeat", "grade"), [
-    (0, 0, False, False, False, 1),   # inside an episode: at least 1, no fever needed
-    (2, 0, False, False, False, 2),   # SBP low or a single bolus
-    (2, 0, False, False, True, 3),    # a bolus counting with another within 24 h
-    (3, 0, False, False, False, 3),   # vasopressor below high dose (or vasopressin alone)
-    (4, 0, False, False, False, 3),   # two vasopressors, not high dose
-    (0, 2, False, False, False, 3),   # any low-flow oxygen
-    (0, 4, False, False, False, 3),   # CPAP / BiPAP: short of mechanical ventilation
-    (0, 4, True, False, False, 4),    # mechanical ventilation
-    (3, 0, False, True, False, 4),    # inside a high-dose run of >= 3 h
-])
+@pytest.mark.parametrize(
+    ("hypotension", "hypoxia", "mv", "run", "repeat", "grade"),
+    [
+        (0, 0, False, False, False, 1),  # inside an episode: at least 1, no fever needed
+        (2, 0, False, False, False, 2),  # SBP low or a single bolus
+        (2, 0, False, False, True, 3),  # a bolus counting with another within 24 h
+        (3, 0, False, False, False, 3),  # vasopressor below high dose (or vasopressin alone)
+        (4, 0, False, False, False, 3),  # two vasopressors, not high dose
+        (0, 2, False, False, False, 3),  # any low-flow oxygen
+        (0, 4, False, False, False, 3),  # CPAP / BiPAP: short of mechanical ventilation
+        (0, 4, True, False, False, 4),  # mechanical ventilation
+        (3, 0, False, True, False, 4),  # inside a high-dose run of >= 3 h
+    ],
+)
 def test_penn_level(hypotension, hypoxia, mv, run, repeat, grade):
-    got = compute_penn_level(np.array([hypotension]), np.array([hypoxia]), np.array([mv]), np.array([run]),
-                             np.array([repeat]))
+    got = compute_penn_level(
+        np.array([hypotension]), np.array([hypoxia]), np.array([mv]), np.array([run]), np.array([repeat])
+    )
     assert got.tolist() == [grade]
 
 
 def test_penn_is_zero_outside_episodes():
-    state = pd.DataFrame({"episode": [0, 1, 0], "hypotension_level": [3, 0, 0], "hypoxia_level": [0, 0, 4],
-                          "mechanical_ventilation": [False, False, True], "high_dose_run": [True, False, False],
-                          "repeat_bolus": [False, False, False]})
+    state = pd.DataFrame(
+        {
+            "episode": [0, 1, 0],
+            "hypotension_level": [3, 0, 0],
+            "hypoxia_level": [0, 0, 4],
+            "mechanical_ventilation": [False, False, True],
+            "high_dose_run": [True, False, False],
+            "repeat_bolus": [False, False, False],
+        }
+    )
     assert derive_var_crs_grade_penn(state)["crs_grade_penn"].tolist() == [0, 1, 0]
 
 
@@ -63,8 +74,15 @@ def test_high_dose_run_across_a_drug_switch_is_uninterrupted():
 
 def test_interrupted_high_dose_is_two_short_runs():
     # 2 h high, 0.5 h at 0.1, 2 h high: no run of 3 h
-    person = Person("A", [F, vaso(1, "norepinephrine", 0.3, end=3), vaso(3, "norepinephrine", 0.1, end=3.5),
-                          vaso(3.5, "norepinephrine", 0.3, end=5.5)])
+    person = Person(
+        "A",
+        [
+            F,
+            vaso(1, "norepinephrine", 0.3, end=3),
+            vaso(3, "norepinephrine", 0.1, end=3.5),
+            vaso(3.5, "norepinephrine", 0.3, end=5.5),
+        ],
+    )
     assert derive_crs_tables(*build([person]), PLAN)["crs"]["crs_max_grade_penn"].tolist() == [3]
 
 

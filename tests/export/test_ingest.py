@@ -17,8 +17,17 @@ from analysis.export.ingest import ingest_bundle
 from analysis.settings import AnalysisPlan
 from analysis.store import read_provenance
 from pipelines.ingest import run_ingest
-from tests.export.bundle_builder import (EVENT_HEADER, MANIFEST, P001, P002, P003, PARTICIPANT_HEADER, base_events,
-                                         csv_text, write_bundle)
+from tests.export.bundle_builder import (
+    EVENT_HEADER,
+    MANIFEST,
+    P001,
+    P002,
+    P003,
+    PARTICIPANT_HEADER,
+    base_events,
+    csv_text,
+    write_bundle,
+)
 
 
 def ingest(folder: Path, **kwargs):
@@ -27,15 +36,27 @@ def ingest(folder: Path, **kwargs):
 
 # --- whole-file errors stop the run, naming the file ---------------------------------------------
 
-@pytest.mark.parametrize(("events_text", "message"), [
-    ("", "events.csv: the file is empty"),
-    ("participant_id;event_time;event_type\nP001;2026-01-21T10:00:00;temperature\n",
-     "events.csv: missing required column(s) participant_id, event_time, event_type; found one column 'participant_id;event_time;event_type' (is the file comma-separated?)"),
-    ("participant_id,event_time\nP001,2026-01-21T10:00:00\n", "events.csv: missing required column(s) event_type"),
-    ("participant_id,event_time,event_type,Event_Type\n", "events.csv: duplicated column name(s) event_type"),
-    ("participant_id,event_time,event_type,patient_name\n", "events.csv: column 'patient_name' looks like a direct identifier"),
-    ("participant_id,event_time,event_type,Parent Email\n", "events.csv: column 'Parent Email' looks like a direct identifier"),
-])
+
+@pytest.mark.parametrize(
+    ("events_text", "message"),
+    [
+        ("", "events.csv: the file is empty"),
+        (
+            "participant_id;event_time;event_type\nP001;2026-01-21T10:00:00;temperature\n",
+            "events.csv: missing required column(s) participant_id, event_time, event_type; found one column 'participant_id;event_time;event_type' (is the file comma-separated?)",
+        ),
+        ("participant_id,event_time\nP001,2026-01-21T10:00:00\n", "events.csv: missing required column(s) event_type"),
+        ("participant_id,event_time,event_type,Event_Type\n", "events.csv: duplicated column name(s) event_type"),
+        (
+            "participant_id,event_time,event_type,patient_name\n",
+            "events.csv: column 'patient_name' looks like a direct identifier",
+        ),
+        (
+            "participant_id,event_time,event_type,Parent Email\n",
+            "events.csv: column 'Parent Email' looks like a direct identifier",
+        ),
+    ],
+)
 def test_whole_file_fault_stops_the_run(tmp_path: Path, events_text: str, message: str) -> None:
     with pytest.raises(ExportError) as raised:
         ingest(write_bundle(tmp_path / "b", events_text=events_text))
@@ -44,7 +65,11 @@ def test_whole_file_fault_stops_the_run(tmp_path: Path, events_text: str, messag
 
 def test_latin1_file_is_refused_with_the_line(tmp_path: Path) -> None:
     folder = write_bundle(tmp_path / "b")
-    (folder / "events.csv").write_bytes("participant_id,event_time,event_type,detail\nP001,2026-01-21T10:00:00,new_therapy,Blinatumomab é\n".encode("latin-1"))
+    (folder / "events.csv").write_bytes(
+        "participant_id,event_time,event_type,detail\nP001,2026-01-21T10:00:00,new_therapy,Blinatumomab é\n".encode(
+            "latin-1"
+        )
+    )
     with pytest.raises(ExportError, match=r"events.csv: not UTF-8 \(byte 0xe9 at line 2\)"):
         ingest(folder)
 
@@ -57,21 +82,26 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_bom_and_header_case_and_spaces_are_tolerated(tmp_path: Path) -> None:
-    text = "\ufeff" + csv_text([" Participant_ID ", "EVENT_TIME", "event type", "value", "unit", "detail", "end_time"],
-                               [["P001", "2026-01-21T10:00:00", "Temperature", "38.1", "c", "", ""]])
+    text = "\ufeff" + csv_text(
+        [" Participant_ID ", "EVENT_TIME", "event type", "value", "unit", "detail", "end_time"],
+        [["P001", "2026-01-21T10:00:00", "Temperature", "38.1", "c", "", ""]],
+    )
     result = ingest(write_bundle(tmp_path / "b", events_text=text))
     assert result.events[["participant_id", "event_type", "value", "unit"]].to_dict("records") == [
-        {"participant_id": "P001", "event_type": "temperature", "value": 38.1, "unit": "C"}]
+        {"participant_id": "P001", "event_type": "temperature", "value": 38.1, "unit": "C"}
+    ]
 
 
 def test_malformed_row_is_quarantined_with_its_line(tmp_path: Path) -> None:
     text = csv_text(EVENT_HEADER, base_events()) + "P001,2026-01-21T10:00:00,temperature\n"
     result = ingest(write_bundle(tmp_path / "b", events_text=text))
     assert result.quarantine[["file", "line", "column", "reason"]].to_dict("records") == [
-        {"file": "events.csv", "line": 9, "column": "(row)", "reason": "row has 3 fields, the header has 7"}]
+        {"file": "events.csv", "line": 9, "column": "(row)", "reason": "row has 3 fields, the header has 7"}
+    ]
 
 
 # --- time ----------------------------------------------------------------------------------------
+
 
 def test_naive_time_with_no_time_zone_stops_the_run(tmp_path: Path) -> None:
     manifest = {k: v for k, v in MANIFEST.items() if k != "timezone"}
@@ -82,8 +112,10 @@ def test_naive_time_with_no_time_zone_stops_the_run(tmp_path: Path) -> None:
 def test_naive_time_with_no_zone_but_a_cut_zone_names_the_line(tmp_path: Path) -> None:
     manifest = {k: v for k, v in MANIFEST.items() if k != "timezone"}
     participants = [[*P001[:6], "2026-01-20T10:00:00-06:00", *P001[7:]]]
-    events = [["P001", "2026-01-20T12:00:00-06:00", "", "temperature", "38.2", "C", ""],
-              ["P001", "2026-01-20T13:00:00", "", "temperature", "38.2", "C", ""]]
+    events = [
+        ["P001", "2026-01-20T12:00:00-06:00", "", "temperature", "38.2", "C", ""],
+        ["P001", "2026-01-20T13:00:00", "", "temperature", "38.2", "C", ""],
+    ]
     folder = write_bundle(tmp_path / "b", manifest=manifest, participants=participants, events=events)
     # with a zone from --timezone the naive time is local time there
     assert ingest(folder, timezone="America/Chicago").events["hours_from_infusion"].tolist() == [2.0, 3.0]
@@ -95,8 +127,12 @@ def test_offset_times_are_absolute_and_fahrenheit_is_converted(tmp_path: Path) -
     result = ingest(write_bundle(tmp_path / "b"))
     p001 = result.events.loc[result.events["participant_id"] == "P001"]
     # infusion 2026-01-20T10:00 Chicago (UTC-6); 101.5 °F → (101.5 − 32) × 5/9 = 38.611 → 38.61 °C
-    assert p001.loc[p001["event_type"] == "temperature", ["hours_from_infusion", "value", "unit"]].to_dict("records") == [
-        {"hours_from_infusion": 2.0, "value": 38.2, "unit": "C"}, {"hours_from_infusion": 6.0, "value": 38.61, "unit": "C"}]
+    assert p001.loc[p001["event_type"] == "temperature", ["hours_from_infusion", "value", "unit"]].to_dict(
+        "records"
+    ) == [
+        {"hours_from_infusion": 2.0, "value": 38.2, "unit": "C"},
+        {"hours_from_infusion": 6.0, "value": 38.61, "unit": "C"},
+    ]
     p002 = result.events.loc[result.events["participant_id"] == "P002"]
     assert p002["hours_from_infusion"].tolist() == [24.0, 792.0]
 
@@ -111,8 +147,10 @@ def test_daylight_saving_change_does_not_add_an_hour(tmp_path: Path) -> None:
 def test_ambiguous_fall_back_time_is_first_occurrence_and_flagged(tmp_path: Path) -> None:
     manifest = {**MANIFEST, "exported_at": "2026-11-20T09:00:00-06:00"}
     participants = [[*P001[:5], "2026-10-20", "2026-10-31T01:30:00", *P001[7:]]]
-    events = [["P001", "2026-11-01T01:30:00", "", "temperature", "38.2", "C", ""],
-              ["P001", "2026-11-01T03:30:00", "", "temperature", "37.2", "C", ""]]
+    events = [
+        ["P001", "2026-11-01T01:30:00", "", "temperature", "38.2", "C", ""],
+        ["P001", "2026-11-01T03:30:00", "", "temperature", "37.2", "C", ""],
+    ]
     result = ingest(write_bundle(tmp_path / "b", manifest=manifest, participants=participants, events=events))
     # 01:30 CDT (UTC-5) is 24 h after infusion; 03:30 CST (UTC-6) is 27 h after
     assert result.events["hours_from_infusion"].tolist() == [24.0, 27.0]
@@ -121,6 +159,7 @@ def test_ambiguous_fall_back_time_is_first_occurrence_and_flagged(tmp_path: Path
 
 
 # --- data cut ------------------------------------------------------------------------------------
+
 
 def test_default_cut_is_the_manifest_export_date(tmp_path: Path) -> None:
     result = ingest(write_bundle(tmp_path / "b"))
@@ -135,8 +174,10 @@ def test_no_cut_and_no_export_date_stops_and_asks(tmp_path: Path) -> None:
 
 
 def test_cut_includes_all_of_day_d_and_nothing_after(tmp_path: Path) -> None:
-    events = [["P001", "2026-01-25T23:59:00", "", "temperature", "37.0", "C", ""],
-              ["P001", "2026-01-26T00:00:00", "", "temperature", "37.1", "C", ""]]
+    events = [
+        ["P001", "2026-01-25T23:59:00", "", "temperature", "37.0", "C", ""],
+        ["P001", "2026-01-26T00:00:00", "", "temperature", "37.1", "C", ""],
+    ]
     result = ingest(write_bundle(tmp_path / "b", events=events), data_cut=date(2026, 1, 25))
     assert result.events["value"].tolist() == [37.0]
     counts = result.counts["events.csv"]
@@ -166,17 +207,35 @@ def test_analysis_sets_follow_the_30_and_42_day_rules(tmp_path: Path) -> None:
         "P003": {"safety": False, "crs_evaluable": False, "efficacy_evaluable": False},
     }
     short = ingest(write_bundle(tmp_path / "c", participants=participants, events=[]), data_cut=date(2026, 3, 31))
-    assert short.participants.set_index("participant_id").loc["P002", ["crs_evaluable", "efficacy_evaluable"]].tolist() == [False, False]
+    assert short.participants.set_index("participant_id").loc[
+        "P002", ["crs_evaluable", "efficacy_evaluable"]
+    ].tolist() == [False, False]
 
 
 # --- reconciliation, zip, determinism --------------------------------------------------------------
 
+
 def test_reconciliation_accounts_for_every_row(tmp_path: Path) -> None:
-    events = base_events() + [base_events()[0], ["P999", "2026-01-21T10:00:00", "", "temperature", "37", "C", ""],
-                              ["P001", "2026-05-01T10:00:00", "", "temperature", "37", "C", ""]]
+    events = base_events() + [
+        base_events()[0],
+        ["P999", "2026-01-21T10:00:00", "", "temperature", "37", "C", ""],
+        ["P001", "2026-05-01T10:00:00", "", "temperature", "37", "C", ""],
+    ]
     result = ingest(write_bundle(tmp_path / "b", participants=[P001, P002, P003, P001], events=events))
-    assert result.counts["events.csv"].__dict__ == {"read": 10, "kept": 7, "quarantined": 2, "duplicates": 1, "left_out_by_cut": 0}
-    assert result.counts["participants.csv"].__dict__ == {"read": 4, "kept": 3, "quarantined": 0, "duplicates": 1, "left_out_by_cut": 0}
+    assert result.counts["events.csv"].__dict__ == {
+        "read": 10,
+        "kept": 7,
+        "quarantined": 2,
+        "duplicates": 1,
+        "left_out_by_cut": 0,
+    }
+    assert result.counts["participants.csv"].__dict__ == {
+        "read": 4,
+        "kept": 3,
+        "quarantined": 0,
+        "duplicates": 1,
+        "left_out_by_cut": 0,
+    }
     assert all(c.balanced() for c in result.counts.values())
 
 
@@ -221,10 +280,28 @@ def test_second_ingest_on_unchanged_input_is_reused_and_any_change_recomputes(tm
     out = tmp_path / "out"
     assert run_ingest(folder, data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan()).reused is False
     assert run_ingest(folder, data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan()).reused is True
-    assert run_ingest(folder, data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
-    assert run_ingest(folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
+    assert (
+        run_ingest(folder, data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused
+        is False
+    )
+    assert (
+        run_ingest(
+            folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)
+        ).reused
+        is False
+    )
     write_bundle(folder, events=base_events()[:-1])
-    assert run_ingest(folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
+    assert (
+        run_ingest(
+            folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)
+        ).reused
+        is False
+    )
     (out / "events.parquet").write_bytes(b"tampered")
-    assert run_ingest(folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)).reused is False
+    assert (
+        run_ingest(
+            folder, data_cut=date(2026, 3, 31), out_dir=out, time_zone=None, plan=AnalysisPlan(high_burden_pct=50)
+        ).reused
+        is False
+    )
     assert len(pd.read_parquet(out / "events.parquet")) == 6

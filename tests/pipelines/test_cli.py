@@ -22,14 +22,21 @@ def test_ingest_writes_the_four_outputs(prefect_harness: None, tmp_path: Path) -
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1] == f"outputs written to {tmp_path / 'out'}"
     assert result.output.splitlines()[0].startswith("ingest   done in ")
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["events.parquet", "manifest.json", "participants.parquet", "quarantine.parquet"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "events.parquet",
+        "manifest.json",
+        "participants.parquet",
+        "quarantine.parquet",
+    ]
     assert len(pd.read_parquet(tmp_path / "out" / "events.parquet")) == 7
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["steps"]["ingest"]["data_cut"] == "2026-04-01"
 
 
 @pytest.mark.flow
-def test_run_defaults_its_output_folder_to_the_data_cut(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_run_defaults_its_output_folder_to_the_data_cut(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import pipelines.paths
 
     monkeypatch.setattr(pipelines.paths, "PROCESSED_ROOT", tmp_path / "processed")
@@ -41,13 +48,17 @@ def test_run_defaults_its_output_folder_to_the_data_cut(prefect_harness: None, t
 
 @pytest.mark.flow
 def test_identifier_column_is_a_one_line_user_error(prefect_harness: None, tmp_path: Path) -> None:
-    folder = write_bundle(tmp_path / "b", participant_header=["participant_id", "MRN", *PARTICIPANT_HEADER[1:]],
-                          participants=[["P001", "12345", *P001[1:]]])
+    folder = write_bundle(
+        tmp_path / "b",
+        participant_header=["participant_id", "MRN", *PARTICIPANT_HEADER[1:]],
+        participants=[["P001", "12345", *P001[1:]]],
+    )
     result = runner.invoke(app, ["ingest", "--export", str(folder), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: participants.csv: column 'MRN' looks like a direct identifier; identifiers are refused "
-        "(export-format.md) — remove the column and export again"]
+        "(export-format.md) — remove the column and export again"
+    ]
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
 
@@ -63,7 +74,10 @@ def test_bad_settings_file_is_a_user_error(tmp_path: Path) -> None:
     settings.write_text("episode_gap_hours = -1\nunknown_choice = 3\n")
     result = runner.invoke(app, ["run", "--settings", str(settings)])
     assert result.exit_code == 2
-    assert "invalid settings: episode_gap_hours: Input should be greater than 0; unknown_choice: Extra inputs are not permitted" in result.output
+    assert (
+        "invalid settings: episode_gap_hours: Input should be greater than 0; unknown_choice: Extra inputs are not permitted"
+        in result.output
+    )
 
 
 def test_every_command_has_help() -> None:
@@ -80,6 +94,12 @@ def test_only_an_io_error_is_retried() -> None:
     from pipelines.outcome import retry_on_io_error
 
     assert retry_on_io_error(None, None, Failed(data=OSError(5, "Input/output error"))) is True
-    assert retry_on_io_error(None, None, Failed(data=ExportError("events.csv: missing required column(s) event_type"))) is False
-    assert retry_on_io_error(None, None, Failed(message="participants.csv: column 'mrn' looks like a direct identifier")) is False
+    assert (
+        retry_on_io_error(None, None, Failed(data=ExportError("events.csv: missing required column(s) event_type")))
+        is False
+    )
+    assert (
+        retry_on_io_error(None, None, Failed(message="participants.csv: column 'mrn' looks like a direct identifier"))
+        is False
+    )
     assert retry_on_io_error(None, None, Completed(data=1)) is False

@@ -27,7 +27,9 @@ def ingested_twice(tmp_path: Path) -> tuple[Path, Path]:
     return local, tmp_path / "on_dask"
 
 
-def test_derive_on_a_dask_cluster_writes_the_local_tables(prefect_harness: None, ingested_twice: tuple[Path, Path]) -> None:
+def test_derive_on_a_dask_cluster_writes_the_local_tables(
+    prefect_harness: None, ingested_twice: tuple[Path, Path]
+) -> None:
     from distributed import LocalCluster
 
     from pipelines.derive import run_derive_flow
@@ -35,8 +37,9 @@ def test_derive_on_a_dask_cluster_writes_the_local_tables(prefect_harness: None,
     local, on_dask = ingested_twice
     plan = AnalysisPlan()
     run_derive(local, plan)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
         outcome = run_derive_flow(on_dask, plan, dask_address=cluster.scheduler_address, partitions=5)
         ran_on_cluster = "derive_partition_task" in cluster.scheduler.task_prefixes
     assert ran_on_cluster, "the partitions did not go through the Dask scheduler"
@@ -76,19 +79,40 @@ def test_pacer_run_on_a_dask_cluster_derives_both_cohorts_there(prefect_harness:
     from pipelines.paths import PROJECT_ROOT
 
     out = tmp_path / "out"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
-        result = CliRunner().invoke(app, ["run", "--out", str(out), "--historical-export", str(PROJECT_ROOT / "data" / "raw" / "demo_historical"),
-                                          "--dask-address", cluster.scheduler_address, "--partitions", "3"])
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
+        result = CliRunner().invoke(
+            app,
+            [
+                "run",
+                "--out",
+                str(out),
+                "--historical-export",
+                str(PROJECT_ROOT / "data" / "raw" / "demo_historical"),
+                "--dask-address",
+                cluster.scheduler_address,
+                "--partitions",
+                "3",
+            ],
+        )
         ran_on_cluster = "derive_partition_task" in cluster.scheduler.task_prefixes
     assert result.exit_code == 0, result.output
     assert ran_on_cluster, "the groups did not go through the Dask scheduler"
     assert [line.split()[0] for line in result.output.splitlines() if " done in " in line] == [
-        "ingest", "ingest", "derive", "derive", "analyze", "report"]
+        "ingest",
+        "ingest",
+        "derive",
+        "derive",
+        "analyze",
+        "report",
+    ]
     for folder in (out, out / "historical"):
         local = tmp_path / f"local-{folder.name}"
         shutil.copytree(folder, local, ignore=shutil.ignore_patterns(*(f"{name}.parquet" for name in TABLE_KEYS)))
         run_derive(local, AnalysisPlan())
         for name in TABLE_KEYS:
-            assert (folder / f"{name}.parquet").read_bytes() == (local / f"{name}.parquet").read_bytes(), f"{folder.name}/{name}"
+            assert (folder / f"{name}.parquet").read_bytes() == (local / f"{name}.parquet").read_bytes(), (
+                f"{folder.name}/{name}"
+            )
     assert (out / "report" / "dsmb_report.pdf").is_file()

@@ -19,8 +19,9 @@ def test_simulation_on_a_dask_cluster_equals_the_local_run(prefect_harness: None
 
     plan = AnalysisPlan()
     local = run_simulate_oc(trials=TRIALS, plan=plan, chunks=1)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
         on_dask = run_simulate_oc(trials=TRIALS, plan=plan, chunks=5, dask_address=cluster.scheduler_address)
         ran_on_cluster = any("chunk" in prefix for prefix in cluster.scheduler.task_prefixes)
     assert ran_on_cluster, "the chunks did not go through the Dask scheduler"
@@ -32,8 +33,9 @@ def test_simulation_on_a_dask_cluster_equals_the_local_run(prefect_harness: None
 def test_an_unreachable_cluster_fails_the_flow(prefect_harness: None) -> None:
     from pipelines.simulation import run_simulate_oc
 
-    state = run_simulate_oc(trials=100, chunks=1, dask_address="tcp://127.0.0.1:9", connect_timeout=2,
-                            return_state=True)
+    state = run_simulate_oc(
+        trials=100, chunks=1, dask_address="tcp://127.0.0.1:9", connect_timeout=2, return_state=True
+    )
     assert state.is_failed()
 
 

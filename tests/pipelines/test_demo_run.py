@@ -12,34 +12,82 @@ from pipelines.paths import DEMO_EXPORT
 
 pytestmark = pytest.mark.flow
 
-TABLES = ("participants", "events", "quarantine", "crs_timeline", "crs", "icans", "anakinra", "ae", "adsl", "adtte", "queries", "ard")
+TABLES = (
+    "participants",
+    "events",
+    "quarantine",
+    "crs_timeline",
+    "crs",
+    "icans",
+    "anakinra",
+    "ae",
+    "adsl",
+    "adtte",
+    "queries",
+    "ard",
+)
 REPORTS = ("dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf")
 
-REQUIRED_ARD = {
-    ("crs_rate", group, variable, stat, "")
-    for group in ("all", "high_burden", "low_burden")
-    for variable in ("crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus", "icans_any", "icans_grade3plus")
-    for stat in ("n", "N", "p", "ci_low", "ci_high")
-} | {
-    ("response", "all", variable, stat, "")
-    for variable in ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo") for stat in ("n", "N", "p", "ci_low", "ci_high")
-} | {
-    ("km", group, month, stat, "")
-    for group in ("OS", "EFS", "RFS") for month in ("month_3", "month_6", "month_12") for stat in ("surv", "ci_low", "ci_high", "n_risk")
-} | {
-    ("cif", "CIR", month, stat, "") for month in ("month_3", "month_6", "month_12") for stat in ("cif", "ci_low", "ci_high")
-} | {("follow_up", "all", "months", "median", "")} | {
-    ("fever_to_anakinra", "all", variable, stat, "")
-    for variable in ("hours", "trigger_hours") for stat in ("n", "median", "q1", "q3", "min", "max")
-} | {
-    ("historical_comparison", "eliana_2018", "crs_grade3plus", stat, method)
-    for stat, method in [("trial_n", "descriptive"), ("trial_N", "descriptive"), ("trial_p", "descriptive"),
-                         ("historical_n", "descriptive"), ("historical_N", "descriptive"), ("historical_p", "descriptive"),
-                         ("burden_matched", "descriptive"), ("p_value", "binom_exact_1s"), ("p_value", "fisher_exact"),
-                         ("rd", "newcombe_hybrid"), ("rd_ci_low", "newcombe_hybrid"), ("rd_ci_high", "newcombe_hybrid"),
-                         ("rr", "katz_log"), ("rr_ci_low", "katz_log"), ("rr_ci_high", "katz_log"), ("p_value", "katz_log"),
-                         ("prob_lower", "beta_binomial")]
-}
+REQUIRED_ARD = (
+    {
+        ("crs_rate", group, variable, stat, "")
+        for group in ("all", "high_burden", "low_burden")
+        for variable in (
+            "crs_any",
+            "crs_grade3plus",
+            "crs_grade4plus",
+            "crs_penn_grade3plus",
+            "crs_penn_grade4plus",
+            "icans_any",
+            "icans_grade3plus",
+        )
+        for stat in ("n", "N", "p", "ci_low", "ci_high")
+    }
+    | {
+        ("response", "all", variable, stat, "")
+        for variable in ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
+        for stat in ("n", "N", "p", "ci_low", "ci_high")
+    }
+    | {
+        ("km", group, month, stat, "")
+        for group in ("OS", "EFS", "RFS")
+        for month in ("month_3", "month_6", "month_12")
+        for stat in ("surv", "ci_low", "ci_high", "n_risk")
+    }
+    | {
+        ("cif", "CIR", month, stat, "")
+        for month in ("month_3", "month_6", "month_12")
+        for stat in ("cif", "ci_low", "ci_high")
+    }
+    | {("follow_up", "all", "months", "median", "")}
+    | {
+        ("fever_to_anakinra", "all", variable, stat, "")
+        for variable in ("hours", "trigger_hours")
+        for stat in ("n", "median", "q1", "q3", "min", "max")
+    }
+    | {
+        ("historical_comparison", "eliana_2018", "crs_grade3plus", stat, method)
+        for stat, method in [
+            ("trial_n", "descriptive"),
+            ("trial_N", "descriptive"),
+            ("trial_p", "descriptive"),
+            ("historical_n", "descriptive"),
+            ("historical_N", "descriptive"),
+            ("historical_p", "descriptive"),
+            ("burden_matched", "descriptive"),
+            ("p_value", "binom_exact_1s"),
+            ("p_value", "fisher_exact"),
+            ("rd", "newcombe_hybrid"),
+            ("rd_ci_low", "newcombe_hybrid"),
+            ("rd_ci_high", "newcombe_hybrid"),
+            ("rr", "katz_log"),
+            ("rr_ci_low", "katz_log"),
+            ("rr_ci_high", "katz_log"),
+            ("p_value", "katz_log"),
+            ("prob_lower", "beta_binomial"),
+        ]
+    }
+)
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +119,20 @@ def test_reconciliation_holds_and_every_planted_fault_is_quarantined(demo_output
     assert events["duplicates"] >= 1
     quarantine = pd.read_parquet(demo_output / "quarantine.parquet")
     reasons = " | ".join(quarantine["reason"])
-    for expected in ("unknown event_type", "temperature outside 30–45 °C", "unknown vasopressor code", "participant_id is not in participants.csv"):
+    for expected in (
+        "unknown event_type",
+        "temperature outside 30–45 °C",
+        "unknown vasopressor code",
+        "participant_id is not in participants.csv",
+    ):
         assert expected in reasons
 
 
 def test_grades_are_distributed_and_logged(demo_output: Path) -> None:
     crs = pd.read_parquet(demo_output / "crs.parquet")
-    distribution = pd.crosstab(crs["crs_max_grade"], crs["crs_max_grade_penn"]).rename_axis(index="ASTCT", columns="Penn approx.")
+    distribution = pd.crosstab(crs["crs_max_grade"], crs["crs_max_grade_penn"]).rename_axis(
+        index="ASTCT", columns="Penn approx."
+    )
     print("\nDemo CRS maximum grade, ASTCT × Penn approximation:\n" + distribution.to_string())
     severe = (crs["crs_max_grade"] >= 3).mean()
     assert 0.15 <= severe <= 0.45
@@ -104,19 +159,38 @@ def test_second_run_reuses_every_step(demo_output: Path) -> None:
     from pipelines.run import run_flow
 
     outcomes = run_flow(export=DEMO_EXPORT, out_dir=demo_output)
-    assert [(o.step, o.reused) for o in outcomes] == [("ingest", True), ("derive", True), ("analyze", True), ("report", True)]
+    assert [(o.step, o.reused) for o in outcomes] == [
+        ("ingest", True),
+        ("derive", True),
+        ("analyze", True),
+        ("report", True),
+    ]
 
 
 def test_historical_export_adds_the_regression_rows(prefect_harness: None, tmp_path: Path) -> None:
     from pipelines.paths import PROJECT_ROOT
     from pipelines.run import run_flow
 
-    outcomes = run_flow(export=DEMO_EXPORT, out_dir=tmp_path / "out", historical_export=PROJECT_ROOT / "data" / "raw" / "demo_historical")
+    outcomes = run_flow(
+        export=DEMO_EXPORT,
+        out_dir=tmp_path / "out",
+        historical_export=PROJECT_ROOT / "data" / "raw" / "demo_historical",
+    )
     assert [(o.step, o.out_dir.name) for o in outcomes] == [
-        ("ingest", "out"), ("ingest", "historical"), ("derive", "historical"), ("derive", "out"), ("analyze", "out"), ("report", "out")]
+        ("ingest", "out"),
+        ("ingest", "historical"),
+        ("derive", "historical"),
+        ("derive", "out"),
+        ("analyze", "out"),
+        ("report", "out"),
+    ]
     ard = pd.read_parquet(tmp_path / "out" / "ard.parquet")
-    firth = ard[(ard["analysis"] == "cohort_firth_logistic") & (ard["variable"] == "cohort_trial")].set_index("stat_name")
+    firth = ard[(ard["analysis"] == "cohort_firth_logistic") & (ard["variable"] == "cohort_trial")].set_index(
+        "stat_name"
+    )
     assert set(firth.index) >= {"or", "or_ci_low", "or_ci_high", "p_value"}
     assert firth.loc["or_ci_low", "stat_value"] < firth.loc["or", "stat_value"] < firth.loc["or_ci_high", "stat_value"]
-    assert {"cohort_iptw", "cohort_smd", "cohort_cox", "cohort_logrank", "trial_cox", "trial_logistic"} <= set(ard["analysis"])
+    assert {"cohort_iptw", "cohort_smd", "cohort_cox", "cohort_logrank", "trial_cox", "trial_logistic"} <= set(
+        ard["analysis"]
+    )
     assert len(pd.read_parquet(tmp_path / "out" / "historical" / "crs.parquet")) == 36

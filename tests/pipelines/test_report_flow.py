@@ -21,8 +21,9 @@ def test_report_flow_writes_both_reports_and_records_them(prefect_harness: None,
     for name in ("dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf"):
         assert (tmp_path / "report" / name).stat().st_size > 1000
     manifest = json.loads((tmp_path / "manifest.json").read_text())
-    assert sorted(manifest["steps"]["report"]["files"]) == sorted(f"report/{n}" for n in (
-        "dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf"))
+    assert sorted(manifest["steps"]["report"]["files"]) == sorted(
+        f"report/{n}" for n in ("dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf")
+    )
     assert report_flow(tmp_path).reused
 
 

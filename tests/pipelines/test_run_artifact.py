@@ -30,7 +30,9 @@ def test_the_run_summary_is_published_as_a_markdown_artifact(prefect_harness: No
 
     async def latest() -> list:
         async with get_client() as client:
-            return await client.read_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[RUN_SUMMARY_KEY])))
+            return await client.read_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[RUN_SUMMARY_KEY]))
+            )
 
     artifacts = asyncio.run(latest())
     assert artifacts and artifacts[-1].type == "markdown"

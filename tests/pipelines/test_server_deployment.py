@@ -55,10 +55,21 @@ def stop(process: subprocess.Popen) -> None:
 @pytest.fixture()
 def prefect_server(tmp_path: Path) -> Iterator[dict[str, str]]:
     port = free_port()
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-           "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1", "PREFECT_UI_ENABLED": "false"}
-    server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    env = {
+        **os.environ,
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",
+        "PREFECT_UI_ENABLED": "false",
+    }
+    server = subprocess.Popen(
+        [str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         wait_for(lambda: healthy(env["PREFECT_API_URL"]), 180, "the Prefect server")
         yield env
@@ -71,15 +82,29 @@ def test_deploy_trigger_and_complete_on_a_real_server(prefect_server: dict[str, 
 
     out = tmp_path / "out"
     log = open(tmp_path / "serve.log", "w")
-    serve = subprocess.Popen([str(BIN / "pacer"), "serve", "--name", "ci", "--export", str(DEMO_EXPORT), "--out", str(out)],
-                             env=prefect_server, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    serve = subprocess.Popen(
+        [str(BIN / "pacer"), "serve", "--name", "ci", "--export", str(DEMO_EXPORT), "--out", str(out)],
+        env=prefect_server,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
+
         def deployed() -> bool:
-            listing = subprocess.run([str(BIN / "prefect"), "deployment", "ls"], env=prefect_server, capture_output=True, text=True)
+            listing = subprocess.run(
+                [str(BIN / "prefect"), "deployment", "ls"], env=prefect_server, capture_output=True, text=True
+            )
             return "pacer-run/ci" in listing.stdout
+
         wait_for(deployed, 120, "the deployment pacer-run/ci")
-        triggered = subprocess.run([str(BIN / "prefect"), "deployment", "run", "pacer-run/ci", "--watch", "--watch-timeout", "300"],
-                                   env=prefect_server, capture_output=True, text=True, timeout=360)
+        triggered = subprocess.run(
+            [str(BIN / "prefect"), "deployment", "run", "pacer-run/ci", "--watch", "--watch-timeout", "300"],
+            env=prefect_server,
+            capture_output=True,
+            text=True,
+            timeout=360,
+        )
         assert triggered.returncode == 0, triggered.stdout + triggered.stderr
         assert "Completed" in triggered.stdout + triggered.stderr
     finally:

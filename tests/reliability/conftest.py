@@ -44,8 +44,12 @@ def run_demo_pipeline(out: Path, plan: AnalysisPlan | None = None, export: Path 
     from pipelines.report import run_report
 
     plan = plan or AnalysisPlan()
-    return [run_ingest(export, data_cut=None, out_dir=out, time_zone=None, plan=plan),
-            run_derive(out, plan), run_analyze(out, plan), run_report(out, plan)]
+    return [
+        run_ingest(export, data_cut=None, out_dir=out, time_zone=None, plan=plan),
+        run_derive(out, plan),
+        run_analyze(out, plan),
+        run_report(out, plan),
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -85,7 +89,9 @@ def copy_output(source: Path, target: Path) -> Path:
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under ``folder`` (dot-files included): relative path → bytes."""
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }
 
 
 def litter(folder: Path) -> list[str]:
@@ -95,14 +101,27 @@ def litter(folder: Path) -> list[str]:
 
 def worker(*args: str, stdin: int | None = None) -> subprocess.Popen:
     """``python -m tests.reliability.worker ARGS`` in its own process (text output)."""
-    return subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", *args], cwd=REPO, text=True,
-                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ})
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.reliability.worker", *args],
+        cwd=REPO,
+        text=True,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ},
+    )
 
 
 def run_worker(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
     """Run a worker to its end."""
-    return subprocess.run([sys.executable, "-m", "tests.reliability.worker", *args], cwd=REPO, text=True,
-                          capture_output=True, timeout=timeout, env={**os.environ})
+    return subprocess.run(
+        [sys.executable, "-m", "tests.reliability.worker", *args],
+        cwd=REPO,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ},
+    )
 
 
 @pytest.fixture(scope="session")

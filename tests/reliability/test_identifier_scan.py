@@ -33,12 +33,23 @@ PHONE = re.compile(r"(?<![\w.])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}
 SSN = re.compile(r"(?<![\w.-])\d{3}-\d{2}-\d{4}(?![\w-])")
 PATTERNS = {"MRN-like": MRN, "e-mail": EMAIL, "phone": PHONE, "SSN": SSN}
 MONTH = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.?"
-DATES = re.compile(rf"\b(?:19|20)\d{{2}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/(?:19|20)?\d{{2}}\b|\b{MONTH} \d{{1,2}},? (?:19|20)\d{{2}}\b"
-                   rf"|\b\d{{1,2}} {MONTH} (?:19|20)\d{{2}}\b|\b(?:19|20)\d{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\b")
-PLANTED = {"name": "Janet Marlowe", "mrn": "MRN 84726153", "email": "janet.marlowe@example.org",
-           "phone": "(312) 555-0142", "ssn": "512-44-6789"}
-FREE_TEXT_COLUMNS = {("events.parquet", "detail"), ("events.parquet", "detail_text"), ("adsl.parquet", "withdrawal_reason"),
-                     ("ae.parquet", "term_text")}
+DATES = re.compile(
+    rf"\b(?:19|20)\d{{2}}-\d{{2}}-\d{{2}}\b|\b\d{{1,2}}/\d{{1,2}}/(?:19|20)?\d{{2}}\b|\b{MONTH} \d{{1,2}},? (?:19|20)\d{{2}}\b"
+    rf"|\b\d{{1,2}} {MONTH} (?:19|20)\d{{2}}\b|\b(?:19|20)\d{{2}}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\b"
+)
+PLANTED = {
+    "name": "Janet Marlowe",
+    "mrn": "MRN 84726153",
+    "email": "janet.marlowe@example.org",
+    "phone": "(312) 555-0142",
+    "ssn": "512-44-6789",
+}
+FREE_TEXT_COLUMNS = {
+    ("events.parquet", "detail"),
+    ("events.parquet", "detail_text"),
+    ("adsl.parquet", "withdrawal_reason"),
+    ("ae.parquet", "term_text"),
+}
 """Where the export's free text is kept, by design (new_therapy and withdrawal text, the adverse-event text)."""
 
 
@@ -90,8 +101,11 @@ def html_text(path: Path) -> str:
 
 def pdf_text(path: Path) -> str:
     if shutil.which("pdftotext"):
-        return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
     from pypdf import PdfReader
+
     return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
@@ -123,7 +137,9 @@ def output_texts(run: DemoRun) -> dict[str, list[str]]:
     for path in sorted(run.out.glob("*.json")):
         texts[path.name] = json_strings(json.loads(path.read_text(encoding="utf-8")))
     texts.update(report_texts(run.out))
-    texts["runs.jsonl"] = [s for line in run.run_log.read_text(encoding="utf-8").splitlines() for s in json_strings(json.loads(line))]
+    texts["runs.jsonl"] = [
+        s for line in run.run_log.read_text(encoding="utf-8").splitlines() for s in json_strings(json.loads(line))
+    ]
     texts["logs"] = [run.log_text]
     return texts
 
@@ -140,8 +156,16 @@ def free_texts() -> set[str]:
     """The free text of the demo export: new_therapy and withdrawal text, and adverse-event text after the colon."""
     with (DEMO_EXPORT / "events.csv").open(encoding="utf-8") as stream:
         rows = list(csv.DictReader(stream))
-    texts = {row["detail"].strip() for row in rows if row["event_type"] in ("new_therapy", "withdrawal") and row["detail"].strip()}
-    texts |= {row["detail"].split(":", 1)[1].strip() for row in rows if row["event_type"] == "adverse_event" and ":" in row["detail"]}
+    texts = {
+        row["detail"].strip()
+        for row in rows
+        if row["event_type"] in ("new_therapy", "withdrawal") and row["detail"].strip()
+    }
+    texts |= {
+        row["detail"].split(":", 1)[1].strip()
+        for row in rows
+        if row["event_type"] == "adverse_event" and ":" in row["detail"]
+    }
     return texts
 
 
@@ -149,7 +173,12 @@ def allowed_dates(out: Path) -> set[str]:
     """The data cut, the export time, the run time and the render time (dates only)."""
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     ingest = manifest["steps"]["ingest"]
-    moments = [ingest["data_cut"], ingest["exported_at"], ingest["run_time"], manifest["steps"]["report"]["rendered_at"]]
+    moments = [
+        ingest["data_cut"],
+        ingest["exported_at"],
+        ingest["run_time"],
+        manifest["steps"]["report"]["rendered_at"],
+    ]
     return {moment[:10] for moment in moments} | {moment[:10].replace("-", "") for moment in moments}
 
 
@@ -164,7 +193,9 @@ def test_no_identifier_pattern_in_any_output(demo_run: DemoRun) -> None:
 
 
 def test_no_table_column_is_named_like_an_identifier(demo_run: DemoRun) -> None:
-    columns = {f"{path.name}:{column}" for path in demo_run.out.glob("*.parquet") for column in pq.read_schema(path).names}
+    columns = {
+        f"{path.name}:{column}" for path in demo_run.out.glob("*.parquet") for column in pq.read_schema(path).names
+    }
     assert [c for c in sorted(columns) if is_identifier_column(normalize_column_name(c.split(":")[1]))] == []
 
 
@@ -194,10 +225,19 @@ def test_planted_identifiers_in_free_text_stay_in_the_free_text_columns(tmp_path
     run = DemoRun(out=out, run_log=tmp_path / "runs.jsonl", log_text="")
 
     texts = output_texts(run)
-    carriers = {source for source, values in texts.items()
-                if any(planted in value for value in values for planted in PLANTED.values())}
+    carriers = {
+        source
+        for source, values in texts.items()
+        if any(planted in value for value in values for planted in PLANTED.values())
+    }
     assert carriers == {f"{table}:{column}" for table, column in FREE_TEXT_COLUMNS}
-    detected = {kind for source in carriers for value in texts[source] for kind, pattern in PATTERNS.items() if pattern.search(value)}
+    detected = {
+        kind
+        for source in carriers
+        for value in texts[source]
+        for kind, pattern in PATTERNS.items()
+        if pattern.search(value)
+    }
     assert detected == set(PATTERNS), "the scan finds every planted kind where it is"
 
 
@@ -205,11 +245,19 @@ def test_the_patterns_catch_what_they_are_for() -> None:
     assert MRN.findall("MRN 84726153, id 1234567") == ["MRN", "84726153", "1234567"]
     assert MRN.findall("p 0.0123456, sha 3f1234567a, 12345") == []
     assert EMAIL.findall("write to janet.marlowe@example.org") == ["janet.marlowe@example.org"]
-    assert PHONE.findall("(312) 555-0142, 312-555-0142, 312.555.0142; not 149.3558 or 2026-11-01") == \
-        ["(312) 555-0142", "312-555-0142", "312.555.0142"]
+    assert PHONE.findall("(312) 555-0142, 312-555-0142, 312.555.0142; not 149.3558 or 2026-11-01") == [
+        "(312) 555-0142",
+        "312-555-0142",
+        "312.555.0142",
+    ]
     assert SSN.findall("512-44-6789; not 2026-11-01") == ["512-44-6789"]
-    assert DATES.findall("2024-12-12, 12/12/2024, Dec 12, 2024, 12 December 2024, 20241212; not day 12 or 2024") == \
-        ["2024-12-12", "12/12/2024", "Dec 12, 2024", "12 December 2024", "20241212"]
+    assert DATES.findall("2024-12-12, 12/12/2024, Dec 12, 2024, 12 December 2024, 20241212; not day 12 or 2024") == [
+        "2024-12-12",
+        "12/12/2024",
+        "Dec 12, 2024",
+        "12 December 2024",
+        "20241212",
+    ]
 
 
 def plant_identifiers(bundle: Path) -> Path:
@@ -233,4 +281,3 @@ def plant_identifiers(bundle: Path) -> Path:
     with (bundle / "participants.csv").open("w", encoding="utf-8", newline="") as stream:
         csv.writer(stream, lineterminator="\n").writerows(participants)
     return bundle
-

@@ -41,8 +41,10 @@ def test_a_step_on_a_folder_in_use_fails_at_once_naming_the_other_run(demo_run: 
     try:
         with pytest.raises(OutputBusyError) as raised:
             run_derive(out, VARIANT_PLAN)
-        assert str(raised.value) == (f"output folder {out} is in use by another run (pid {pid}); "
-                                     "wait for it to finish, or write to another folder")
+        assert str(raised.value) == (
+            f"output folder {out} is in use by another run (pid {pid}); "
+            "wait for it to finish, or write to another folder"
+        )
         assert "\n" not in str(raised.value)
         assert {k: v for k, v in snapshot(out).items() if k != LOCK_NAME} == before
     finally:
@@ -65,7 +67,9 @@ def test_the_busy_folder_is_a_user_error_for_the_flows(demo_run: DemoRun, tmp_pa
     assert state.message.startswith(f"output folder {out} is in use by another run (pid {pid})")
 
 
-def test_two_runs_at_once_on_the_same_cut_one_fails_clearly_never_a_mixed_output(demo_run: DemoRun, tmp_path: Path) -> None:
+def test_two_runs_at_once_on_the_same_cut_one_fails_clearly_never_a_mixed_output(
+    demo_run: DemoRun, tmp_path: Path
+) -> None:
     out = copy_output(demo_run.out, tmp_path / "out")
     go = tmp_path / "go"
     first = worker("steps", str(out), "derive", "--variant", "--pause-at-write", "3", "--until", str(go))
@@ -80,8 +84,9 @@ def test_two_runs_at_once_on_the_same_cut_one_fails_clearly_never_a_mixed_output
     first_out, first_err = first.communicate(timeout=120)
 
     assert second.returncode == 3, second_err
-    assert second_err.strip() == (f"output folder {out} is in use by another run (pid {pid}); "
-                                  "wait for it to finish, or write to another folder")
+    assert second_err.strip() == (
+        f"output folder {out} is in use by another run (pid {pid}); wait for it to finish, or write to another folder"
+    )
     assert first.returncode == 0, first_err
     assert "derive   done in" in first_out
     assert litter(out) == []
@@ -93,8 +98,10 @@ def test_two_runs_at_once_on_different_cuts_do_not_interfere(tmp_path: Path) -> 
     """Both pause mid-ingest, so they overlap for certain; each ends as a run alone would."""
     go = tmp_path / "go"
     cuts = {"2026-06-30": tmp_path / "cut-a", "2026-11-01": tmp_path / "cut-b"}
-    runs = [worker("steps", str(out), "ingest,derive", "--data-cut", cut, "--pause-at-write", "2", "--until", str(go))
-            for cut, out in cuts.items()]
+    runs = [
+        worker("steps", str(out), "ingest,derive", "--data-cut", cut, "--pause-at-write", "2", "--until", str(go))
+        for cut, out in cuts.items()
+    ]
     try:
         for run in runs:
             assert run.stdout.readline().startswith("paused "), run.stderr.read()
@@ -118,15 +125,16 @@ def test_two_runs_at_once_on_different_cuts_do_not_interfere(tmp_path: Path) -> 
         for table in sorted(alone.glob("*.parquet")):  # the same rows (the code version in the provenance may differ)
             pd.testing.assert_frame_equal(pd.read_parquet(out / table.name), pd.read_parquet(table))
             assert read_provenance(out / table.name)["data_cut"] == cut
-    assert len(pd.read_parquet(cuts["2026-06-30"] / "events.parquet")) < len(pd.read_parquet(cuts["2026-11-01"] / "events.parquet"))
+    assert len(pd.read_parquet(cuts["2026-06-30"] / "events.parquet")) < len(
+        pd.read_parquet(cuts["2026-11-01"] / "events.parquet")
+    )
 
 
 def test_the_lock_is_reentrant_in_one_process_and_held_for_a_whole_run(tmp_path: Path) -> None:
     out = tmp_path / "out"
     with hold_output_locks():
-        with output_lock(out):
-            with output_lock(out):
-                assert (out / LOCK_NAME).read_text().strip().isdigit()
+        with output_lock(out), output_lock(out):
+            assert (out / LOCK_NAME).read_text().strip().isdigit()
         assert (out / LOCK_NAME).exists(), "a run keeps its folder locked between two steps"
     assert not out.exists(), "the lock removes its file, and the folder it created when left empty"
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-import analysis.store as store
+from analysis import store
 from analysis.store import OutputError
 from tests.reliability.conftest import VARIANT_PLAN, DemoRun, copy_output, litter, run_worker, snapshot
 from tests.reliability.test_step_atomicity import fail_on_move, fail_on_staged_write, run_step
@@ -33,8 +33,9 @@ def assert_one_line(message: str) -> None:
 
 
 @pytest.mark.parametrize("step", ["ingest", "derive", "analyze", "report"])
-def test_disk_full_while_staging_is_one_line_and_changes_nothing(step: str, demo_run: DemoRun, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_while_staging_is_one_line_and_changes_nothing(
+    step: str, demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)
     fail_on_staged_write(monkeypatch, 2, OSError(errno.ENOSPC, "No space left on device"))
@@ -42,17 +43,26 @@ def test_disk_full_while_staging_is_one_line_and_changes_nothing(step: str, demo
     with pytest.raises(OutputError) as raised:
         run_step(step, out, VARIANT_PLAN)
 
-    assert str(raised.value) == (f"the {step} step cannot write to the output folder {out}: no space left on the device; "
-                                 "the previous outputs there are unchanged")
+    assert str(raised.value) == (
+        f"the {step} step cannot write to the output folder {out}: no space left on the device; "
+        "the previous outputs there are unchanged"
+    )
     assert_one_line(str(raised.value))
     assert snapshot(out) == before
     assert litter(out) == []
 
 
-@pytest.mark.parametrize("code, words", [(errno.EACCES, "permission denied"), (errno.EROFS, "the file system is read-only"),
-                                         (errno.ENOSPC, "no space left on the device")])
-def test_an_error_while_moving_into_place_is_undone(code: int, words: str, demo_run: DemoRun, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        (errno.EACCES, "permission denied"),
+        (errno.EROFS, "the file system is read-only"),
+        (errno.ENOSPC, "no space left on the device"),
+    ],
+)
+def test_an_error_while_moving_into_place_is_undone(
+    code: int, words: str, demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)
     target = out / "crs.parquet"
@@ -61,16 +71,22 @@ def test_an_error_while_moving_into_place_is_undone(code: int, words: str, demo_
     with pytest.raises(OutputError) as raised:
         run_step("derive", out, VARIANT_PLAN)
 
-    assert str(raised.value) == (f"the derive step cannot write to the output folder {out}: {words} ({target}); "
-                                 "the previous outputs there are unchanged")
+    assert str(raised.value) == (
+        f"the derive step cannot write to the output folder {out}: {words} ({target}); "
+        "the previous outputs there are unchanged"
+    )
     assert snapshot(out) == before
     assert litter(out) == []
 
 
-def test_a_manifest_that_cannot_be_written_undoes_the_step(demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_manifest_that_cannot_be_written_undoes_the_step(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)
-    fail_on_move(monkeypatch, out, 3, OSError(errno.EACCES, "Permission denied", str(out / "manifest.json")))  # 2 moves, then the manifest
+    fail_on_move(
+        monkeypatch, out, 3, OSError(errno.EACCES, "Permission denied", str(out / "manifest.json"))
+    )  # 2 moves, then the manifest
 
     with pytest.raises(OutputError, match="permission denied"):
         run_step("analyze", out, VARIANT_PLAN)
@@ -78,9 +94,12 @@ def test_a_manifest_that_cannot_be_written_undoes_the_step(demo_run: DemoRun, tm
     assert litter(out) == []
 
 
-@pytest.mark.parametrize("code, words", [(errno.EACCES, "permission denied"), (errno.EROFS, "the file system is read-only")])
-def test_a_folder_that_cannot_be_written_at_all(code: int, words: str, demo_run: DemoRun, tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "code, words", [(errno.EACCES, "permission denied"), (errno.EROFS, "the file system is read-only")]
+)
+def test_a_folder_that_cannot_be_written_at_all(
+    code: int, words: str, demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Even the lock file cannot be made: the step stops before any work."""
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)
@@ -94,13 +113,17 @@ def test_a_folder_that_cannot_be_written_at_all(code: int, words: str, demo_run:
     monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(OutputError) as raised:
         run_step("derive", out, VARIANT_PLAN)
-    assert str(raised.value) == (f"the derive step cannot write to the output folder {out}: {words} ({out / store.LOCK_NAME}); "
-                                 "the previous outputs there are unchanged")
+    assert str(raised.value) == (
+        f"the derive step cannot write to the output folder {out}: {words} ({out / store.LOCK_NAME}); "
+        "the previous outputs there are unchanged"
+    )
     monkeypatch.undo()
     assert snapshot(out) == before
 
 
-def test_the_flows_report_it_as_a_user_error(demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_flows_report_it_as_a_user_error(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pipelines.derive import run_derive
     from pipelines.outcome import as_user_outcome
 
@@ -108,7 +131,9 @@ def test_the_flows_report_it_as_a_user_error(demo_run: DemoRun, tmp_path: Path, 
     fail_on_staged_write(monkeypatch, 1, OSError(errno.ENOSPC, "No space left on device"))
     state = as_user_outcome(run_derive, out, VARIANT_PLAN)
     assert state.is_failed()
-    assert state.message.startswith(f"the derive step cannot write to the output folder {out}: no space left on the device")
+    assert state.message.startswith(
+        f"the derive step cannot write to the output folder {out}: no space left on the device"
+    )
 
 
 def test_a_real_file_size_limit_mid_step(demo_run: DemoRun, tmp_path: Path) -> None:
@@ -125,7 +150,9 @@ def test_a_real_file_size_limit_mid_step(demo_run: DemoRun, tmp_path: Path) -> N
     assert litter(out) == []
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a 0500 folder anyway; the planted EACCES tests cover it")
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes into a 0500 folder anyway; the planted EACCES tests cover it"
+)
 def test_a_real_read_only_folder(demo_run: DemoRun, tmp_path: Path) -> None:
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)

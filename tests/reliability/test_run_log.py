@@ -6,7 +6,7 @@ import getpass
 import json
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,8 +18,25 @@ from pipelines.paths import DEMO_EXPORT
 from tests.export.bundle_builder import P001, PARTICIPANT_HEADER, write_bundle
 from tests.reliability.conftest import REPO, DemoRun, copy_output, worker
 
-FIELDS = {"record_version", "user", "host", "pid", "started_at", "finished_at", "command", "parameters", "steps",
-          "input_sha256", "data_cut", "analysis_plan_sha256", "code_version", "out_dir", "files_written", "result", "message"}
+FIELDS = {
+    "record_version",
+    "user",
+    "host",
+    "pid",
+    "started_at",
+    "finished_at",
+    "command",
+    "parameters",
+    "steps",
+    "input_sha256",
+    "data_cut",
+    "analysis_plan_sha256",
+    "code_version",
+    "out_dir",
+    "files_written",
+    "result",
+    "message",
+}
 
 
 def utc(text: str) -> datetime:
@@ -33,22 +50,33 @@ def test_a_run_writes_one_line_with_the_audit_trail(demo_run: DemoRun) -> None:
     manifest = read_manifest(demo_run.out)
     assert set(record) == FIELDS
     assert record["user"] == getpass.getuser()
-    assert utc(record["started_at"]) <= utc(record["finished_at"]) <= datetime.now(timezone.utc)
+    assert utc(record["started_at"]) <= utc(record["finished_at"]) <= datetime.now(UTC)
     assert record["command"] == "run"
-    assert [(s["step"], s["reused"]) for s in record["steps"]] == [("ingest", False), ("derive", False), ("analyze", False), ("report", False)]
-    assert record["input_sha256"] == {name: entry["sha256"] for name, entry in manifest["steps"]["ingest"]["inputs"].items()}
+    assert [(s["step"], s["reused"]) for s in record["steps"]] == [
+        ("ingest", False),
+        ("derive", False),
+        ("analyze", False),
+        ("report", False),
+    ]
+    assert record["input_sha256"] == {
+        name: entry["sha256"] for name, entry in manifest["steps"]["ingest"]["inputs"].items()
+    }
     assert record["input_sha256"]["events.csv"] == file_sha256(DEMO_EXPORT / "events.csv")
     assert record["data_cut"] == "2026-11-01"
     assert record["analysis_plan_sha256"] == AnalysisPlan().settings_hash()
     assert record["code_version"] == code_version()
     assert record["out_dir"] == str(demo_run.out.resolve())
-    files = {str(p.resolve()): file_sha256(p) for p in demo_run.out.rglob("*") if p.is_file() and p.name != "manifest.json"}
+    files = {
+        str(p.resolve()): file_sha256(p) for p in demo_run.out.rglob("*") if p.is_file() and p.name != "manifest.json"
+    }
     assert record["files_written"] == files
     assert len(files) == 17
     assert (record["result"], record["message"]) == ("completed", None)
 
 
-def test_the_log_is_beside_the_output_folder_or_where_pacer_run_log_says(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_log_is_beside_the_output_folder_or_where_pacer_run_log_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PACER_RUN_LOG", raising=False)
     assert run_log_path(tmp_path / "processed") == tmp_path / "processed" / "runs.jsonl"
     monkeypatch.setenv("PACER_RUN_LOG", str(tmp_path / "audit" / "pacer.jsonl"))
@@ -58,8 +86,10 @@ def test_the_log_is_beside_the_output_folder_or_where_pacer_run_log_says(tmp_pat
 def test_appends_from_two_processes_at_once_stay_whole_lines(tmp_path: Path) -> None:
     """200 lines of 100 kB from each of two processes: every line whole, none lost (O_APPEND under flock)."""
     log = tmp_path / "runs.jsonl"
-    script = ("import sys; from pathlib import Path; from analysis.runlog import append_run_record\n"
-              "for i in range(200): append_run_record(Path(sys.argv[1]), {'writer': sys.argv[2], 'i': i, 'pad': 'x' * 100_000})\n")
+    script = (
+        "import sys; from pathlib import Path; from analysis.runlog import append_run_record\n"
+        "for i in range(200): append_run_record(Path(sys.argv[1]), {'writer': sys.argv[2], 'i': i, 'pad': 'x' * 100_000})\n"
+    )
     writers = [subprocess.Popen([sys.executable, "-c", script, str(log), name], cwd=REPO) for name in ("a", "b")]
     assert [w.wait(timeout=120) for w in writers] == [0, 0]
     records = read_run_log(log)
@@ -77,8 +107,9 @@ def test_the_log_is_only_appended_to(tmp_path: Path) -> None:
     assert [r["run"] for r in read_run_log(log)] == [1, 2]
 
 
-def test_a_run_log_that_cannot_be_written_fails_a_completed_run(demo_run: DemoRun, tmp_path: Path,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_run_log_that_cannot_be_written_fails_a_completed_run(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from pipelines.audit import RunLog
     from pipelines.steps import StepOutcome
 
@@ -111,15 +142,20 @@ def test_two_runs_give_two_lines(prefect_harness: None, demo_run: DemoRun, tmp_p
 def test_a_failed_run_writes_a_failed_line(prefect_harness: None, tmp_path: Path) -> None:
     from pipelines.run import run_flow
 
-    bundle = write_bundle(tmp_path / "bundle", participant_header=["participant_id", "MRN", *PARTICIPANT_HEADER[1:]],
-                          participants=[["P001", "12345", *P001[1:]]])
+    bundle = write_bundle(
+        tmp_path / "bundle",
+        participant_header=["participant_id", "MRN", *PARTICIPANT_HEADER[1:]],
+        participants=[["P001", "12345", *P001[1:]]],
+    )
     state = run_flow(export=bundle, out_dir=tmp_path / "out", return_state=True)
     assert state.is_failed()
     [record] = read_run_log(tmp_path / "runs.jsonl")
     assert record["result"] == "failed"
     assert record["message"] == state.message
     assert record["message"].startswith("participants.csv: column 'MRN' looks like a direct identifier")
-    assert record["input_sha256"] == {name: file_sha256(bundle / name) for name in ("events.csv", "manifest.json", "participants.csv")}
+    assert record["input_sha256"] == {
+        name: file_sha256(bundle / name) for name in ("events.csv", "manifest.json", "participants.csv")
+    }
     assert record["steps"] == [] and record["files_written"] == {}
     assert not (tmp_path / "out").exists()
     assert "12345" not in (tmp_path / "runs.jsonl").read_text()
@@ -132,7 +168,11 @@ def test_a_single_step_writes_its_line_with_the_files_it_wrote(prefect_harness: 
     ingest_flow(export=DEMO_EXPORT, out_dir=tmp_path / "out")
     [record] = read_run_log(tmp_path / "runs.jsonl")
     assert record["command"] == "ingest" and record["result"] == "completed"
-    assert sorted(Path(p).name for p in record["files_written"]) == ["events.parquet", "participants.parquet", "quarantine.parquet"]
+    assert sorted(Path(p).name for p in record["files_written"]) == [
+        "events.parquet",
+        "participants.parquet",
+        "quarantine.parquet",
+    ]
 
 
 @pytest.mark.flow
@@ -145,13 +185,16 @@ def test_the_command_line_on_a_folder_in_use(prefect_harness: None, demo_run: De
     holder = worker("hold", str(out), stdin=subprocess.PIPE)
     pid = int(holder.stdout.readline().split()[1])
     try:
-        result = CliRunner().invoke(app, ["analyze", "--processed", str(out), "--settings", str(settings_file(tmp_path))])
+        result = CliRunner().invoke(
+            app, ["analyze", "--processed", str(out), "--settings", str(settings_file(tmp_path))]
+        )
     finally:
         holder.stdin.close()
         holder.wait(timeout=60)
     assert result.exit_code == 2, result.output
     assert result.output.strip().splitlines() == [
-        f"error: output folder {out} is in use by another run (pid {pid}); wait for it to finish, or write to another folder"]
+        f"error: output folder {out} is in use by another run (pid {pid}); wait for it to finish, or write to another folder"
+    ]
     [record] = read_run_log(tmp_path / "runs.jsonl")
     assert (record["command"], record["result"]) == ("analyze", "failed")
     assert "is in use by another run" in record["message"]

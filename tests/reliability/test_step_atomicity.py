@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import analysis.store as store
+from analysis import store
 from analysis.settings import AnalysisPlan
 from analysis.store import file_sha256, read_manifest
 from pipelines.paths import DEMO_EXPORT
@@ -25,10 +25,23 @@ from tests.reliability.worker import canned_reports
 
 STEP_FILES = {
     "ingest": ["events.parquet", "participants.parquet", "quarantine.parquet"],
-    "derive": ["adsl.parquet", "adtte.parquet", "ae.parquet", "anakinra.parquet", "crs.parquet", "crs_timeline.parquet",
-               "icans.parquet", "queries.parquet"],
+    "derive": [
+        "adsl.parquet",
+        "adtte.parquet",
+        "ae.parquet",
+        "anakinra.parquet",
+        "crs.parquet",
+        "crs_timeline.parquet",
+        "icans.parquet",
+        "queries.parquet",
+    ],
     "analyze": ["ard.parquet", "comparison_notes.json"],
-    "report": ["report/dsmb_open_report.html", "report/dsmb_open_report.pdf", "report/dsmb_report.html", "report/dsmb_report.pdf"],
+    "report": [
+        "report/dsmb_open_report.html",
+        "report/dsmb_open_report.pdf",
+        "report/dsmb_report.html",
+        "report/dsmb_report.pdf",
+    ],
 }
 STAGED_WRITES = {"ingest": 3, "derive": 8, "analyze": 2, "report": 4}
 
@@ -41,14 +54,18 @@ def run_step(step: str, out: Path, plan: AnalysisPlan) -> object:
     """One step's own function on ``out`` (the report with stand-in documents: the writing is under test, not the rendering)."""
     if step == "ingest":
         from pipelines.ingest import run_ingest
+
         return run_ingest(DEMO_EXPORT, data_cut=None, out_dir=out, time_zone=None, plan=plan)
     if step == "derive":
         from pipelines.derive import run_derive
+
         return run_derive(out, plan)
     if step == "analyze":
         from pipelines.analyze import run_analyze
+
         return run_analyze(out, plan)
     from pipelines.report import run_report
+
     return run_report(out, plan, "2026-11-02T00:00:00+00:00")
 
 
@@ -103,10 +120,12 @@ def assert_consistent(out: Path) -> None:
 
 # --- in-process faults: an exception between two writes, or while moving into place -----------------
 
+
 @pytest.mark.parametrize("step", ["ingest", "derive", "analyze", "report"])
 @pytest.mark.parametrize("at", ["first", "last"])
-def test_a_fault_between_writes_leaves_the_previous_output_intact(step: str, at: str, demo_run: DemoRun, tmp_path: Path,
-                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fault_between_writes_leaves_the_previous_output_intact(
+    step: str, at: str, demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)
     n = 2 if at == "first" else STAGED_WRITES[step]
@@ -124,6 +143,7 @@ def test_a_fault_between_writes_leaves_the_previous_output_intact(step: str, at:
 
     monkeypatch.undo()
     import pipelines.report
+
     monkeypatch.setattr(pipelines.report, "render_reports", canned_reports)
     outcome = run_step(step, out, VARIANT_PLAN)
     assert outcome.reused is False
@@ -133,8 +153,9 @@ def test_a_fault_between_writes_leaves_the_previous_output_intact(step: str, at:
 
 
 @pytest.mark.parametrize("n", [1, 2, 4])
-def test_a_fault_while_moving_into_place_puts_every_previous_file_back(n: int, demo_run: DemoRun, tmp_path: Path,
-                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_fault_while_moving_into_place_puts_every_previous_file_back(
+    n: int, demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """n = 1, 2: the first or second file moved; n = 4: manifest.json itself, after all three tables moved."""
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)
@@ -159,9 +180,11 @@ def test_a_first_run_that_fails_leaves_no_folder(tmp_path: Path, monkeypatch: py
 
 # --- killed processes (SIGKILL): before the commit record, and while moving into place --------------
 
+
 @pytest.mark.parametrize("step", ["ingest", "derive", "analyze", "report"])
-def test_a_run_killed_between_writes_leaves_the_previous_output_and_the_next_run_completes(step: str, demo_run: DemoRun,
-                                                                                           tmp_path: Path) -> None:
+def test_a_run_killed_between_writes_leaves_the_previous_output_and_the_next_run_completes(
+    step: str, demo_run: DemoRun, tmp_path: Path
+) -> None:
     out = copy_output(demo_run.out, tmp_path / "out")
     before = snapshot(out)
     n = STAGED_WRITES[step] // 2 + 1
@@ -204,8 +227,9 @@ def test_a_run_killed_while_moving_into_place_is_completed_by_the_next_run(demo_
     assert_consistent(out)
     manifest = read_manifest(out)
     assert manifest["steps"]["derive"] == {**committed["details"], "files": STEP_FILES["derive"]}
-    assert {name: file_sha256(out / name) for name in STEP_FILES["derive"]} == \
-        {name: entry["sha256"] for name, entry in committed["files"].items()}
+    assert {name: file_sha256(out / name) for name in STEP_FILES["derive"]} == {
+        name: entry["sha256"] for name, entry in committed["files"].items()
+    }
     finished = run_worker("steps", str(out), "derive", "--variant")
     assert finished.returncode == 0, finished.stderr
     assert_consistent(out)
@@ -213,8 +237,10 @@ def test_a_run_killed_while_moving_into_place_is_completed_by_the_next_run(demo_
 
 # --- idempotence ------------------------------------------------------------------------------------
 
-def test_two_runs_on_the_same_bundle_and_cut_give_byte_identical_tables(demo_run: DemoRun, tmp_path: Path,
-                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+
+def test_two_runs_on_the_same_bundle_and_cut_give_byte_identical_tables(
+    demo_run: DemoRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A second folder from scratch, and the same folder recomputed (manifest removed): the same bytes."""
     monkeypatch.undo()  # real reports here
     from tests.reliability.conftest import run_demo_pipeline
@@ -228,8 +254,14 @@ def test_two_runs_on_the_same_bundle_and_cut_give_byte_identical_tables(demo_run
 
     first_manifest = json.loads((demo_run.out / "manifest.json").read_text())
     second_manifest = json.loads((second / "manifest.json").read_text())
-    moments = {first_manifest["steps"]["ingest"]["run_time"]: "TIME", first_manifest["steps"]["report"]["rendered_at"]: "TIME"}
-    later = {second_manifest["steps"]["ingest"]["run_time"]: "TIME", second_manifest["steps"]["report"]["rendered_at"]: "TIME"}
+    moments = {
+        first_manifest["steps"]["ingest"]["run_time"]: "TIME",
+        first_manifest["steps"]["report"]["rendered_at"]: "TIME",
+    }
+    later = {
+        second_manifest["steps"]["ingest"]["run_time"]: "TIME",
+        second_manifest["steps"]["report"]["rendered_at"]: "TIME",
+    }
     for name in ("dsmb_open_report.html", "dsmb_report.html"):
         assert normalized(demo_run.out / "report" / name, moments) == normalized(second / "report" / name, later), name
     for name in ("dsmb_open_report.pdf", "dsmb_report.pdf"):

@@ -30,21 +30,26 @@ VARIANT = {"high_burden_pct": 50.0}
 
 def canned_reports(*args, **kwargs) -> dict[str, bytes]:
     """Four small stand-in documents (the report step's writing, without its 8 s of rendering)."""
-    return {name: f"stand-in {name}\n".encode() * 200 for name in
-            ("dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf")}
+    return {
+        name: f"stand-in {name}\n".encode() * 200
+        for name in ("dsmb_open_report.html", "dsmb_open_report.pdf", "dsmb_report.html", "dsmb_report.pdf")
+    }
 
 
 def install_faults(args: argparse.Namespace) -> None:
     """Wrap the store's staging writes and os.replace with the requested kill or pause."""
-    import analysis.store as store
+    from analysis import store
 
     staged = {"count": 0}
 
     def hook(function):
         def wrapper(*call_args, **call_kwargs):
             path = next((a for a in call_args if isinstance(a, Path)), None)
-            if path is not None and any(part.startswith(store.STAGING_PREFIX) for part in path.parts) \
-                    and path.name != store.COMMIT_RECORD:
+            if (
+                path is not None
+                and any(part.startswith(store.STAGING_PREFIX) for part in path.parts)
+                and path.name != store.COMMIT_RECORD
+            ):
                 staged["count"] += 1
                 if staged["count"] == args.kill_at_write:
                     os.kill(os.getpid(), signal.SIGKILL)
@@ -53,6 +58,7 @@ def install_faults(args: argparse.Namespace) -> None:
                     while not Path(args.until).exists():
                         time.sleep(0.05)
             return function(*call_args, **call_kwargs)
+
         return wrapper
 
     for name in ("write_table", "write_json", "write_bytes"):
@@ -65,8 +71,11 @@ def install_faults(args: argparse.Namespace) -> None:
         def replace(source, target, *rest, **kw):
             real_replace(source, target, *rest, **kw)
             source, target = Path(source), Path(target)
-            if any(p.startswith(store.STAGING_PREFIX) for p in source.parts) and \
-                    not any(p.startswith(store.STAGING_PREFIX) for p in target.parts) and not target.name.endswith(".tmp"):
+            if (
+                any(p.startswith(store.STAGING_PREFIX) for p in source.parts)
+                and not any(p.startswith(store.STAGING_PREFIX) for p in target.parts)
+                and not target.name.endswith(".tmp")
+            ):
                 moves["count"] += 1
                 if moves["count"] == args.kill_after_move:
                     os.kill(os.getpid(), signal.SIGKILL)
@@ -82,20 +91,25 @@ def run_steps(args: argparse.Namespace) -> None:
     out = Path(args.out)
     if args.canned_report:
         import pipelines.report
+
         pipelines.report.render_reports = canned_reports
     for step in args.steps.split(","):
         if step == "ingest":
             from pipelines.ingest import run_ingest
+
             cut = None if args.data_cut is None else date.fromisoformat(args.data_cut)
             outcome = run_ingest(DEMO_EXPORT, data_cut=cut, out_dir=out, time_zone=None, plan=plan)
         elif step == "derive":
             from pipelines.derive import run_derive
+
             outcome = run_derive(out, plan)
         elif step == "analyze":
             from pipelines.analyze import run_analyze
+
             outcome = run_analyze(out, plan)
         elif step == "report":
             from pipelines.report import run_report
+
             outcome = run_report(out, plan, "2026-11-02T00:00:00+00:00")
         else:
             raise SystemExit(f"unknown step {step}")

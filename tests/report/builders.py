@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -80,35 +80,46 @@ def cut_date_for(specs: list[Spec]) -> date:
     return STUDY_START + timedelta(days=max(s.enrolled_day for s in specs) + 10)
 
 
-SKIPPED_NOTE = ("prwcc_schultz_2022 × crs_grade3plus: not compared — confirmed: false (key figures not verified in the "
-                "cited source).")
+SKIPPED_NOTE = (
+    "prwcc_schultz_2022 × crs_grade3plus: not compared — confirmed: false (key figures not verified in the "
+    "cited source)."
+)
 
 
-def build_output_folder(folder: Path, specs: list[Spec] = TYPICAL, plan: AnalysisPlan | None = None,
-                        notes: list[str] | None = None) -> Path:
+def build_output_folder(
+    folder: Path, specs: list[Spec] = TYPICAL, plan: AnalysisPlan | None = None, notes: list[str] | None = None
+) -> Path:
     """Write every table of outputs.md, ard.parquet and manifest.json into ``folder``.
 
     ``notes``: the analyze step's ``comparison_notes.json`` (skipped comparisons), written when given.
     """
     plan = plan or AnalysisPlan()
     cut = cut_date_for(specs)
-    cut_instant = datetime.combine(cut + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+    cut_instant = datetime.combine(cut + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     frames = _tables(specs, cut_instant, plan)
     frames["ard"] = _ard(frames, specs, plan)
-    record = provenance({"participants.csv": "a" * 64, "events.csv": "b" * 64, "manifest.json": "c" * 64},
-                        cut.isoformat(), plan.canonical_json(), plan.settings_hash())
+    record = provenance(
+        {"participants.csv": "a" * 64, "events.csv": "b" * 64, "manifest.json": "c" * 64},
+        cut.isoformat(),
+        plan.canonical_json(),
+        plan.settings_hash(),
+    )
     written = {}
     for name, frame in frames.items():
         path = folder / f"{name}.parquet"
         written[path.name] = {"sha256": write_table(frame, path, record), "rows": len(frame)}
     manifest = {
         "files": written,
-        "steps": {"ingest": {
-            "data_cut": cut.isoformat(), "cut_instant": cut_instant.isoformat(), "timezone": "America/Chicago",
-            "exported_at": (cut_instant + timedelta(hours=6)).isoformat(),
-            "inputs": {"participants.csv": {"sha256": "a" * 64}, "events.csv": {"sha256": "b" * 64}},
-            "run_time": "2026-01-02T03:04:05+00:00",
-        }},
+        "steps": {
+            "ingest": {
+                "data_cut": cut.isoformat(),
+                "cut_instant": cut_instant.isoformat(),
+                "timezone": "America/Chicago",
+                "exported_at": (cut_instant + timedelta(hours=6)).isoformat(),
+                "inputs": {"participants.csv": {"sha256": "a" * 64}, "events.csv": {"sha256": "b" * 64}},
+                "run_time": "2026-01-02T03:04:05+00:00",
+            }
+        },
     }
     if notes is not None:
         write_json({"skipped_comparisons": notes}, folder / "comparison_notes.json")
@@ -123,7 +134,7 @@ def _infusion(spec: Spec, cut_instant: datetime) -> datetime | None:
 
 
 def _tables(specs: list[Spec], cut_instant: datetime, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
-    part, ev, crs, tl, icans, ana, ae, adsl, adtte = [], [], [], [], [], [], [], [], []
+    part, ev, crs, tl, icans, ana, adsl, adtte = [], [], [], [], [], [], [], []
     line = 2
     for s in specs:
         inf = _infusion(s, cut_instant)
@@ -131,24 +142,48 @@ def _tables(specs: list[Spec], cut_instant: datetime, plan: AnalysisPlan) -> dic
         cut_h = (cut_instant - inf).total_seconds() / 3600 if infused else math.nan
         crs_eval = infused and (cut_h >= 30 * 24 or (s.death is not None and s.death[0] < 30))
         eff_eval = infused and (cut_h >= 42 * 24 or (s.death is not None and s.death[0] < 42))
-        part.append({
-            "participant_id": s.pid, "site_id": "S1", "age_years": 8.0 + s.number, "sex": "F" if s.number % 2 else "M",
-            "weight_kg": 30.0 + s.number, "enrollment_date": STUDY_START + timedelta(days=s.enrolled_day),
-            "infusion_datetime": pd.Timestamp(inf) if infused else pd.NaT, "marrow_blast_pct": s.blasts,
-            "prior_hsct": s.number % 3 == 0, "cns_status": "CNS1", "car_t_dose_per_kg": 2.0e6, "infused": infused,
-            "age_at_infusion_years": 8.1 + s.number if infused else math.nan, "cut_hours": cut_h, "data_end_hours": cut_h,
-            "safety": infused, "crs_evaluable": crs_eval, "efficacy_evaluable": eff_eval,
-        })
+        part.append(
+            {
+                "participant_id": s.pid,
+                "site_id": "S1",
+                "age_years": 8.0 + s.number,
+                "sex": "F" if s.number % 2 else "M",
+                "weight_kg": 30.0 + s.number,
+                "enrollment_date": STUDY_START + timedelta(days=s.enrolled_day),
+                "infusion_datetime": pd.Timestamp(inf) if infused else pd.NaT,
+                "marrow_blast_pct": s.blasts,
+                "prior_hsct": s.number % 3 == 0,
+                "cns_status": "CNS1",
+                "car_t_dose_per_kg": 2.0e6,
+                "infused": infused,
+                "age_at_infusion_years": 8.1 + s.number if infused else math.nan,
+                "cut_hours": cut_h,
+                "data_end_hours": cut_h,
+                "safety": infused,
+                "crs_evaluable": crs_eval,
+                "efficacy_evaluable": eff_eval,
+            }
+        )
 
         def event(kind, hours, value=None, unit=None, detail=None, detail_text=None, end=None):
             nonlocal line
             base = inf if infused else cut_instant - timedelta(days=2)
-            ev.append({"participant_id": s.pid, "line": line, "event_type": kind,
-                       "event_time": pd.Timestamp(base + timedelta(hours=hours)),
-                       "end_time": pd.Timestamp(base + timedelta(hours=end)) if end is not None else pd.NaT,
-                       "hours_from_infusion": hours if infused else math.nan,
-                       "end_hours_from_infusion": end if (end is not None and infused) else math.nan,
-                       "value": value, "unit": unit, "detail": detail, "detail_text": detail_text, "time_flag": None})
+            ev.append(
+                {
+                    "participant_id": s.pid,
+                    "line": line,
+                    "event_type": kind,
+                    "event_time": pd.Timestamp(base + timedelta(hours=hours)),
+                    "end_time": pd.Timestamp(base + timedelta(hours=end)) if end is not None else pd.NaT,
+                    "hours_from_infusion": hours if infused else math.nan,
+                    "end_hours_from_infusion": end if (end is not None and infused) else math.nan,
+                    "value": value,
+                    "unit": unit,
+                    "detail": detail,
+                    "detail_text": detail_text,
+                    "time_flag": None,
+                }
+            )
             line += 1
 
         if s.withdrawn_day is not None:
@@ -172,46 +207,101 @@ def _tables(specs: list[Spec], cut_instant: datetime, plan: AnalysisPlan) -> dic
             grades = [1, s.crs if s.crs < 5 else 4, 1]
             pgrades = [1, s.penn if s.penn < 5 else 4, 1]
             for k, (g, pg) in enumerate(zip(grades, pgrades)):
-                tl.append({"participant_id": s.pid, "start_hours": onset + 24 * k, "end_hours": onset + 24 * (k + 1),
-                           "episode": 1, "crs_grade": g, "crs_grade_penn": pg, "fever": k == 0,
-                           "hypotension_level": max(0, g - 1) if g < 4 else 4, "hypoxia_level": 0})
+                tl.append(
+                    {
+                        "participant_id": s.pid,
+                        "start_hours": onset + 24 * k,
+                        "end_hours": onset + 24 * (k + 1),
+                        "episode": 1,
+                        "crs_grade": g,
+                        "crs_grade_penn": pg,
+                        "fever": k == 0,
+                        "hypotension_level": max(0, g - 1) if g < 4 else 4,
+                        "hypoxia_level": 0,
+                    }
+                )
         if s.death:
             event("death", s.death[0] * 24, detail=s.death[1])
         event("last_contact", follow_days * 24 - 1)
         if s.number in (1, 4):
-            event("adverse_event", 100.0 + s.number, 3, None, "infection", AE_FREE_TEXT if s.number == 1 else None,
-                  end=200.0 + s.number)
+            event(
+                "adverse_event",
+                100.0 + s.number,
+                3,
+                None,
+                "infection",
+                AE_FREE_TEXT if s.number == 1 else None,
+                end=200.0 + s.number,
+            )
         if s.number == 4:
             event("adverse_event", 35 * 24.0, 4, None, "neutropenia", None)
             event("adverse_event", 60.0, 3, None, "iec_hs", None, end=240.0)
-        crs.append({
-            "participant_id": s.pid, "crs_any": bool(s.crs), "crs_onset_hours": onset, "crs_max_grade": s.crs,
-            "crs_max_grade_penn": s.penn, "crs_episodes": 1 if s.crs else 0, "crs_duration_hours": 72.0 if s.crs else math.nan,
-            "crs_open": s.number == 8, "crs_grade_reported_max": (s.crs + 1 if s.number == 2 else s.crs) if s.crs else pd.NA,
-            "first_fever_hours": onset,
-        })
-        icans.append({"participant_id": s.pid, "icans_any": s.icans > 0, "icans_onset_hours": 100.0 + s.number if s.icans else math.nan,
-                      "icans_max_grade": s.icans, "icans_assessed": s.number != 10})
-        ana.append({
-            "participant_id": s.pid, "first_fever_hours": onset, "trigger_hours": trigger, "first_anakinra_hours": first_dose,
-            "fever_to_anakinra_hours": first_dose - onset, "trigger_to_anakinra_hours": first_dose - trigger,
-            "anakinra_doses": (4 if s.escalated else 2) if s.crs else 0, "anakinra_escalated": s.escalated,
-            "tocilizumab_given": s.toci, "corticosteroids_given": s.steroids,
-            "deviation": "first dose more than 6 h after the trigger (7.0 h)" if s.number == 4 else None,
-        })
-        trd = s.death is not None and ((s.death[1] in plan.trm_causes and s.death[0] <= 100)
-                                       or (s.death[1] != "disease" and s.death[0] <= 30))
-        adsl.append({
-            "participant_id": s.pid, "age_years": 8.0 + s.number, "sex": "F" if s.number % 2 else "M",
-            "marrow_blast_pct": s.blasts, "high_burden": s.blasts >= 40, "prior_hsct": s.number % 3 == 0,
-            "infused": True, "safety": True, "crs_evaluable": crs_eval, "efficacy_evaluable": eff_eval,
-            "response_day28": s.response if eff_eval else None, "mrd_negative_day28": (s.mrd < 0.01) if eff_eval else pd.NA,
-            "best_response_3mo": s.response if eff_eval else None, "death": s.death is not None,
-            "death_cause": s.death[1] if s.death else None, "death_days": s.death[0] if s.death else math.nan,
-            "treatment_related_death": trd, "last_known_alive_days": follow_days,
-            "withdrawn": False, "completed_12_months": follow_days >= 365.25,
-            "ongoing_at_cut": s.death is None and follow_days < 365.25,
-        })
+        crs.append(
+            {
+                "participant_id": s.pid,
+                "crs_any": bool(s.crs),
+                "crs_onset_hours": onset,
+                "crs_max_grade": s.crs,
+                "crs_max_grade_penn": s.penn,
+                "crs_episodes": 1 if s.crs else 0,
+                "crs_duration_hours": 72.0 if s.crs else math.nan,
+                "crs_open": s.number == 8,
+                "crs_grade_reported_max": (s.crs + 1 if s.number == 2 else s.crs) if s.crs else pd.NA,
+                "first_fever_hours": onset,
+            }
+        )
+        icans.append(
+            {
+                "participant_id": s.pid,
+                "icans_any": s.icans > 0,
+                "icans_onset_hours": 100.0 + s.number if s.icans else math.nan,
+                "icans_max_grade": s.icans,
+                "icans_assessed": s.number != 10,
+            }
+        )
+        ana.append(
+            {
+                "participant_id": s.pid,
+                "first_fever_hours": onset,
+                "trigger_hours": trigger,
+                "first_anakinra_hours": first_dose,
+                "fever_to_anakinra_hours": first_dose - onset,
+                "trigger_to_anakinra_hours": first_dose - trigger,
+                "anakinra_doses": (4 if s.escalated else 2) if s.crs else 0,
+                "anakinra_escalated": s.escalated,
+                "tocilizumab_given": s.toci,
+                "corticosteroids_given": s.steroids,
+                "deviation": "first dose more than 6 h after the trigger (7.0 h)" if s.number == 4 else None,
+            }
+        )
+        trd = s.death is not None and (
+            (s.death[1] in plan.trm_causes and s.death[0] <= 100) or (s.death[1] != "disease" and s.death[0] <= 30)
+        )
+        adsl.append(
+            {
+                "participant_id": s.pid,
+                "age_years": 8.0 + s.number,
+                "sex": "F" if s.number % 2 else "M",
+                "marrow_blast_pct": s.blasts,
+                "high_burden": s.blasts >= 40,
+                "prior_hsct": s.number % 3 == 0,
+                "infused": True,
+                "safety": True,
+                "crs_evaluable": crs_eval,
+                "efficacy_evaluable": eff_eval,
+                "response_day28": s.response if eff_eval else None,
+                "mrd_negative_day28": (s.mrd < 0.01) if eff_eval else pd.NA,
+                "best_response_3mo": s.response if eff_eval else None,
+                "death": s.death is not None,
+                "death_cause": s.death[1] if s.death else None,
+                "death_days": s.death[0] if s.death else math.nan,
+                "treatment_related_death": trd,
+                "last_known_alive_days": follow_days,
+                "withdrawn": False,
+                "completed_12_months": follow_days >= 365.25,
+                "ongoing_at_cut": s.death is None and follow_days < 365.25,
+            }
+        )
         horizon = min(follow_days, 365.25)
         dead = s.death is not None and s.death[0] <= 365.25
         for param in ("OS", "EFS", "RFS", "CIR"):
@@ -220,81 +310,264 @@ def _tables(specs: list[Spec], cut_instant: datetime, plan: AnalysisPlan) -> dic
             event_flag = dead or (param != "OS" and s.response == "NR")
             aval = 28.0 if (param == "EFS" and s.response == "NR") else horizon
             code = 0 if not event_flag else (2 if (param == "CIR" and dead) else 1)
-            adtte.append({"participant_id": s.pid, "paramcd": param, "aval": aval,
-                          "cnsr": 0 if event_flag else (2 if horizon >= 365.25 else 1),
-                          "evntdesc": "death" if dead else ("treatment failure" if event_flag else None),
-                          "cnsdtdsc": None if event_flag else "last known alive",
-                          "event_code": code if param == "CIR" else pd.NA})
+            adtte.append(
+                {
+                    "participant_id": s.pid,
+                    "paramcd": param,
+                    "aval": aval,
+                    "cnsr": 0 if event_flag else (2 if horizon >= 365.25 else 1),
+                    "evntdesc": "death" if dead else ("treatment failure" if event_flag else None),
+                    "cnsdtdsc": None if event_flag else "last known alive",
+                    "event_code": code if param == "CIR" else pd.NA,
+                }
+            )
     for s in specs:  # enrolled but not infused: adsl rows
         if s.infused_days_before_cut is None:
-            adsl.append({"participant_id": s.pid, "age_years": 8.0 + s.number, "sex": "F" if s.number % 2 else "M",
-                         "marrow_blast_pct": s.blasts, "high_burden": s.blasts >= 40, "prior_hsct": s.number % 3 == 0,
-                         "infused": False, "safety": False, "crs_evaluable": False, "efficacy_evaluable": False,
-                         "response_day28": None, "mrd_negative_day28": pd.NA, "best_response_3mo": None,
-                         "death": False, "death_cause": None, "death_days": math.nan, "treatment_related_death": False,
-                         "last_known_alive_days": math.nan, "withdrawn": s.withdrawn_day is not None,
-                         "completed_12_months": False, "ongoing_at_cut": s.withdrawn_day is None})
-    queries = [
-        {"participant_id": f"{PREFIX}002", "kind": "crs_grade_discrepancy",
-         "detail": "derived ASTCT max grade 1, reported 2", "source": "reconciliation"},
-        {"participant_id": f"{PREFIX}008", "kind": "open_interval", "detail": "oxygen interval without end_time", "source": "crs"},
-        {"participant_id": f"{PREFIX}004", "kind": "unobserved_gap", "detail": "no temperature for 14.0 h", "source": "crs"},
-    ] if any(s.infused_days_before_cut for s in specs) else []
+            adsl.append(
+                {
+                    "participant_id": s.pid,
+                    "age_years": 8.0 + s.number,
+                    "sex": "F" if s.number % 2 else "M",
+                    "marrow_blast_pct": s.blasts,
+                    "high_burden": s.blasts >= 40,
+                    "prior_hsct": s.number % 3 == 0,
+                    "infused": False,
+                    "safety": False,
+                    "crs_evaluable": False,
+                    "efficacy_evaluable": False,
+                    "response_day28": None,
+                    "mrd_negative_day28": pd.NA,
+                    "best_response_3mo": None,
+                    "death": False,
+                    "death_cause": None,
+                    "death_days": math.nan,
+                    "treatment_related_death": False,
+                    "last_known_alive_days": math.nan,
+                    "withdrawn": s.withdrawn_day is not None,
+                    "completed_12_months": False,
+                    "ongoing_at_cut": s.withdrawn_day is None,
+                }
+            )
+    queries = (
+        [
+            {
+                "participant_id": f"{PREFIX}002",
+                "kind": "crs_grade_discrepancy",
+                "detail": "derived ASTCT max grade 1, reported 2",
+                "source": "reconciliation",
+            },
+            {
+                "participant_id": f"{PREFIX}008",
+                "kind": "open_interval",
+                "detail": "oxygen interval without end_time",
+                "source": "crs",
+            },
+            {
+                "participant_id": f"{PREFIX}004",
+                "kind": "unobserved_gap",
+                "detail": "no temperature for 14.0 h",
+                "source": "crs",
+            },
+        ]
+        if any(s.infused_days_before_cut for s in specs)
+        else []
+    )
     quarantine = [{"file": "events.csv", "line": 99, "column": "value", "value": "abc", "reason": "not a number"}]
 
     def frame(rows, columns):
-        return pd.DataFrame(rows, columns=columns) if rows else pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        return (
+            pd.DataFrame(rows, columns=columns)
+            if rows
+            else pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        )
 
     out = {
-        "participants": pd.DataFrame(part), "events": frame(ev, EVENT_COLUMNS), "quarantine": pd.DataFrame(quarantine),
-        "crs": frame(crs, CRS_COLUMNS), "crs_timeline": frame(tl, TIMELINE_COLUMNS), "icans": frame(icans, ICANS_COLUMNS),
-        "anakinra": frame(ana, ANAKINRA_COLUMNS), "ae": _ae(ev), "adsl": frame(adsl, ADSL_COLUMNS).sort_values("participant_id"),
-        "adtte": frame(adtte, ADTTE_COLUMNS), "queries": frame(queries, ["participant_id", "kind", "detail", "source"]),
+        "participants": pd.DataFrame(part),
+        "events": frame(ev, EVENT_COLUMNS),
+        "quarantine": pd.DataFrame(quarantine),
+        "crs": frame(crs, CRS_COLUMNS),
+        "crs_timeline": frame(tl, TIMELINE_COLUMNS),
+        "icans": frame(icans, ICANS_COLUMNS),
+        "anakinra": frame(ana, ANAKINRA_COLUMNS),
+        "ae": _ae(ev),
+        "adsl": frame(adsl, ADSL_COLUMNS).sort_values("participant_id"),
+        "adtte": frame(adtte, ADTTE_COLUMNS),
+        "queries": frame(queries, ["participant_id", "kind", "detail", "source"]),
     }
     return {name: _typed(name, f.reset_index(drop=True)) for name, f in out.items()}
 
 
-EVENT_COLUMNS = ["participant_id", "line", "event_type", "event_time", "end_time", "hours_from_infusion",
-                 "end_hours_from_infusion", "value", "unit", "detail", "detail_text", "time_flag"]
-CRS_COLUMNS = ["participant_id", "crs_any", "crs_onset_hours", "crs_max_grade", "crs_max_grade_penn", "crs_episodes",
-               "crs_duration_hours", "crs_open", "crs_grade_reported_max", "first_fever_hours"]
-TIMELINE_COLUMNS = ["participant_id", "start_hours", "end_hours", "episode", "crs_grade", "crs_grade_penn", "fever",
-                    "hypotension_level", "hypoxia_level"]
+EVENT_COLUMNS = [
+    "participant_id",
+    "line",
+    "event_type",
+    "event_time",
+    "end_time",
+    "hours_from_infusion",
+    "end_hours_from_infusion",
+    "value",
+    "unit",
+    "detail",
+    "detail_text",
+    "time_flag",
+]
+CRS_COLUMNS = [
+    "participant_id",
+    "crs_any",
+    "crs_onset_hours",
+    "crs_max_grade",
+    "crs_max_grade_penn",
+    "crs_episodes",
+    "crs_duration_hours",
+    "crs_open",
+    "crs_grade_reported_max",
+    "first_fever_hours",
+]
+TIMELINE_COLUMNS = [
+    "participant_id",
+    "start_hours",
+    "end_hours",
+    "episode",
+    "crs_grade",
+    "crs_grade_penn",
+    "fever",
+    "hypotension_level",
+    "hypoxia_level",
+]
 ICANS_COLUMNS = ["participant_id", "icans_any", "icans_onset_hours", "icans_max_grade", "icans_assessed"]
-ANAKINRA_COLUMNS = ["participant_id", "first_fever_hours", "trigger_hours", "first_anakinra_hours",
-                    "fever_to_anakinra_hours", "trigger_to_anakinra_hours", "anakinra_doses", "anakinra_escalated",
-                    "tocilizumab_given", "corticosteroids_given", "deviation"]
-ADSL_COLUMNS = ["participant_id", "age_years", "sex", "marrow_blast_pct", "high_burden", "prior_hsct", "infused",
-                "safety", "crs_evaluable", "efficacy_evaluable", "response_day28", "mrd_negative_day28",
-                "best_response_3mo", "death", "death_cause", "death_days", "treatment_related_death",
-                "last_known_alive_days", "withdrawn", "completed_12_months", "ongoing_at_cut"]
+ANAKINRA_COLUMNS = [
+    "participant_id",
+    "first_fever_hours",
+    "trigger_hours",
+    "first_anakinra_hours",
+    "fever_to_anakinra_hours",
+    "trigger_to_anakinra_hours",
+    "anakinra_doses",
+    "anakinra_escalated",
+    "tocilizumab_given",
+    "corticosteroids_given",
+    "deviation",
+]
+ADSL_COLUMNS = [
+    "participant_id",
+    "age_years",
+    "sex",
+    "marrow_blast_pct",
+    "high_burden",
+    "prior_hsct",
+    "infused",
+    "safety",
+    "crs_evaluable",
+    "efficacy_evaluable",
+    "response_day28",
+    "mrd_negative_day28",
+    "best_response_3mo",
+    "death",
+    "death_cause",
+    "death_days",
+    "treatment_related_death",
+    "last_known_alive_days",
+    "withdrawn",
+    "completed_12_months",
+    "ongoing_at_cut",
+]
 ADTTE_COLUMNS = ["participant_id", "paramcd", "aval", "cnsr", "evntdesc", "cnsdtdsc", "event_code"]
 
 DTYPES = {
-    "participants": {"participant_id": "string", "enrollment_date": "datetime64[s]", "infusion_datetime": "datetime64[us, UTC]"},
-    "events": {"participant_id": "string", "line": "int64", "event_type": "string", "event_time": "datetime64[us, UTC]",
-               "end_time": "datetime64[us, UTC]", "hours_from_infusion": "float64", "end_hours_from_infusion": "float64",
-               "value": "float64", "unit": "string", "detail": "string", "detail_text": "string", "time_flag": "string"},
-    "crs": {"participant_id": "string", "crs_any": "boolean", "crs_onset_hours": "float64", "crs_max_grade": "Int64",
-            "crs_max_grade_penn": "Int64", "crs_episodes": "Int64", "crs_duration_hours": "float64", "crs_open": "boolean",
-            "crs_grade_reported_max": "Int64", "first_fever_hours": "float64"},
-    "crs_timeline": {"participant_id": "string", "start_hours": "float64", "end_hours": "float64", "episode": "Int64",
-                     "crs_grade": "Int64", "crs_grade_penn": "Int64", "fever": "boolean", "hypotension_level": "Int64",
-                     "hypoxia_level": "Int64"},
-    "icans": {"participant_id": "string", "icans_any": "boolean", "icans_onset_hours": "float64",
-              "icans_max_grade": "Int64", "icans_assessed": "boolean"},
-    "anakinra": {"participant_id": "string", "first_fever_hours": "float64", "trigger_hours": "float64",
-                 "first_anakinra_hours": "float64", "fever_to_anakinra_hours": "float64",
-                 "trigger_to_anakinra_hours": "float64", "anakinra_doses": "Int64", "anakinra_escalated": "boolean",
-                 "tocilizumab_given": "boolean", "corticosteroids_given": "boolean", "deviation": "string"},
-    "adsl": {"participant_id": "string", "age_years": "float64", "sex": "string", "marrow_blast_pct": "float64",
-             "high_burden": "boolean", "prior_hsct": "boolean", "infused": "boolean", "safety": "boolean",
-             "crs_evaluable": "boolean", "efficacy_evaluable": "boolean", "response_day28": "string",
-             "mrd_negative_day28": "boolean", "best_response_3mo": "string", "death": "boolean", "death_cause": "string",
-             "death_days": "float64", "treatment_related_death": "boolean", "last_known_alive_days": "float64",
-             "withdrawn": "boolean", "completed_12_months": "boolean", "ongoing_at_cut": "boolean"},
-    "adtte": {"participant_id": "string", "paramcd": "string", "aval": "float64", "cnsr": "Int64", "evntdesc": "string",
-              "cnsdtdsc": "string", "event_code": "Int64"},
+    "participants": {
+        "participant_id": "string",
+        "enrollment_date": "datetime64[s]",
+        "infusion_datetime": "datetime64[us, UTC]",
+    },
+    "events": {
+        "participant_id": "string",
+        "line": "int64",
+        "event_type": "string",
+        "event_time": "datetime64[us, UTC]",
+        "end_time": "datetime64[us, UTC]",
+        "hours_from_infusion": "float64",
+        "end_hours_from_infusion": "float64",
+        "value": "float64",
+        "unit": "string",
+        "detail": "string",
+        "detail_text": "string",
+        "time_flag": "string",
+    },
+    "crs": {
+        "participant_id": "string",
+        "crs_any": "boolean",
+        "crs_onset_hours": "float64",
+        "crs_max_grade": "Int64",
+        "crs_max_grade_penn": "Int64",
+        "crs_episodes": "Int64",
+        "crs_duration_hours": "float64",
+        "crs_open": "boolean",
+        "crs_grade_reported_max": "Int64",
+        "first_fever_hours": "float64",
+    },
+    "crs_timeline": {
+        "participant_id": "string",
+        "start_hours": "float64",
+        "end_hours": "float64",
+        "episode": "Int64",
+        "crs_grade": "Int64",
+        "crs_grade_penn": "Int64",
+        "fever": "boolean",
+        "hypotension_level": "Int64",
+        "hypoxia_level": "Int64",
+    },
+    "icans": {
+        "participant_id": "string",
+        "icans_any": "boolean",
+        "icans_onset_hours": "float64",
+        "icans_max_grade": "Int64",
+        "icans_assessed": "boolean",
+    },
+    "anakinra": {
+        "participant_id": "string",
+        "first_fever_hours": "float64",
+        "trigger_hours": "float64",
+        "first_anakinra_hours": "float64",
+        "fever_to_anakinra_hours": "float64",
+        "trigger_to_anakinra_hours": "float64",
+        "anakinra_doses": "Int64",
+        "anakinra_escalated": "boolean",
+        "tocilizumab_given": "boolean",
+        "corticosteroids_given": "boolean",
+        "deviation": "string",
+    },
+    "adsl": {
+        "participant_id": "string",
+        "age_years": "float64",
+        "sex": "string",
+        "marrow_blast_pct": "float64",
+        "high_burden": "boolean",
+        "prior_hsct": "boolean",
+        "infused": "boolean",
+        "safety": "boolean",
+        "crs_evaluable": "boolean",
+        "efficacy_evaluable": "boolean",
+        "response_day28": "string",
+        "mrd_negative_day28": "boolean",
+        "best_response_3mo": "string",
+        "death": "boolean",
+        "death_cause": "string",
+        "death_days": "float64",
+        "treatment_related_death": "boolean",
+        "last_known_alive_days": "float64",
+        "withdrawn": "boolean",
+        "completed_12_months": "boolean",
+        "ongoing_at_cut": "boolean",
+    },
+    "adtte": {
+        "participant_id": "string",
+        "paramcd": "string",
+        "aval": "float64",
+        "cnsr": "Int64",
+        "evntdesc": "string",
+        "cnsdtdsc": "string",
+        "event_code": "Int64",
+    },
     "queries": {"participant_id": "string", "kind": "string", "detail": "string", "source": "string"},
 }
 
@@ -313,13 +586,30 @@ def _typed(name: str, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _ae(events: list[dict]) -> pd.DataFrame:
-    rows = [{"participant_id": e["participant_id"], "term": e["detail"], "term_text": e["detail_text"], "grade": int(e["value"]),
-             "onset_hours": e["hours_from_infusion"], "resolved_hours": e["end_hours_from_infusion"]}
-            for e in events if e["event_type"] == "adverse_event"]
+    rows = [
+        {
+            "participant_id": e["participant_id"],
+            "term": e["detail"],
+            "term_text": e["detail_text"],
+            "grade": int(e["value"]),
+            "onset_hours": e["hours_from_infusion"],
+            "resolved_hours": e["end_hours_from_infusion"],
+        }
+        for e in events
+        if e["event_type"] == "adverse_event"
+    ]
     columns = ["participant_id", "term", "term_text", "grade", "onset_hours", "resolved_hours"]
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"participant_id": "string", "term": "string", "term_text": "string", "grade": "int64",
-                         "onset_hours": "float64", "resolved_hours": "float64"})
+    return frame.astype(
+        {
+            "participant_id": "string",
+            "term": "string",
+            "term_text": "string",
+            "grade": "int64",
+            "onset_hours": "float64",
+            "resolved_hours": "float64",
+        }
+    )
 
 
 def _cp(n: int, N: int) -> tuple[float, float]:
@@ -350,21 +640,36 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
     crs = frames["crs"].merge(frames["adsl"][["participant_id", "crs_evaluable", "high_burden"]], on="participant_id")
     crs = crs.merge(frames["icans"], on="participant_id")
     evaluable = crs[crs["crs_evaluable"].astype(bool)]
-    for group, sub in (("all", evaluable), ("high_burden", evaluable[evaluable["high_burden"].astype(bool)]),
-                       ("low_burden", evaluable[~evaluable["high_burden"].astype(bool)])):
-        g, pg, ig = sub["crs_max_grade"].astype(int), sub["crs_max_grade_penn"].astype(int), sub["icans_max_grade"].astype(int)
-        for variable, count in (("crs_any", int((g > 0).sum())), ("crs_grade3plus", int((g >= 3).sum())),
-                                ("crs_grade4plus", int((g >= 4).sum())), ("crs_penn_grade3plus", int((pg >= 3).sum())),
-                                ("crs_penn_grade4plus", int((pg >= 4).sum())), ("icans_any", int((ig > 0).sum())),
-                                ("icans_grade3plus", int((ig >= 3).sum()))):
+    for group, sub in (
+        ("all", evaluable),
+        ("high_burden", evaluable[evaluable["high_burden"].astype(bool)]),
+        ("low_burden", evaluable[~evaluable["high_burden"].astype(bool)]),
+    ):
+        g, pg, ig = (
+            sub["crs_max_grade"].astype(int),
+            sub["crs_max_grade_penn"].astype(int),
+            sub["icans_max_grade"].astype(int),
+        )
+        for variable, count in (
+            ("crs_any", int((g > 0).sum())),
+            ("crs_grade3plus", int((g >= 3).sum())),
+            ("crs_grade4plus", int((g >= 4).sum())),
+            ("crs_penn_grade3plus", int((pg >= 3).sum())),
+            ("crs_penn_grade4plus", int((pg >= 4).sum())),
+            ("icans_any", int((ig > 0).sum())),
+            ("icans_grade3plus", int((ig >= 3).sum())),
+        ):
             rate("crs_rate", group, variable, count, len(sub))
-    trial = {(g, v): (_lookup(rows, g, v, "n"), _lookup(rows, g, v, "N"))
-             for (a, g, v, *_rest) in rows if a == "crs_rate"}
-    comparisons = [("eliana_2018", "crs_grade3plus", "all", "crs_penn_grade3plus", 35, 75, 1),
-                   ("eliana_2018", "crs_any", "all", "crs_any", 58, 75, 1),
-                   ("eliana_n79_in_pasquini2020", "crs_grade3plus", "all", "crs_penn_grade3plus", 38, 79, 1),
-                   ("cibmtr_pasquini_2020", "crs_grade3plus", "all", "crs_grade3plus", 41, 255, 0),
-                   ("kadauke_pt_htb", "crs_any", "high_burden", "crs_any", 15, 15, 1)]
+    trial = {
+        (g, v): (_lookup(rows, g, v, "n"), _lookup(rows, g, v, "N")) for (a, g, v, *_rest) in rows if a == "crs_rate"
+    }
+    comparisons = [
+        ("eliana_2018", "crs_grade3plus", "all", "crs_penn_grade3plus", 35, 75, 1),
+        ("eliana_2018", "crs_any", "all", "crs_any", 58, 75, 1),
+        ("eliana_n79_in_pasquini2020", "crs_grade3plus", "all", "crs_penn_grade3plus", 38, 79, 1),
+        ("cibmtr_pasquini_2020", "crs_grade3plus", "all", "crs_grade3plus", 41, 255, 0),
+        ("kadauke_pt_htb", "crs_any", "high_burden", "crs_any", 15, 15, 1),
+    ]
     for k, (cohort, endpoint, group, variable, hn, hN, matched) in enumerate(comparisons):
         n, N = int(trial[(group, variable)][0]), int(trial[(group, variable)][1])
         d = "descriptive"
@@ -376,10 +681,18 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
         add("historical_comparison", cohort, endpoint, "historical_p", hn / hN, "", d)
         add("historical_comparison", cohort, endpoint, "burden_matched", matched, "", d)
         if N == 0:
-            for stat, method in (("p_value", "binom_exact_1s"), ("p_value", "fisher_exact"), ("rd", "newcombe_hybrid"),
-                                 ("rd_ci_low", "newcombe_hybrid"), ("rd_ci_high", "newcombe_hybrid"), ("rr", "katz_log"),
-                                 ("rr_ci_low", "katz_log"), ("rr_ci_high", "katz_log"), ("p_value", "katz_log"),
-                                 ("prob_lower", "beta_binomial")):
+            for stat, method in (
+                ("p_value", "binom_exact_1s"),
+                ("p_value", "fisher_exact"),
+                ("rd", "newcombe_hybrid"),
+                ("rd_ci_low", "newcombe_hybrid"),
+                ("rd_ci_high", "newcombe_hybrid"),
+                ("rr", "katz_log"),
+                ("rr_ci_low", "katz_log"),
+                ("rr_ci_high", "katz_log"),
+                ("p_value", "katz_log"),
+                ("prob_lower", "beta_binomial"),
+            ):
                 add("historical_comparison", cohort, endpoint, stat, math.nan, "not estimable (N = 0)", method)
             continue
         add("historical_comparison", cohort, endpoint, "p_value", 0.0123 + k / 100, "", "binom_exact_1s")
@@ -396,7 +709,13 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
     eff = adsl[adsl["efficacy_evaluable"].astype(bool)]
     cr = eff["response_day28"].isin(["CR", "CRi"])
     rate("response", "all", "cr_cri_day28", int(cr.sum()), len(eff))
-    rate("response", "all", "mrd_negative_day28", int(eff["mrd_negative_day28"].fillna(False).astype(bool).sum()), len(eff))
+    rate(
+        "response",
+        "all",
+        "mrd_negative_day28",
+        int(eff["mrd_negative_day28"].fillna(False).astype(bool).sum()),
+        len(eff),
+    )
     rate("response", "all", "best_cr_cri_3mo", int(eff["best_response_3mo"].isin(["CR", "CRi"]).sum()), len(eff))
     infused = int(adsl["infused"].astype(bool).sum())
     km_values = {"OS": (0.9111, 0.8222, 0.7321), "EFS": (0.8111, 0.7222, 0.6121), "RFS": (0.8811, 0.7722, 0.6621)}
@@ -424,8 +743,12 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
             stats = {"n": 0, "median": math.nan, "q1": math.nan, "q3": math.nan, "min": math.nan, "max": math.nan}
         for stat, value in stats.items():
             add("fever_to_anakinra", "all", variable, stat, value)
-    frame = pd.DataFrame(rows, columns=["analysis", "group", "variable", "stat_name", "method", "stat_value", "stat_label"])
-    frame = frame.sort_values(["analysis", "group", "variable", "stat_name", "method"], kind="mergesort").reset_index(drop=True)
+    frame = pd.DataFrame(
+        rows, columns=["analysis", "group", "variable", "stat_name", "method", "stat_value", "stat_label"]
+    )
+    frame = frame.sort_values(["analysis", "group", "variable", "stat_name", "method"], kind="mergesort").reset_index(
+        drop=True
+    )
     for column in ("analysis", "group", "variable", "stat_name", "method", "stat_label"):
         frame[column] = frame[column].astype("string")
     assert not frame.duplicated(["analysis", "group", "variable", "stat_name", "method"]).any()

@@ -59,7 +59,9 @@ def pdf_pages(path: Path) -> list[str]:
 def _pdf_pages(path: str, mtime: int) -> tuple[str, ...]:
     """poppler's pdftotext when installed (.ci/run installs poppler-utils; ten times faster), else pypdf."""
     if shutil.which("pdftotext") and not os.environ.get("PACER_TEST_PYPDF"):
-        text = subprocess.run(["pdftotext", "-enc", "UTF-8", path, "-"], capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-enc", "UTF-8", path, "-"], capture_output=True, text=True, check=True
+        ).stdout
         return tuple(normalize(page) for page in text.split("\f")[:-1])
     return tuple(normalize(page.extract_text() or "") for page in PdfReader(path).pages)
 

@@ -23,9 +23,18 @@ from tests.report.test_render import report
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--no-default-browser-check", "--disable-extensions",
-    "--host-resolver-rules=MAP * ~NOTFOUND", "--remote-debugging-port=0", "--window-size=1280,900",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-extensions",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+    "--remote-debugging-port=0",
+    "--window-size=1280,900",
 ]
 
 
@@ -91,8 +100,12 @@ def browser():
     if path is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     profile = tempfile.mkdtemp(prefix="pacer-chromium-")
-    process = subprocess.Popen([path, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [path, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = None
         deadline = time.monotonic() + 30
@@ -109,7 +122,7 @@ def browser():
         yield tools
         try:
             tools.send("Browser.close", timeout=5)
-        except Exception:  # noqa: BLE001 (the browser may close the socket first)
+        except Exception:
             pass
         tools.close()
     finally:
@@ -135,11 +148,17 @@ def test_report_loads_in_chromium_without_errors_or_requests(typical: Path, brow
     (ARTIFACTS / "dsmb_report_first_screen.png").write_bytes(base64.b64decode(shot["data"]))
 
     events = browser.events
-    console_errors = [e["params"] for e in events if e.get("method") == "Runtime.consoleAPICalled"
-                      and e["params"].get("type") in ("error", "assert")]
+    console_errors = [
+        e["params"]
+        for e in events
+        if e.get("method") == "Runtime.consoleAPICalled" and e["params"].get("type") in ("error", "assert")
+    ]
     exceptions = [e["params"] for e in events if e.get("method") == "Runtime.exceptionThrown"]
-    log_errors = [e["params"]["entry"] for e in events if e.get("method") == "Log.entryAdded"
-                  and e["params"]["entry"].get("level") == "error"]
+    log_errors = [
+        e["params"]["entry"]
+        for e in events
+        if e.get("method") == "Log.entryAdded" and e["params"]["entry"].get("level") == "error"
+    ]
     requests = [e["params"]["request"]["url"] for e in events if e.get("method") == "Network.requestWillBeSent"]
     assert console_errors == [] and exceptions == [] and log_errors == []
     assert requests and all(url.startswith(("file://", "data:")) for url in requests), requests

@@ -23,8 +23,9 @@ def test_rerender_is_byte_identical(typical: Path):
 
 
 def test_renders_differ_only_in_the_render_time(typical: Path):
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     inputs = load_inputs(typical)
     first = report(typical, "closed", "html").read_text(encoding="utf-8")
@@ -32,6 +33,8 @@ def test_renders_differ_only_in_the_render_time(typical: Path):
     assert later != first
     assert later.replace(LATER, RENDERED_AT) == first
     pages_first = [normalize(p.extract_text()) for p in PdfReader(report(typical, "open", "pdf")).pages]
-    pages_later = [normalize(p.extract_text()) for p in PdfReader(io.BytesIO(render_pdf(
-        render_html(inputs, AnalysisPlan(), "open", LATER)))).pages]
+    pages_later = [
+        normalize(p.extract_text())
+        for p in PdfReader(io.BytesIO(render_pdf(render_html(inputs, AnalysisPlan(), "open", LATER)))).pages
+    ]
     assert [p.replace(LATER, RENDERED_AT) for p in pages_later] == pages_first

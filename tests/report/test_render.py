@@ -19,11 +19,27 @@ from tests.report.builders import AE_FREE_TEXT, FREE_TEXT, PREFIX, TYPICAL, cut_
 from tests.report.conftest import RENDERED_AT, html_text, normalize, pdf_pages
 
 CUT = cut_date_for(TYPICAL).isoformat()
-OPEN_SECTIONS = ["Enrollment", "Disposition", "Baseline characteristics", "Data completeness and timeliness", "Provenance"]
+OPEN_SECTIONS = [
+    "Enrollment",
+    "Disposition",
+    "Baseline characteristics",
+    "Data completeness and timeliness",
+    "Provenance",
+]
 CLOSED_SECTIONS = [
-    "Summary for the DSMB", *OPEN_SECTIONS[:-1], "Cytokine release syndrome", "Anakinra: timing, escalation, deviations",
-    "ICANS", "Adverse events", "Comparison with historical cohorts", "Efficacy", "Safety stopping rules", "Listings",
-    "Operating characteristics of the stopping rules", "Historical comparisons not made", "Analysis-plan settings in force",
+    "Summary for the DSMB",
+    *OPEN_SECTIONS[:-1],
+    "Cytokine release syndrome",
+    "Anakinra: timing, escalation, deviations",
+    "ICANS",
+    "Adverse events",
+    "Comparison with historical cohorts",
+    "Efficacy",
+    "Safety stopping rules",
+    "Listings",
+    "Operating characteristics of the stopping rules",
+    "Historical comparisons not made",
+    "Analysis-plan settings in force",
     "Provenance",
 ]
 
@@ -37,8 +53,13 @@ def ard(folder: Path) -> pd.DataFrame:
 
 
 def ard_value(frame: pd.DataFrame, analysis: str, group: str, variable: str, stat: str, method: str = "") -> float:
-    row = frame[(frame["analysis"] == analysis) & (frame["group"] == group) & (frame["variable"] == variable)
-                & (frame["stat_name"] == stat) & (frame["method"] == method)]
+    row = frame[
+        (frame["analysis"] == analysis)
+        & (frame["group"] == group)
+        & (frame["variable"] == variable)
+        & (frame["stat_name"] == stat)
+        & (frame["method"] == method)
+    ]
     assert len(row) == 1, (analysis, group, variable, stat, method)
     return float(row["stat_value"].iloc[0])
 
@@ -80,7 +101,13 @@ def test_open_report_sections_only(typical: Path):
     text = " ".join(pdf_pages(report(typical, "open", "pdf")))
     for title in OPEN_SECTIONS:
         assert title in text
-    for title in ("Cytokine release syndrome", "Safety stopping rules", "Comparison with historical cohorts", "Efficacy", "Listings"):
+    for title in (
+        "Cytokine release syndrome",
+        "Safety stopping rules",
+        "Comparison with historical cohorts",
+        "Efficacy",
+        "Listings",
+    ):
         assert not re.search(rf"\d+\. {title}", text), title
 
 
@@ -118,7 +145,10 @@ def test_tables_carry_the_ard_numbers(typical: Path):
     # rates, by hand from the fixture: ASTCT grade >= 3 in 3 of 8 CRS-evaluable
     assert "37.5 % (8.5–75.5)" in pdf and "CRS grade ≥ 3 (ASTCT) 3/8 37.5 % (8.5–75.5)" in html
     assert "Grade ≥ 4 CRS — boundary not crossed: 2 grade ≥ 4 CRS in 8 evaluable; the boundary at 8 is 4." in pdf
-    assert "Treatment-related death — boundary not crossed: 1 treatment-related death in 8 evaluable; the boundary at 8 is 2." in pdf
+    assert (
+        "Treatment-related death — boundary not crossed: 1 treatment-related death in 8 evaluable; the boundary at 8 is 2."
+        in pdf
+    )
     # every CRS and ICANS rate of the ARD, as printed
     for (group, variable), _ in frame[frame["analysis"] == "crs_rate"].groupby(["group", "variable"]):
         v = lambda s: ard_value(frame, "crs_rate", group, variable, s)  # noqa: E731
@@ -129,14 +159,21 @@ def test_tables_carry_the_ard_numbers(typical: Path):
         cells = []
         for m in (3, 6, 12):
             v = lambda s: ard_value(frame, "km", param, f"month_{m}", s)  # noqa: E731
-            cells.append(normalize(f"{fmt.pct(v('surv'))} ({fmt.ci(v('ci_low'), v('ci_high'))}) {fmt.count(v('n_risk'))}"))
+            cells.append(
+                normalize(f"{fmt.pct(v('surv'))} ({fmt.ci(v('ci_low'), v('ci_high'))}) {fmt.count(v('n_risk'))}")
+            )
             assert normalize(f"{fmt.pct(v('surv'))} ({fmt.ci(v('ci_low'), v('ci_high'))})") in pdf
         assert f"{param} {' '.join(cells)}" in html
     assert normalize(f"{fmt.pct(ard_value(frame, 'cif', 'CIR', 'month_6', 'cif'))}") in pdf
-    assert f"Median follow-up (reverse Kaplan–Meier on OS): {fmt.number(ard_value(frame, 'follow_up', 'all', 'months', 'median'))} months" in pdf
+    assert (
+        f"Median follow-up (reverse Kaplan–Meier on OS): {fmt.number(ard_value(frame, 'follow_up', 'all', 'months', 'median'))} months"
+        in pdf
+    )
     v = lambda s: ard_value(frame, "fever_to_anakinra", "all", "hours", s)  # noqa: E731
-    assert (f"First fever → first dose (h) {fmt.count(v('n'))} {fmt.number(v('median'))} {fmt.number(v('q1'))}–"
-            f"{fmt.number(v('q3'))} {fmt.number(v('min'))}–{fmt.number(v('max'))}") in html
+    assert (
+        f"First fever → first dose (h) {fmt.count(v('n'))} {fmt.number(v('median'))} {fmt.number(v('q1'))}–"
+        f"{fmt.number(v('q3'))} {fmt.number(v('min'))}–{fmt.number(v('max'))}"
+    ) in html
     # the primary comparison: counts, one-sided exact p (descriptive), role
     p = ard_value(frame, "historical_comparison", "eliana_2018", "crs_grade3plus", "p_value", "binom_exact_1s")
     assert "★ eliana_2018 · CRS grade ≥ 3 4/8 (50.0 %) 35/75 (46.7 %)" in html
@@ -166,7 +203,7 @@ def test_figures_carry_the_ard_numbers(typical: Path):
     texts = svg_texts(html, "fig-km")
     at_risk = [fmt.count(ard_value(frame, "km", "OS", f"month_{m}", "n_risk")) for m in (3, 6, 12)]
     expected = ["OS", "10", *at_risk]
-    assert any(texts[i:i + len(expected)] == expected for i in range(len(texts))), texts
+    assert any(texts[i : i + len(expected)] == expected for i in range(len(texts))), texts
     forest = svg_texts(html, "fig-forest")
     assert "35/75 · overlaps ELIANA" in forest and "★ eliana_2018" in forest
     assert "Grade ≥ 4 CRS: now 2 in 8" in svg_texts(html, "fig-boundaries")
@@ -214,11 +251,19 @@ def test_pdf_metadata_is_fixed(typical: Path):
 def test_a_crossed_boundary_is_flagged(typical: Path):
     inputs = load_inputs(typical)
     frame = inputs["ard"].copy()
-    key = (frame["analysis"] == "crs_rate") & (frame["group"] == "all") & (frame["variable"] == "crs_grade4plus") & (frame["stat_name"] == "n")
+    key = (
+        (frame["analysis"] == "crs_rate")
+        & (frame["group"] == "all")
+        & (frame["variable"] == "crs_grade4plus")
+        & (frame["stat_name"] == "n")
+    )
     frame.loc[key, "stat_value"] = 5.0
     changed = replace(inputs, tables={**inputs.tables, "ard": frame})
     text = html_text_of(render_html(changed, AnalysisPlan(), "closed", RENDERED_AT))
-    assert "BOUNDARY CROSSED: 5 grade ≥ 4 CRS in 8 evaluable; the boundary at 8 is 4 — the DSMB is asked to consider pausing enrollment" in text
+    assert (
+        "BOUNDARY CROSSED: 5 grade ≥ 4 CRS in 8 evaluable; the boundary at 8 is 4 — the DSMB is asked to consider pausing enrollment"
+        in text
+    )
 
 
 def test_other_settings_are_declared_and_used(typical: Path):

@@ -55,7 +55,12 @@ def test_summary_links_the_reports_the_manifest_records(demo: Path, tmp_path: Pa
     (folder / "report").mkdir()
     for name in ("dsmb_open_report.html", "dsmb_report.pdf"):
         (folder / "report" / name).write_text("x")
-    update_manifest(folder, "report", {f"report/{n}": {"sha256": "0", "bytes": 1} for n in ("dsmb_open_report.html", "dsmb_report.pdf")}, {})
+    update_manifest(
+        folder,
+        "report",
+        {f"report/{n}": {"sha256": "0", "bytes": 1} for n in ("dsmb_open_report.html", "dsmb_report.pdf")},
+        {},
+    )
     markdown = build_run_summary(folder, AnalysisPlan())
     assert f"[DSMB open report (HTML)]({(folder / 'report' / 'dsmb_open_report.html').resolve().as_uri()})" in markdown
     assert "[DSMB closed report (PDF)](file://" in markdown

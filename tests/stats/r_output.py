@@ -6,10 +6,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 import numpy as np
 import pandas as pd
+import pytest
 
 
 def assert_same_r_csv(committed: Path, fresh: Path) -> None:

@@ -32,7 +32,9 @@ def test_row_types_and_frame():
     assert tuple(frame.columns) == ARD_COLUMNS
     assert frame["stat_value"].dtype == "float64"
     assert all(frame[c].dtype == "string" for c in ARD_COLUMNS if c != "stat_value")
-    assert frame.equals(frame.sort_values(["analysis", "group", "variable", "stat_name", "method"]).reset_index(drop=True))
+    assert frame.equals(
+        frame.sort_values(["analysis", "group", "variable", "stat_name", "method"]).reset_index(drop=True)
+    )
     assert math.isnan(frame.loc[frame["stat_name"] == "surv", "stat_value"].iloc[0])
     assert frame.loc[frame["stat_name"] == "burden_matched", "stat_value"].iloc[0] == 1.0
 

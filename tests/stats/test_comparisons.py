@@ -87,7 +87,15 @@ def _closed_form_prob_lower(x, n, m, M):
 
 @pytest.mark.parametrize(
     "x, n, m, M",
-    [(3, 20, 35, 75), (0, 12, 35, 75), (12, 12, 35, 75), (5, 20, 41, 255), (1, 30, 69, 255), (40, 300, 140, 768), (0, 1, 0, 1)],
+    [
+        (3, 20, 35, 75),
+        (0, 12, 35, 75),
+        (12, 12, 35, 75),
+        (5, 20, 41, 255),
+        (1, 30, 69, 255),
+        (40, 300, 140, 768),
+        (0, 1, 0, 1),
+    ],
 )
 def test_prob_lower_quadrature_accuracy(x, n, m, M):
     # Documented accuracy: the quadrature agrees with the closed-form sum to 1e-10.

@@ -48,17 +48,33 @@ CASES = {
     ("lung", LUNG_MODEL): (LUNG, "time", "status", ["age", "sex", "ph_ecog"]),
     ("cohorts", "Surv(os_aval, os_event) ~ cohort_trial"): (COHORTS, "os_aval", "os_event", ["cohort_trial"]),
     ("cohorts", "Surv(efs_aval, efs_event) ~ cohort_trial"): (COHORTS, "efs_aval", "efs_event", ["cohort_trial"]),
-    ("trial", "Surv(os_aval, os_event) ~ log2_marrow_blasts + severe_crs"):
-        (TRIAL, "os_aval", "os_event", ["log2_marrow_blasts", "severe_crs"]),
-    ("trial", "Surv(efs_aval, efs_event) ~ log2_marrow_blasts + severe_crs"):
-        (TRIAL, "efs_aval", "efs_event", ["log2_marrow_blasts", "severe_crs"]),
+    ("trial", "Surv(os_aval, os_event) ~ log2_marrow_blasts + severe_crs"): (
+        TRIAL,
+        "os_aval",
+        "os_event",
+        ["log2_marrow_blasts", "severe_crs"],
+    ),
+    ("trial", "Surv(efs_aval, efs_event) ~ log2_marrow_blasts + severe_crs"): (
+        TRIAL,
+        "efs_aval",
+        "efs_event",
+        ["log2_marrow_blasts", "severe_crs"],
+    ),
     ("demo", "Surv(os_aval, os_event) ~ cohort_trial"): (DEMO, "os_aval", "os_event", ["cohort_trial"]),
     ("demo", "Surv(efs_aval, efs_event) ~ cohort_trial"): (DEMO, "efs_aval", "efs_event", ["cohort_trial"]),
     # two deaths only: a flat likelihood (HR 24, se 3.4), still matched
-    ("demo_trial", "Surv(os_aval, os_event) ~ log2_marrow_blasts + severe_crs"):
-        (DEMO_TRIAL, "os_aval", "os_event", ["log2_marrow_blasts", "severe_crs"]),
-    ("demo_trial", "Surv(efs_aval, efs_event) ~ log2_marrow_blasts + severe_crs"):
-        (DEMO_TRIAL, "efs_aval", "efs_event", ["log2_marrow_blasts", "severe_crs"]),
+    ("demo_trial", "Surv(os_aval, os_event) ~ log2_marrow_blasts + severe_crs"): (
+        DEMO_TRIAL,
+        "os_aval",
+        "os_event",
+        ["log2_marrow_blasts", "severe_crs"],
+    ),
+    ("demo_trial", "Surv(efs_aval, efs_event) ~ log2_marrow_blasts + severe_crs"): (
+        DEMO_TRIAL,
+        "efs_aval",
+        "efs_event",
+        ["log2_marrow_blasts", "severe_crs"],
+    ),
 }
 FITS = {key: cox_ph(d[t], d[e], d[x]) for key, (d, t, e, x) in CASES.items()}
 
@@ -182,7 +198,7 @@ def test_risk_set_pairs_counts_event_by_subject_at_risk_pairs():
 
 def test_large_sample_is_fitted_without_the_quadratic_check(monkeypatch):
     """Above MAX_LP_PAIRS the linear program is skipped; a separated covariate is caught after the fit."""
-    import analysis.stats.cox as cox
+    from analysis.stats import cox
 
     monkeypatch.setattr(cox, "MAX_LP_PAIRS", 0)
     rng = np.random.default_rng(3)

@@ -7,8 +7,17 @@ import importlib
 
 import pytest
 
-MODULES = ["ard", "proportions", "comparisons", "kaplan_meier", "cumulative_incidence", "quantiles", "historical",
-           "chunking", "iptw_bootstrap"]
+MODULES = [
+    "ard",
+    "proportions",
+    "comparisons",
+    "kaplan_meier",
+    "cumulative_incidence",
+    "quantiles",
+    "historical",
+    "chunking",
+    "iptw_bootstrap",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

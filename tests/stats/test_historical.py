@@ -26,7 +26,15 @@ SHARED_YAML = REPO.parent / "shared" / "reference" / "historical_cohorts.yaml"
 R = REPO / "tests" / "fixtures" / "r"
 
 COHORTS = load_cohorts()
-VARIABLES = ("crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus", "crs_penn_grade4plus", "icans_any", "icans_grade3plus")
+VARIABLES = (
+    "crs_any",
+    "crs_grade3plus",
+    "crs_grade4plus",
+    "crs_penn_grade3plus",
+    "crs_penn_grade4plus",
+    "icans_any",
+    "icans_grade3plus",
+)
 TRIAL = {(g, v): (3, 20) for g in ("all", "high_burden", "low_burden") for v in VARIABLES}
 
 
@@ -50,11 +58,30 @@ def test_load_rejects_bad_files(tmp_path):
 
 def test_plan_on_the_reference_file():
     comparable, skipped = plan_comparisons(COHORTS)
-    got = {(p.cohort_id, p.endpoint): (p.trial_group, p.trial_variable, p.historical_n, p.historical_N, p.burden_matched, p.overlapping, p.primary) for p in comparable}
+    got = {
+        (p.cohort_id, p.endpoint): (
+            p.trial_group,
+            p.trial_variable,
+            p.historical_n,
+            p.historical_N,
+            p.burden_matched,
+            p.overlapping,
+            p.primary,
+        )
+        for p in comparable
+    }
     assert got == {
         ("eliana_2018", "crs_any"): ("all", "crs_any", 58, 75, True, True, False),
         ("eliana_2018", "crs_grade3plus"): ("all", "crs_penn_grade3plus", 35, 75, True, True, True),
-        ("eliana_2018", "crs_grade4plus"): ("all", "crs_penn_grade4plus", 19, 75, True, True, False),  # 19 grade 4 + 0 grade 5
+        ("eliana_2018", "crs_grade4plus"): (
+            "all",
+            "crs_penn_grade4plus",
+            19,
+            75,
+            True,
+            True,
+            False,
+        ),  # 19 grade 4 + 0 grade 5
         ("eliana_n79_in_pasquini2020", "crs_any"): ("all", "crs_any", 61, 79, True, True, False),
         ("eliana_n79_in_pasquini2020", "crs_grade3plus"): ("all", "crs_penn_grade3plus", 38, 79, True, True, False),
         ("pooled_levine_2021", "crs_any"): ("all", "crs_any", 108, 137, False, True, False),
@@ -88,7 +115,12 @@ def test_options_grade4_lower_bound_and_icans_scale():
     comparable, _ = plan_comparisons(COHORTS, grade4_as_grade4plus=True, icans_require_astct=False)
     got = {(p.cohort_id, p.endpoint): p for p in comparable}
     k = got[("kadauke_pt_htb", "crs_grade4plus")]
-    assert (k.trial_group, k.trial_variable, k.historical_n, k.historical_N) == ("high_burden", "crs_penn_grade4plus", 4, 15)
+    assert (k.trial_group, k.trial_variable, k.historical_n, k.historical_N) == (
+        "high_burden",
+        "crs_penn_grade4plus",
+        4,
+        15,
+    )
     assert any("lower bound" in n for n in k.notes)
     assert got[("eliana_2018", "icans_any")].historical_n == 30
 
@@ -98,7 +130,16 @@ def test_synthetic_edge_cases():
         {"id": "a", "name": "A", "confirmed": True, "crs_scale": "astct", "n_infused": None, "crs_any_n": 3},
         {"id": "b", "name": "B", "confirmed": True, "crs_scale": "who", "n_infused": 10, "crs_any_n": 3},
         {"id": "c", "name": "C", "confirmed": True, "crs_scale": "astct", "n_infused": 10, "crs_any_n": 11},
-        {"id": "d", "name": "D", "nct": ["NCT02435849"], "confirmed": True, "crs_scale": "astct", "n_infused": 10, "crs_any_n": 0, "min_marrow_blast_pct": 1},
+        {
+            "id": "d",
+            "name": "D",
+            "nct": ["NCT02435849"],
+            "confirmed": True,
+            "crs_scale": "astct",
+            "n_infused": 10,
+            "crs_any_n": 0,
+            "min_marrow_blast_pct": 1,
+        },
     ]
     comparable, skipped = plan_comparisons(cohorts, ["crs_any"])
     reasons = {s.cohort_id: s.reason for s in skipped}
@@ -166,6 +207,8 @@ def test_trial_n_zero_and_missing_counts():
 
 
 def test_trial_counts_from_ard():
-    rows = rate_rows("crs_rate", "all", "crs_penn_grade3plus", 3, 20) + rate_rows("crs_rate", "high_burden", "crs_any", 0, 0)
+    rows = rate_rows("crs_rate", "all", "crs_penn_grade3plus", 3, 20) + rate_rows(
+        "crs_rate", "high_burden", "crs_any", 0, 0
+    )
     counts = trial_counts_from_ard(to_frame(rows))
     assert counts == {("all", "crs_penn_grade3plus"): (3, 20), ("high_burden", "crs_any"): (0, 0)}

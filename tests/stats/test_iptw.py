@@ -37,11 +37,16 @@ def _cohorts(name: str) -> pd.DataFrame:
     return d
 
 
-DATA = {"cohorts": _cohorts("cohorts.csv"), "cohorts_separated": _cohorts("cohorts_separated.csv"),
-        "demo": _cohorts("demo_subjects.csv")}
+DATA = {
+    "cohorts": _cohorts("cohorts.csv"),
+    "cohorts_separated": _cohorts("cohorts_separated.csv"),
+    "demo": _cohorts("demo_subjects.csv"),
+}
 CASES = [(ds, est) for ds in DATA for est in ("ATE", "ATT")]
-RESULTS = {(ds, est): iptw(DATA[ds][COVARIATES], DATA[ds]["cohort_trial"], DATA[ds]["severe_crs"], estimand=est)
-           for ds, est in CASES}
+RESULTS = {
+    (ds, est): iptw(DATA[ds][COVARIATES], DATA[ds]["cohort_trial"], DATA[ds]["severe_crs"], estimand=est)
+    for ds, est in CASES
+}
 IDS = [f"{ds}:{est}" for ds, est in CASES]
 
 
@@ -83,7 +88,9 @@ def test_odds_ratio_matches_r(ds, est):
     e = RESULTS[(ds, est)].effect
     if ds == "cohorts_separated":
         assert math.isnan(r_effect(ds, est, "or"))
-        assert all(math.isnan(v) for v in (e.log_or, e.log_or_se, e.odds_ratio, e.or_ci_low, e.or_ci_high, e.or_p_value))
+        assert all(
+            math.isnan(v) for v in (e.log_or, e.log_or_se, e.odds_ratio, e.or_ci_low, e.or_ci_high, e.or_p_value)
+        )
         return
     assert e.log_or == pytest.approx(r_effect(ds, est, "log_or"), abs=TOL_EST)
     assert e.log_or_se == pytest.approx(r_effect(ds, est, "log_or_se"), abs=TOL_EST)

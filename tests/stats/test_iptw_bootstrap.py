@@ -18,8 +18,15 @@ from r_output import assert_same_r_csv, run_r_script
 
 from analysis.stats.chunking import split_blocks
 from analysis.stats.iptw import iptw
-from analysis.stats.iptw_bootstrap import (BootstrapBlock, bootstrap_blocks, bootstrap_sample, replicate_effects,
-                                           observed_effect, resampled_rows, summarize_bootstrap)
+from analysis.stats.iptw_bootstrap import (
+    BootstrapBlock,
+    bootstrap_blocks,
+    bootstrap_sample,
+    observed_effect,
+    replicate_effects,
+    resampled_rows,
+    summarize_bootstrap,
+)
 
 R_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "r"
 FIXTURES = R_DIR / "bootstrap"
@@ -47,9 +54,15 @@ def python_replicates(sample) -> pd.DataFrame:
 
 
 def test_the_code_still_draws_the_committed_resamples(sample) -> None:
-    pd.testing.assert_frame_equal(MAKE.sample_table(sample), pd.read_csv(FIXTURES / "sample.csv", float_precision="round_trip"),
-                                  check_dtype=False, check_exact=True)
-    pd.testing.assert_frame_equal(MAKE.resamples_table(sample), pd.read_csv(FIXTURES / "resamples.csv"), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        MAKE.sample_table(sample),
+        pd.read_csv(FIXTURES / "sample.csv", float_precision="round_trip"),
+        check_dtype=False,
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(
+        MAKE.resamples_table(sample), pd.read_csv(FIXTURES / "resamples.csv"), check_dtype=False
+    )
 
 
 def test_every_replicate_keeps_each_cohort_size(sample) -> None:
@@ -80,8 +93,14 @@ def test_summary_equals_r(sample, python_replicates: pd.DataFrame) -> None:
 
 def test_the_sandwich_columns_are_the_iptw_analysis(sample, python_replicates: pd.DataFrame) -> None:
     effect = iptw(sample.covariates, sample.treated, sample.severe_crs).effect
-    rd = summarize_bootstrap(observed_effect(sample), python_replicates, seed=MAKE.SEED).set_index("statistic").loc["rd"]
-    assert (rd["sandwich_se"], rd["sandwich_ci_low"], rd["sandwich_ci_high"]) == (effect.rd_se, effect.rd_ci_low, effect.rd_ci_high)
+    rd = (
+        summarize_bootstrap(observed_effect(sample), python_replicates, seed=MAKE.SEED).set_index("statistic").loc["rd"]
+    )
+    assert (rd["sandwich_se"], rd["sandwich_ci_low"], rd["sandwich_ci_high"]) == (
+        effect.rd_se,
+        effect.rd_ci_low,
+        effect.rd_ci_high,
+    )
 
 
 @pytest.mark.parametrize("chunks", [1, 2, 3])
@@ -89,15 +108,24 @@ def test_blocks_give_the_same_replicates_whatever_their_grouping_or_order(sample
     parts = split_blocks(bootstrap_blocks(MAKE.REPLICATES), chunks)
     pieces = [replicate_effects(sample, part, MAKE.SEED) for part in reversed(parts)]
     regrouped = pd.concat(pieces, ignore_index=True)
-    pd.testing.assert_frame_equal(summarize_bootstrap(observed_effect(sample), regrouped, seed=MAKE.SEED),
-                                  summarize_bootstrap(observed_effect(sample), python_replicates, seed=MAKE.SEED), check_exact=True)
+    pd.testing.assert_frame_equal(
+        summarize_bootstrap(observed_effect(sample), regrouped, seed=MAKE.SEED),
+        summarize_bootstrap(observed_effect(sample), python_replicates, seed=MAKE.SEED),
+        check_exact=True,
+    )
 
 
 def test_failed_replicates_are_counted_and_left_out(sample) -> None:
     # rd 0.1, 0.2, 0.3, 0.4 and one failure; alpha 0.5 -> type-7 quantiles at 0.25 and 0.75:
     # h = 3 * 0.25 = 0.75 -> 0.1 + 0.75 * 0.1 = 0.175; h = 2.25 -> 0.3 + 0.25 * 0.1 = 0.325
-    replicates = pd.DataFrame({"replicate": [4, 0, 1, 2, 3], "trial_p": [math.nan, 0.5, 0.6, 0.7, 0.8],
-                               "historical_p": [math.nan, 0.4, 0.4, 0.4, 0.4], "rd": [math.nan, 0.1, 0.2, 0.3, 0.4]})
+    replicates = pd.DataFrame(
+        {
+            "replicate": [4, 0, 1, 2, 3],
+            "trial_p": [math.nan, 0.5, 0.6, 0.7, 0.8],
+            "historical_p": [math.nan, 0.4, 0.4, 0.4, 0.4],
+            "rd": [math.nan, 0.1, 0.2, 0.3, 0.4],
+        }
+    )
     rd = summarize_bootstrap(observed_effect(sample, alpha=0.5), replicates, seed=0).set_index("statistic").loc["rd"]
     assert rd["boot_ci_low"] == pytest.approx(0.175) and rd["boot_ci_high"] == pytest.approx(0.325)
     assert rd["boot_se"] == pytest.approx(math.sqrt(((0.15**2 + 0.05**2) * 2) / 3))

@@ -29,7 +29,11 @@ CASES = {
     ("lung", "Surv(time, status) ~ sex"): (LUNG["time"], LUNG["status"], LUNG["sex"]),
     ("lung", "Surv(time, status) ~ ph_ecog"): (LUNG["time"], LUNG["status"], LUNG["ph_ecog"]),
     ("cohorts", "Surv(os_aval, os_event) ~ cohort"): (COHORTS["os_aval"], COHORTS["os_cnsr"] == 0, COHORTS["cohort"]),
-    ("cohorts", "Surv(efs_aval, efs_event) ~ cohort"): (COHORTS["efs_aval"], COHORTS["efs_cnsr"] == 0, COHORTS["cohort"]),
+    ("cohorts", "Surv(efs_aval, efs_event) ~ cohort"): (
+        COHORTS["efs_aval"],
+        COHORTS["efs_cnsr"] == 0,
+        COHORTS["cohort"],
+    ),
     ("demo", "Surv(os_aval, os_event) ~ cohort"): (DEMO["os_aval"], DEMO["os_cnsr"] == 0, DEMO["cohort"]),
     ("demo", "Surv(efs_aval, efs_event) ~ cohort"): (DEMO["efs_aval"], DEMO["efs_cnsr"] == 0, DEMO["cohort"]),
 }

@@ -42,8 +42,12 @@ DEMO_TRIAL = DEMO[DEMO["cohort"] == "trial"]
 CASES = {
     "birthwt": ("low ~ age + lwt + smoke + ht + ui", BIRTHWT, ["age", "lwt", "smoke", "ht", "ui"], "low"),
     "trial": ("severe_crs ~ log2_marrow_blasts", TRIAL, ["log2_marrow_blasts"], "severe_crs"),
-    "cohorts": ("cohort_trial ~ log2_marrow_blasts + age_years + prior_hsct", COHORTS,
-                ["log2_marrow_blasts", "age_years", "prior_hsct"], "cohort_trial"),
+    "cohorts": (
+        "cohort_trial ~ log2_marrow_blasts + age_years + prior_hsct",
+        COHORTS,
+        ["log2_marrow_blasts", "age_years", "prior_hsct"],
+        "cohort_trial",
+    ),
     "demo_trial": ("severe_crs ~ log2_marrow_blasts", DEMO_TRIAL, ["log2_marrow_blasts"], "severe_crs"),
 }
 PROFILE = {name: logistic(d[x], d[y], ci="profile") for name, (_, d, x, y) in CASES.items()}

@@ -83,7 +83,9 @@ def test_boundaries_with_an_informative_prior_and_other_threshold():
     rule = MonitoredRule("crs_grade4plus", "grade ≥ 4 CRS", 0.30, 0.6, 1.4, 0.95, 3, 20)
     table = stopping_boundaries(rule)
     for row in table.itertuples():
-        assert (None if pd.isna(row.stop_at) else int(row.stop_at)) == exact_boundary(row.n_evaluated, 0.30, 0.6, 1.4, 0.95)
+        assert (None if pd.isna(row.stop_at) else int(row.stop_at)) == exact_boundary(
+            row.n_evaluated, 0.30, 0.6, 1.4, 0.95
+        )
 
 
 def test_no_boundary_when_even_all_events_do_not_stop():
@@ -108,14 +110,21 @@ def test_boundaries_never_decrease_and_settings_defaults():
 
 
 def test_status_lines():
-    assert rule_status(CRS, 2, 14).text == "boundary not crossed: 2 grade ≥ 4 CRS in 14 evaluable; the boundary at 14 is 6"
+    assert (
+        rule_status(CRS, 2, 14).text == "boundary not crossed: 2 grade ≥ 4 CRS in 14 evaluable; the boundary at 14 is 6"
+    )
     crossed = rule_status(CRS, 6, 14)
     assert crossed.crossed and crossed.text.startswith("BOUNDARY CROSSED: 6 grade ≥ 4 CRS in 14 evaluable")
     early = rule_status(TRD, 1, 3)
     assert not early.crossed and early.boundary is None
-    assert early.text == "not yet monitored: 1 treatment-related death in 3 evaluable; the rule applies from 5 evaluable"
-    assert rule_status(TRD, 2, 9).text == "BOUNDARY CROSSED: 2 treatment-related deaths in 9 evaluable; the boundary at 9 is 2" \
+    assert (
+        early.text == "not yet monitored: 1 treatment-related death in 3 evaluable; the rule applies from 5 evaluable"
+    )
+    assert (
+        rule_status(TRD, 2, 9).text
+        == "BOUNDARY CROSSED: 2 treatment-related deaths in 9 evaluable; the boundary at 9 is 2"
         " — the DSMB is asked to consider pausing enrollment"
+    )
     # beyond the planned maximum the boundary is computed for the actual n
     assert rule_status(TRD, 0, 45).boundary == exact_boundary(45, 0.10, 1, 1, 0.90)
     assert rule_status(CRS, 0, 0).evaluated == 0

@@ -8,8 +8,16 @@ from scipy.stats import binom
 
 from analysis.settings import AnalysisPlan
 from analysis.stats.monitoring import MonitoredRule, operating_characteristics, rules_from_settings
-from analysis.stats.oc_simulation import (OC_BLOCK_TRIALS, OcBlock, block_seed, blocked_operating_characteristics,
-                                          oc_blocks, simulate_blocks, split_blocks, summarize_blocks)
+from analysis.stats.oc_simulation import (
+    OC_BLOCK_TRIALS,
+    OcBlock,
+    block_seed,
+    blocked_operating_characteristics,
+    oc_blocks,
+    simulate_blocks,
+    split_blocks,
+    summarize_blocks,
+)
 
 STOPPING = AnalysisPlan().stopping
 RULES = rules_from_settings(STOPPING)
@@ -35,8 +43,9 @@ def test_result_is_identical_whatever_the_chunking_and_order() -> None:
     blocks = oc_blocks(len(RATES), trials)
     for chunks in (1, 3, 7, len(blocks)):
         counts = [simulate_blocks(RULES, RATES, part, 5) for part in split_blocks(blocks, chunks)]
-        pd.testing.assert_frame_equal(summarize_blocks(RULES, RATES, pd.concat(counts[::-1], ignore_index=True)), whole,
-                                      check_exact=True)
+        pd.testing.assert_frame_equal(
+            summarize_blocks(RULES, RATES, pd.concat(counts[::-1], ignore_index=True)), whole, check_exact=True
+        )
 
 
 def test_agrees_with_the_single_stream_simulation_within_monte_carlo_error() -> None:

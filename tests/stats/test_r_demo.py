@@ -38,18 +38,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from r_output import run_r_script
 
 from analysis.settings import AnalysisPlan
 from analysis.stats.ard import ARD_KEY
 from analysis.stats.historical import load_cohorts
 from analysis.stats.trial_ard import build_trial_ard
-from r_output import run_r_script
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "r" / "demo"
 SCRIPT = DEMO / "demo.R"
 RESULTS = DEMO / "r_demo_results.csv"
-RERUN = ("rerun both scripts from the repository root: `.venv/bin/python tests/fixtures/r/demo/make_demo_tables.py` "
-         "then `Rscript tests/fixtures/r/demo/demo.R`, review the changed figures and commit them")
+RERUN = (
+    "rerun both scripts from the repository root: `.venv/bin/python tests/fixtures/r/demo/make_demo_tables.py` "
+    "then `Rscript tests/fixtures/r/demo/demo.R`, review the changed figures and commit them"
+)
 
 COUNTS = {"n", "N", "n_risk", "trial_n", "trial_N"}
 ESTIMATES = {"surv", "cif", "p", "median"}
@@ -120,7 +122,9 @@ def test_ard_matches_r(ard, row):
     if stat in COUNTS:
         assert ours == theirs, f"{key}: PACER {ours} vs R {theirs} ({row['r_call']})"
     else:
-        assert abs(ours - theirs) <= TOLERANCE[stat], f"{key}: PACER {ours!r} vs R {theirs!r}, |diff| = {abs(ours - theirs):.3g} > {TOLERANCE[stat]} ({row['r_call']})"
+        assert abs(ours - theirs) <= TOLERANCE[stat], (
+            f"{key}: PACER {ours!r} vs R {theirs!r}, |diff| = {abs(ours - theirs):.3g} > {TOLERANCE[stat]} ({row['r_call']})"
+        )
 
 
 @pytest.mark.parametrize("name", ["adtte", "rates"])
@@ -130,8 +134,10 @@ def test_committed_inputs_equal_the_derivations(maker, demo_tables, name):
     try:
         pd.testing.assert_frame_equal(committed, fresh, check_dtype=False, check_exact=False, rtol=1e-12, atol=0)
     except AssertionError as error:
-        raise AssertionError(f"tests/fixtures/r/demo/{name}.csv no longer equals what the demo's derivations give "
-                             f"(the R figures would be stale): {RERUN}.\n{error}") from None
+        raise AssertionError(
+            f"tests/fixtures/r/demo/{name}.csv no longer equals what the demo's derivations give "
+            f"(the R figures would be stale): {RERUN}.\n{error}"
+        ) from None
 
 
 def test_fresh_r_run_matches_committed(tmp_path):
@@ -145,6 +151,10 @@ def test_fresh_r_run_matches_committed(tmp_path):
             a, b = R[col].to_numpy(float), fresh[col].to_numpy(float)
             assert (np.isnan(a) == np.isnan(b)).all(), f"NA positions differ: {RERUN}"
             ok = ~np.isnan(a)
-            np.testing.assert_allclose(b[ok], a[ok], rtol=1e-7, atol=1e-10, err_msg=f"r_demo_results.csv is stale: {RERUN}")
+            np.testing.assert_allclose(
+                b[ok], a[ok], rtol=1e-7, atol=1e-10, err_msg=f"r_demo_results.csv is stale: {RERUN}"
+            )
         else:
-            assert R[col].astype(str).tolist() == fresh[col].astype(str).tolist(), f"r_demo_results.csv:{col} is stale: {RERUN}"
+            assert R[col].astype(str).tolist() == fresh[col].astype(str).tolist(), (
+                f"r_demo_results.csv:{col} is stale: {RERUN}"
+            )
