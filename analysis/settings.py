@@ -16,6 +16,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from analysis.export.vocabulary import MASKING_DRUGS
+
 
 class HighDoseVasopressors(BaseModel):
     """[choice `high_dose`] — Lee 2014's adult table scaled to 70 kg, all mcg/kg/min (grading.md, Penn)."""
@@ -123,7 +125,7 @@ class AnalysisPlan(BaseModel):
         description="[choice masking_hours] a masking dose lets a new episode start without fever for this long",
     )
     masking_drugs: tuple[str, ...] = Field(
-        ("anakinra", "tocilizumab", "siltuximab", "dexamethasone", "methylprednisolone", "hydrocortisone"),
+        MASKING_DRUGS,
         description="[choice masking_drugs] drugs that may hide a fever",
     )
     crs_window_days: float = Field(

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.derive.adtte import derive_death, derive_last_known_alive
-from analysis.derive.date_queries import QUERY_COLUMNS, empty_queries
+from analysis.derive.key_times import derive_var_last_known_alive
+from analysis.derive.queries import queries_from_records
 from analysis.derive.response import derive_response
+from analysis.participant_vars import derive_vars_death
 from analysis.settings import AnalysisPlan
-
-HOURS_PER_DAY = 24.0
+from analysis.units import HOURS_PER_DAY
 
 BASELINE_COLUMNS: list[str] = [
     "participant_id",
@@ -120,10 +120,10 @@ def _join_safety(
     for column, dtype in columns.items():
         values = adsl["participant_id"].map(table[column])
         adsl[column] = values.where(infused).astype(dtype)
-    for pid in adsl.loc[infused & ~adsl["participant_id"].isin(table.index), "participant_id"]:
+    for participant_id in adsl.loc[infused & ~adsl["participant_id"].isin(table.index), "participant_id"]:
         queries.append(
             {
-                "participant_id": pid,
+                "participant_id": participant_id,
                 "kind": f"{name}_missing",
                 "detail": f"infused participant absent from the {name} derivation; used: NA",
             }
@@ -160,11 +160,15 @@ def derive_adsl(
         - ``high_burden``: ``marrow_blast_pct`` ≥ ``plan.high_burden_pct`` (grading.md, "Burden").
         - ``withdrawn`` / ``withdrawal_reason`` / ``withdrawal_days``: a ``withdrawal`` row before
           the cut (the first one; its free text; its study day, NaN if not infused).
-        - ``death`` / ``death_cause`` / ``death_days``: the first ``death`` row before the cut;
-          ``death_days`` clamped at 0 for a death recorded before infusion, NaN if not infused.
+        - ``death`` / ``death_cause`` / ``death_days``: the death of
+          :func:`analysis.participant_vars.derive_vars_death` (the earliest death row; at the same
+          instant the first line); ``death_days`` clamped at 0 for a death recorded before
+          infusion, NaN if not infused.
         - ``treatment_related_death``: :func:`compute_treatment_related_death`.
-        - ``last_known_alive_days``: LKA (grading.md), capped at a recorded death; NaN if not infused.
-        - ``completed_12_months``: infused and known alive at ``plan.horizon_days`` (LKA ≥ 365.25 d).
+        - ``last_known_alive_days``: LKA (grading.md,
+          :func:`analysis.derive.key_times.derive_var_last_known_alive`), capped at the death; NaN
+          if not infused.
+        - ``completed_12_months``: infused and known alive at ``plan.horizon_days`` (LKA ≥ the horizon).
         - ``ongoing_at_cut``: no death, no withdrawal, 12 months not completed — still in follow-up
           at the cut (for a participant not infused: awaiting infusion).
         - ``response_day28`` … ``first_cr_days``: :func:`analysis.derive.response.derive_response`
@@ -202,7 +206,7 @@ def derive_adsl(
         base["participant_id"].map(withdrawals["hours_from_infusion"]).astype("float64") / HOURS_PER_DAY
     ).where(infused)
 
-    death = derive_death(participants, events).set_index("participant_id")
+    death = derive_vars_death(participants, events).set_index("participant_id")
     base["death"] = base["participant_id"].isin(death.index)
     base["death_cause"] = base["participant_id"].map(death["death_cause"]).astype("string")
     base["death_days"] = (base["participant_id"].map(death["death_hours"]).astype("float64") / HOURS_PER_DAY).where(
@@ -212,7 +216,7 @@ def derive_adsl(
         compute_treatment_related_death(base["death_cause"], base["death_days"], plan) & infused
     )
 
-    lka = derive_last_known_alive(participants, events).set_index("participant_id")["hours_from_infusion"]
+    lka = derive_var_last_known_alive(participants, events).set_index("participant_id")["last_known_alive_hours"]
     base["last_known_alive_days"] = base["participant_id"].map(lka).astype("float64") / HOURS_PER_DAY
     base["completed_12_months"] = (infused & (base["last_known_alive_days"] >= plan.horizon_days)).astype(bool)
     base["ongoing_at_cut"] = ~(base["death"] | base["withdrawn"] | base["completed_12_months"])
@@ -230,10 +234,10 @@ def derive_adsl(
     base["first_cr_days"] = base["participant_id"].map(response["first_cr_hours"]).astype("float64") / HOURS_PER_DAY
 
     queries: list[dict[str, str]] = []
-    for pid, row in response.loc[response["day28_equidistant"]].iterrows():
+    for participant_id, row in response.loc[response["day28_equidistant"]].iterrows():
         queries.append(
             {
-                "participant_id": pid,
+                "participant_id": participant_id,
                 "kind": "day28_equidistant_assessments",
                 "detail": "two response assessments equally near day 28; used: the earlier, at day "
                 f"{row['response_day28_hours'] / HOURS_PER_DAY:.2f} ({row['response_day28']})",
@@ -253,12 +257,5 @@ def derive_adsl(
         absent = ~base["participant_id"].isin(anakinra["participant_id"].astype("string"))
         base.loc[absent, "anakinra_given"] = pd.NA
 
-    out_queries = (
-        pd.DataFrame(queries, columns=QUERY_COLUMNS)
-        .astype("string")
-        .sort_values(["participant_id", "kind"], kind="mergesort")
-        .reset_index(drop=True)
-        if queries
-        else empty_queries()
-    )
+    out_queries = queries_from_records(queries)
     return base[ADSL_COLUMNS].reset_index(drop=True), out_queries

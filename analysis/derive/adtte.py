@@ -6,7 +6,9 @@ The rules, and where each lives:
   and 12 months (365.25 d)*: the events frame already stops at the cut; the horizon is
   ``plan.horizon_days`` (cnsr 2) in :func:`analysis.derive.tte.derive_param_tte`.
 - *LKA = the latest event_time of any row before the cut instant, of any type, and at least
-  day 0*: :func:`derive_last_known_alive` (capped at a recorded death: see date_queries).
+  day 0*: :func:`analysis.derive.key_times.derive_var_last_known_alive` (capped at the death).
+- the death (OS, EFS, RFS, CIR) is :func:`analysis.participant_vars.derive_vars_death`: one row
+  per participant, the earliest, at the same instant the first line of the export.
 - *OS: event death (any cause); otherwise censored at min(LKA, 365.25 d)*.
 - *EFS: events death, relapse, treatment failure* (:func:`derive_treatment_failure`); *censored
   at HSCT or new therapy while in remission (the last assessment before it CR/CRi) [choice]*
@@ -23,8 +25,8 @@ Choices made where grading.md is silent (documented here and in the docstrings):
   e.g. bridging therapy — are pre-treatment);
 - at equal times the declared order decides the description: relapse, then death, then the
   treatment-failure reasons (CIR: a relapse at the same instant as the death is a relapse);
-- the 12-month horizon of RFS is on the study-day scale (day 365.25 after infusion, where
-  follow-up ends), so RFS ``aval`` ≤ 365.25 − first CR/CRi day;
+- the 12-month horizon of RFS is on the study-day scale (day ``plan.horizon_days`` after infusion,
+  where follow-up ends), so RFS ``aval`` ≤ ``horizon_days`` − first CR/CRi day;
 - "the last assessment before it" includes an assessment at the same instant as the HSCT / new
   therapy;
 - follow-up is not truncated at a withdrawal (rows after it are used and queried).
@@ -35,11 +37,12 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis.derive.date_queries import derive_date_queries
+from analysis.derive.key_times import derive_var_last_known_alive
 from analysis.derive.response import REMISSION, derive_response, derive_response_assessments
 from analysis.derive.tte import ADTTE_COLUMNS, CensorSource, EventSource, derive_param_tte
+from analysis.participant_vars import derive_vars_death
 from analysis.settings import AnalysisPlan
-
-HOURS_PER_DAY = 24.0
+from analysis.units import HOURS_PER_DAY
 
 PARAMS: dict[str, str] = {
     "OS": "Overall survival (days)",
@@ -57,6 +60,12 @@ FAILURE_REASONS: dict[str, str] = {
 """Treatment-failure reasons (grading.md, EFS) → the EFS event description, in tie-break order."""
 
 
+LAST_KNOWN_ALIVE = CensorSource(
+    "last_known_alive", cnsr=1, dataset_name="lka", time="last_known_alive_hours", cnsdtdsc="last known alive"
+)
+"""Censoring at the last known alive (cnsr 1), read from :func:`analysis.derive.key_times.derive_var_last_known_alive`."""
+
+
 def _infused(participants: pd.DataFrame) -> pd.DataFrame:
     out = participants.loc[participants["infused"].astype(bool)].copy()
     out["participant_id"] = out["participant_id"].astype("string")
@@ -66,9 +75,9 @@ def _infused(participants: pd.DataFrame) -> pd.DataFrame:
 def derive_outcome_events(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     """The candidate rows the outcome parameters read, for infused participants.
 
-    ``event_type`` lower-cased; a ``death`` row before infusion is moved to day 0 (grading.md:
-    contradictory dates are queried, the derivation says what it used — here the death, at day
-    0); ``in_remission`` (bool) is set on every row: True when the last response assessment at or
+    ``event_type`` lower-cased; the ``death`` rows are replaced by the one death of
+    :func:`analysis.participant_vars.derive_vars_death` (a death recorded before infusion at day 0:
+    grading.md, contradictory dates are queried, the derivation says what it used); ``in_remission`` (bool) is set on every row: True when the last response assessment at or
     before it (from day 0) is CR/CRi — what *HSCT or new therapy while in remission* reads.
 
     Returns
@@ -83,10 +92,20 @@ def derive_outcome_events(participants: pd.DataFrame, events: pd.DataFrame) -> p
         event_type=events["event_type"].astype("string").str.lower(),
     )
     ev = ev.loc[ev["participant_id"].isin(ids)]
-    ev = ev[["participant_id", "line", "event_type", "hours_from_infusion", "detail"]].reset_index(drop=True)
+    ev = ev.loc[ev["event_type"] != "death", ["participant_id", "line", "event_type", "hours_from_infusion", "detail"]]
+    deaths = derive_vars_death(participants, events)
+    deaths = deaths.loc[deaths["participant_id"].isin(ids)]
+    the_death = pd.DataFrame(
+        {
+            "participant_id": deaths["participant_id"],
+            "line": deaths["death_line"],
+            "event_type": pd.Series("death", index=deaths.index, dtype=ev["event_type"].dtype),
+            "hours_from_infusion": deaths["death_hours"],
+            "detail": deaths["death_cause"].astype(ev["detail"].dtype),
+        }
+    )
+    ev = pd.concat([ev, the_death], ignore_index=True)
     ev["hours_from_infusion"] = ev["hours_from_infusion"].astype("float64")
-    death = ev["event_type"] == "death"
-    ev.loc[death, "hours_from_infusion"] = ev.loc[death, "hours_from_infusion"].clip(lower=0.0)
 
     assessments = derive_response_assessments(participants, events)
     pairs = ev.reset_index(names="row")[["row", "participant_id", "hours_from_infusion"]].merge(
@@ -96,51 +115,6 @@ def derive_outcome_events(participants: pd.DataFrame, events: pd.DataFrame) -> p
     last = pairs.sort_values(["row", "hours", "line"], kind="mergesort").groupby("row").tail(1).set_index("row")
     ev["in_remission"] = last["response"].isin(REMISSION).astype(bool).reindex(ev.index, fill_value=False)
     return ev
-
-
-def derive_death(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """The first death row of each participant (all enrolled): ``participant_id``, ``death_hours``, ``death_cause``.
-
-    ``death_hours`` is clamped at 0 for a death recorded before the infusion (queried), NaN for a
-    participant not infused. The earliest of several death rows is used (queried).
-    """
-    ev = events.loc[events["event_type"].astype("string").str.lower() == "death"]
-    ev = ev.assign(participant_id=ev["participant_id"].astype("string")).sort_values(
-        ["participant_id", "event_time"], kind="mergesort"
-    )
-    first = ev.groupby("participant_id").head(1)
-    return pd.DataFrame(
-        {
-            "participant_id": first["participant_id"].astype("string"),
-            "death_hours": first["hours_from_infusion"].astype("float64").clip(lower=0.0),
-            "death_cause": first["detail"].astype("string").str.lower(),
-        }
-    ).reset_index(drop=True)
-
-
-def derive_last_known_alive(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
-    """LKA of every infused participant, hours from infusion.
-
-    grading.md: *LKA (last known alive) = the latest event_time of any row before the cut instant,
-    of any type, and at least day 0* (the events frame holds only rows before the cut). A
-    participant with a recorded death is not known alive after it: LKA is capped at the death
-    (a later row is a data query, :mod:`analysis.derive.date_queries`).
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``participant_id``, ``hours_from_infusion`` (the LKA), one row per infused participant.
-    """
-    ids = _infused(participants)[["participant_id"]].reset_index(drop=True)
-    latest = (
-        events.assign(participant_id=events["participant_id"].astype("string"))
-        .groupby("participant_id")["hours_from_infusion"]
-        .max()
-    )
-    lka = ids["participant_id"].map(latest).astype("float64").fillna(0.0).clip(lower=0.0)
-    death = ids["participant_id"].map(derive_death(participants, events).set_index("participant_id")["death_hours"])
-    lka = lka.where(death.isna() | (lka <= death), death)
-    return pd.DataFrame({"participant_id": ids["participant_id"], "hours_from_infusion": lka.astype("float64")})
 
 
 def derive_treatment_failure(
@@ -174,7 +148,7 @@ def derive_treatment_failure(
         .set_index("participant_id")
         .reindex(assessable)
     )
-    death = derive_death(participants, events).set_index("participant_id")["death_hours"].reindex(assessable)
+    death = derive_vars_death(participants, events).set_index("participant_id")["death_hours"].reindex(assessable)
 
     no_cr = resp["response_day28"].notna() & ~resp["cr_cri_day28"].astype("boolean").fillna(False)
     no_assessment = resp["response_day28"].isna() & ~(death < mark).fillna(False) & plan.missing_day28_is_failure
@@ -239,7 +213,7 @@ def declare_censors(plan: AnalysisPlan) -> list[CensorSource]:
                 ends_follow_up=True,
             ),
         ]
-    censors.append(CensorSource("last_known_alive", cnsr=1, dataset_name="lka", cnsdtdsc="last known alive"))
+    censors.append(LAST_KNOWN_ALIVE)
     return censors
 
 
@@ -253,7 +227,7 @@ def declare_parameters(plan: AnalysisPlan) -> dict[str, tuple[list[EventSource],
         )
         for reason, text in FAILURE_REASONS.items()
     ]
-    lka_only = [CensorSource("last_known_alive", cnsr=1, dataset_name="lka", cnsdtdsc="last known alive")]
+    lka_only = [LAST_KNOWN_ALIVE]
     return {
         "OS": ([death], lka_only),
         "EFS": ([relapse, death, *failures], declare_censors(plan)),
@@ -296,7 +270,7 @@ def derive_adtte(
     response = derive_response(participants, events, plan)
     datasets = {
         "events": derive_outcome_events(participants, events),
-        "lka": derive_last_known_alive(participants, events),
+        "lka": derive_var_last_known_alive(participants, events),
         "failures": derive_treatment_failure(participants, events, plan, response),
     }
     at_infusion = pd.DataFrame({"participant_id": infused["participant_id"], "origin_hours": 0.0})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.units import HOURS_PER_DAY
+
 AE_COLUMNS: list[str] = [
     "participant_id",
     "term",
@@ -48,7 +50,7 @@ def derive_ae(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
             "grade": rows["value"].to_numpy(dtype=float, na_value=np.nan).astype("int64"),
             "onset_hours": onset,
             "resolved_hours": rows["end_hours_from_infusion"].to_numpy(dtype=float, na_value=np.nan),
-            "study_day_onset": np.floor(onset / 24.0).astype("int64"),
+            "study_day_onset": np.floor(onset / HOURS_PER_DAY).astype("int64"),
         }
     )
     return table.sort_values(["participant_id", "onset_hours", "term"], kind="mergesort").reset_index(drop=True)[

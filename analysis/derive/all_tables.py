@@ -15,10 +15,9 @@ from analysis.derive.ae import derive_ae
 from analysis.derive.anakinra import derive_anakinra
 from analysis.derive.crs import derive_crs_tables
 from analysis.derive.icans import derive_icans
+from analysis.derive.queries import QUERY_COLUMNS, RAISED_COLUMNS, empty_queries
 from analysis.derive.reconciliation import derive_grade_discrepancies
 from analysis.settings import AnalysisPlan
-
-QUERY_COLUMNS = ("participant_id", "kind", "detail", "source")
 
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "crs_timeline": ("participant_id", "start_hours"),
@@ -90,12 +89,12 @@ def _derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: A
 def combine_queries(by_source: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One queries table: participant_id, kind, detail and the derivation (``source``) that raised it."""
     frames = [
-        frame.loc[:, ["participant_id", "kind", "detail"]].assign(source=source)
+        frame.loc[:, list(RAISED_COLUMNS)].assign(source=source)
         for source, frame in by_source.items()
         if not frame.empty
     ]
     if not frames:
-        return pd.DataFrame({column: pd.Series(dtype="string") for column in QUERY_COLUMNS})
+        return empty_queries(QUERY_COLUMNS)
     combined = pd.concat(frames, ignore_index=True)
     return combined.astype(dict.fromkeys(QUERY_COLUMNS, "string"))[list(QUERY_COLUMNS)].drop_duplicates()
 

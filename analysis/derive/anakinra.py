@@ -11,15 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.derive.key_times import derive_var_first_fever
+from analysis.derive.queries import empty_queries
+from analysis.export.vocabulary import CORTICOSTEROIDS, RESCUE_DRUGS
 from analysis.settings import AnalysisPlan
-
-CORTICOSTEROIDS: tuple[str, ...] = ("dexamethasone", "methylprednisolone", "hydrocortisone")
-"""The corticosteroids of the export vocabulary (export-format.md, ``medication``)."""
-
-RESCUE_DRUGS: tuple[str, ...] = ("tocilizumab", "siltuximab", *CORTICOSTEROIDS)
-"""grading.md, "Rescue": tocilizumab, siltuximab or a corticosteroid."""
-
-QUERY_COLUMNS: list[str] = ["participant_id", "kind", "detail", "hours"]
+from analysis.units import HOURS_PER_DAY
 
 ANAKINRA_COLUMNS: list[str] = [
     "participant_id",
@@ -50,8 +46,7 @@ def _format_numbers(values: pd.Series, decimals: int) -> pd.Series:
 def _post_infusion(events: pd.DataFrame, event_type: str) -> pd.DataFrame:
     """Rows of one type at or after infusion (grading.md, "Time": earlier rows never describe day 0 on).
 
-    Temperatures are compared after rounding to 0.01 °C, exactly as the CRS derivation compares them
-    (grading.md, "Fever"), so that the first fever here is the ASTCT onset there.
+    Temperatures are rounded to 0.01 °C, as the first fever compares them (grading.md, "Fever").
     """
     keep = events["event_type"].eq(event_type).fillna(False).astype(bool) & (events["hours_from_infusion"] >= 0)
     rows = events.loc[keep].copy()
@@ -59,38 +54,6 @@ def _post_infusion(events: pd.DataFrame, event_type: str) -> pd.DataFrame:
     if event_type == "temperature":
         rows["value"] = rows["value"].round(2)
     return rows
-
-
-def _empty_queries() -> pd.DataFrame:
-    """A query frame with no rows and the query columns."""
-    return pd.DataFrame(
-        {
-            "participant_id": pd.Series(dtype=object),
-            "kind": pd.Series(dtype=object),
-            "detail": pd.Series(dtype=object),
-            "hours": pd.Series(dtype=float),
-        }
-    )
-
-
-def compute_first_fever(events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
-    """First temperature at or above ``plan.fever_celsius`` at or after infusion, per participant.
-
-    grading.md, "Anakinra timing": *First fever: first temperature ≥ 38.0 °C after infusion
-    (= ASTCT onset)*. Temperatures are in °C and compared after rounding to 0.01 °C (grading.md, "Fever").
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``participant_id``, ``first_fever_time``, ``first_fever_hours``; participants without a
-        fever have no row.
-    """
-    temperatures = _post_infusion(events, "temperature")
-    fevers = temperatures.loc[temperatures["value"] >= plan.fever_celsius]
-    first = fevers.sort_values(["participant_id", "event_time"], kind="mergesort").drop_duplicates("participant_id")
-    return first.rename(columns={"event_time": "first_fever_time", "hours_from_infusion": "first_fever_hours"})[
-        ["participant_id", "first_fever_time", "first_fever_hours"]
-    ].reset_index(drop=True)
 
 
 def compute_persistent_fever_trigger(events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
@@ -280,7 +243,8 @@ def derive_anakinra(
 
     grading.md, "Anakinra timing (PACER protocol)":
 
-    - ``first_fever_hours``: first temperature ≥ 38.0 °C after infusion (:func:`compute_first_fever`);
+    - ``first_fever_hours``: first temperature ≥ 38.0 °C after infusion, read from
+      :func:`analysis.derive.key_times.derive_var_first_fever` (the value ``crs`` shows too);
     - ``trigger_hours``: the persistent-fever trigger (:func:`compute_persistent_fever_trigger`);
     - ``first_anakinra_hours``: the first ``medication`` row with drug ``anakinra`` after infusion;
       ``fever_to_anakinra_hours`` and ``trigger_to_anakinra_hours`` from the first fever and the
@@ -314,6 +278,8 @@ def derive_anakinra(
     infused = participants.loc[participants["infused"].astype(bool), ["participant_id"]]
     infused = infused.sort_values("participant_id", kind="mergesort").reset_index(drop=True)
     doses = derive_anakinra_doses(participants, events, plan)
+    first_fever = derive_var_first_fever(participants, events, plan)
+    first_fever = first_fever.astype({"participant_id": infused["participant_id"].dtype})
     first_dose = doses.drop_duplicates("participant_id")[["participant_id", "event_time", "hours"]].rename(
         columns={"event_time": "first_anakinra_time", "hours": "first_anakinra_hours"}
     )
@@ -330,7 +296,7 @@ def derive_anakinra(
     )
 
     table = (
-        infused.merge(compute_first_fever(events, plan), on="participant_id", how="left")
+        infused.merge(first_fever, on="participant_id", how="left")
         .merge(compute_persistent_fever_trigger(events, plan), on="participant_id", how="left")
         .merge(first_dose, on="participant_id", how="left")
         .merge(per_participant, on="participant_id", how="left")
@@ -345,7 +311,7 @@ def derive_anakinra(
     table["max_dose_mg_per_kg"] = table["max_dose_mg_per_kg"].astype(float)
 
     medications = _post_infusion(events, "medication")
-    in_window = medications.loc[medications["hours_from_infusion"] <= plan.rescue_window_days * 24.0]
+    in_window = medications.loc[medications["hours_from_infusion"] <= plan.rescue_window_days * HOURS_PER_DAY]
     table["tocilizumab_given"] = table["participant_id"].isin(
         in_window.loc[in_window["detail"].isin(["tocilizumab"]), "participant_id"]
     )
@@ -400,6 +366,6 @@ def _anakinra_queries(participants: pd.DataFrame, events: pd.DataFrame, doses: p
     ]
     frames = [frame for frame in frames if not frame.empty]
     if not frames:
-        return _empty_queries()
+        return empty_queries().assign(hours=pd.Series(dtype=float))
     queries = pd.concat(frames, ignore_index=True)
     return queries.sort_values(["participant_id", "hours", "kind"], kind="mergesort").reset_index(drop=True)

@@ -41,6 +41,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.derive.key_times import derive_var_first_fever
 from analysis.derive.penn import compute_crs_grade_penn
 from analysis.derive.physiology import (
     NEVER,
@@ -53,8 +54,10 @@ from analysis.derive.physiology import (
     runs,
     take_or,
     to_hours,
+    to_ticks,
 )
 from analysis.settings import AnalysisPlan
+from analysis.units import HOURS_PER_DAY
 
 TIMELINE_COLUMNS: list[str] = [
     "participant_id",
@@ -100,8 +103,6 @@ CRS_COLUMNS: list[str] = [
 ]
 """``crs`` columns: outputs.md's required ones, then extras for the analyses (ard ``crs_rate``)."""
 
-QUERY_COLUMNS: list[str] = ["participant_id", "kind", "detail"]
-
 EPISODE_COLUMNS: list[str] = [
     "participant_id",
     "episode",
@@ -120,25 +121,6 @@ MASKING_MIN_LEVEL = 2
 
 # --------------------------------------------------------------------------------------------
 # onset and masking
-
-
-def derive_first_fever(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> np.ndarray:
-    """The first fever after infusion, per participant (ticks; ``NEVER`` without one).
-
-    grading.md, "CRS, ASTCT 2019", **Onset** = *the first fever after infusion*: the first
-    ``temperature`` row at or after infusion with a value ≥ ``plan.fever_celsius`` (rounded to
-    0.01 °C). Drugs given before it (premedication) never stand in for fever.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 ticks indexed by ``pid``.
-    """
-    fevers = ev.loc[(ev["event_type"] == "temperature") & (np.round(ev["value"], 2) >= plan.fever_celsius)]
-    first = fevers.groupby("pid")["t"].min()
-    out = np.full(len(pp), NEVER, dtype="int64")
-    out[first.index.to_numpy(dtype="int64")] = first.to_numpy(dtype="int64")
-    return out
 
 
 def derive_masking_doses(
@@ -258,7 +240,7 @@ def derive_crs_episodes(
     group_pid = pid[group_first]
     group_end = end[group_last]
     group_open = np.r_[group_pid[1:] != group_pid[:-1], True] if len(group_first) else np.zeros(0, dtype=bool)
-    counted = group_start <= hours_to_ticks(plan.crs_window_days * 24.0)
+    counted = group_start <= hours_to_ticks(plan.crs_window_days * HOURS_PER_DAY)
 
     cum = np.cumsum(counted)
     pid_first_group = np.r_[True, group_pid[1:] != group_pid[:-1]] if len(group_first) else np.zeros(0, dtype=bool)
@@ -304,7 +286,7 @@ def derive_episode_grades(
     out = episodes.merge(grades.reset_index(), on=["pid", "episode"], how="left")
     death = pp["death"].to_numpy()[out["pid"].to_numpy()]
     end = out["end"].to_numpy()
-    followup_end = hours_to_ticks(plan.crs_followup_days * 24.0)
+    followup_end = hours_to_ticks(plan.crs_followup_days * HOURS_PER_DAY)
     reason = np.select(
         [end == death, end == followup_end],
         ["death", f"end of CRS follow-up (day {plan.crs_followup_days:g})"],
@@ -343,7 +325,7 @@ def derive_crs_death(pp: pd.DataFrame, episodes: pd.DataFrame, plan: AnalysisPla
     """
     death = pp["death"].to_numpy()
     crs_cause = (pp["death_cause"].to_numpy(dtype=object) == "crs") & (death < NEVER)
-    in_window = death <= hours_to_ticks(plan.crs_window_days * 24.0)
+    in_window = death <= hours_to_ticks(plan.crs_window_days * HOURS_PER_DAY)
     ep_pid = episodes["pid"].to_numpy()
     ep_death = death[ep_pid]
     start = episodes["start"].to_numpy()
@@ -413,7 +395,11 @@ def derive_crs_timeline(state: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
 
 
 def derive_crs_summary(
-    pp: pd.DataFrame, episodes: pd.DataFrame, crs_death: np.ndarray, first_fever: np.ndarray, events: pd.DataFrame
+    pp: pd.DataFrame,
+    episodes: pd.DataFrame,
+    crs_death: np.ndarray,
+    first_fever_hours: np.ndarray,
+    events: pd.DataFrame,
 ) -> pd.DataFrame:
     """``crs``: one row per infused participant (outputs.md).
 
@@ -424,7 +410,8 @@ def derive_crs_summary(
     ``crs_duration_hours`` = the sum of episode lengths (0 without an episode; an open episode up
     to its censoring); ``crs_open`` = an episode is open; ``crs_grade_reported_max`` = the maximum
     ``crs_grade_reported`` (null if none); ``first_fever_hours`` = the first temperature ≥ 38.0 °C
-    after infusion. Extras: ``crs_grade3plus``, ``crs_grade4plus``, ``crs_penn_grade3plus``,
+    after infusion, read from :func:`analysis.derive.key_times.derive_var_first_fever` (the
+    value ``anakinra`` shows too). Extras: ``crs_grade3plus``, ``crs_grade4plus``, ``crs_penn_grade3plus``,
     ``crs_penn_grade4plus`` (severe CRS, grading.md: *also report ≥ 4*), ``crs_death`` (grade 5),
     ``crs_end_hours`` (end or censoring of the last episode), ``crs_followed_to_hours`` (the
     horizon).
@@ -470,7 +457,7 @@ def derive_crs_summary(
             "crs_duration_hours": per["duration"].fillna(0.0).to_numpy(dtype="float64"),
             "crs_open": per["open"].astype("boolean").fillna(False).to_numpy(dtype=bool),
             "crs_grade_reported_max": reported_max.to_numpy(),
-            "first_fever_hours": to_hours(first_fever),
+            "first_fever_hours": np.asarray(first_fever_hours, dtype="float64"),
             "crs_grade3plus": grade >= 3,
             "crs_grade4plus": grade >= 4,
             "crs_penn_grade3plus": penn >= 3,
@@ -566,7 +553,7 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
     """
     pp = phys.participants
     horizon = pp["horizon"].to_numpy()
-    window = np.minimum(hours_to_ticks(plan.crs_window_days * 24.0), horizon)
+    window = np.minimum(hours_to_ticks(plan.crs_window_days * HOURS_PER_DAY), horizon)
     hold = hours_to_ticks(plan.reading_hold_hours)
     parts: list[dict[str, np.ndarray]] = []
 
@@ -692,7 +679,9 @@ def derive_crs_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: An
     """
     pp = prepare_participants(participants, events, plan)
     ev = prepare_events(events, pp)
-    first_fever = derive_first_fever(ev, pp, plan)
+    first_fever = derive_var_first_fever(participants, events, plan).set_index("participant_id")["first_fever_hours"]
+    first_fever_hours = pp["participant_id"].map(first_fever).to_numpy(dtype="float64", na_value=np.nan)
+    first_fever = to_ticks(first_fever_hours)
     masking = derive_masking_doses(ev, pp, first_fever, plan)
     phys = derive_physiology(pp, ev, plan, extra_times=[(masking["pid"].to_numpy(), masking["t"].to_numpy())])
 
@@ -705,7 +694,7 @@ def derive_crs_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: An
     episodes = derive_episode_grades(state, episode_groups, pp, plan)
     crs_death = derive_crs_death(pp, episodes, plan)
 
-    crs = derive_crs_summary(pp, episodes, crs_death, first_fever, events)
+    crs = derive_crs_summary(pp, episodes, crs_death, first_fever_hours, events)
     timeline = derive_crs_timeline(state, pp)
     queries = derive_crs_queries(phys, episodes, plan)
     queries = queries.sort_values(["pid", "kind", "_t", "detail"], kind="mergesort")

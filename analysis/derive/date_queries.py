@@ -11,23 +11,22 @@ dates: outputs.md) and the value the derivations of :mod:`analysis.derive.adtte`
   relapse);
 - event after withdrawal: every row is used — follow-up is not truncated at a withdrawal;
 - last contact after death: the death is used; last known alive is capped at the death;
-- several death rows: the earliest is used.
+- several death rows: the death of :func:`analysis.participant_vars.derive_vars_death` is used
+  (the earliest; at the same instant, the first line of the export).
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-QUERY_COLUMNS: list[str] = ["participant_id", "kind", "detail"]
+from analysis.derive.queries import queries_from_records
+from analysis.participant_vars import derive_vars_death
+from analysis.units import HOURS_PER_DAY
+
 
 
 def _day(hours: float) -> str:
-    return "day n/a (not infused)" if pd.isna(hours) else f"day {hours / 24.0:.2f}"
-
-
-def empty_queries() -> pd.DataFrame:
-    """An empty query table with the columns of queries.parquet."""
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in QUERY_COLUMNS})
+    return "day n/a (not infused)" if pd.isna(hours) else f"day {hours / HOURS_PER_DAY:.2f}"
 
 
 def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -57,28 +56,29 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
     infusion = participants.assign(participant_id=participants["participant_id"].astype("string")).set_index(
         "participant_id"
     )["infusion_datetime"]
+    used_death_line = derive_vars_death(participants, events).set_index("participant_id")["death_line"]
     queries: list[dict[str, str]] = []
 
-    for pid, rows in ev.groupby("participant_id", sort=True):
-        deaths = rows.loc[rows["event_type"] == "death"].sort_values("event_time", kind="mergesort")
+    for participant_id, rows in ev.groupby("participant_id", sort=True):
+        deaths = rows.loc[rows["event_type"] == "death"].sort_values(["event_time", "line"], kind="mergesort")
         if deaths.empty:
             death = None
         else:
-            death = deaths.iloc[0]
+            death = deaths.loc[deaths["line"] == used_death_line[participant_id]].iloc[0]
             if len(deaths) > 1:
-                others = ", ".join(_day(h) for h in deaths["hours_from_infusion"].iloc[1:])
+                others = ", ".join(_day(h) for h in deaths.drop(index=death.name)["hours_from_infusion"])
                 queries.append(
                     {
-                        "participant_id": pid,
+                        "participant_id": participant_id,
                         "kind": "multiple_deaths",
                         "detail": f"{len(deaths)} death rows: {_day(death['hours_from_infusion'])}, {others}; "
                         f"used: the earliest, {_day(death['hours_from_infusion'])}",
                     }
                 )
-            infused_at = infusion.get(pid, pd.NaT)
+            infused_at = infusion.get(participant_id, pd.NaT)
             if pd.notna(infused_at) and death["event_time"] < infused_at:
                 h = death["hours_from_infusion"]
-                before = "" if pd.isna(h) else f" ({-h / 24.0:.2f} days before infusion)"
+                before = "" if pd.isna(h) else f" ({-h / HOURS_PER_DAY:.2f} days before infusion)"
                 used = (
                     "used: death at day 0 (clamped to the infusion)"
                     if pd.notna(h)
@@ -86,7 +86,7 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
                 )
                 queries.append(
                     {
-                        "participant_id": pid,
+                        "participant_id": participant_id,
                         "kind": "death_before_infusion",
                         "detail": f"death recorded before the infusion{before}; {used}",
                     }
@@ -96,7 +96,7 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
             ].iterrows():
                 queries.append(
                     {
-                        "participant_id": pid,
+                        "participant_id": participant_id,
                         "kind": "relapse_after_death",
                         "detail": f"relapse at {_day(rel['hours_from_infusion'])} after death at "
                         f"{_day(death['hours_from_infusion'])}; used: the death, the relapse is ignored",
@@ -107,7 +107,7 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
             ].iterrows():
                 queries.append(
                     {
-                        "participant_id": pid,
+                        "participant_id": participant_id,
                         "kind": "last_contact_after_death",
                         "detail": f"last contact at {_day(lc['hours_from_infusion'])} after death at "
                         f"{_day(death['hours_from_infusion'])}; used: the death; last known alive "
@@ -124,7 +124,7 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
                 first = later.sort_values("event_time", kind="mergesort").iloc[0]
                 queries.append(
                     {
-                        "participant_id": pid,
+                        "participant_id": participant_id,
                         "kind": "event_after_withdrawal",
                         "detail": f"withdrawal at {_day(w['hours_from_infusion'])}; {len(later)} later row(s) "
                         f"({types}), the first at {_day(first['hours_from_infusion'])}; used: every "
@@ -132,7 +132,4 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
                     }
                 )
 
-    if not queries:
-        return empty_queries()
-    out = pd.DataFrame(queries, columns=QUERY_COLUMNS).astype("string")
-    return out.sort_values(["participant_id", "kind"], kind="mergesort").reset_index(drop=True)
+    return queries_from_records(queries)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.participant_vars import derive_vars_death
 from analysis.settings import AnalysisPlan
-
-HOURS_PER_YEAR = 365.25 * 24.0
-"""Age at an assessment = age at infusion + hours / 8766 (the 365.25-day year of processed-tables.md)."""
+from analysis.units import HOURS_PER_YEAR
 
 NEUROLOGICAL_ASSESSMENTS: tuple[str, ...] = (
     "ice_score",
@@ -71,7 +70,9 @@ def derive_icans_assessments(participants: pd.DataFrame, events: pd.DataFrame, p
     at the assessment decides the tool* — encephalopathy by ICE 7–9 → 1, 3–6 → 2, 0–2 → 3 from
     age 12 (``plan.ice_min_age_years``), by CAPD 1–8 → 1, ≥ 9 → 3 below it; *a tool used at the
     wrong age is used and flagged*; consciousness, seizure, motor weakness and cerebral edema by
-    :data:`CODED_DOMAIN_GRADES`; *grade 5: death with cause icans*.
+    :data:`CODED_DOMAIN_GRADES`; *grade 5: death with cause icans* — the death of
+    :func:`analysis.participant_vars.derive_vars_death` (the one death row; a death recorded before
+    infusion at day 0) when its cause is ``icans``.
 
     Age at the assessment = ``age_at_infusion_years`` + hours / 8766, so a participant who turns
     12 during follow-up moves from CAPD to ICE at that moment.
@@ -85,8 +86,21 @@ def derive_icans_assessments(participants: pd.DataFrame, events: pd.DataFrame, p
     """
     infused = participants.loc[participants["infused"].astype(bool), ["participant_id", "age_at_infusion_years"]]
     is_assessment = events["event_type"].isin(NEUROLOGICAL_ASSESSMENTS)
-    is_icans_death = events["event_type"].isin(["death"]) & events["detail"].isin(["icans"])
-    rows = events.loc[(is_assessment | is_icans_death) & (events["hours_from_infusion"] >= 0)]
+    assessments = events.loc[is_assessment & (events["hours_from_infusion"] >= 0)]
+    deaths = derive_vars_death(participants, events)
+    icans_deaths = deaths.loc[deaths["death_cause"].eq("icans").fillna(False).astype(bool)]
+    death_rows = pd.DataFrame(
+        {
+            "participant_id": icans_deaths["participant_id"].astype(assessments["participant_id"].dtype),
+            "line": icans_deaths["death_line"],
+            "event_type": pd.Series("death", index=icans_deaths.index, dtype=assessments["event_type"].dtype),
+            "hours_from_infusion": icans_deaths["death_hours"],
+            "value": pd.Series(np.nan, index=icans_deaths.index, dtype="float64"),
+            "detail": icans_deaths["death_cause"].astype(assessments["detail"].dtype),
+        }
+    )
+    columns = ["participant_id", "line", "event_type", "hours_from_infusion", "value", "detail"]
+    rows = pd.concat([assessments[columns], death_rows], ignore_index=True) if len(death_rows) else assessments[columns]
     rows = rows.merge(infused, on="participant_id", how="inner")
     rows = rows.sort_values(["participant_id", "hours_from_infusion", "line"], kind="mergesort").reset_index(drop=True)
 

@@ -25,7 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.participant_vars import derive_vars_death
 from analysis.settings import AnalysisPlan
+from analysis.units import HOURS_PER_DAY
 
 ArrayLike = np.ndarray | pd.Series | Sequence[float]
 
@@ -313,9 +315,12 @@ def prepare_participants(participants: pd.DataFrame, events: pd.DataFrame, plan:
     pandas.DataFrame
         ``pid``, ``participant_id``, ``age_at_infusion_years``, ``sbp_threshold`` (PALS),
         ``data_end`` (ticks: where intervals without an end stop: ``data_end_hours``, the export
-        time or the cut whichever is first), ``death`` (ticks of the first ``death`` row at or
-        after infusion, ``NEVER`` if none), ``death_cause``, ``horizon`` (ticks: the earliest of
-        ``data_end``, death and day ``crs_followup_days``; the state is derived on [0, horizon)).
+        time or the cut whichever is first), ``death`` (ticks of the death of
+        :func:`analysis.participant_vars.derive_vars_death` — one death row, its tie rule, a death
+        recorded before infusion at 0 — ``NEVER`` if none), ``death_cause`` ("" without a death or
+        a cause), ``horizon`` (ticks:
+        the earliest of ``data_end``, death and day ``crs_followup_days``; the state is derived on
+        [0, horizon)).
     """
     infused = participants["infused"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     p = participants.loc[infused].sort_values("participant_id", kind="mergesort")
@@ -334,19 +339,12 @@ def prepare_participants(participants: pd.DataFrame, events: pd.DataFrame, plan:
         p["cut_hours"].to_numpy(dtype="float64", na_value=np.nan),
     )
 
-    is_death = (events["event_type"] == "death").fillna(False).to_numpy(dtype=bool)
-    after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
-    deaths = events.loc[is_death & after_infusion, ["participant_id", "hours_from_infusion", "detail"]]
-    deaths = deaths.astype({"participant_id": object, "hours_from_infusion": "float64", "detail": object})
-    deaths["detail"] = deaths["detail"].astype(object).where(deaths["detail"].notna(), "")
-    deaths["not_crs"] = deaths["detail"] != "crs"
-    deaths = deaths.sort_values(["participant_id", "hours_from_infusion", "not_crs", "detail"], kind="mergesort")
-    deaths = deaths.drop_duplicates("participant_id").set_index("participant_id")
-    death_h = out["participant_id"].map(deaths["hours_from_infusion"]).to_numpy(dtype="float64", na_value=np.nan)
-    out["death_cause"] = out["participant_id"].map(deaths["detail"]).astype(object)
+    deaths = derive_vars_death(participants, events).set_index("participant_id")
+    death_h = out["participant_id"].map(deaths["death_hours"]).to_numpy(dtype="float64", na_value=np.nan)
+    out["death_cause"] = out["participant_id"].map(deaths["death_cause"]).astype(object).fillna("")
     out["death"] = to_ticks(death_h)
 
-    followup_end = hours_to_ticks(plan.crs_followup_days * 24.0)
+    followup_end = hours_to_ticks(plan.crs_followup_days * HOURS_PER_DAY)
     if followup_end >= np.int64(1) << _KEY_SHIFT:
         raise ValueError(f"crs_followup_days = {plan.crs_followup_days:g} is beyond what the timeline can hold")
     data_end = to_ticks(data_end_h)

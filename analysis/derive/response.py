@@ -17,8 +17,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.settings import AnalysisPlan
-
-HOURS_PER_DAY = 24.0
+from analysis.units import HOURS_PER_DAY
 
 RESPONSE_CODES: dict[str, str] = {"cr": "CR", "cri": "CRi", "pr": "PR", "nr": "NR", "not_evaluable": "not_evaluable"}
 """Lower-case code → the export vocabulary's spelling (export-format.md, ``response_assessment``)."""

@@ -7,7 +7,7 @@ remission*. A parameter is a few lines of declaration::
     os_events = [EventSource("death", event_types=("death",), evntdesc="death")]
     os_censors = [CensorSource("last_known_alive", cnsr=1, dataset_name="lka", cnsdtdsc="last known alive")]
     derive_param_tte(origin, os_events, os_censors, "OS", "Overall survival",
-                     source_datasets={"events": events, "lka": lka}, horizon_days=365.25)
+                     source_datasets={"events": events, "lka": lka}, horizon_days=plan.horizon_days)
 
 Every source reads a *candidate frame* (``participant_id`` and a time in hours from infusion,
 default column ``hours_from_infusion``, plus whatever its filter needs) named in
@@ -34,7 +34,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-HOURS_PER_DAY = 24.0
+from analysis.units import HOURS_PER_DAY
+
 TIME_COLUMN = "hours_from_infusion"
 """Default time column of a candidate frame: hours since infusion (grading.md, "Time")."""
 

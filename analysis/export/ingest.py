@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from analysis.derive.analysis_sets import derive_analysis_sets
 from analysis.export import events as events_file
 from analysis.export import participants as participants_file
 from analysis.export.bundle import Bundle, check_timezone
@@ -23,6 +22,7 @@ from analysis.export.csv_table import LINE, CsvCells, read_csv_cells
 from analysis.export.errors import ExportError
 from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine, neutralize_formulas
 from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, naive_times
+from analysis.participant_vars import compute_age_at_infusion_years, derive_analysis_sets
 
 HOURS = pd.Timedelta(hours=1)
 
@@ -209,17 +209,21 @@ def _counts(
 
 
 def _type_participants(participants: pd.DataFrame, cut_instant: datetime, exported_at: datetime | None) -> pd.DataFrame:
-    """Add ``infused``, ``age_at_infusion_years``, ``cut_hours`` and ``data_end_hours`` (docs/processed-tables.md)."""
+    """Add ``infused``, ``age_at_infusion_years``, ``cut_hours`` and ``data_end_hours`` (docs/processed-tables.md).
+
+    The age at infusion is :func:`analysis.participant_vars.compute_age_at_infusion_years`, the
+    formula of grading.md (PALS age) defined once, below this layer and the derivations.
+    """
     cut = pd.Timestamp(cut_instant).tz_convert("UTC")
     data_end = min(cut, pd.Timestamp(exported_at).tz_convert("UTC")) if exported_at is not None else cut
     infusion = participants["infusion_datetime"]
     infused = infusion.notna() & (infusion < cut)
     infusion_if_infused = infusion.where(infused)
-    infusion_day = infusion_if_infused.dt.tz_convert(None).dt.normalize()
-    days_enrolled_to_infusion = (infusion_day - pd.to_datetime(participants["enrollment_date"])).dt.days
     typed = participants.assign(
         infused=infused.astype(bool),
-        age_at_infusion_years=participants["age_years"] + days_enrolled_to_infusion / 365.25,
+        age_at_infusion_years=compute_age_at_infusion_years(
+            participants["age_years"], participants["enrollment_date"], infusion_if_infused
+        ),
         cut_hours=(cut - infusion_if_infused) / HOURS,
         data_end_hours=(data_end - infusion_if_infused) / HOURS,
     )

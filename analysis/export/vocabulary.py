@@ -10,6 +10,33 @@ def normalize_code(values: pd.Series) -> pd.Series:
     return values.str.strip().str.lower().str.replace(r"[ \-]+", "_", regex=True)
 
 
+CORTICOSTEROIDS: tuple[str, ...] = ("dexamethasone", "methylprednisolone", "hydrocortisone")
+"""The corticosteroids of the ``medication`` vocabulary (export-format.md): the one definition of the class."""
+
+IL6_BLOCKERS: tuple[str, ...] = ("tocilizumab", "siltuximab")
+"""The IL-6 (receptor) blockers of the ``medication`` vocabulary."""
+
+MASKING_DRUGS: tuple[str, ...] = ("anakinra", *IL6_BLOCKERS, *CORTICOSTEROIDS)
+"""Drugs that may hide a fever (grading.md, "A new episode"): the default of the setting ``masking_drugs``."""
+
+RESCUE_DRUGS: tuple[str, ...] = (*IL6_BLOCKERS, *CORTICOSTEROIDS)
+"""grading.md, "Anakinra timing", rescue: tocilizumab, siltuximab or a corticosteroid."""
+
+VASOPRESSIN = "vasopressin"
+
+NOREPINEPHRINE_EQUIVALENTS: dict[str, float] = {
+    "norepinephrine": 1.0,
+    "epinephrine": 1.0,
+    "phenylephrine": 1.0 / 10.0,
+    "dopamine": 1.0 / 140.0,
+}
+"""grading.md, "High dose": NE-equivalent = norepinephrine + epinephrine + phenylephrine / 10 +
+dopamine / 140 (VASST weights at 70 kg), all mcg/kg/min; vasopressin has none (its units/kg/min
+add nothing)."""
+
+VASOPRESSORS: tuple[str, ...] = ("norepinephrine", "epinephrine", "dopamine", "phenylephrine", VASOPRESSIN)
+"""The vasopressors of the ``vasopressor`` vocabulary (export-format.md)."""
+
 EVENT_TYPES = (
     "temperature",
     "systolic_bp",
@@ -50,7 +77,7 @@ UNITS: dict[str, tuple[str, ...]] = {
 """Units by event type, as spelled in the contract; matched case-insensitively."""
 
 DETAIL_CODES: dict[str, tuple[str, ...]] = {
-    "vasopressor": ("norepinephrine", "epinephrine", "dopamine", "phenylephrine", "vasopressin"),
+    "vasopressor": VASOPRESSORS,
     "oxygen": (
         "blow_by",
         "nasal_cannula",
@@ -62,16 +89,7 @@ DETAIL_CODES: dict[str, tuple[str, ...]] = {
         "bipap",
         "mechanical_ventilation",
     ),
-    "medication": (
-        "anakinra",
-        "tocilizumab",
-        "siltuximab",
-        "dexamethasone",
-        "methylprednisolone",
-        "hydrocortisone",
-        "acetaminophen",
-        "ibuprofen",
-    ),
+    "medication": (*MASKING_DRUGS, "acetaminophen", "ibuprofen"),
     "consciousness": ("awake", "awakens_to_voice", "awakens_to_tactile", "unarousable"),
     "seizure": ("focal_or_generalized_resolving", "nonconvulsive_on_eeg", "prolonged_or_repetitive"),
     "motor_weakness": ("deep_focal",),

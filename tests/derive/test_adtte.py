@@ -15,8 +15,9 @@ import pandas as pd
 import pytest
 from builders_outcomes import OUTCOME_COHORT, Participant, build, death, last_contact, ra, relapse
 
-from analysis.derive.adtte import derive_adtte, derive_last_known_alive, derive_treatment_failure
+from analysis.derive.adtte import derive_adtte, derive_treatment_failure
 from analysis.derive.date_queries import derive_date_queries
+from analysis.derive.key_times import derive_var_last_known_alive
 from analysis.derive.tte import ADTTE_COLUMNS
 from analysis.settings import AnalysisPlan
 
@@ -215,7 +216,7 @@ def test_dst_is_elapsed_time(cohort):
 
 def test_last_known_alive(cohort):
     participants, events = cohort
-    lka = derive_last_known_alive(participants, events).set_index("participant_id")["hours_from_infusion"] / 24
+    lka = derive_var_last_known_alive(participants, events).set_index("participant_id")["last_known_alive_hours"] / 24
     expected = {
         "P01": 370,
         "P12": 120,
