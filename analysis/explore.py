@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.export.vocabulary import CORTICOSTEROIDS
 from analysis.settings import AnalysisPlan
 from analysis.store import read_provenance
+from analysis.units import HOURS_PER_DAY
 
 PROCESSED_ROOT = Path(__file__).resolve().parent.parent / "data" / "processed"
 """Where `pacer run` writes by default (``data/processed/<data-cut>/``)."""
@@ -29,7 +31,7 @@ VASOPRESSOR_UNITS = "mcg/kg/min"
 DOSE_DRUGS: dict[str, tuple[str, ...]] = {
     "anakinra": ("anakinra",),
     "tocilizumab": ("tocilizumab",),
-    "corticosteroid": ("dexamethasone", "methylprednisolone", "hydrocortisone"),
+    "corticosteroid": CORTICOSTEROIDS,
 }
 """The doses the CRS timeline explorer draws, by row of the plot (the corticosteroids share one row)."""
 
@@ -118,21 +120,22 @@ def participant_course(
         clipped to the window.
     """
     mine = events.loc[
-        (events["participant_id"] == participant_id) & events["hours_from_infusion"].between(0, 24 * last_day)
+        (events["participant_id"] == participant_id)
+        & events["hours_from_infusion"].between(0, HOURS_PER_DAY * last_day)
     ]
 
     def rows(event_type: str, with_end: bool = False) -> pd.DataFrame:
         picked = mine.loc[mine["event_type"] == event_type]
         frame = pd.DataFrame(
             {
-                "day": picked["hours_from_infusion"].to_numpy(float) / 24,
+                "day": picked["hours_from_infusion"].to_numpy(float) / HOURS_PER_DAY,
                 "code": picked["detail"].astype("string").to_numpy(),
                 "value": picked["value"].to_numpy(float),
                 "unit": picked["unit"].astype("string").to_numpy(),
             }
         )
         if with_end:
-            frame.insert(1, "end_day", picked["end_hours_from_infusion"].to_numpy(float) / 24)
+            frame.insert(1, "end_day", picked["end_hours_from_infusion"].to_numpy(float) / HOURS_PER_DAY)
         return frame.sort_values("day", kind="stable").reset_index(drop=True)
 
     doses = rows("medication")
@@ -141,10 +144,11 @@ def participant_course(
         doses.loc[doses["code"].isin(list(row_of))].assign(row=lambda f: f["code"].map(row_of)).reset_index(drop=True)
     )
     state = crs_timeline.loc[
-        (crs_timeline["participant_id"] == participant_id) & (crs_timeline["start_hours"] < 24 * last_day)
+        (crs_timeline["participant_id"] == participant_id) & (crs_timeline["start_hours"] < HOURS_PER_DAY * last_day)
     ]
     state = state.drop(columns=["participant_id"]).assign(
-        start_day=lambda f: f["start_hours"] / 24, end_day=lambda f: np.minimum(f["end_hours"], 24 * last_day) / 24
+        start_day=lambda f: f["start_hours"] / HOURS_PER_DAY,
+        end_day=lambda f: np.minimum(f["end_hours"], HOURS_PER_DAY * last_day) / HOURS_PER_DAY,
     )
     return {
         "temperature": rows("temperature")[["day", "value"]],

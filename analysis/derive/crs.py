@@ -33,7 +33,7 @@ Choices made where grading.md is silent or ambiguous (each also in the docstring
   to the end of the window (or the horizon, if earlier).
 - Numerical: times are compared in integer ticks of 10⁻⁶ h (exact "24 h", "3 h", "72 h"); doses
   with a 10⁻⁹ mcg/kg/min tolerance.
-- Penn: see :mod:`analysis.derive.penn`; high dose: :func:`analysis.derive.physiology.compute_high_dose`.
+- Penn: see :mod:`analysis.derive.penn`; high dose: :func:`analysis.derive.penn.compute_high_dose`.
 """
 
 from __future__ import annotations
@@ -43,19 +43,8 @@ import pandas as pd
 
 from analysis.derive.key_times import derive_var_first_fever
 from analysis.derive.penn import compute_crs_grade_penn
-from analysis.derive.physiology import (
-    NEVER,
-    Physiology,
-    asof_index,
-    derive_physiology,
-    hours_to_ticks,
-    prepare_events,
-    prepare_participants,
-    runs,
-    take_or,
-    to_hours,
-    to_ticks,
-)
+from analysis.derive.physiology import Physiology, derive_physiology, prepare_events, prepare_participants
+from analysis.derive.ticks import NEVER, asof_index, hours_to_ticks, runs, take_or, to_hours, to_ticks
 from analysis.settings import AnalysisPlan
 from analysis.units import HOURS_PER_DAY
 

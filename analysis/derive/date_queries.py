@@ -24,7 +24,6 @@ from analysis.participant_vars import derive_vars_death
 from analysis.units import HOURS_PER_DAY
 
 
-
 def _day(hours: float) -> str:
     return "day n/a (not infused)" if pd.isna(hours) else f"day {hours / HOURS_PER_DAY:.2f}"
 

@@ -4,10 +4,8 @@ Every function here is vectorized over participants and rows: sorts, group-bys, 
 operations and sorted look-ups (:func:`asof_index`); no Python loop runs over events or
 participants.
 
-Time inside this module and :mod:`analysis.derive.crs` is an integer number of *ticks*,
-``TICKS_PER_HOUR`` ticks to the hour (one tick = 3.6 ms), so that "exactly 24 h", "≥ 3 h" and
-"m ≤ b ≤ m + 72 h" are exact integer comparisons, free of floating-point residue. Outputs are
-hours again (:func:`to_hours`).
+Time is in integer ticks (:mod:`analysis.derive.ticks`). The high-dose vasopressor table and
+the ≥ 3 h high-dose run are the Penn rule's, in :mod:`analysis.derive.penn`.
 
 The state is piecewise constant on a *grid*: per participant, the elementary intervals
 ``[start, end)`` between every time at which any part of the state may change (a reading, the end
@@ -19,26 +17,29 @@ of the export time or cut (``data_end_hours``), death, and the end of CRS follow
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from analysis.derive.penn import compute_high_dose, compute_high_dose_run
+from analysis.derive.ticks import (
+    KEY_SHIFT,
+    NEVER,
+    ArrayLike,
+    asof_index,
+    hours_to_ticks,
+    next_in_group,
+    pack,
+    previous_in_group,
+    take_or,
+    to_ticks,
+)
+from analysis.export.vocabulary import VASOPRESSIN
 from analysis.participant_vars import derive_vars_death
 from analysis.settings import AnalysisPlan
 from analysis.units import HOURS_PER_DAY
-
-ArrayLike = np.ndarray | pd.Series | Sequence[float]
-
-TICKS_PER_HOUR = 1_000_000
-"""Internal time resolution: 10⁻⁶ h (3.6 ms)."""
-
-NEVER = np.int64(2**62)
-"""A tick later than any real time: "no end", "no next row", "no such time"."""
-
-_KEY_SHIFT = 36
-"""(participant, tick) pairs are packed as ``pid << 36 | tick``: ticks up to 2³⁶ (≈ 7.8 years)."""
 
 PALS_INFANT_SBP = 70.0
 PALS_CHILD_SBP_BASE = 70.0
@@ -64,129 +65,6 @@ UNKNOWN_OXYGEN_DEVICE_LEVEL = 2
 
 MECHANICAL_VENTILATION = "mechanical_ventilation"
 NASAL_CANNULA = "nasal_cannula"
-VASOPRESSIN = "vasopressin"
-
-NE_EQUIVALENT_WEIGHTS: dict[str, float] = {
-    "norepinephrine": 1.0,
-    "epinephrine": 1.0,
-    "phenylephrine": 1.0 / 10.0,
-    "dopamine": 1.0 / 140.0,
-}
-"""grading.md, "High dose": NE-equivalent = norepinephrine + epinephrine + phenylephrine / 10 +
-dopamine / 140 (VASST weights at 70 kg), all mcg/kg/min."""
-
-DOSE_TOLERANCE = 1e-9
-"""Numerical tolerance (mcg/kg/min) on high-dose comparisons, so that 0.14 + 0.14 meets 0.28."""
-
-
-# --------------------------------------------------------------------------------------------
-# time helpers
-
-
-def to_ticks(hours: ArrayLike, missing: np.int64 = NEVER) -> np.ndarray:
-    """Hours (float, NaN allowed) to integer ticks; NaN becomes ``missing``."""
-    h = np.asarray(hours, dtype="float64")
-    out = np.full(h.shape, missing, dtype="int64")
-    ok = ~np.isnan(h)
-    out[ok] = np.round(h[ok] * TICKS_PER_HOUR).astype("int64")
-    return out
-
-
-def to_hours(ticks: ArrayLike) -> np.ndarray:
-    """Integer ticks to hours; ``NEVER`` (or anything at or beyond it) becomes NaN."""
-    t = np.asarray(ticks, dtype="int64")
-    out = t.astype("float64") / TICKS_PER_HOUR
-    out[t >= NEVER] = np.nan
-    return out
-
-
-def hours_to_ticks(hours: float) -> np.int64:
-    """One duration from the analysis plan, in ticks."""
-    return np.int64(round(hours * TICKS_PER_HOUR))
-
-
-def _pack(pid: np.ndarray, ticks: np.ndarray) -> np.ndarray:
-    return (np.asarray(pid, dtype="int64") << _KEY_SHIFT) | np.asarray(ticks, dtype="int64")
-
-
-def asof_index(right_pid: np.ndarray, right_t: np.ndarray, left_pid: np.ndarray, left_t: np.ndarray) -> np.ndarray:
-    """For each left (participant, time), the index of the last right row of the same participant at or before it.
-
-    Parameters
-    ----------
-    right_pid, right_t
-        Integer participant codes and ticks, sorted by (participant, time).
-    left_pid, left_t
-        The query points, in any order.
-
-    Returns
-    -------
-    numpy.ndarray
-        int64 positions into the right arrays; -1 where the participant has no right row at or
-        before the query time.
-    """
-    if len(right_pid) == 0:
-        return np.full(len(left_pid), -1, dtype="int64")
-    keys = _pack(right_pid, right_t)
-    idx = np.searchsorted(keys, _pack(left_pid, left_t), side="right").astype("int64") - 1
-    ok = idx >= 0
-    ok[ok] = np.asarray(right_pid)[idx[ok]] == np.asarray(left_pid)[ok]
-    return np.where(ok, idx, -1)
-
-
-def take_or(values: np.ndarray, idx: np.ndarray, fill):
-    """``values[idx]`` with ``fill`` where ``idx`` is -1."""
-    values = np.asarray(values)
-    if len(values) == 0:
-        return np.full(len(idx), fill, dtype=np.result_type(values.dtype, np.asarray(fill).dtype))
-    return np.where(idx >= 0, values[np.clip(idx, 0, None)], fill)
-
-
-def next_in_group(group: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """The next row's time within the same group (rows sorted by group, time); ``NEVER`` for the last."""
-    nxt = np.full(len(t), NEVER, dtype="int64")
-    if len(t) > 1:
-        same = group[1:] == group[:-1]
-        nxt[:-1] = np.where(same, t[1:], NEVER)
-    return nxt
-
-
-def previous_in_group(group: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """The previous row's time within the same group (rows sorted by group, time); ``-NEVER`` for the first."""
-    prev = np.full(len(t), -NEVER, dtype="int64")
-    if len(t) > 1:
-        same = group[1:] == group[:-1]
-        prev[1:] = np.where(same, t[:-1], -NEVER)
-    return prev
-
-
-def runs(pid: np.ndarray, flag: np.ndarray, duration: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Maximal runs of consecutive grid intervals where ``flag`` holds.
-
-    Grid intervals of one participant are contiguous, so consecutive rows with the flag form an
-    uninterrupted run of time.
-
-    Returns
-    -------
-    run_start : bool array, true on the first interval of each run
-    run_id : int array, the run's number (-1 outside runs)
-    run_ticks : int array, the run's total length in ticks (0 outside runs)
-    """
-    flag = np.asarray(flag, dtype=bool)
-    n = len(flag)
-    first_of_pid = np.ones(n, dtype=bool)
-    if n > 1:
-        first_of_pid[1:] = pid[1:] != pid[:-1]
-    prev_flag = np.zeros(n, dtype=bool)
-    if n > 1:
-        prev_flag[1:] = flag[:-1]
-    run_start = flag & (first_of_pid | ~prev_flag)
-    run_id = np.cumsum(run_start) - 1
-    run_id = np.where(flag, run_id, -1)
-    total = np.bincount(run_id[flag], weights=duration[flag].astype("float64"), minlength=int(run_start.sum()))
-    run_ticks = np.where(flag, np.round(take_or(total, run_id, 0.0)).astype("int64"), 0)
-    return run_start, run_id, run_ticks
-
 
 # --------------------------------------------------------------------------------------------
 # clinical building blocks
@@ -252,55 +130,6 @@ def compute_oxygen_level(device: ArrayLike, flow: ArrayLike, plan: AnalysisPlan)
     return np.where(high_flow_cannula, 3, level)
 
 
-def compute_high_dose(
-    doses: dict[str, np.ndarray], vasopressin_running: np.ndarray, drugs_running: np.ndarray, plan: AnalysisPlan
-) -> np.ndarray:
-    """Whether the vasopressors running at a moment are a high dose.
-
-    grading.md, "High dose" [choice ``high_dose``]: monotherapy norepinephrine ≥ 0.28,
-    epinephrine ≥ 0.14, dopamine ≥ 10, phenylephrine ≥ 2.86 mcg/kg/min; or in combination a
-    norepinephrine equivalent ≥ 0.28 (≥ 0.14 with vasopressin running).
-
-    Choices where grading.md is silent:
-
-    - a drug at or above its monotherapy threshold stays high dose when another vasopressor is
-      added (otherwise adding dopamine 0.1 to dopamine-alone 10 would *lower* the grade: the
-      combination rule only adds high-dose states, it never removes one);
-    - "in combination" means at least two drugs running, vasopressin included; vasopressin alone
-      is never high dose (its NE-equivalent is 0).
-
-    Parameters
-    ----------
-    doses
-        Running dose (mcg/kg/min, 0 when not running) per non-vasopressin drug name.
-    vasopressin_running
-        Boolean per moment.
-    drugs_running
-        Number of vasopressor drugs running per moment, vasopressin included.
-    """
-    thresholds = {
-        "norepinephrine": plan.high_dose.norepinephrine,
-        "epinephrine": plan.high_dose.epinephrine,
-        "dopamine": plan.high_dose.dopamine,
-        "phenylephrine": plan.high_dose.phenylephrine,
-    }
-    n = len(vasopressin_running)
-    high = np.zeros(n, dtype=bool)
-    ne_equivalent = np.zeros(n, dtype="float64")
-    for drug, dose in doses.items():
-        dose = np.nan_to_num(np.asarray(dose, dtype="float64"), nan=0.0)
-        if drug in thresholds:
-            high |= dose >= thresholds[drug] - DOSE_TOLERANCE
-        ne_equivalent += NE_EQUIVALENT_WEIGHTS.get(drug, 0.0) * dose
-    combination_threshold = np.where(
-        vasopressin_running,
-        plan.high_dose.combination_ne_equivalent_with_vasopressin,
-        plan.high_dose.combination_ne_equivalent,
-    )
-    high |= (np.asarray(drugs_running) >= 2) & (ne_equivalent >= combination_threshold - DOSE_TOLERANCE)
-    return high
-
-
 # --------------------------------------------------------------------------------------------
 # inputs
 
@@ -345,7 +174,7 @@ def prepare_participants(participants: pd.DataFrame, events: pd.DataFrame, plan:
     out["death"] = to_ticks(death_h)
 
     followup_end = hours_to_ticks(plan.crs_followup_days * HOURS_PER_DAY)
-    if followup_end >= np.int64(1) << _KEY_SHIFT:
+    if followup_end >= np.int64(1) << KEY_SHIFT:
         raise ValueError(f"crs_followup_days = {plan.crs_followup_days:g} is beyond what the timeline can hold")
     data_end = to_ticks(data_end_h)
     horizon = np.minimum(np.minimum(data_end, out["death"].to_numpy()), followup_end)
@@ -479,7 +308,7 @@ def derive_vasopressor_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: Analy
     pid = rows["pid"].to_numpy()
     t = rows["t"].to_numpy()
     drug_code = pd.factorize(rows["drug"])[0]
-    group = _pack(pid, drug_code)
+    group = pack(pid, drug_code)
     end, open_ = _interval_ends(group, pid, t, rows["end"].to_numpy(), pp)
     out = pd.DataFrame(
         {
@@ -559,18 +388,18 @@ def build_grid(pp: pd.DataFrame, times: Iterable[tuple[np.ndarray, np.ndarray]])
     """
     horizon = pp["horizon"].to_numpy()
     pid_all = pp["pid"].to_numpy()
-    keys = [_pack(pid_all, np.zeros(len(pid_all), dtype="int64")), _pack(pid_all, horizon)]
+    keys = [pack(pid_all, np.zeros(len(pid_all), dtype="int64")), pack(pid_all, horizon)]
     for pid, t in times:
         pid = np.asarray(pid, dtype="int64")
         t = np.asarray(t, dtype="int64")
         inside = (t >= 0) & (t <= horizon[pid])
-        keys.append(_pack(pid[inside], t[inside]))
+        keys.append(pack(pid[inside], t[inside]))
     keys = np.sort(np.concatenate(keys))
     distinct = np.ones(len(keys), dtype=bool)
     distinct[1:] = keys[1:] != keys[:-1]
     keys = keys[distinct]
-    pid = keys >> _KEY_SHIFT
-    t = keys & ((np.int64(1) << _KEY_SHIFT) - 1)
+    pid = keys >> KEY_SHIFT
+    t = keys & ((np.int64(1) << KEY_SHIFT) - 1)
     same = pid[1:] == pid[:-1]
     return pd.DataFrame({"pid": pid[:-1][same], "start": t[:-1][same], "end": t[1:][same]})
 
@@ -624,11 +453,9 @@ def derive_physiology(
       otherwise (unobserved SBP is normal).
     - **Hypoxia level**: the level of the oxygen device running (:func:`derive_oxygen_intervals`),
       0 without one.
-    - **High-dose runs** (grading.md, "CRS, Penn scale"): maximal uninterrupted spans where
-      :func:`compute_high_dose` holds (a titration or a switch of drug at the same instant does not
-      interrupt); ``high_dose_run`` marks every moment of a run lasting at least
-      ``plan.high_dose.min_duration_hours`` (3 h), its first 3 h included. A run cut short by the
-      horizon counts only what was observed.
+    - **High dose and high-dose runs** (grading.md, "CRS, Penn scale"): the Penn rule's
+      :func:`analysis.derive.penn.compute_high_dose` and
+      :func:`analysis.derive.penn.compute_high_dose_run`.
 
     Parameters
     ----------
@@ -683,9 +510,7 @@ def derive_physiology(
 
     hypotension_level = np.select([non_vasopressin >= 2, vasopressor_count >= 1, sbp_low | bolus_on], [4, 3, 2], 0)
 
-    duration = grid["end"].to_numpy() - start
-    _, _, run_ticks = runs(pid, high_dose, duration)
-    high_dose_run = high_dose & (run_ticks >= hours_to_ticks(plan.high_dose.min_duration_hours))
+    high_dose_run = compute_high_dose_run(pid, high_dose, grid["end"].to_numpy() - start, plan)
 
     state = grid.assign(
         temperature_observed=temperature_observed,

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analysis.export.vocabulary import CORTICOSTEROIDS as STEROIDS
 from analysis.report import fmt
+from analysis.units import HOURS_PER_DAY
 
-HOURS_PER_DAY = 24.0
-STEROIDS = ("dexamethasone", "methylprednisolone", "hydrocortisone")
 CYTOPENIAS = ("neutropenia", "thrombocytopenia", "anemia", "febrile_neutropenia")
 BURDEN_GROUPS = (("all", "All"), ("high_burden", "High burden"), ("low_burden", "Low burden"))
 

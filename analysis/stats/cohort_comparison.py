@@ -69,6 +69,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from analysis.settings import AnalysisPlan
 from analysis.stats.ard import ArdRow, ard_row, to_frame
 from analysis.stats.cox import CoxResult, MonotoneLikelihoodError, cox_ph
 from analysis.stats.firth_logistic import firth_logistic
@@ -95,7 +96,7 @@ COHORT_TERMS: tuple[str, ...] = ("cohort_trial", *COVARIATES)
 TRIAL_COX_TERMS: tuple[str, ...] = ("log2_marrow_blasts", "severe_crs")
 ENDPOINTS: tuple[str, ...] = ("OS", "EFS")
 BLAST_FLOOR_PCT = 1.0
-DAYS_PER_MONTH = 30.4375
+DAYS_PER_MONTH = AnalysisPlan().days_per_month
 KM_TIMEPOINTS = {"month_3": 3 * DAYS_PER_MONTH, "month_6": 6 * DAYS_PER_MONTH, "month_12": 12 * DAYS_PER_MONTH}
 
 _TERM_TEXT = {

@@ -7,11 +7,9 @@ import pandas as pd
 import pytest
 from builders_crs import Person, bolus, build, o2, sbp, temp, vaso
 
+from analysis.derive.penn import compute_high_dose
 from analysis.derive.physiology import (
-    NEVER,
-    asof_index,
     build_grid,
-    compute_high_dose,
     compute_oxygen_level,
     derive_bolus_intervals,
     derive_oxygen_intervals,
@@ -21,9 +19,8 @@ from analysis.derive.physiology import (
     pals_sbp_threshold,
     prepare_events,
     prepare_participants,
-    to_hours,
-    to_ticks,
 )
+from analysis.derive.ticks import NEVER, asof_index, to_hours, to_ticks
 from analysis.settings import AnalysisPlan
 
 PLAN = AnalysisPlan()
