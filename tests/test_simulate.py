@@ -606,7 +606,7 @@ def test_demo_covers_the_cohort_situations(demo: SimulatedExport) -> None:
 
 def test_hourly_monitor_charting_multiplies_rows_but_not_grades(tmp_path):
     """The registry benchmark workload (hourly vitals to day 14) grades exactly as the scheduled readings do."""
-    from analysis.derive.crs import derive_crs_tables
+    from analysis.derive.crs import build_crs_tables
     from analysis.export.bundle import read_bundle
     from analysis.export.ingest import ingest_bundle
     from analysis.settings import AnalysisPlan
@@ -617,7 +617,7 @@ def test_hourly_monitor_charting_multiplies_rows_but_not_grades(tmp_path):
         result = ingest_bundle(read_bundle(tmp_path / name))
         grades[name] = (
             len(result.events),
-            derive_crs_tables(result.participants, result.events, AnalysisPlan())["crs"][
+            build_crs_tables(result.participants, result.events, AnalysisPlan())["crs"][
                 ["participant_id", "crs_max_grade", "crs_max_grade_penn", "crs_onset_hours", "crs_episodes"]
             ],
         )

@@ -131,7 +131,7 @@ def _join_safety(
     return adsl
 
 
-def derive_adsl(
+def build_adsl(
     participants: pd.DataFrame,
     events: pd.DataFrame,
     plan: AnalysisPlan,

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.derive.date_queries import derive_date_queries
 from analysis.derive.key_times import derive_var_last_known_alive
 from analysis.derive.response import REMISSION, derive_response, derive_response_assessments
 from analysis.derive.tte import ADTTE_COLUMNS, CensorSource, EventSource, derive_param_tte
@@ -242,10 +241,8 @@ def declare_parameters(plan: AnalysisPlan) -> dict[str, tuple[list[EventSource],
     }
 
 
-def derive_adtte(
-    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Derive adtte.parquet (OS, EFS, RFS, CIR per infused participant) and the date queries.
+def derive_adtte(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+    """Derive adtte.parquet: OS, EFS, RFS, CIR per infused participant.
 
     grading.md, "Response and 12-month outcomes"; outputs.md, ``adtte.parquet``.
 
@@ -259,12 +256,12 @@ def derive_adtte(
 
     Returns
     -------
-    (adtte, queries)
-        ``adtte``: :data:`analysis.derive.tte.ADTTE_COLUMNS` sorted by ``participant_id``,
+    pandas.DataFrame
+        :data:`analysis.derive.tte.ADTTE_COLUMNS` sorted by ``participant_id``,
         ``paramcd``; ``aval`` in days from the origin (elapsed time: hours / 24); ``event_code``
         for CIR only (NA elsewhere); participants not infused get no rows; RFS only for
-        responders whose first CR/CRi is within the horizon.
-        ``queries``: :func:`analysis.derive.date_queries.derive_date_queries`.
+        responders whose first CR/CRi is within the horizon. The contradictory dates it resolves are
+        queried by :func:`analysis.derive.date_queries.derive_date_queries`.
     """
     infused = _infused(participants)
     response = derive_response(participants, events, plan)
@@ -297,4 +294,4 @@ def derive_adtte(
     adtte.loc[adtte["paramcd"] != "CIR", "event_code"] = pd.NA
     adtte["event_code"] = adtte["event_code"].astype("Int64")
     adtte = adtte.sort_values(["participant_id", "paramcd"], kind="mergesort").reset_index(drop=True)[ADTTE_COLUMNS]
-    return adtte, derive_date_queries(participants, events)
+    return adtte

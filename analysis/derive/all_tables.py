@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.derive.adsl import derive_adsl
+from analysis.derive.adsl import build_adsl
 from analysis.derive.adtte import derive_adtte
 from analysis.derive.ae import derive_ae
-from analysis.derive.anakinra import derive_anakinra
-from analysis.derive.crs import derive_crs_tables
-from analysis.derive.icans import derive_icans
+from analysis.derive.anakinra import build_anakinra
+from analysis.derive.crs import build_crs_tables
+from analysis.derive.date_queries import derive_date_queries
+from analysis.derive.icans import build_icans
 from analysis.derive.queries import QUERY_COLUMNS, RAISED_COLUMNS, empty_queries
 from analysis.derive.reconciliation import derive_grade_discrepancies
 from analysis.settings import AnalysisPlan
@@ -57,12 +58,12 @@ def as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
-    crs_tables = derive_crs_tables(participants, events, plan)
-    anakinra, anakinra_queries = derive_anakinra(participants, events, plan)
-    icans, icans_queries = derive_icans(participants, events, plan)
+    crs_tables = build_crs_tables(participants, events, plan)
+    anakinra, anakinra_queries = build_anakinra(participants, events, plan)
+    icans, icans_queries = build_icans(participants, events, plan)
     discrepancies = derive_grade_discrepancies(crs_tables["crs"], icans, crs_tables["crs_timeline"])
-    adsl, adsl_queries = derive_adsl(participants, events, plan, crs=crs_tables["crs"], icans=icans, anakinra=anakinra)
-    adtte, adtte_queries = derive_adtte(participants, events, plan)
+    adsl, adsl_queries = build_adsl(participants, events, plan, crs=crs_tables["crs"], icans=icans, anakinra=anakinra)
+    adtte = derive_adtte(participants, events, plan)
     queries = combine_queries(
         {
             "crs": crs_tables["queries"],
@@ -70,7 +71,7 @@ def _derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: A
             "icans": icans_queries,
             "reconciliation": discrepancies,
             "adsl": adsl_queries,
-            "adtte": adtte_queries,
+            "adtte": derive_date_queries(participants, events),
         }
     )
     tables = {

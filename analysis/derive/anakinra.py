@@ -236,7 +236,7 @@ def _deviation_text(table: pd.DataFrame, doses: pd.DataFrame, plan: AnalysisPlan
     return table["participant_id"].map(joined).astype("string")
 
 
-def derive_anakinra(
+def build_anakinra(
     participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``anakinra.parquet``: one row per infused participant, and the data queries it raises.

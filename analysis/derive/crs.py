@@ -1,6 +1,6 @@
 """CRS by ASTCT 2019 over time — grading.md, "CRS, ASTCT 2019" — and the tables of outputs.md.
 
-:func:`derive_crs_tables` is the entry point: ``participants`` and ``events`` (docs/processed-tables.md)
+:func:`build_crs_tables` is the entry point: ``participants`` and ``events`` (docs/processed-tables.md)
 in, ``crs_timeline``, ``crs`` and ``queries`` out. The physiological state comes from
 :mod:`analysis.derive.physiology`, the Penn approximation from :mod:`analysis.derive.penn`.
 
@@ -43,7 +43,7 @@ import pandas as pd
 
 from analysis.derive.key_times import derive_var_first_fever
 from analysis.derive.penn import compute_crs_grade_penn
-from analysis.derive.physiology import Physiology, derive_physiology, prepare_events, prepare_participants
+from analysis.derive.physiology import Physiology, build_physiology, prepare_events, prepare_participants
 from analysis.derive.ticks import NEVER, asof_index, hours_to_ticks, runs, take_or, to_hours, to_ticks
 from analysis.settings import AnalysisPlan
 from analysis.units import HOURS_PER_DAY
@@ -113,7 +113,7 @@ MASKING_MIN_LEVEL = 2
 
 
 def derive_masking_doses(
-    ev: pd.DataFrame, pp: pd.DataFrame, first_fever: np.ndarray, plan: AnalysisPlan
+    prepared_events: pd.DataFrame, prepared_participants: pd.DataFrame, first_fever: np.ndarray, plan: AnalysisPlan
 ) -> pd.DataFrame:
     """Masking-drug doses that may let a new episode start without fever.
 
@@ -125,9 +125,14 @@ def derive_masking_doses(
     pandas.DataFrame
         ``pid``, ``t`` (ticks), sorted.
     """
-    doses = ev.loc[(ev["event_type"] == "medication") & ev["detail"].isin(list(plan.masking_drugs)), ["pid", "t"]]
+    doses = prepared_events.loc[
+        (prepared_events["event_type"] == "medication") & prepared_events["detail"].isin(list(plan.masking_drugs)),
+        ["pid", "t"],
+    ]
     pid = doses["pid"].to_numpy()
-    keep = (doses["t"].to_numpy() >= first_fever[pid]) & (doses["t"].to_numpy() < pp["horizon"].to_numpy()[pid])
+    keep = (doses["t"].to_numpy() >= first_fever[pid]) & (
+        doses["t"].to_numpy() < prepared_participants["horizon"].to_numpy()[pid]
+    )
     return doses.loc[keep].sort_values(["pid", "t"], kind="mergesort").reset_index(drop=True)
 
 
@@ -153,8 +158,8 @@ def compute_masking_cover(state: pd.DataFrame, masking: pd.DataFrame, plan: Anal
 # episodes
 
 
-def derive_crs_episodes(
-    state: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan
+def compute_crs_episodes(
+    state: pd.DataFrame, prepared_participants: pd.DataFrame, plan: AnalysisPlan
 ) -> tuple[dict[str, np.ndarray], pd.DataFrame]:
     """ASTCT CRS episodes on the state grid, and each moment's ``episode`` and ``crs_grade``.
 
@@ -185,7 +190,7 @@ def derive_crs_episodes(
     state
         The physiology state (:class:`~analysis.derive.physiology.Physiology`) with
         ``masking_cover`` (:func:`compute_masking_cover`).
-    pp
+    prepared_participants
         :func:`~analysis.derive.physiology.prepare_participants`.
     plan
         The analysis plan.
@@ -254,7 +259,7 @@ def derive_crs_episodes(
 
 
 def derive_episode_grades(
-    state: pd.DataFrame, episodes: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan
+    state: pd.DataFrame, episodes: pd.DataFrame, prepared_participants: pd.DataFrame, plan: AnalysisPlan
 ) -> pd.DataFrame:
     """Each episode's maximum ASTCT and Penn-approximate grade, length and censoring.
 
@@ -273,7 +278,7 @@ def derive_episode_grades(
         crs_grade=("crs_grade", "max"), crs_grade_penn=("crs_grade_penn", "max")
     )
     out = episodes.merge(grades.reset_index(), on=["pid", "episode"], how="left")
-    death = pp["death"].to_numpy()[out["pid"].to_numpy()]
+    death = prepared_participants["death"].to_numpy()[out["pid"].to_numpy()]
     end = out["end"].to_numpy()
     followup_end = hours_to_ticks(plan.crs_followup_days * HOURS_PER_DAY)
     reason = np.select(
@@ -283,7 +288,7 @@ def derive_episode_grades(
     )
     return pd.DataFrame(
         {
-            "participant_id": pp["participant_id"].to_numpy(dtype=object)[out["pid"].to_numpy()],
+            "participant_id": prepared_participants["participant_id"].to_numpy(dtype=object)[out["pid"].to_numpy()],
             "pid": out["pid"].to_numpy(),
             "episode": out["episode"].to_numpy(dtype="int64"),
             "start_hours": to_hours(out["start"].to_numpy()),
@@ -299,7 +304,7 @@ def derive_episode_grades(
     )
 
 
-def derive_crs_death(pp: pd.DataFrame, episodes: pd.DataFrame, plan: AnalysisPlan) -> np.ndarray:
+def compute_crs_death(prepared_participants: pd.DataFrame, episodes: pd.DataFrame, plan: AnalysisPlan) -> np.ndarray:
     """Grade 5: death with cause ``crs`` during an episode or within the window, per participant.
 
     grading.md, "Grade 5": *death with cause crs during an episode or within the window (with no
@@ -312,14 +317,14 @@ def derive_crs_death(pp: pd.DataFrame, episodes: pd.DataFrame, plan: AnalysisPla
     numpy.ndarray
         bool indexed by ``pid``.
     """
-    death = pp["death"].to_numpy()
-    crs_cause = (pp["death_cause"].to_numpy(dtype=object) == "crs") & (death < NEVER)
+    death = prepared_participants["death"].to_numpy()
+    crs_cause = (prepared_participants["death_cause"].to_numpy(dtype=object) == "crs") & (death < NEVER)
     in_window = death <= hours_to_ticks(plan.crs_window_days * HOURS_PER_DAY)
     ep_pid = episodes["pid"].to_numpy()
     ep_death = death[ep_pid]
     start = episodes["start"].to_numpy()
     end = episodes["end"].to_numpy()
-    during = np.zeros(len(pp), dtype=bool)
+    during = np.zeros(len(prepared_participants), dtype=bool)
     hit = (start <= ep_death) & (ep_death <= end)
     during[ep_pid[hit]] = True
     return crs_cause & (in_window | during)
@@ -348,7 +353,7 @@ def _constant_runs(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out
 
 
-def derive_crs_timeline(state: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
+def derive_crs_timeline(state: pd.DataFrame, prepared_participants: pd.DataFrame) -> pd.DataFrame:
     """``crs_timeline``: participant × interval of piecewise-constant state (outputs.md).
 
     Consecutive intervals where nothing shown changes are merged. Times in hours since infusion;
@@ -358,7 +363,7 @@ def derive_crs_timeline(state: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
     merged = _constant_runs(state, shown)
     out = pd.DataFrame(
         {
-            "participant_id": pp["participant_id"].to_numpy(dtype=object)[merged["pid"].to_numpy()],
+            "participant_id": prepared_participants["participant_id"].to_numpy(dtype=object)[merged["pid"].to_numpy()],
             "start_hours": to_hours(merged["start"].to_numpy()),
             "end_hours": to_hours(merged["end"].to_numpy()),
         }
@@ -384,7 +389,7 @@ def derive_crs_timeline(state: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
 
 
 def derive_crs_summary(
-    pp: pd.DataFrame,
+    prepared_participants: pd.DataFrame,
     episodes: pd.DataFrame,
     crs_death: np.ndarray,
     first_fever_hours: np.ndarray,
@@ -394,7 +399,7 @@ def derive_crs_summary(
 
     grading.md, "CRS, ASTCT 2019": ``crs_any`` = at least one episode within the window, or grade
     5; ``crs_onset_hours`` = the first counted episode's onset; ``crs_max_grade`` = the maximum
-    over episodes, 5 for a death from CRS (:func:`derive_crs_death`), 0 without CRS; likewise
+    over episodes, 5 for a death from CRS (:func:`compute_crs_death`), 0 without CRS; likewise
     ``crs_max_grade_penn`` (approximation); ``crs_episodes`` counts fever and masked episodes;
     ``crs_duration_hours`` = the sum of episode lengths (0 without an episode; an open episode up
     to its censoring); ``crs_open`` = an episode is open; ``crs_grade_reported_max`` = the maximum
@@ -405,7 +410,7 @@ def derive_crs_summary(
     ``crs_end_hours`` (end or censoring of the last episode), ``crs_followed_to_hours`` (the
     horizon).
     """
-    n = len(pp)
+    n = len(prepared_participants)
     by = episodes.groupby("pid", sort=True)
     per = pd.DataFrame(
         {
@@ -433,11 +438,11 @@ def derive_crs_summary(
         .groupby("participant_id")["value"]
         .max()
     )
-    reported_max = pp["participant_id"].map(reported).round().astype("Int64")
+    reported_max = prepared_participants["participant_id"].map(reported).round().astype("Int64")
 
     return pd.DataFrame(
         {
-            "participant_id": pp["participant_id"].to_numpy(dtype=object),
+            "participant_id": prepared_participants["participant_id"].to_numpy(dtype=object),
             "crs_any": (n_episodes > 0) | crs_death,
             "crs_onset_hours": per["onset"].to_numpy(dtype="float64"),
             "crs_max_grade": grade,
@@ -453,7 +458,7 @@ def derive_crs_summary(
             "crs_penn_grade4plus": penn >= 4,
             "crs_death": np.asarray(crs_death, dtype=bool),
             "crs_end_hours": per["end"].to_numpy(dtype="float64"),
-            "crs_followed_to_hours": to_hours(pp["horizon"].to_numpy()),
+            "crs_followed_to_hours": to_hours(prepared_participants["horizon"].to_numpy()),
         }
     ).astype({"crs_grade_reported_max": "Int64"})[CRS_COLUMNS]
 
@@ -518,7 +523,7 @@ def _reading_gap_queries(
     return _queries_frame(summary.index.to_numpy(), "reading_gap", detail, summary["first"].to_numpy())
 
 
-def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_crs_queries(physiology: Physiology, episodes: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
     """Data queries of the CRS derivation (outputs.md, ``queries.parquet``), in plain words with the values.
 
     Kinds:
@@ -540,20 +545,20 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
     pandas.DataFrame
         ``pid``, ``kind``, ``detail``, ``_t`` (for ordering).
     """
-    pp = phys.participants
-    horizon = pp["horizon"].to_numpy()
+    prepared_participants = physiology.participants
+    horizon = prepared_participants["horizon"].to_numpy()
     window = np.minimum(hours_to_ticks(plan.crs_window_days * HOURS_PER_DAY), horizon)
     hold = hours_to_ticks(plan.reading_hold_hours)
     parts: list[dict[str, np.ndarray]] = []
 
     has_window = window > 0
-    for label, readings in (("temperature", phys.temperature), ("systolic_bp", phys.systolic_bp)):
+    for label, readings in (("temperature", physiology.temperature), ("systolic_bp", physiology.systolic_bp)):
         r_pid = readings["pid"].to_numpy()
         r_t = readings["start"].to_numpy()
         inside = r_t <= window[r_pid]
         r_pid, r_t = r_pid[inside], r_t[inside]
-        n_readings = np.bincount(r_pid, minlength=len(pp))
-        pids = pp["pid"].to_numpy()[has_window]
+        n_readings = np.bincount(r_pid, minlength=len(prepared_participants))
+        pids = prepared_participants["pid"].to_numpy()[has_window]
         if label == "temperature":
             none = has_window & (n_readings == 0)
             parts.append(
@@ -584,8 +589,8 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
         unobserved_from = np.where(is_reading[gap], a + hold, a)
         parts.append(_reading_gap_queries(all_pid[gap], a, b, unobserved_from, label, window, plan))
 
-    data_end = pp["data_end"].to_numpy()
-    v = phys.vasopressor.loc[phys.vasopressor["open"]]
+    data_end = prepared_participants["data_end"].to_numpy()
+    v = physiology.vasopressor.loc[physiology.vasopressor["open"]]
     parts.append(
         _queries_frame(
             v["pid"].to_numpy(),
@@ -601,7 +606,7 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
             v["start"].to_numpy(),
         )
     )
-    o = phys.oxygen.loc[phys.oxygen["open"]]
+    o = physiology.oxygen.loc[physiology.oxygen["open"]]
     parts.append(
         _queries_frame(
             o["pid"].to_numpy(),
@@ -641,7 +646,7 @@ def derive_crs_queries(phys: Physiology, episodes: pd.DataFrame, plan: AnalysisP
     return pd.DataFrame({column: np.concatenate([part[column] for part in parts]) for column in parts[0]})
 
 
-def derive_crs_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
+def build_crs_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
     """ASTCT CRS over time, the Penn approximation, and their queries.
 
     grading.md, "The physiological state over time", "CRS, ASTCT 2019" and "CRS, Penn scale";
@@ -663,33 +668,37 @@ def derive_crs_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: An
 
     Examples
     --------
-    >>> tables = derive_crs_tables(participants, events, AnalysisPlan())  # doctest: +SKIP
+    >>> tables = build_crs_tables(participants, events, AnalysisPlan())  # doctest: +SKIP
     >>> tables["crs"].loc[:, ["participant_id", "crs_max_grade", "crs_max_grade_penn"]]  # doctest: +SKIP
     """
-    pp = prepare_participants(participants, events, plan)
-    ev = prepare_events(events, pp)
+    prepared_participants = prepare_participants(participants, events, plan)
+    prepared_events = prepare_events(events, prepared_participants)
     first_fever = derive_var_first_fever(participants, events, plan).set_index("participant_id")["first_fever_hours"]
-    first_fever_hours = pp["participant_id"].map(first_fever).to_numpy(dtype="float64", na_value=np.nan)
+    first_fever_hours = (
+        prepared_participants["participant_id"].map(first_fever).to_numpy(dtype="float64", na_value=np.nan)
+    )
     first_fever = to_ticks(first_fever_hours)
-    masking = derive_masking_doses(ev, pp, first_fever, plan)
-    phys = derive_physiology(pp, ev, plan, extra_times=[(masking["pid"].to_numpy(), masking["t"].to_numpy())])
+    masking = derive_masking_doses(prepared_events, prepared_participants, first_fever, plan)
+    physiology = build_physiology(
+        prepared_participants, prepared_events, plan, extra_times=[(masking["pid"].to_numpy(), masking["t"].to_numpy())]
+    )
 
-    state = phys.state  # built by derive_physiology for this call alone: columns are added in place
+    state = physiology.state  # built by build_physiology for this call alone: columns are added in place
     state["masking_cover"] = compute_masking_cover(state, masking, plan)
-    columns, episode_groups = derive_crs_episodes(state, pp, plan)
+    columns, episode_groups = compute_crs_episodes(state, prepared_participants, plan)
     for name, values in columns.items():
         state[name] = values
     state["crs_grade_penn"] = compute_crs_grade_penn(state)
-    episodes = derive_episode_grades(state, episode_groups, pp, plan)
-    crs_death = derive_crs_death(pp, episodes, plan)
+    episodes = derive_episode_grades(state, episode_groups, prepared_participants, plan)
+    crs_death = compute_crs_death(prepared_participants, episodes, plan)
 
-    crs = derive_crs_summary(pp, episodes, crs_death, first_fever_hours, events)
-    timeline = derive_crs_timeline(state, pp)
-    queries = derive_crs_queries(phys, episodes, plan)
+    crs = derive_crs_summary(prepared_participants, episodes, crs_death, first_fever_hours, events)
+    timeline = derive_crs_timeline(state, prepared_participants)
+    queries = derive_crs_queries(physiology, episodes, plan)
     queries = queries.sort_values(["pid", "kind", "_t", "detail"], kind="mergesort")
     queries = pd.DataFrame(
         {
-            "participant_id": pp["participant_id"].to_numpy(dtype=object)[queries["pid"].to_numpy()],
+            "participant_id": prepared_participants["participant_id"].to_numpy(dtype=object)[queries["pid"].to_numpy()],
             "kind": queries["kind"].to_numpy(dtype=object),
             "detail": queries["detail"].to_numpy(dtype=object),
         }

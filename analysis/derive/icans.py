@@ -135,7 +135,7 @@ def derive_icans_assessments(participants: pd.DataFrame, events: pd.DataFrame, p
     )
 
 
-def derive_icans(
+def build_icans(
     participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``icans.parquet``: one row per infused participant, and the data queries it raises.

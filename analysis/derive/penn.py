@@ -144,7 +144,7 @@ def compute_penn_level(
     Parameters
     ----------
     hypotension_level, hypoxia_level
-        ASTCT levels (0/2/3/4) of :func:`analysis.derive.physiology.derive_physiology`.
+        ASTCT levels (0/2/3/4) of :func:`analysis.derive.physiology.build_physiology`.
     mechanical_ventilation, high_dose_run, repeat_bolus
         Boolean state columns of the same.
 

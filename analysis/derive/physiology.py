@@ -183,7 +183,7 @@ def prepare_participants(participants: pd.DataFrame, events: pd.DataFrame, plan:
     return out
 
 
-def prepare_events(events: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
+def prepare_events(events: pd.DataFrame, prepared_participants: pd.DataFrame) -> pd.DataFrame:
     """The rows of infused participants at or after infusion, in ticks.
 
     grading.md, "Time": *only rows at or after infusion describe the physiological state; earlier
@@ -195,7 +195,7 @@ def prepare_events(events: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
         ``pid``, ``event_type``, ``t``, ``end`` (``NEVER`` when the row has no end), ``has_end``,
         ``value``, ``detail`` ("" when missing), ``unit``.
     """
-    codes = pd.Series(pp["pid"].to_numpy(), index=pd.Index(pp["participant_id"]))
+    codes = pd.Series(prepared_participants["pid"].to_numpy(), index=pd.Index(prepared_participants["participant_id"]))
     after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
     keep = events["participant_id"].astype(str).isin(codes.index).to_numpy(dtype=bool) & after_infusion
     e = events.loc[keep]
@@ -213,8 +213,8 @@ def prepare_events(events: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _before_horizon(frame: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
-    horizon = pp["horizon"].to_numpy()
+def _before_horizon(frame: pd.DataFrame, prepared_participants: pd.DataFrame) -> pd.DataFrame:
+    horizon = prepared_participants["horizon"].to_numpy()
     return frame.loc[frame["t"].to_numpy() < horizon[frame["pid"].to_numpy()]]
 
 
@@ -222,7 +222,9 @@ def _before_horizon(frame: pd.DataFrame, pp: pd.DataFrame) -> pd.DataFrame:
 # state components
 
 
-def derive_reading_intervals(ev: pd.DataFrame, pp: pd.DataFrame, event_type: str, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_reading_intervals(
+    prepared_events: pd.DataFrame, prepared_participants: pd.DataFrame, event_type: str, plan: AnalysisPlan
+) -> pd.DataFrame:
     """How long each ``temperature`` or ``systolic_bp`` reading describes the state.
 
     grading.md, "The physiological state over time": *a reading describes the state from its time
@@ -235,18 +237,22 @@ def derive_reading_intervals(ev: pd.DataFrame, pp: pd.DataFrame, event_type: str
     pandas.DataFrame
         ``pid``, ``start``, ``end`` (ticks), ``value``; one row per (participant, time), sorted.
     """
-    rows = ev.loc[(ev["event_type"] == event_type) & ev["value"].notna(), ["pid", "t", "value"]]
-    rows = _before_horizon(rows, pp)
+    rows = prepared_events.loc[
+        (prepared_events["event_type"] == event_type) & prepared_events["value"].notna(), ["pid", "t", "value"]
+    ]
+    rows = _before_horizon(rows, prepared_participants)
     worst = "max" if event_type == "temperature" else "min"
     rows = rows.groupby(["pid", "t"], sort=True)["value"].agg(worst).reset_index()
     pid = rows["pid"].to_numpy()
     t = rows["t"].to_numpy()
     hold = hours_to_ticks(plan.reading_hold_hours)
-    end = np.minimum(np.minimum(next_in_group(pid, t), t + hold), pp["horizon"].to_numpy()[pid])
+    end = np.minimum(np.minimum(next_in_group(pid, t), t + hold), prepared_participants["horizon"].to_numpy()[pid])
     return pd.DataFrame({"pid": pid, "start": t, "end": end, "value": rows["value"].to_numpy()})
 
 
-def derive_bolus_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_bolus_intervals(
+    prepared_events: pd.DataFrame, prepared_participants: pd.DataFrame, plan: AnalysisPlan
+) -> pd.DataFrame:
     """The hour each ``fluid_bolus`` counts, and whether it is a repeat bolus.
 
     grading.md, "Hypotension level": a bolus *counts for 1 h from its time* [choice
@@ -259,17 +265,19 @@ def derive_bolus_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPla
     pandas.DataFrame
         ``pid``, ``start``, ``end`` (ticks), ``repeat`` (bool), sorted by participant and time.
     """
-    rows = _before_horizon(ev.loc[ev["event_type"] == "fluid_bolus", ["pid", "t"]], pp)
+    rows = _before_horizon(
+        prepared_events.loc[prepared_events["event_type"] == "fluid_bolus", ["pid", "t"]], prepared_participants
+    )
     rows = rows.sort_values(["pid", "t"], kind="mergesort")
     pid = rows["pid"].to_numpy()
     t = rows["t"].to_numpy()
     repeat = (t - previous_in_group(pid, t)) <= hours_to_ticks(plan.penn_repeat_bolus_hours)
-    end = np.minimum(t + hours_to_ticks(plan.bolus_hold_hours), pp["horizon"].to_numpy()[pid])
+    end = np.minimum(t + hours_to_ticks(plan.bolus_hold_hours), prepared_participants["horizon"].to_numpy()[pid])
     return pd.DataFrame({"pid": pid, "start": t, "end": end, "repeat": repeat})
 
 
 def _interval_ends(
-    group: np.ndarray, pid: np.ndarray, t: np.ndarray, end_raw: np.ndarray, pp: pd.DataFrame
+    group: np.ndarray, pid: np.ndarray, t: np.ndarray, end_raw: np.ndarray, prepared_participants: pd.DataFrame
 ) -> tuple[np.ndarray, np.ndarray]:
     """Effective ends of interval rows sorted by (group, time): grading.md, "Intervals".
 
@@ -278,12 +286,14 @@ def _interval_ends(
     """
     nxt = next_in_group(group, t)
     open_ = (end_raw >= NEVER) & (nxt >= NEVER)
-    end = np.where(open_, pp["data_end"].to_numpy()[pid], np.minimum(end_raw, nxt))
-    end = np.minimum(end, pp["horizon"].to_numpy()[pid])
+    end = np.where(open_, prepared_participants["data_end"].to_numpy()[pid], np.minimum(end_raw, nxt))
+    end = np.minimum(end, prepared_participants["horizon"].to_numpy()[pid])
     return end, open_
 
 
-def derive_vasopressor_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_vasopressor_intervals(
+    prepared_events: pd.DataFrame, prepared_participants: pd.DataFrame, plan: AnalysisPlan
+) -> pd.DataFrame:
     """When each vasopressor runs, and at what dose.
 
     grading.md, "Intervals": a ``vasopressor`` row runs from ``event_time`` to ``end_time``; one
@@ -302,14 +312,17 @@ def derive_vasopressor_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: Analy
         ``pid``, ``drug``, ``start``, ``end`` (ticks), ``dose``, ``open`` (bool); sorted by
         participant, drug and time; zero-length rows dropped.
     """
-    rows = ev.loc[(ev["event_type"] == "vasopressor") & (ev["detail"] != ""), ["pid", "detail", "t", "end", "value"]]
-    rows = _before_horizon(rows, pp).rename(columns={"detail": "drug"})
+    rows = prepared_events.loc[
+        (prepared_events["event_type"] == "vasopressor") & (prepared_events["detail"] != ""),
+        ["pid", "detail", "t", "end", "value"],
+    ]
+    rows = _before_horizon(rows, prepared_participants).rename(columns={"detail": "drug"})
     rows = rows.groupby(["pid", "drug", "t"], sort=True).agg(dose=("value", "max"), end=("end", "max")).reset_index()
     pid = rows["pid"].to_numpy()
     t = rows["t"].to_numpy()
     drug_code = pd.factorize(rows["drug"])[0]
     group = pack(pid, drug_code)
-    end, open_ = _interval_ends(group, pid, t, rows["end"].to_numpy(), pp)
+    end, open_ = _interval_ends(group, pid, t, rows["end"].to_numpy(), prepared_participants)
     out = pd.DataFrame(
         {
             "pid": pid,
@@ -323,7 +336,9 @@ def derive_vasopressor_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: Analy
     return out.loc[out["end"] > out["start"]].reset_index(drop=True)
 
 
-def derive_oxygen_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_oxygen_intervals(
+    prepared_events: pd.DataFrame, prepared_participants: pd.DataFrame, plan: AnalysisPlan
+) -> pd.DataFrame:
     """Which oxygen device runs when, with its hypoxia level.
 
     grading.md, "Intervals": an ``oxygen`` row runs from ``event_time`` to ``end_time``; one with
@@ -340,8 +355,8 @@ def derive_oxygen_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPl
         ``pid``, ``device``, ``level``, ``start``, ``end`` (ticks), ``open``; sorted; zero-length
         rows dropped.
     """
-    rows = ev.loc[ev["event_type"] == "oxygen", ["pid", "detail", "t", "end", "value"]]
-    rows = _before_horizon(rows, pp).rename(columns={"detail": "device"})
+    rows = prepared_events.loc[prepared_events["event_type"] == "oxygen", ["pid", "detail", "t", "end", "value"]]
+    rows = _before_horizon(rows, prepared_participants).rename(columns={"detail": "device"})
     rows = rows.assign(level=compute_oxygen_level(rows["device"], rows["value"], plan))
     rows["severity"] = rows["level"] * 2 + (rows["device"] == MECHANICAL_VENTILATION)
     rows = rows.sort_values(["pid", "t", "severity", "device"], kind="mergesort")
@@ -352,7 +367,7 @@ def derive_oxygen_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPl
     )
     pid = rows["pid"].to_numpy()
     t = rows["t"].to_numpy()
-    end, open_ = _interval_ends(pid, pid, t, rows["end"].to_numpy(), pp)
+    end, open_ = _interval_ends(pid, pid, t, rows["end"].to_numpy(), prepared_participants)
     out = pd.DataFrame(
         {
             "pid": pid,
@@ -370,12 +385,12 @@ def derive_oxygen_intervals(ev: pd.DataFrame, pp: pd.DataFrame, plan: AnalysisPl
 # the grid and the state on it
 
 
-def build_grid(pp: pd.DataFrame, times: Iterable[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+def build_grid(prepared_participants: pd.DataFrame, times: Iterable[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
     """Elementary intervals ``[start, end)`` per participant between consecutive change times.
 
     Parameters
     ----------
-    pp
+    prepared_participants
         :func:`prepare_participants`; each participant's grid runs from 0 to its ``horizon``.
     times
         (pid, ticks) arrays of times at which the state may change; times outside [0, horizon]
@@ -386,8 +401,8 @@ def build_grid(pp: pd.DataFrame, times: Iterable[tuple[np.ndarray, np.ndarray]])
     pandas.DataFrame
         ``pid``, ``start``, ``end`` sorted; participants with a zero horizon have no row.
     """
-    horizon = pp["horizon"].to_numpy()
-    pid_all = pp["pid"].to_numpy()
+    horizon = prepared_participants["horizon"].to_numpy()
+    pid_all = prepared_participants["pid"].to_numpy()
     keys = [pack(pid_all, np.zeros(len(pid_all), dtype="int64")), pack(pid_all, horizon)]
     for pid, t in times:
         pid = np.asarray(pid, dtype="int64")
@@ -438,8 +453,11 @@ def _covering(intervals: pd.DataFrame, pid: np.ndarray, start: np.ndarray) -> np
     return np.where(on, idx, -1)
 
 
-def derive_physiology(
-    pp: pd.DataFrame, ev: pd.DataFrame, plan: AnalysisPlan, extra_times: Iterable[tuple[np.ndarray, np.ndarray]] = ()
+def build_physiology(
+    prepared_participants: pd.DataFrame,
+    prepared_events: pd.DataFrame,
+    plan: AnalysisPlan,
+    extra_times: Iterable[tuple[np.ndarray, np.ndarray]] = (),
 ) -> Physiology:
     """The physiological state over time, per participant, on [0, horizon).
 
@@ -459,25 +477,25 @@ def derive_physiology(
 
     Parameters
     ----------
-    pp, ev
+    prepared_participants, prepared_events
         :func:`prepare_participants`, :func:`prepare_events`.
     plan
         The analysis plan.
     extra_times
         (pid, ticks) arrays of further grid boundaries (e.g. masking-drug doses).
     """
-    temperature = derive_reading_intervals(ev, pp, "temperature", plan)
-    systolic_bp = derive_reading_intervals(ev, pp, "systolic_bp", plan)
-    bolus = derive_bolus_intervals(ev, pp, plan)
-    vasopressor = derive_vasopressor_intervals(ev, pp, plan)
-    oxygen = derive_oxygen_intervals(ev, pp, plan)
+    temperature = derive_reading_intervals(prepared_events, prepared_participants, "temperature", plan)
+    systolic_bp = derive_reading_intervals(prepared_events, prepared_participants, "systolic_bp", plan)
+    bolus = derive_bolus_intervals(prepared_events, prepared_participants, plan)
+    vasopressor = derive_vasopressor_intervals(prepared_events, prepared_participants, plan)
+    oxygen = derive_oxygen_intervals(prepared_events, prepared_participants, plan)
 
     boundaries = [
         (f["pid"].to_numpy(), f[c].to_numpy())
         for f in (temperature, systolic_bp, bolus, vasopressor, oxygen)
         for c in ("start", "end")
     ]
-    grid = build_grid(pp, [*boundaries, *extra_times])
+    grid = build_grid(prepared_participants, [*boundaries, *extra_times])
     pid = grid["pid"].to_numpy()
     start = grid["start"].to_numpy()
     n = len(grid)
@@ -485,7 +503,7 @@ def derive_physiology(
     temperature_observed, temperature_value = _reading_state(temperature, pid, start)
     fever = temperature_observed & (np.round(temperature_value, 2) >= plan.fever_celsius)
     sbp_observed, sbp_value = _reading_state(systolic_bp, pid, start)
-    sbp_low = sbp_observed & (sbp_value < pp["sbp_threshold"].to_numpy()[pid])
+    sbp_low = sbp_observed & (sbp_value < prepared_participants["sbp_threshold"].to_numpy()[pid])
 
     bolus_on = _covering(bolus, pid, start) >= 0
     repeat_on = _covering(bolus.loc[bolus["repeat"]], pid, start) >= 0
@@ -528,4 +546,4 @@ def derive_physiology(
         hypotension_level=hypotension_level.astype("int64"),
         hypoxia_level=hypoxia_level,
     )
-    return Physiology(pp, state, temperature, systolic_bp, bolus, vasopressor, oxygen)
+    return Physiology(prepared_participants, state, temperature, systolic_bp, bolus, vasopressor, oxygen)

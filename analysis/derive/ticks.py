@@ -56,14 +56,14 @@ def pack(participant_code: np.ndarray, ticks: np.ndarray) -> np.ndarray:
     return (np.asarray(participant_code, dtype="int64") << KEY_SHIFT) | np.asarray(ticks, dtype="int64")
 
 
-def asof_index(right_pid: np.ndarray, right_t: np.ndarray, left_pid: np.ndarray, left_t: np.ndarray) -> np.ndarray:
+def asof_index(right_code: np.ndarray, right_t: np.ndarray, left_code: np.ndarray, left_t: np.ndarray) -> np.ndarray:
     """For each left (participant, time), the index of the last right row of the same participant at or before it.
 
     Parameters
     ----------
-    right_pid, right_t
+    right_code, right_t
         Integer participant codes and ticks, sorted by (participant, time).
-    left_pid, left_t
+    left_code, left_t
         The query points, in any order.
 
     Returns
@@ -72,12 +72,12 @@ def asof_index(right_pid: np.ndarray, right_t: np.ndarray, left_pid: np.ndarray,
         int64 positions into the right arrays; -1 where the participant has no right row at or
         before the query time.
     """
-    if len(right_pid) == 0:
-        return np.full(len(left_pid), -1, dtype="int64")
-    keys = pack(right_pid, right_t)
-    idx = np.searchsorted(keys, pack(left_pid, left_t), side="right").astype("int64") - 1
+    if len(right_code) == 0:
+        return np.full(len(left_code), -1, dtype="int64")
+    keys = pack(right_code, right_t)
+    idx = np.searchsorted(keys, pack(left_code, left_t), side="right").astype("int64") - 1
     ok = idx >= 0
-    ok[ok] = np.asarray(right_pid)[idx[ok]] == np.asarray(left_pid)[ok]
+    ok[ok] = np.asarray(right_code)[idx[ok]] == np.asarray(left_code)[ok]
     return np.where(ok, idx, -1)
 
 
@@ -107,7 +107,9 @@ def previous_in_group(group: np.ndarray, t: np.ndarray) -> np.ndarray:
     return prev
 
 
-def runs(pid: np.ndarray, flag: np.ndarray, duration: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def runs(
+    participant_code: np.ndarray, flag: np.ndarray, duration: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Maximal runs of consecutive grid intervals where ``flag`` holds.
 
     Grid intervals of one participant are contiguous, so consecutive rows with the flag form an
@@ -123,7 +125,7 @@ def runs(pid: np.ndarray, flag: np.ndarray, duration: np.ndarray) -> tuple[np.nd
     n = len(flag)
     first_of_pid = np.ones(n, dtype=bool)
     if n > 1:
-        first_of_pid[1:] = pid[1:] != pid[:-1]
+        first_of_pid[1:] = participant_code[1:] != participant_code[:-1]
     prev_flag = np.zeros(n, dtype=bool)
     if n > 1:
         prev_flag[1:] = flag[:-1]

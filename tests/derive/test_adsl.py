@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from builders_outcomes import OUTCOME_COHORT, Participant, build, death, last_contact, ra
 
-from analysis.derive.adsl import ADSL_COLUMNS, SAFETY_COLUMNS, compute_treatment_related_death, derive_adsl
+from analysis.derive.adsl import ADSL_COLUMNS, SAFETY_COLUMNS, build_adsl, compute_treatment_related_death
 from analysis.settings import AnalysisPlan
 
 NA = None
@@ -92,7 +92,7 @@ def cohort():
 @pytest.fixture(scope="module")
 def adsl(cohort):
     participants, events = cohort
-    return derive_adsl(participants, events, AnalysisPlan())
+    return build_adsl(participants, events, AnalysisPlan())
 
 
 def test_expected_table(adsl):
@@ -145,13 +145,13 @@ def test_adsl_queries(adsl):
 def test_high_burden_threshold(blasts, high):
     """grading.md, "Burden": marrow blasts ≥ 40 % [choice high_burden_pct]."""
     participants, events = build([Participant("A", (last_contact(10),), marrow_blast_pct=blasts)])
-    table, _ = derive_adsl(participants, events, AnalysisPlan())
+    table, _ = build_adsl(participants, events, AnalysisPlan())
     assert table["high_burden"].tolist() == [high]
 
 
 def test_high_burden_is_a_setting():
     participants, events = build([Participant("A", (last_contact(10),), marrow_blast_pct=30.0)])
-    table, _ = derive_adsl(participants, events, AnalysisPlan(high_burden_pct=25.0))
+    table, _ = build_adsl(participants, events, AnalysisPlan(high_burden_pct=25.0))
     assert table["high_burden"].tolist() == [True]
 
 
@@ -233,7 +233,7 @@ def test_safety_frames_joined():
             "corticosteroids_given": [False, True, False],
         }
     )
-    table, queries = derive_adsl(participants, events, AnalysisPlan(), crs=crs, icans=icans, anakinra=anakinra)
+    table, queries = build_adsl(participants, events, AnalysisPlan(), crs=crs, icans=icans, anakinra=anakinra)
     got = table.set_index("participant_id")
     expected = {
         # crs_any, crs_max_grade, crs_max_grade_penn, icans_max_grade, anakinra_given, anakinra_doses, tocilizumab
@@ -261,7 +261,7 @@ def test_safety_frames_joined():
 def test_safety_frame_missing_a_column_is_an_error():
     participants, events = _safety_cohort()
     with pytest.raises(ValueError, match="crs_max_grade_penn"):
-        derive_adsl(
+        build_adsl(
             participants,
             events,
             AnalysisPlan(),

@@ -140,13 +140,13 @@ def run(cohort, **settings):
 
 
 def test_default_plan_expected_table(cohort):
-    adtte, _ = run(cohort)
+    adtte = run(cohort)
     assert_adtte(adtte, EXPECTED_DEFAULT)
 
 
 def test_efs_failure_day_0(cohort):
     expected = {pid: (v[0], EFS_FAILURE_DAY_0.get(pid, v[1]), v[2], v[3]) for pid, v in EXPECTED_DEFAULT.items()}
-    adtte, _ = run(cohort, efs_failure_day=0)
+    adtte = run(cohort, efs_failure_day=0)
     assert_adtte(adtte, expected)
 
 
@@ -155,18 +155,18 @@ def test_no_censoring_at_hsct_in_remission(cohort):
     for pid, (os_, efs, rfs, cir) in EXPECTED_DEFAULT.items():
         change = NO_HSCT_CENSORING.get(pid, {})
         expected[pid] = (os_, change.get("EFS", efs), change.get("RFS", rfs), change.get("CIR", cir))
-    adtte, _ = run(cohort, censor_at_hsct_in_remission=False)
+    adtte = run(cohort, censor_at_hsct_in_remission=False)
     assert_adtte(adtte, expected)
 
 
 def test_missing_day28_not_failure(cohort):
     expected = {pid: (v[0], MISSING_NOT_FAILURE.get(pid, v[1]), v[2], v[3]) for pid, v in EXPECTED_DEFAULT.items()}
-    adtte, _ = run(cohort, missing_day28_is_failure=False)
+    adtte = run(cohort, missing_day28_is_failure=False)
     assert_adtte(adtte, expected)
 
 
 def test_columns_types_and_order(cohort):
-    adtte, _ = run(cohort)
+    adtte = run(cohort)
     assert list(adtte.columns) == ADTTE_COLUMNS
     assert str(adtte["aval"].dtype) == "float64" and str(adtte["cnsr"].dtype) == "int64"
     assert str(adtte["event_code"].dtype) == "Int64"
@@ -179,12 +179,12 @@ def test_columns_types_and_order(cohort):
 
 
 def test_not_infused_have_no_rows(cohort):
-    adtte, _ = run(cohort)
+    adtte = run(cohort)
     assert not adtte["participant_id"].isin(["P17", "P18"]).any()
 
 
 def test_descriptions(cohort):
-    adtte, _ = run(cohort)
+    adtte = run(cohort)
     row = adtte.set_index(["participant_id", "paramcd"])
     assert row.loc[("P04", "EFS"), "evntdesc"] == "relapse (cd19_negative)"
     assert pd.isna(row.loc[("P04", "EFS"), "cnsdtdsc"])
@@ -200,7 +200,7 @@ def test_descriptions(cohort):
 
 
 def test_rfs_origin_is_first_cr(cohort):
-    adtte, _ = run(cohort)
+    adtte = run(cohort)
     origin = adtte.loc[adtte["paramcd"] == "RFS"].set_index("participant_id")["origin_hours"]
     assert origin["P07"] == 60 * 24 and origin["P08"] == 35 * 24 and origin["P10"] == 32 * 24
     assert (adtte.loc[adtte["paramcd"] != "RFS", "origin_hours"] == 0).all()
@@ -208,7 +208,7 @@ def test_rfs_origin_is_first_cr(cohort):
 
 def test_dst_is_elapsed_time(cohort):
     """grading.md, "Time": a daylight-saving change does not add or remove an hour."""
-    adtte, _ = run(cohort)
+    adtte = run(cohort)
     os_ = adtte.loc[adtte["paramcd"] == "OS"].set_index("participant_id")["aval"]
     assert os_["P19"] == pytest.approx(47 / 24) and os_["P19"] != pytest.approx(2.0)
     assert os_["P20"] == pytest.approx(121 / 24) and os_["P20"] != pytest.approx(5.0)
@@ -258,7 +258,7 @@ def test_day42_mark_must_be_before_the_cut():
             Participant("B", (ra(28, "NR", 5.0), last_contact(41)), cut_days=42.5),
         ]
     )
-    adtte, _ = derive_adtte(participants, events, AnalysisPlan())
+    adtte = derive_adtte(participants, events, AnalysisPlan())
     efs = adtte.loc[adtte["paramcd"] == "EFS"].set_index("participant_id")
     assert (efs.loc["A", "aval"], efs.loc["A", "cnsr"]) == (41, 1)
     assert (efs.loc["B", "aval"], efs.loc["B", "cnsr"]) == (28, 0)
@@ -272,7 +272,7 @@ def test_death_on_day_42_does_not_excuse_a_missing_assessment():
             Participant("B", (death(41.9, "disease"),)),
         ]
     )
-    adtte, _ = derive_adtte(participants, events, AnalysisPlan())
+    adtte = derive_adtte(participants, events, AnalysisPlan())
     efs = adtte.loc[adtte["paramcd"] == "EFS"].set_index("participant_id")
     assert (efs.loc["A", "aval"], efs.loc["A", "cnsr"]) == (28, 0)
     assert (efs.loc["B", "aval"], efs.loc["B", "cnsr"]) == (pytest.approx(41.9), 0)
@@ -280,14 +280,14 @@ def test_death_on_day_42_does_not_excuse_a_missing_assessment():
 
 def test_relapse_before_infusion_is_not_an_event():
     participants, events = build([Participant("A", (relapse(-3), ra(28, "CR", 0.0), last_contact(100)))])
-    adtte, _ = derive_adtte(participants, events, AnalysisPlan())
+    adtte = derive_adtte(participants, events, AnalysisPlan())
     cir = adtte.loc[adtte["paramcd"] == "CIR"].iloc[0]
     assert (cir["aval"], cir["cnsr"], cir["event_code"]) == (100, 1, 0)
 
 
 def test_date_queries(cohort):
     participants, events = cohort
-    _, queries = run(cohort)
+    queries = derive_date_queries(participants, events)
     assert list(queries.columns) == ["participant_id", "kind", "detail"]
     got = list(zip(queries["participant_id"], queries["kind"], strict=True))
     assert got == [
@@ -325,13 +325,13 @@ def test_date_queries_not_infused_and_multiple_deaths():
 
 def test_no_queries_gives_typed_empty_table():
     participants, events = build([Participant("A", (last_contact(10),))])
-    _, queries = derive_adtte(participants, events, AnalysisPlan())
+    queries = derive_date_queries(participants, events)
     assert queries.empty and list(queries.columns) == ["participant_id", "kind", "detail"]
 
 
 def test_every_infused_participant_has_os_efs_cir(cohort):
     participants, _ = cohort
-    adtte, _ = run(cohort)
+    adtte = run(cohort)
     infused = set(participants.loc[participants["infused"], "participant_id"])
     for paramcd in ("OS", "EFS", "CIR"):
         assert set(adtte.loc[adtte["paramcd"] == paramcd, "participant_id"]) == infused

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from builders_processed import INFUSION, processed_participants
 
-from analysis.derive.anakinra import compute_persistent_fever_trigger, derive_anakinra
+from analysis.derive.anakinra import build_anakinra, compute_persistent_fever_trigger
 from analysis.settings import AnalysisPlan
 
 PLAN = AnalysisPlan()
@@ -206,7 +206,7 @@ def _trial() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_anakinra_table() -> None:
     participants, events = _trial()
-    table, _ = derive_anakinra(participants, events, PLAN)
+    table, _ = build_anakinra(participants, events, PLAN)
     limit = "limit 2.5 mg/kg or 100 mg"
     expected = pd.DataFrame(
         {
@@ -246,7 +246,7 @@ def test_anakinra_table() -> None:
 
 def test_anakinra_queries() -> None:
     participants, events = _trial()
-    _, queries = derive_anakinra(participants, events, PLAN)
+    _, queries = build_anakinra(participants, events, PLAN)
     before_line, unreadable_line = 3, 32  # the 2nd and the 31st row given to make_events (the header is line 1)
     expected = pd.DataFrame(
         {
@@ -273,7 +273,7 @@ def test_escalation_interval_boundary_is_strict() -> None:
         anakinra("B", 10.0, 2.0, "mg/kg"),
         anakinra("B", 18.99, 2.0, "mg/kg"),
     )
-    table, _ = derive_anakinra(participants, events, PLAN)
+    table, _ = build_anakinra(participants, events, PLAN)
     assert table.set_index("participant_id")["anakinra_escalated"].to_dict() == {"A": False, "B": True}
 
 
@@ -291,7 +291,7 @@ def test_window_boundary_and_limits_are_strict() -> None:
         temperature("B", 5.0, 39.0),
         anakinra("B", 11.0, 2.5, "mg/kg"),
     )
-    table, _ = derive_anakinra(participants, events, PLAN)
+    table, _ = build_anakinra(participants, events, PLAN)
     assert table["deviation"].isna().all()
     assert table["doses_over_limit"].tolist() == [0, 0]
     assert table["trigger_to_anakinra_hours"].tolist() == [6.0, 6.0]
@@ -303,7 +303,7 @@ def test_window_setting_is_used() -> None:
     events = make_events(
         participants, temperature("A", 1.0, 39.0), temperature("A", 5.0, 39.0), anakinra("A", 9.0, 2.0, "mg/kg")
     )
-    table, _ = derive_anakinra(participants, events, PLAN.model_copy(update={"anakinra_window_hours": 3.0}))
+    table, _ = build_anakinra(participants, events, PLAN.model_copy(update={"anakinra_window_hours": 3.0}))
     assert table["deviation"].tolist() == [
         "first anakinra dose at 9.0 h, 4.0 h after the trigger at 5.0 h (more than 3 h)"
     ]
@@ -312,6 +312,6 @@ def test_window_setting_is_used() -> None:
 def test_no_participants_infused() -> None:
     participants = make_participants({"participant_id": "A", "infused": False})
     events = make_events(participants, temperature("A", np.nan, 39.0))
-    table, queries = derive_anakinra(participants, events, PLAN)
+    table, queries = build_anakinra(participants, events, PLAN)
     assert table.empty and list(table.columns)[0] == "participant_id"
     assert queries.empty and list(queries.columns) == ["participant_id", "kind", "detail", "hours"]

@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 from builders_crs import Person, bolus, build, death, med, o2, reported, sbp, temp, vaso
 
-from analysis.derive.crs import CRS_COLUMNS, TIMELINE_COLUMNS, derive_crs_tables
+from analysis.derive.crs import CRS_COLUMNS, TIMELINE_COLUMNS, build_crs_tables
 from analysis.settings import AnalysisPlan
 
 PLAN = AnalysisPlan()
@@ -360,7 +360,7 @@ CASES: list[Case] = [
 
 def _grade_one(case: Case) -> pd.Series:
     participants, events = build([case.person()])
-    crs = derive_crs_tables(participants, events, case.plan)["crs"]
+    crs = build_crs_tables(participants, events, case.plan)["crs"]
     assert len(crs) == 1
     return crs.iloc[0]
 
@@ -395,8 +395,8 @@ def test_all_cases_graded_together_equal_one_by_one():
     """Splitting participants into separate calls never changes a result (default-plan cases)."""
     cases = [c for c in CASES if c.plan is PLAN]
     participants, events = build([c.person() for c in cases])
-    together = derive_crs_tables(participants, events, PLAN)
-    singles = [derive_crs_tables(*build([c.person()]), PLAN) for c in cases]
+    together = build_crs_tables(participants, events, PLAN)
+    singles = [build_crs_tables(*build([c.person()]), PLAN) for c in cases]
     for name in ("crs", "crs_timeline", "queries"):
         expected = pd.concat([s[name] for s in singles], ignore_index=True)
         expected = expected.sort_values(["participant_id"], kind="mergesort").reset_index(drop=True)
@@ -408,7 +408,7 @@ def test_all_cases_graded_together_equal_one_by_one():
 
 def test_not_infused_has_no_row():
     participants, events = build([Person("infused", [F]), Person("not_infused", [], infused=False)])
-    tables = derive_crs_tables(participants, events, PLAN)
+    tables = build_crs_tables(participants, events, PLAN)
     assert tables["crs"]["participant_id"].tolist() == ["infused"]
     assert set(tables["crs_timeline"]["participant_id"]) == {"infused"}
     assert "not_infused" not in set(tables["queries"]["participant_id"])
@@ -416,7 +416,7 @@ def test_not_infused_has_no_row():
 
 def test_crs_columns_and_types():
     participants, events = build([Person("A", [F, reported(3, 1)]), Person("B", [])])
-    crs = derive_crs_tables(participants, events, PLAN)["crs"]
+    crs = build_crs_tables(participants, events, PLAN)["crs"]
     assert list(crs.columns) == CRS_COLUMNS
     assert crs["crs_any"].dtype == bool and crs["crs_open"].dtype == bool
     assert crs["crs_max_grade"].dtype == "int64" and crs["crs_episodes"].dtype == "int64"
@@ -426,14 +426,14 @@ def test_crs_columns_and_types():
 
 def test_empty_inputs():
     participants, events = build([Person("X", [], infused=False)])
-    tables = derive_crs_tables(participants, events, PLAN)
+    tables = build_crs_tables(participants, events, PLAN)
     assert tables["crs"].empty and tables["crs_timeline"].empty and tables["queries"].empty
     assert list(tables["crs_timeline"].columns) == TIMELINE_COLUMNS
 
 
 def test_timeline_is_sorted_contiguous_and_merged():
     participants, events = build([c.person() for c in CASES if c.plan is PLAN])
-    timeline = derive_crs_tables(participants, events, PLAN)["crs_timeline"]
+    timeline = build_crs_tables(participants, events, PLAN)["crs_timeline"]
     assert timeline.equals(timeline.sort_values(["participant_id", "start_hours"], kind="mergesort"))
     same = timeline["participant_id"].to_numpy()[1:] == timeline["participant_id"].to_numpy()[:-1]
     assert (timeline["start_hours"].to_numpy()[1:][same] == timeline["end_hours"].to_numpy()[:-1][same]).all()
@@ -464,7 +464,7 @@ _COLUMNS = [
 
 
 def _timeline(person: Person) -> pd.DataFrame:
-    timeline = derive_crs_tables(*build([person]), PLAN)["crs_timeline"]
+    timeline = build_crs_tables(*build([person]), PLAN)["crs_timeline"]
     return timeline[_COLUMNS].reset_index(drop=True)
 
 
@@ -544,7 +544,7 @@ def test_timeline_masked_second_episode_and_hypotension_before_fever():
 
 
 def _queries(person: Person, plan: AnalysisPlan = PLAN) -> pd.DataFrame:
-    return derive_crs_tables(*build([person]), plan)["queries"]
+    return build_crs_tables(*build([person]), plan)["queries"]
 
 
 def test_query_open_interval_and_open_episode():
@@ -600,7 +600,7 @@ def test_query_gap_from_infusion_and_not_beyond_the_data():
 
 def test_reported_grade_max_over_rows():
     participants, events = build([Person("R", [F, reported(10, 1), reported(40, 3), reported(80, 2)])])
-    crs = derive_crs_tables(participants, events, PLAN)["crs"]
+    crs = build_crs_tables(participants, events, PLAN)["crs"]
     assert crs["crs_grade_reported_max"].tolist() == [3]
     assert np.issubdtype(crs["crs_max_grade"].dtype, np.integer)
 
@@ -610,8 +610,8 @@ def test_nullable_and_arrow_dtypes_give_the_same_tables(backend):
     """Frames read back from Parquet may carry nullable or Arrow dtypes: same results."""
     cases = [c for c in CASES if c.plan is PLAN]
     participants, events = build([c.person() for c in cases])
-    plain = derive_crs_tables(participants, events, PLAN)
-    converted = derive_crs_tables(
+    plain = build_crs_tables(participants, events, PLAN)
+    converted = build_crs_tables(
         participants.convert_dtypes(dtype_backend=backend), events.convert_dtypes(dtype_backend=backend), PLAN
     )
     for name in ("crs", "crs_timeline", "queries"):

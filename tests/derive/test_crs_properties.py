@@ -17,7 +17,7 @@ from builders_crs import Person, bolus, build, death, med, o2, sbp, temp, vaso
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis.derive.crs import derive_crs_tables
+from analysis.derive.crs import build_crs_tables
 from analysis.settings import AnalysisPlan
 
 PLAN = AnalysisPlan()
@@ -118,7 +118,7 @@ def _worsen(row: dict, how: int) -> dict | None:
 
 
 def _grades(person: Person) -> tuple[int, int]:
-    crs = derive_crs_tables(*build([person]), PLAN)["crs"]
+    crs = build_crs_tables(*build([person]), PLAN)["crs"]
     return int(crs["crs_max_grade"].iloc[0]), int(crs["crs_max_grade_penn"].iloc[0])
 
 
@@ -143,7 +143,7 @@ def _tables(people: list[Person], seed: int | None = None) -> dict[str, pd.DataF
     if seed is not None:
         events = events.sample(frac=1.0, random_state=seed).reset_index(drop=True)
         participants = participants.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    return derive_crs_tables(participants, events, PLAN)
+    return build_crs_tables(participants, events, PLAN)
 
 
 def _assert_same(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame]) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from builders_processed import INFUSION, processed_participants
 
-from analysis.derive.icans import compute_capd_grade, compute_ice_grade, derive_icans, derive_icans_assessments
+from analysis.derive.icans import build_icans, compute_capd_grade, compute_ice_grade, derive_icans_assessments
 from analysis.settings import AnalysisPlan
 
 PLAN = AnalysisPlan()
@@ -116,7 +116,7 @@ def test_one_assessment_gives_its_domain_grade(
 ) -> None:
     participants = make_participants({"participant_id": "A", "age_at_infusion_years": age})
     events = make_events(participants, ev("A", 36.0, event_type, value, detail))
-    table, queries = derive_icans(participants, events, PLAN)
+    table, queries = build_icans(participants, events, PLAN)
     expected = pd.DataFrame(
         {
             "participant_id": ["A"],
@@ -179,7 +179,7 @@ def _trial() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def test_icans_table() -> None:
     participants, events = _trial()
-    table, _ = derive_icans(participants, events, PLAN)
+    table, _ = build_icans(participants, events, PLAN)
     expected = pd.DataFrame(
         {
             "participant_id": ["I01", "I02", "I03", "I04", "I05", "I06", "I07", "I08", "I09", "I10"],
@@ -195,7 +195,7 @@ def test_icans_table() -> None:
 
 def test_icans_queries_flag_a_tool_used_at_the_wrong_age() -> None:
     participants, events = _trial()
-    _, queries = derive_icans(participants, events, PLAN)
+    _, queries = build_icans(participants, events, PLAN)
     expected = pd.DataFrame(
         {
             "participant_id": ["I04", "I05", "I08"],
@@ -225,14 +225,14 @@ def test_age_crossing_12_during_follow_up() -> None:
 def test_ice_min_age_setting_is_used() -> None:
     participants = make_participants({"participant_id": "A", "age_at_infusion_years": 10.0})
     events = make_events(participants, ev("A", 24.0, "ice_score", 5.0))
-    _, queries = derive_icans(participants, events, PLAN.model_copy(update={"ice_min_age_years": 8.0}))
+    _, queries = build_icans(participants, events, PLAN.model_copy(update={"ice_min_age_years": 8.0}))
     assert queries.empty
 
 
 def test_ungradable_assessment_is_assessed_grade_0_and_queried() -> None:
     participants = make_participants({"participant_id": "A"})
     events = make_events(participants, ev("A", 24.0, "ice_score", None), ev("A", 30.0, "seizure", None, None))
-    table, queries = derive_icans(participants, events, PLAN)
+    table, queries = build_icans(participants, events, PLAN)
     assert table[["icans_max_grade", "icans_assessed", "icans_any"]].to_dict("records") == [
         {"icans_max_grade": 0, "icans_assessed": True, "icans_any": False}
     ]

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from builders_crs import Person, bolus, build, death, o2, sbp, temp, vaso
 
-from analysis.derive.crs import derive_crs_tables
+from analysis.derive.crs import build_crs_tables
 from analysis.derive.penn import PENN_APPROXIMATION_NOTE, compute_penn_level, derive_var_crs_grade_penn
 from analysis.settings import AnalysisPlan, HighDoseVasopressors
 
@@ -51,7 +51,7 @@ def test_penn_is_zero_outside_episodes():
 
 
 def _penn_timeline(person: Person, plan: AnalysisPlan = PLAN) -> list[tuple[float, float, int]]:
-    t = derive_crs_tables(*build([person]), plan)["crs_timeline"]
+    t = build_crs_tables(*build([person]), plan)["crs_timeline"]
     return list(zip(t["start_hours"], t["end_hours"], t["crs_grade_penn"]))
 
 
@@ -62,14 +62,14 @@ def test_whole_high_dose_run_is_grade_4_including_its_first_3_hours():
 
 def test_high_dose_run_cut_by_death_counts_what_was_observed():
     # 2 h of high dose, then death (other cause): never 3 h -> Penn 3
-    got = derive_crs_tables(*build([Person("A", [F, vaso(2, "norepinephrine", 0.3, end=6), death(4, "other")])]), PLAN)
+    got = build_crs_tables(*build([Person("A", [F, vaso(2, "norepinephrine", 0.3, end=6), death(4, "other")])]), PLAN)
     assert got["crs"]["crs_max_grade_penn"].tolist() == [3]
 
 
 def test_high_dose_run_across_a_drug_switch_is_uninterrupted():
     # NE 0.3 [1, 2.5) then epinephrine 0.2 [2.5, 4): high dose throughout, 3 h
     person = Person("A", [F, vaso(1, "norepinephrine", 0.3, end=2.5), vaso(2.5, "epinephrine", 0.2, end=4)])
-    assert derive_crs_tables(*build([person]), PLAN)["crs"]["crs_max_grade_penn"].tolist() == [4]
+    assert build_crs_tables(*build([person]), PLAN)["crs"]["crs_max_grade_penn"].tolist() == [4]
 
 
 def test_interrupted_high_dose_is_two_short_runs():
@@ -83,14 +83,14 @@ def test_interrupted_high_dose_is_two_short_runs():
             vaso(3.5, "norepinephrine", 0.3, end=5.5),
         ],
     )
-    assert derive_crs_tables(*build([person]), PLAN)["crs"]["crs_max_grade_penn"].tolist() == [3]
+    assert build_crs_tables(*build([person]), PLAN)["crs"]["crs_max_grade_penn"].tolist() == [3]
 
 
 def test_high_dose_duration_setting():
     plan = AnalysisPlan(high_dose=HighDoseVasopressors(min_duration_hours=2.0))
     person = Person("A", [F, vaso(1, "norepinephrine", 0.3, end=3)])
-    assert derive_crs_tables(*build([person]), plan)["crs"]["crs_max_grade_penn"].tolist() == [4]
-    assert derive_crs_tables(*build([person]), PLAN)["crs"]["crs_max_grade_penn"].tolist() == [3]
+    assert build_crs_tables(*build([person]), plan)["crs"]["crs_max_grade_penn"].tolist() == [4]
+    assert build_crs_tables(*build([person]), PLAN)["crs"]["crs_max_grade_penn"].tolist() == [3]
 
 
 def test_repeat_bolus_only_during_the_second_bolus_hour():
@@ -106,7 +106,7 @@ def test_no_penn_before_first_fever():
 
 def test_grade_5_applies_to_penn():
     person = Person("A", [F, death(5, "crs")])
-    crs = derive_crs_tables(*build([person]), PLAN)["crs"]
+    crs = build_crs_tables(*build([person]), PLAN)["crs"]
     assert crs[["crs_max_grade", "crs_max_grade_penn", "crs_penn_grade4plus"]].values.tolist() == [[5, 5, True]]
 
 

@@ -10,10 +10,10 @@ from builders_crs import Person, bolus, build, o2, sbp, temp, vaso
 from analysis.derive.penn import compute_high_dose
 from analysis.derive.physiology import (
     build_grid,
+    build_physiology,
     compute_oxygen_level,
     derive_bolus_intervals,
     derive_oxygen_intervals,
-    derive_physiology,
     derive_reading_intervals,
     derive_vasopressor_intervals,
     pals_sbp_threshold,
@@ -252,7 +252,7 @@ def test_state_levels():
         age=12.0,
     )
     pp, ev = _prepared(person)
-    state = derive_physiology(pp, ev, PLAN).state
+    state = build_physiology(pp, ev, PLAN).state
     state = state.loc[state["start"] < to_ticks([10.0])[0]]
     got = list(
         zip(
