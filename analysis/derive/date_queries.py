@@ -23,6 +23,16 @@ from analysis.derive.queries import queries_from_records
 from analysis.participant_vars import derive_vars_death
 from analysis.units import HOURS_PER_DAY
 
+AFTER_DEATH: dict[str, tuple[str, str, str]] = {
+    "relapse": ("relapse_after_death", "relapse", "used: the death, the relapse is ignored"),
+    "last_contact": (
+        "last_contact_after_death",
+        "last contact",
+        "used: the death; last known alive capped at {death_day}",
+    ),
+}
+"""Rows dated after the death that raise a query: event type → (kind, what it is, what was used)."""
+
 
 def _day(hours: float) -> str:
     return "day n/a (not infused)" if pd.isna(hours) else f"day {hours / HOURS_PER_DAY:.2f}"
@@ -90,27 +100,16 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
                         "detail": f"death recorded before the infusion{before}; {used}",
                     }
                 )
-            for _, rel in rows.loc[
-                (rows["event_type"] == "relapse") & (rows["event_time"] > death["event_time"])
-            ].iterrows():
+            death_day = _day(death["hours_from_infusion"])
+            after_death = rows.loc[rows["event_type"].isin(AFTER_DEATH) & (rows["event_time"] > death["event_time"])]
+            for _, later in after_death.iterrows():
+                kind, label, used = AFTER_DEATH[later["event_type"]]
                 queries.append(
                     {
                         "participant_id": participant_id,
-                        "kind": "relapse_after_death",
-                        "detail": f"relapse at {_day(rel['hours_from_infusion'])} after death at "
-                        f"{_day(death['hours_from_infusion'])}; used: the death, the relapse is ignored",
-                    }
-                )
-            for _, lc in rows.loc[
-                (rows["event_type"] == "last_contact") & (rows["event_time"] > death["event_time"])
-            ].iterrows():
-                queries.append(
-                    {
-                        "participant_id": participant_id,
-                        "kind": "last_contact_after_death",
-                        "detail": f"last contact at {_day(lc['hours_from_infusion'])} after death at "
-                        f"{_day(death['hours_from_infusion'])}; used: the death; last known alive "
-                        f"capped at {_day(death['hours_from_infusion'])}",
+                        "kind": kind,
+                        "detail": f"{label} at {_day(later['hours_from_infusion'])} after death at {death_day}; "
+                        + used.format(death_day=death_day),
                     }
                 )
 
