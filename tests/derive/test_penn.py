@@ -8,7 +8,13 @@ import pytest
 from builders_crs import Person, bolus, build, death, o2, sbp, temp, vaso
 
 from analysis.derive.crs import build_crs_tables
-from analysis.derive.penn import PENN_APPROXIMATION_NOTE, compute_penn_level, derive_var_crs_grade_penn
+from analysis.derive.penn import (
+    PENN_APPROXIMATION_NOTE,
+    compute_high_dose_run,
+    compute_penn_level,
+    derive_var_crs_grade_penn,
+)
+from analysis.derive.ticks import hours_to_ticks
 from analysis.settings import AnalysisPlan, HighDoseVasopressors
 
 PLAN = AnalysisPlan()
@@ -112,3 +118,18 @@ def test_grade_5_applies_to_penn():
 
 def test_note_states_the_bias():
     assert "under-grade" in PENN_APPROXIMATION_NOTE and "favours PACER" in PENN_APPROXIMATION_NOTE
+
+
+def test_high_dose_run_expected_flags():
+    """grading.md, "CRS, Penn scale": every moment of an uninterrupted high-dose run of >= 3 h, its first 3 h included."""
+    hour = hours_to_ticks(1.0)
+    participant = np.array([0, 0, 0, 0, 1, 1, 1, 2, 2])
+    high_dose = np.array([True, True, False, True, True, True, True, True, True])
+    # P0: 1 h + 2 h = exactly 3 h (a titration boundary does not interrupt), then a gap, then 2.5 h
+    # P1: 1 h + 1 h + 0.5 h = 2.5 h, short, although P2's run follows it at once (runs never cross
+    # participants); P2: 2 h + 1 h = 3 h
+    duration = np.array([1.0, 2.0, 1.0, 2.5, 1.0, 1.0, 0.5, 2.0, 1.0]) * hour
+    got = compute_high_dose_run(participant, high_dose, duration, PLAN)
+    assert got.tolist() == [True, True, False, False, False, False, False, True, True]
+    longer = PLAN.model_copy(update={"high_dose": HighDoseVasopressors(min_duration_hours=3.5)})
+    assert compute_high_dose_run(participant, high_dose, duration, longer).tolist() == [False] * 9
