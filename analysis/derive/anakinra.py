@@ -339,29 +339,19 @@ def _anakinra_queries(participants: pd.DataFrame, events: pd.DataFrame, doses: p
     before = events.loc[is_anakinra & (events["hours_from_infusion"] < 0)]
     unreadable = doses.loc[doses["dose_mg_per_kg"].isna()]
     frames = [
-        pd.DataFrame(
-            {
-                "participant_id": before["participant_id"],
-                "kind": "anakinra_before_infusion",
-                "detail": "anakinra dose at "
-                + _format_numbers(before["hours_from_infusion"], 1)
-                + " h, before infusion: shown, not counted (events.csv line "
-                + before["line"].astype(str)
-                + ")",
-                "hours": before["hours_from_infusion"],
-            }
+        _dose_queries(
+            before["participant_id"],
+            before["hours_from_infusion"],
+            before["line"],
+            "anakinra_before_infusion",
+            ", before infusion: shown, not counted",
         ),
-        pd.DataFrame(
-            {
-                "participant_id": unreadable["participant_id"],
-                "kind": "anakinra_dose_unreadable",
-                "detail": "anakinra dose at "
-                + _format_numbers(unreadable["hours"], 1)
-                + " h has no amount in mg or mg/kg: counted, left out of the mg/kg checks (events.csv line "
-                + unreadable["line"].astype(str)
-                + ")",
-                "hours": unreadable["hours"],
-            }
+        _dose_queries(
+            unreadable["participant_id"],
+            unreadable["hours"],
+            unreadable["line"],
+            "anakinra_dose_unreadable",
+            " has no amount in mg or mg/kg: counted, left out of the mg/kg checks",
         ),
     ]
     frames = [frame for frame in frames if not frame.empty]
@@ -369,3 +359,19 @@ def _anakinra_queries(participants: pd.DataFrame, events: pd.DataFrame, doses: p
         return empty_queries().assign(hours=pd.Series(dtype=float))
     queries = pd.concat(frames, ignore_index=True)
     return queries.sort_values(["participant_id", "hours", "kind"], kind="mergesort").reset_index(drop=True)
+
+
+def _dose_queries(participant_id: pd.Series, hours: pd.Series, line: pd.Series, kind: str, what: str) -> pd.DataFrame:
+    """One query per anakinra dose row: "anakinra dose at <hours> h<what> (events.csv line <line>)"."""
+    return pd.DataFrame(
+        {
+            "participant_id": participant_id,
+            "kind": kind,
+            "detail": "anakinra dose at "
+            + _format_numbers(hours, 1)
+            + f" h{what} (events.csv line "
+            + line.astype(str)
+            + ")",
+            "hours": hours,
+        }
+    )
