@@ -52,7 +52,7 @@ def compute_age_at_infusion_years(
     >>> compute_age_at_infusion_years(
     ...     pd.Series([9.5]), pd.Series(["2026-01-01"]), pd.Series(pd.to_datetime(["2026-12-31T23:00:00Z"]))
     ... ).round(6).tolist()
-    [10.496235]
+    [10.496578]
     """
     infusion_day = infusion_datetime.dt.tz_convert(None).dt.normalize()
     days_enrolled_to_infusion = (infusion_day - pd.to_datetime(enrollment_date)).dt.days
