@@ -47,7 +47,8 @@ OutOption = Annotated[
 TimezoneOption = Annotated[
     str | None,
     typer.Option(
-        "--timezone", help="IANA time zone of naive local times (e.g. America/Chicago), when the manifest has none."
+        "--timezone",
+        help="IANA time zone of naive local times (e.g. America/Chicago), for an export whose manifest has none; a zone other than the manifest's is refused.",
     ),
 ]
 SettingsOption = Annotated[

@@ -74,6 +74,74 @@ def resolve_data_cut(data_cut: date | None, bundle: Bundle, timezone: str | None
     return (exported_at.astimezone(ZoneInfo(timezone)) if timezone else exported_at).date()
 
 
+def export_time_zone(bundle: Bundle, timezone: str | None) -> str | None:
+    """The export's time zone: the manifest's; ``--timezone`` only for an export whose manifest has none.
+
+    Raises
+    ------
+    ExportError
+        when ``--timezone`` names another zone than the manifest's (one of them is wrong, and which
+        one decides every local time and the data cut), or is not a time zone.
+    """
+    if timezone is None:
+        return bundle.manifest.timezone
+    check_timezone(timezone, "--timezone")
+    manifest_zone = bundle.manifest.timezone
+    if manifest_zone is not None and manifest_zone != timezone:
+        raise ExportError(
+            f"{bundle.origin}: --timezone {timezone} conflicts with the manifest's timezone {manifest_zone}; "
+            "--timezone applies only to an export whose manifest has none: drop it"
+        )
+    return timezone
+
+
+def check_cut_not_after(cut: date, last_date: date, origin: str, what: str) -> None:
+    """grading.md "The cut cannot outrun the data": D must not be after the date the export has seen.
+
+    Raises
+    ------
+    ExportError
+        naming both dates, when ``cut`` is after ``last_date``.
+    """
+    if cut > last_date:
+        raise ExportError(
+            f"{origin}: the data cut {cut.isoformat()} is after {what} {last_date.isoformat()}: "
+            f"the cut cannot outrun the data; pass --data-cut {last_date.isoformat()} or earlier"
+        )
+
+
+def check_cut_within_data(
+    cut: date,
+    participants: pd.DataFrame,
+    events: pd.DataFrame,
+    exported_at: datetime | None,
+    timezone: str | None,
+    origin: str,
+) -> None:
+    """grading.md "The cut cannot outrun the data", on the validated rows.
+
+    A cut before the first enrollment is refused; without a manifest ``exported_at``, the date of the
+    latest event time (in the export's time zone) bounds the cut instead of the export date.
+
+    Raises
+    ------
+    ExportError
+        naming both dates.
+    """
+    if participants.empty:
+        return
+    first_enrollment = pd.to_datetime(participants["enrollment_date"]).min().date()
+    if cut < first_enrollment:
+        raise ExportError(
+            f"{origin}: the data cut {cut.isoformat()} is before the first enrollment {first_enrollment.isoformat()}: "
+            f"no participant would be analysed; pass --data-cut {first_enrollment.isoformat()} or later"
+        )
+    times = events["event_time"].dropna() if "event_time" in events else pd.Series(dtype=object)
+    if exported_at is None and timezone is not None and not times.empty:
+        latest = pd.Timestamp(times.max()).tz_convert(timezone).date()
+        check_cut_not_after(cut, latest, origin, "the latest event date")
+
+
 def cut_instant_of(data_cut: date, timezone: str) -> datetime:
     """D + 1 day at 00:00 local time, as an aware instant (grading.md "Time")."""
     return datetime.combine(data_cut + timedelta(days=1), time(0), tzinfo=ZoneInfo(timezone))
@@ -87,15 +155,16 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     ExportError
         for a whole-file fault, a missing time zone or data cut: nothing is written.
     """
-    if timezone is not None:
-        check_timezone(timezone, "--timezone")
-    zone = timezone or bundle.manifest.timezone
+    zone = export_time_zone(bundle, timezone)
     cut = resolve_data_cut(data_cut, bundle, zone)
     if not EARLIEST_YEAR <= cut.year <= LATEST_YEAR:
         raise ExportError(
             f"{bundle.origin}: the data cut {cut.isoformat()} is outside the years {EARLIEST_YEAR}–{LATEST_YEAR}"
         )
     exported_at = bundle.manifest.exported_at
+    if exported_at is not None:
+        export_date = (exported_at.astimezone(ZoneInfo(zone)) if zone else exported_at).date()
+        check_cut_not_after(cut, export_date, bundle.origin, "the export date")
 
     participant_cells = read_csv_cells(
         participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS
@@ -120,6 +189,7 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     )
 
     participants = checked_participants.participants
+    check_cut_within_data(cut, participants, checked_events.events, exported_at, zone, bundle.origin)
     enrolled_late = pd.to_datetime(participants["enrollment_date"]) > pd.Timestamp(cut)
     late_ids = set(participants.loc[enrolled_late, "participant_id"])
     participants = participants.loc[~enrolled_late]
