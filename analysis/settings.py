@@ -48,36 +48,86 @@ class PrimaryAnalysis(BaseModel):
 
 
 class StoppingRules(BaseModel):
-    """Safety stopping rules (issue 6): Bayesian beta-binomial monitoring in the style of Thall–Simon (1994).
+    """Safety stopping rules (grading.md, "Treatment-related death and stopping rules").
 
-    For each monitored event a stop is signalled when P(true rate > unacceptable rate | x events in
-    n evaluated, Beta(prior_a, prior_b) prior) ≥ ``posterior_threshold``, from ``min_evaluated`` on,
-    over the CRS-evaluable set (grading.md, "Analysis sets"). These are **proposed defaults that the
-    DSMB must confirm** at its first meeting; the report shows them beside every status line.
+    Each monitored event (grade ≥ 4 CRS; treatment-related death) is checked over the CRS-evaluable
+    set at the ``looks`` (by default after every newly evaluable participant from ``min_evaluated``
+    to ``max_evaluated``). ``method`` ``thall_simon`` (the default, Thall–Simon 1994) stops when
+    P(true rate > the rule's rate | data, Beta(prior_a, prior_b)) ≥ ``posterior_threshold``;
+    ``bb_calibrated`` (Geller et al. 2003), ``pocock``, ``obf`` and ``sprt`` calibrate their critical
+    value so that P(ever stop | true rate = the rule's rate p0) ≤ ``alpha``, the largest such
+    probability. These are **proposed defaults that the DSMB must confirm** at its first meeting;
+    the report shows them beside every status line.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    method: Literal["thall_simon", "bb_calibrated", "pocock", "obf", "sprt"] = Field(
+        "thall_simon", description="[choice stopping] how the boundaries are made (grading.md's method names)"
+    )
     prior_a: float = Field(
         1.0, gt=0, description="Beta prior a (1, 1 = uniform: one pseudo-participant's weight each way)"
     )
     prior_b: float = Field(1.0, gt=0, description="Beta prior b")
     crs_grade4plus_unacceptable_rate: float = Field(
-        0.25, gt=0, lt=1, description="grade ≥ 4 CRS (ASTCT) rate the DSMB will not accept"
+        0.25,
+        gt=0,
+        lt=1,
+        description="grade ≥ 4 CRS (ASTCT) rate the DSMB will not accept: the rule's p0 (its null rate for the calibrated methods)",
     )
     treatment_related_death_unacceptable_rate: float = Field(
-        0.10, gt=0, lt=1, description="treatment-related death rate (grading.md) the DSMB will not accept"
+        0.10,
+        gt=0,
+        lt=1,
+        description="treatment-related death rate (grading.md) the DSMB will not accept: the rule's p0",
     )
-    posterior_threshold: float = Field(0.90, gt=0, lt=1, description="stop when P(rate > unacceptable) reaches this")
+    posterior_threshold: float = Field(
+        0.90, gt=0, lt=1, description="thall_simon: stop when P(rate > unacceptable) reaches this"
+    )
+    alpha: float = Field(
+        0.10,
+        gt=0,
+        lt=1,
+        description="bb_calibrated, pocock, obf, sprt: the largest allowed P(ever stop | true rate = p0)",
+    )
+    sprt_rate_increase: float = Field(
+        0.15, gt=0, lt=1, description="sprt: the alternative rate p1 = p0 + this, for each rule"
+    )
     min_evaluated: int = Field(5, ge=1, description="no stop is signalled before this many are evaluated")
     max_evaluated: int = Field(
         40, ge=1, description="planned number evaluated (enrollment target): boundaries are tabulated up to it"
     )
-    oc_true_rates: tuple[float, ...] = Field(
-        (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40), description="true rates of the operating-characteristics simulation"
+    looks: tuple[int, ...] | None = Field(
+        None,
+        description="numbers evaluated at which the rules are checked (increasing, the last = max_evaluated); "
+        "none: after every participant from min_evaluated to max_evaluated",
     )
-    oc_trials: int = Field(10_000, ge=100, description="simulated trials per true rate")
+    oc_true_rates: tuple[float, ...] = Field(
+        (0.05, 0.10, 0.15, 0.20, 0.25, 0.30, 0.40),
+        description="true rates of the operating characteristics (exact in the ARD; also simulated by `pacer simulate-oc`)",
+    )
+    oc_trials: int = Field(10_000, ge=100, description="simulated trials per true rate (`pacer simulate-oc`)")
     oc_seed: int = Field(20241121, description="seed of the operating-characteristics simulation")
+
+    @model_validator(mode="after")
+    def coherent_design(self) -> StoppingRules:
+        """The look schedule ends at ``max_evaluated``; the SPRT's alternative rates stay below 1."""
+        if self.min_evaluated > self.max_evaluated:
+            raise ValueError("min_evaluated must not exceed max_evaluated")
+        if self.looks is not None:
+            looks = self.looks
+            if not looks or looks[0] < 1 or any(b <= a for a, b in zip(looks, looks[1:])):
+                raise ValueError("looks must be strictly increasing numbers evaluated, from 1 on")
+            if looks[-1] != self.max_evaluated:
+                raise ValueError("the last of the looks must be max_evaluated")
+        highest = max(self.crs_grade4plus_unacceptable_rate, self.treatment_related_death_unacceptable_rate)
+        if highest + self.sprt_rate_increase >= 1:
+            raise ValueError("sprt_rate_increase puts an alternative rate p0 + increase at or above 1")
+        return self
+
+    def look_schedule(self) -> tuple[int, ...]:
+        """The numbers evaluated at which the rules are checked."""
+        return self.looks or tuple(range(self.min_evaluated, self.max_evaluated + 1))
 
 
 class IptwBootstrap(BaseModel):
@@ -205,7 +255,7 @@ class AnalysisPlan(BaseModel):
     # Primary analysis
     primary: PrimaryAnalysis = PrimaryAnalysis()
 
-    # Safety stopping rules (issue 6)
+    # Safety stopping rules
     stopping: StoppingRules = StoppingRules()
 
     # Sensitivity analysis: bootstrap of the IPTW risk difference (issue 7)

@@ -17,8 +17,10 @@ and the seed. The block size is part of the definition (changing it changes the 
 it is a constant. Both rules are simulated from the same draws (common random numbers), as in
 :func:`~analysis.stats.monitoring.operating_characteristics`.
 
-The numbers are a different seeded Monte Carlo estimate from the report's single-stream one: equal
-within Monte Carlo error (``mc_se``), not bit for bit.
+The numbers are a seeded Monte Carlo estimate of the exact operating characteristics the analyze
+step writes to the ARD (:mod:`analysis.stats.stopping_oc`): an optional cross-check, and the way to
+spread a large simulation over a Dask cluster. They agree with the exact figures, and with the
+single-stream simulation, within Monte Carlo error (``mc_se``), not bit for bit.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.stats.chunking import split_blocks
-from analysis.stats.monitoring import MonitoredRule, stopping_boundaries
+from analysis.stats.monitoring import MonitoredRule, stop_limits
 
 OC_BLOCK_TRIALS = 1_000
 """Simulated trials per block (the unit of independent random streams)."""
@@ -62,22 +64,14 @@ def block_seed(seed: int, block: OcBlock) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed, spawn_key=(block.rate_index, block.block_index))
 
 
-def stop_limits(rule: MonitoredRule) -> np.ndarray:
-    """Events needed to stop at n = 1 … ``max_evaluated`` (inf where no count stops), from the boundary table."""
-    table = stopping_boundaries(rule)
-    limit = np.full(rule.max_evaluated, np.inf)
-    limit[table["n_evaluated"].to_numpy() - 1] = table["stop_at"].astype("float64").fillna(np.inf).to_numpy()
-    return limit
-
-
 def simulate_blocks(
     rules: Sequence[MonitoredRule], true_rates: Sequence[float], blocks: Sequence[OcBlock], seed: int
 ) -> pd.DataFrame:
     """Integer counts of every (rule, block): ``stopped``, ``stopped_by_half``, ``evaluated_sum``, ``trials``.
 
     Each simulated trial evaluates ``max_evaluated`` participants one at a time, each an event with
-    the block's true rate, and stops at the first n ≥ ``min_evaluated`` whose cumulative count
-    reaches the boundary at n (as :func:`~analysis.stats.monitoring.operating_characteristics`).
+    the block's true rate, and stops at the first look whose cumulative count reaches the boundary
+    there (as :func:`~analysis.stats.monitoring.operating_characteristics`).
     """
     limits = [stop_limits(rule) for rule in rules]
     rows = []

@@ -24,6 +24,7 @@ from analysis.stats.historical import compare_with_cohorts, plan_comparisons, sk
 from analysis.stats.kaplan_meier import follow_up_ard_rows, kaplan_meier, km_ard_rows, median_follow_up
 from analysis.stats.proportions import rate_rows
 from analysis.stats.quantiles import summary_ard_rows
+from analysis.stats.stopping_ard import stopping_rows
 
 RATE_VARIABLES = (
     "crs_any",
@@ -244,6 +245,7 @@ def build_trial_ard(
         *follow_up_rows(tables["adtte"], plan),
         *fever_to_anakinra_rows(tables["anakinra"]),
         *published_outcome_rows(cohorts),
+        *stopping_rows(endpoints, tables["adsl"], plan.stopping),
     ]
     ard = pd.concat([to_frame(rows), regression_ard(tables, historical)], ignore_index=True)
     return validate_ard(ard.sort_values(list(ARD_KEY), kind="mergesort").reset_index(drop=True)), skipped_notes(skipped)
