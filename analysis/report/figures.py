@@ -305,3 +305,44 @@ def operating_characteristics(tables: Mapping[str, pd.DataFrame]) -> str:
         ax.legend(loc="upper left", fontsize=7)
         ax.grid(color="#eeeeee")
         return to_svg(fig, "operating-characteristics")
+
+
+def stopping_boundary(boundary: pd.DataFrame, path: pd.DataFrame, title: str, name: str) -> str:
+    """One stopping rule: events against the number evaluated, the boundary as a step line, the trial's path as points.
+
+    Parameters
+    ----------
+    boundary : pandas.DataFrame
+        ``n_evaluated`` and ``boundary`` (NaN where no count stops), from the ARD's ``stopping_rule`` rows.
+    path : pandas.DataFrame
+        ``n_evaluated`` and ``events`` (the trial's cumulative count), from ``stopping_status``.
+    title : str
+    name : str
+        Unique in the report (the SVG's ids).
+    """
+    with matplotlib.rc_context(RC):
+        fig, ax = plt.subplots(figsize=(6.5, 2.6))
+        stop = boundary["boundary"].astype("float64")
+        top = float(np.nanmax(stop)) + 1 if stop.notna().any() else 1.0
+        ax.fill_between(
+            boundary["n_evaluated"], stop, top, step="mid", color="#d6453d", alpha=0.12, label="stop region"
+        )
+        ax.step(boundary["n_evaluated"], stop, where="mid", color="#d6453d", label="boundary (stop at or above)")
+        if len(path):
+            ax.plot(
+                path["n_evaluated"],
+                path["events"],
+                marker="o",
+                markersize=3,
+                linestyle="none",
+                color=TRIAL_COLOUR,
+                label=f"trial: {int(path['events'].iloc[-1])} in {int(path['n_evaluated'].iloc[-1])} at the cut",
+            )
+        ax.set_xlim(0, float(boundary["n_evaluated"].max()) + 1)
+        ax.set_ylim(-0.3, top)
+        ax.set_title(title)
+        ax.set_xlabel("number evaluated (CRS-evaluable set)")
+        ax.set_ylabel("events")
+        ax.legend(loc="upper left", fontsize=7)
+        ax.grid(color="#eeeeee")
+        return to_svg(fig, name)

@@ -2,8 +2,8 @@
 
 What it holds: the data cut, the analysis sets' sizes (enrolled, infused, CRS-evaluable), the
 severe-CRS rate with its exact 95 % CI as ``ard.parquet`` holds it, the status line of every
-safety stopping rule (:mod:`analysis.stats.monitoring`, counted exactly as the DSMB report counts
-them) and where the reports are. It never holds a participant identifier, a participant row or
+safety stopping rule (the ARD's ``stopping_status`` rows, worded as the DSMB report words them)
+and where the reports are. It never holds a participant identifier, a participant row or
 free text: every number is a count or an ARD statistic.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from analysis.report import fmt, summaries
 from analysis.report.inputs import load_inputs
 from analysis.report.sections import context
-from analysis.report.sections_stopping import RULE_TITLES, rule_statuses
+from analysis.report.sections_stopping import status_lines
 from analysis.settings import AnalysisPlan
 
 REPORT_TITLES = {
@@ -59,7 +59,7 @@ def build_run_summary(processed: Path, plan: AnalysisPlan) -> str:
         "",
         "## Safety stopping rules",
         "",
-        *[f"- **{RULE_TITLES[status.rule.name]}** — {status.text}" for status in rule_statuses(ctx)],
+        *[f"- **{title}** — {text}" for title, text, _ in status_lines(ctx)],
         "",
         "## Reports",
         "",

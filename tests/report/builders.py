@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.stats import beta
 
 from analysis.settings import AnalysisPlan
+from analysis.stats.stopping_ard import stopping_rows
 from analysis.store import provenance, write_json, write_table
 
 STUDY_START = date(2025, 9, 1)
@@ -743,6 +744,12 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
             stats = {"n": 0, "median": math.nan, "q1": math.nan, "q3": math.nan, "min": math.nan, "max": math.nan}
         for stat, value in stats.items():
             add("fever_to_anakinra", "all", variable, stat, value)
+    # the stopping rules' rows, as the analyze step computes them
+    endpoints = pd.DataFrame(
+        {"participant_id": evaluable["participant_id"], "crs_grade4plus": evaluable["crs_max_grade"].astype(int) >= 4}
+    )
+    for r in stopping_rows(endpoints, adsl, plan.stopping):
+        add(r.analysis, r.group, r.variable, r.stat_name, r.stat_value, r.stat_label, r.method)
     frame = pd.DataFrame(
         rows, columns=["analysis", "group", "variable", "stat_name", "method", "stat_value", "stat_label"]
     )

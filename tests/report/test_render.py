@@ -206,7 +206,8 @@ def test_figures_carry_the_ard_numbers(typical: Path):
     assert any(texts[i : i + len(expected)] == expected for i in range(len(texts))), texts
     forest = svg_texts(html, "fig-forest")
     assert "35/75 · overlaps ELIANA" in forest and "★ eliana_2018" in forest
-    assert "Grade ≥ 4 CRS: now 2 in 8" in svg_texts(html, "fig-boundaries")
+    assert "trial: 2 in 8 at the cut" in svg_texts(html, "fig-boundary-crs-grade4plus")
+    assert "trial: 1 in 8 at the cut" in svg_texts(html, "fig-boundary-treatment-related-death")
     consort = " ".join(svg_texts(html, "fig-consort"))
     assert "n = 12" in consort and "n = 10" in consort
 
@@ -249,15 +250,14 @@ def test_pdf_metadata_is_fixed(typical: Path):
 
 
 def test_a_crossed_boundary_is_flagged(typical: Path):
+    # the report reads the status the analyze step wrote: 5 events at n = 8 (boundary 4) is crossed
     inputs = load_inputs(typical)
     frame = inputs["ard"].copy()
-    key = (
-        (frame["analysis"] == "crs_rate")
-        & (frame["group"] == "all")
-        & (frame["variable"] == "crs_grade4plus")
-        & (frame["stat_name"] == "n")
+    status = (
+        (frame["analysis"] == "stopping_status") & (frame["group"] == "crs_grade4plus") & (frame["variable"] == "cut")
     )
-    frame.loc[key, "stat_value"] = 5.0
+    frame.loc[status & (frame["stat_name"] == "events"), "stat_value"] = 5.0
+    frame.loc[status & (frame["stat_name"] == "crossed"), "stat_value"] = 1.0
     changed = replace(inputs, tables={**inputs.tables, "ard": frame})
     text = html_text_of(render_html(changed, AnalysisPlan(), "closed", RENDERED_AT))
     assert (
@@ -271,7 +271,10 @@ def test_other_settings_are_declared_and_used(typical: Path):
     html = render_html(load_inputs(typical), plan, "closed", RENDERED_AT)
     text = html_text_of(html)
     assert "differ from the settings the tables were derived with" in text
-    assert "≥ 0.8, from 5 evaluated on" in text
+    # the rule stated is the one the analyze step computed the ARD with, not the render-time setting
+    assert "stop when P(true rate > 25 % | data) ≥ 0.9, from 5 evaluated on" not in text
+    assert "Grade ≥ 4 CRS: with a Beta(1, 1) prior, stop when P(true rate > 25 % | data) ≥ 0.9;" in text
+    assert "≥ 0.8" not in text
 
 
 def test_missing_table_is_a_clear_error(tmp_path: Path):
