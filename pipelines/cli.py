@@ -382,6 +382,77 @@ def simulate_oc(
     echo_table(table, out)
 
 
+@app.command("stopping-rule")
+def stopping_rule(
+    p0: Annotated[float, typer.Option("--p0", min=0, max=1, help="Null rate p0 (thall_simon: the unacceptable rate).")],
+    n: Annotated[int, typer.Option("--n", min=1, help="Planned maximum number evaluated (the last look).")],
+    method: Annotated[
+        str,
+        typer.Option("--method", help="thall_simon, bb_calibrated (or bb), pocock, obf or sprt (grading.md's names)."),
+    ] = "bb_calibrated",
+    alpha: Annotated[float, typer.Option("--alpha", help="Target P(ever stop | p0) of a calibrated method.")] = 0.10,
+    threshold: Annotated[float, typer.Option("--threshold", help="thall_simon's posterior threshold.")] = 0.90,
+    prior: Annotated[tuple[float, float], typer.Option("--prior", help="Beta prior a b.")] = (1.0, 1.0),
+    p1: Annotated[float | None, typer.Option("--p1", help="sprt: the alternative rate.")] = None,
+    first: Annotated[int, typer.Option("--first", min=1, help="First look (then after every participant).")] = 1,
+    looks: Annotated[
+        str | None, typer.Option("--looks", help="Comma-separated looks instead, the last equal to --n.")
+    ] = None,
+    rates: Annotated[str | None, typer.Option("--rates", help="Comma-separated true rates. Default: p0.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Design a safety stopping rule without trial data: boundaries, the condensed rule and its exact OC.
+
+    Example (R stoppingrule's README): pacer stopping-rule --method bb --n 30 --p0 0.20 --alpha 0.10
+    --prior 0.6 2.4 --rates 0.20,0.25,0.30,0.35,0.40
+    """
+    import json
+
+    from analysis.stats.stopping_design import design_stopping_rule, design_tables
+
+    try:
+        schedule = [int(v) for v in looks.split(",")] if looks else list(range(first, n + 1))
+        true_rates = [float(v) for v in rates.split(",")] if rates else [p0]
+        if schedule[-1] != n or output_format not in ("table", "csv", "json"):
+            raise ValueError("the last of --looks must equal --n, and --format one of table, csv, json")
+        design = design_stopping_rule(
+            "bb_calibrated" if method == "bb" else method,
+            p0,
+            schedule,
+            alpha=alpha,
+            threshold=threshold,
+            prior=prior,
+            alternative=p1,
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    tables = design_tables(design, true_rates)
+    if output_format == "json":
+        typer.echo(json.dumps(tables, indent=2))
+        return
+    for name, records in tables.items():
+        typer.echo(f"# {name}")
+        echo_records(records, output_format)
+
+
+def echo_records(records: list[dict], output_format: str) -> None:
+    """Records as CSV or as an aligned text table ('–' for a missing value)."""
+    import csv
+
+    columns = list(records[0]) if records else []
+    if output_format == "csv":
+        writer = csv.DictWriter(sys.stdout, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        return
+    cells = [columns] + [
+        ["–" if r[c] is None else f"{r[c]:.6g}" if isinstance(r[c], float) else str(r[c]) for c in columns]
+        for r in records
+    ]
+    widths = [max(len(row[k]) for row in cells) for k in range(len(columns))]
+    typer.echo("\n".join("  ".join(v.rjust(w) for v, w in zip(row, widths)) for row in cells) + "\n")
+
+
 def echo_table(table, out: Path | None) -> None:
     """Print a result table; also write it to ``out`` as CSV when given."""
     typer.echo(table.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

@@ -167,7 +167,7 @@ def stopping_section(ctx: ReportContext) -> Section:
     methods = sorted({METHOD_NAMES.get(rule.method, rule.method) for rule in rules})
     section.add(
         para(
-            f"Rule ({'; '.join(methods)}), from {int(first['first_look'])} evaluated on, up to "
+            f"Rule: {'; '.join(methods)}, from {int(first['first_look'])} evaluated on, up to "
             f"{int(first['max_evaluated'])}, over the CRS-evaluable set. "
             + " ".join(f"{rule_sentence(rule)}." for rule in rules)
             + f" Treatment-related death: cause CRS, ICANS or infection within {ctx.plan.trm_cause_days:g} days, "

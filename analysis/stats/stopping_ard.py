@@ -55,16 +55,14 @@ def rule_rows(rule: MonitoredRule, true_rates: tuple[float, ...]) -> list[ArdRow
     design = rule.design
     name, method = rule.name, design.method
     rows = []
-    for record in boundary_table(design).itertuples(index=False):
-        n, stops = int(record.n_evaluated), not pd.isna(record.boundary)
+    for record in boundary_table(design):
+        n, boundary = record["n_evaluated"], record["boundary"]
         label = (
             f"{rule.event_label}: stop when the events among {n} evaluated reach the boundary"
-            if stops
+            if boundary is not None
             else f"{rule.event_label}: no stop at {n} evaluated"
         )
-        rows.append(
-            ard_row("stopping_rule", name, f"n_{n}", "boundary", int(record.boundary) if stops else None, label, method)
-        )
+        rows.append(ard_row("stopping_rule", name, f"n_{n}", "boundary", boundary, label, method))
     design_values = {
         "threshold": (design.threshold, THRESHOLD_MEANING[method]),
         "alpha": (design.alpha, "target P(ever stop | p0)" if design.alpha is not None else "not calibrated"),
@@ -81,11 +79,11 @@ def rule_rows(rule: MonitoredRule, true_rates: tuple[float, ...]) -> list[ArdRow
         ard_row("stopping_rule", name, "design", stat, value, label, method)
         for stat, (value, label) in design_values.items()
     ]
-    oc = design.operating_characteristics(true_rates)
-    for record in oc.itertuples(index=False):
-        label = f"{rule.event_label}, true rate {record.true_rate:g}: exact recursion over the binomial paths"
+    for record in design.operating_characteristics(true_rates):
+        rate = record["true_rate"]
+        label = f"{rule.event_label}, true rate {rate:g}: exact recursion over the binomial paths"
         rows += [
-            ard_row("stopping_oc", name, f"p_{record.true_rate:g}", stat, getattr(record, stat), label, "exact")
+            ard_row("stopping_oc", name, f"p_{rate:g}", stat, record[stat], label, "exact")
             for stat in ("prob_stop", "expected_events", "expected_n")
         ]
     return rows

@@ -26,16 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from analysis.stats.stopping_methods import (
     CALIBRATED_METHODS,
     METHODS,
+    THRESHOLD_MEANING,
     method_score,
     posterior_exceedance,
     threshold_from_score,
 )
-from analysis.stats.stopping_oc import check_looks, operating_characteristics_table, probability_of_stopping
+from analysis.stats.stopping_oc import check_looks, operating_characteristics_records, probability_of_stopping
 
 
 @dataclass(frozen=True)
@@ -90,9 +90,9 @@ class StoppingDesign:
             return boundaries_for(self, [evaluated], self.critical_score)[0]
         return None
 
-    def operating_characteristics(self, true_rates: Sequence[float]) -> pd.DataFrame:
-        """The exact OC table (:func:`analysis.stats.stopping_oc.operating_characteristics_table`)."""
-        return operating_characteristics_table(self.looks, self.boundaries, true_rates)
+    def operating_characteristics(self, true_rates: Sequence[float]) -> list[dict[str, float]]:
+        """The exact OC per true rate (:func:`analysis.stats.stopping_oc.operating_characteristics_records`)."""
+        return operating_characteristics_records(self.looks, self.boundaries, true_rates)
 
 
 def score_matrix(design_like: StoppingDesign | dict, looks: Sequence[int]) -> np.ndarray:
@@ -233,25 +233,19 @@ def design_stopping_rule(
     )
 
 
-def boundary_table(design: StoppingDesign) -> pd.DataFrame:
+def boundary_table(design: StoppingDesign) -> list[dict[str, int | None]]:
     """The boundary at every number evaluated 1 … N.
 
     Returns
     -------
-    pandas.DataFrame
-        ``n_evaluated`` (int64) and ``boundary`` (Int64; NA where no look is made or no count stops).
+    list of dict
+        ``n_evaluated`` and ``boundary`` (None where no look is made or no count stops), n = 1 … N.
     """
     at = dict(zip(design.looks, design.boundaries))
-    numbers = np.arange(1, design.planned + 1)
-    return pd.DataFrame(
-        {
-            "n_evaluated": numbers.astype("int64"),
-            "boundary": pd.array([at.get(int(n)) for n in numbers], dtype="Int64"),
-        }
-    )
+    return [{"n_evaluated": n, "boundary": at.get(n)} for n in range(1, design.planned + 1)]
 
 
-def condensed_boundaries(design: StoppingDesign) -> pd.DataFrame:
+def condensed_boundaries(design: StoppingDesign) -> list[dict[str, int]]:
     """The rule as a DSMB charter states it: "stop if ≥ k events among n1–n2 evaluated".
 
     Consecutive looks with the same boundary form one row; looks where no count stops are left out.
@@ -259,8 +253,8 @@ def condensed_boundaries(design: StoppingDesign) -> pd.DataFrame:
 
     Returns
     -------
-    pandas.DataFrame
-        ``n_from``, ``n_to`` (the first and last look of the run, int64) and ``stop_if_at_least`` (int64).
+    list of dict
+        ``n_from``, ``n_to`` (the first and last look of the run) and ``stop_if_at_least``.
     """
     runs: list[list[int]] = []  # [n_from, n_to, boundary, index of the last look]
     for k, (n, boundary) in enumerate(zip(design.looks, design.boundaries)):
@@ -270,10 +264,7 @@ def condensed_boundaries(design: StoppingDesign) -> pd.DataFrame:
             runs[-1][1], runs[-1][3] = n, k
         else:
             runs.append([n, n, boundary, k])
-    return pd.DataFrame(
-        [(first, last, boundary) for first, last, boundary, _ in runs],
-        columns=["n_from", "n_to", "stop_if_at_least"],
-    ).astype("int64")
+    return [{"n_from": first, "n_to": last, "stop_if_at_least": boundary} for first, last, boundary, _ in runs]
 
 
 @dataclass(frozen=True)
@@ -317,11 +308,36 @@ def status_at_cut(design: StoppingDesign, events: int, evaluated: int) -> Stoppi
     return StoppingStatus(events, evaluated, boundary, boundary is not None and events >= boundary, posterior)
 
 
-def every_look(first: int, last: int) -> tuple[int, ...]:
-    """A look after every newly evaluated participant, from ``first`` to ``last`` (grading.md's default)."""
-    if not 1 <= first <= last:
-        raise ValueError(f"looks from {first} to {last}: need 1 ≤ first ≤ last")
-    return tuple(range(first, last + 1))
+def design_tables(design: StoppingDesign, true_rates: Sequence[float]) -> dict[str, list[dict]]:
+    """What a protocol or DSMB charter states about a rule, as tables of records (``pacer stopping-rule``).
+
+    Returns
+    -------
+    dict of str to list of dict
+        ``design`` (one record: method, p0, looks, alpha, prior, p1, threshold, its meaning, the exact
+        type I error); ``boundaries`` (:func:`boundary_table`); ``condensed``
+        (:func:`condensed_boundaries`); ``operating_characteristics`` (exact, at ``true_rates``).
+    """
+    looks = design.looks
+    consecutive = looks == tuple(range(looks[0], looks[-1] + 1))
+    summary = {
+        "method": design.method,
+        "p0": design.p0,
+        "looks": f"{looks[0]}-{looks[-1]}, every participant" if consecutive else " ".join(map(str, looks)),
+        "alpha": design.alpha,
+        "prior_a": design.prior[0],
+        "prior_b": design.prior[1],
+        "p1": design.alternative,
+        "threshold": design.threshold,
+        "threshold_meaning": THRESHOLD_MEANING[design.method],
+        "type1_error": design.type1_error,
+    }
+    return {
+        "design": [summary],
+        "boundaries": boundary_table(design),
+        "condensed": condensed_boundaries(design),
+        "operating_characteristics": design.operating_characteristics(true_rates),
+    }
 
 
 __all__ = [
@@ -331,6 +347,6 @@ __all__ = [
     "calibrate_critical_value",
     "condensed_boundaries",
     "design_stopping_rule",
-    "every_look",
+    "design_tables",
     "status_at_cut",
 ]

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 OC_COLUMNS = ("true_rate", "prob_stop", "expected_events", "expected_n")
 
@@ -112,26 +111,14 @@ def probability_of_stopping(looks: Sequence[int], boundaries: Sequence[int | Non
     return exact_oc(looks, boundaries, true_rate).prob_stop
 
 
-def operating_characteristics_table(
+def operating_characteristics_records(
     looks: Sequence[int], boundaries: Sequence[int | None], true_rates: Sequence[float]
-) -> pd.DataFrame:
-    """:func:`exact_oc` for each true rate.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``true_rate``, ``prob_stop``, ``expected_events``, ``expected_n`` (float64), one row per rate, in order.
-    """
-    rows = [exact_oc(looks, boundaries, rate) for rate in true_rates]
-    return pd.DataFrame(
-        {
-            "true_rate": [r.true_rate for r in rows],
-            "prob_stop": [r.prob_stop for r in rows],
-            "expected_events": [r.expected_events for r in rows],
-            "expected_n": [r.expected_n for r in rows],
-        },
-        columns=list(OC_COLUMNS),
-    ).astype("float64")
+) -> list[dict[str, float]]:
+    """:func:`exact_oc` for each true rate, in order: ``true_rate``, ``prob_stop``, ``expected_events``, ``expected_n``."""
+    return [
+        {column: getattr(oc, column) for column in OC_COLUMNS}
+        for oc in (exact_oc(looks, boundaries, rate) for rate in true_rates)
+    ]
 
 
-__all__ = ["OC_COLUMNS", "ExactOc", "exact_oc", "operating_characteristics_table", "probability_of_stopping"]
+__all__ = ["OC_COLUMNS", "ExactOc", "exact_oc", "operating_characteristics_records", "probability_of_stopping"]
