@@ -18,6 +18,7 @@ from analysis.stats.oc_simulation import (
     split_blocks,
     summarize_blocks,
 )
+from analysis.stats.stopping_design import design_stopping_rule
 
 STOPPING = AnalysisPlan().stopping
 RULES = rules_from_settings(STOPPING)
@@ -58,6 +59,32 @@ def test_agrees_with_the_single_stream_simulation_within_monte_carlo_error() -> 
 
 def test_exact_for_a_short_rule() -> None:
     # max 5, min 5: one look at n = 5 with boundary 3 -> P(stop) = P(Bin(5, p) >= 3) exactly
-    rule = MonitoredRule("crs_grade4plus", "grade ≥ 4 CRS", 0.25, 1.0, 1.0, 0.90, 5, 5)
+    rule = MonitoredRule(
+        "crs_grade4plus", "grade ≥ 4 CRS", design_stopping_rule("thall_simon", 0.25, [5], threshold=0.9)
+    )
     oc = blocked_operating_characteristics([rule], (0.3,), 200_000, seed=1)
     assert abs(oc.loc[0, "prob_stop"] - binom.sf(2, 5, 0.3)) < 4 * oc.loc[0, "mc_se"]
+
+
+def test_agrees_with_the_exact_operating_characteristics_within_monte_carlo_error() -> None:
+    # the simulation is only a cross-check of the exact recursion the ARD carries
+    simulated = blocked_operating_characteristics(RULES, RATES, 20_000, seed=9)
+    for rule in RULES:
+        exact = rule.design.operating_characteristics(RATES)
+        rows = simulated[simulated["rule"] == rule.name]
+        for sim, ex in zip(rows.itertuples(), exact):
+            se = max(np.sqrt(ex["prob_stop"] * (1 - ex["prob_stop"]) / 20_000), 1e-4)
+            assert abs(sim.prob_stop - ex["prob_stop"]) <= 4 * se, (rule.name, sim.true_rate)
+            assert abs(sim.mean_evaluated - ex["expected_n"]) <= 4 * 20 / np.sqrt(20_000), (rule.name, sim.true_rate)
+
+
+def test_simulates_a_calibrated_rule_with_a_look_schedule() -> None:
+    # any method and schedule of the settings: stops only at the looks, at the exact rate within MC error
+    rule = MonitoredRule(
+        "crs_grade4plus", "grade ≥ 4 CRS", design_stopping_rule("bb_calibrated", 0.2, (10, 20, 30, 40), alpha=0.1)
+    )
+    oc = blocked_operating_characteristics([rule], (0.2, 0.35), 40_000, seed=4)
+    exact = rule.design.operating_characteristics((0.2, 0.35))
+    for sim, ex in zip(oc.itertuples(), exact):
+        assert abs(sim.prob_stop - ex["prob_stop"]) <= 4 * sim.mc_se
+    assert oc["mean_evaluated"].iloc[0] > 30  # stops happen at 10, 20, 30 or 40 only
