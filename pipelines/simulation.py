@@ -1,6 +1,9 @@
-"""`pacer simulate-oc`: the stopping rules' operating characteristics, optionally on an existing Dask cluster.
+"""`pacer simulate-oc`: the stopping rules' operating characteristics by simulation, optionally on a Dask cluster.
 
-The simulated trials are cut into fixed blocks with independent seeds
+The analyze step writes the exact operating characteristics to the ARD (``stopping_oc``, by
+recursion over the binomial paths); this simulation is an optional cross-check of them, printed
+beside the exact probability of stopping (``exact_prob_stop``), and the way to spread a large
+simulation over a cluster. The simulated trials are cut into fixed blocks with independent seeds
 (:mod:`analysis.stats.oc_simulation`); a task simulates one chunk of blocks and returns integer
 counts, and the flow adds them up. With ``dask_address`` the chunks run on that Dask cluster
 through ``prefect_dask.DaskTaskRunner``; without it, on Prefect's default (thread-pool) runner. The
@@ -38,9 +41,10 @@ def oc_chunk_task(
 def simulate_oc_flow(
     trials: int | None = None, plan: AnalysisPlan | None = None, chunks: int = DEFAULT_CHUNKS
 ) -> pd.DataFrame:
-    """Operating characteristics of both stopping rules under the settings' true rates.
+    """Simulated operating characteristics of both stopping rules under the settings' true rates.
 
-    ``trials``: simulated trials per true rate (default: the settings' ``stopping.oc_trials``);
+    The table of :func:`analysis.stats.oc_simulation.summarize_blocks`, and ``exact_prob_stop``:
+    the exact probability the simulated ``prob_stop`` estimates. ``trials``: simulated trials per true rate (default: the settings' ``stopping.oc_trials``);
     ``chunks``: how many tasks share the work (it never changes the result).
     """
     stopping = (plan or AnalysisPlan()).stopping
@@ -51,7 +55,14 @@ def simulate_oc_flow(
         for chunk in split_blocks(blocks, chunks)
     ]
     counts = pd.concat([future.result() for future in futures], ignore_index=True)
-    return summarize_blocks(rules, stopping.oc_true_rates, counts)
+    table = summarize_blocks(rules, stopping.oc_true_rates, counts)
+    exact = {
+        (rule.name, record["true_rate"]): record["prob_stop"]
+        for rule in rules
+        for record in rule.design.operating_characteristics(stopping.oc_true_rates)
+    }
+    table["exact_prob_stop"] = [exact[key] for key in zip(table["rule"], table["true_rate"])]
+    return table
 
 
 def run_simulate_oc(

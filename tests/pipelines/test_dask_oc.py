@@ -27,6 +27,9 @@ def test_simulation_on_a_dask_cluster_equals_the_local_run(prefect_harness: None
     assert ran_on_cluster, "the chunks did not go through the Dask scheduler"
     assert len(local) == 2 * len(plan.stopping.oc_true_rates)
     assert (local["trials"] == TRIALS).all()
+    # the simulation cross-checks the exact probability of stopping the ARD carries: within 4 Monte Carlo SE
+    exact = local["exact_prob_stop"]
+    assert ((local["prob_stop"] - exact).abs() <= 4 * (exact * (1 - exact) / TRIALS) ** 0.5 + 1e-3).all()
     pd.testing.assert_frame_equal(on_dask, local, check_exact=True)
 
 
