@@ -144,13 +144,13 @@ def rule_sentence(rule: RuleRows) -> str:
     if rule.method == "thall_simon":
         stop = f"with {prior}, stop when P(true rate > {p0} | data) ≥ {d['threshold']:g}"
     elif rule.method == "bb_calibrated":
-        stop = f"with {prior}, stop when P(true rate > {p0} | data) > {d['threshold']:.4f}"
+        stop = f"with {prior}, stop when P(true rate > {p0} | data) > {d['threshold']:.6g}"
     elif rule.method == "pocock":
-        stop = f"stop when the one-sided binomial p-value against {p0} falls below {d['threshold']:.4g}"
+        stop = f"stop when the one-sided binomial p-value against {p0} falls below {d['threshold']:.6g}"
     elif rule.method == "obf":
-        stop = f"stop when (events − n × {d['p0']:g}) / √(N × {d['p0']:g} × {1 - d['p0']:g}) > {d['threshold']:.3f}"
+        stop = f"stop when (events − n × {d['p0']:g}) / √(N × {d['p0']:g} × {1 - d['p0']:g}) > {d['threshold']:.6g}"
     else:
-        stop = f"stop when the log-likelihood ratio of {fmt.pct(d['p1'], 0)} against {p0} exceeds {d['threshold']:.3f}"
+        stop = f"stop when the log-likelihood ratio of {fmt.pct(d['p1'], 0)} against {p0} exceeds {d['threshold']:.6g}"
     calibrated = "" if fmt.is_missing(d["alpha"]) else f", calibrated to α = {d['alpha']:g}"
     return (
         f"{rule.title}: {stop}{calibrated}; P(ever stop | true rate {p0}) = {fmt.number(d['type1_error'], 4)} (exact)"
@@ -170,8 +170,8 @@ def stopping_section(ctx: ReportContext) -> Section:
             f"Rule: {'; '.join(methods)}, from {int(first['first_look'])} evaluated on, up to "
             f"{int(first['max_evaluated'])}, over the CRS-evaluable set. "
             + " ".join(f"{rule_sentence(rule)}." for rule in rules)
-            + f" Treatment-related death: cause CRS, ICANS or infection within {ctx.plan.trm_cause_days:g} days, "
-            f"or any cause other than disease within {ctx.plan.trm_any_cause_days:g} days. These are proposed "
+            + f" A treatment-related death is a death from CRS, ICANS or infection within {ctx.plan.trm_cause_days:g} "
+            f"days, or from any cause other than disease within {ctx.plan.trm_any_cause_days:g} days. These are proposed "
             "defaults that the DSMB must confirm (analysis-plan settings 'stopping'). The status is that of this "
             "data cut; the boundaries and the operating characteristics (appendix) are exact."
         )
