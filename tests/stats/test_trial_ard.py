@@ -29,6 +29,7 @@ def tables() -> dict[str, pd.DataFrame]:
             "mrd_negative_day28": [True, pd.NA, False, pd.NA, pd.NA],
             "best_cr_cri_3mo": [True, True, True, pd.NA, pd.NA],
             "ongoing_at_cut": [False, False, False, True, True],
+            "treatment_related_death": [False, True, False, False, True],
         }
     )
     crs = pd.DataFrame(
@@ -170,6 +171,11 @@ def test_ard_rates_response_and_summaries_by_hand() -> None:
     assert value(ard, "km", "OS", "month_6", "n_risk") == 2
     # CIR: competing death at day 100 (3 at risk: S = 2/3), relapse at day 200 with 2 at risk: F(month 12) = 2/3 × 1/2
     assert value(ard, "cif", "CIR", "month_12", "cif") == pytest.approx(1 / 3)
+    # stopping rules over the CRS-evaluable P1–P4: grade ≥ 4 CRS in P1, a treatment-related death in P2
+    # (P5's is not counted); 4 evaluated is before the first look (5), so no boundary yet
+    for rule in ("crs_grade4plus", "treatment_related_death"):
+        assert [value(ard, "stopping_status", rule, "cut", s) for s in ("events", "evaluated", "crossed")] == [1, 4, 0]
+        assert math.isnan(value(ard, "stopping_status", rule, "cut", "boundary"))
     # the primary comparison is present and labelled; an interim look (P4, P5 ongoing)
     primary = ard[
         (ard["analysis"] == "historical_comparison")
