@@ -80,9 +80,34 @@ PartitionsOption = Annotated[
 
 
 def fail(message: str) -> None:
-    """Print one line on stderr and exit with the user-error code."""
-    typer.echo(f"error: {message}", err=True)
+    """Print one line on stderr and exit with the user-error code (a line break or control character in
+    the message, e.g. from a file name, is shown as its escape: the error stays one line)."""
+    one_line = "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in str(message))
+    typer.echo(f"error: {one_line}", err=True)
     raise typer.Exit(USER_ERROR)
+
+
+def check_paths(inputs: list[Path | None], outputs: list[Path | None]) -> None:
+    """Inputs that cannot be read (a FIFO, socket or device; name too long; a symbolic-link loop; permission
+    denied) and output folders that cannot be one stop the run in one line before any work."""
+    import os
+    import stat
+
+    from analysis.export.bundle import input_path_problem, os_error_line
+
+    for path in filter(None, inputs):
+        problem = input_path_problem(path)
+        if problem is not None:
+            fail(problem)
+    for path in filter(None, outputs):
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            fail(os_error_line(path, exc).replace("cannot be read", "cannot be the output folder", 1))
+        if not stat.S_ISDIR(mode):
+            fail(f"{path}: not a folder; it cannot be the output folder")
 
 
 def check_dask_address(address: str | None) -> None:
@@ -127,6 +152,7 @@ def run_parameters(
     from pipelines.parameters import validate_run_parameters
     from pipelines.paths import DEMO_EXPORT
 
+    check_paths([export, historical_export, settings], [out])
     try:
         params = validate_run_parameters(
             export=export or DEMO_EXPORT,
@@ -289,6 +315,7 @@ def report(processed: ProcessedOption, settings: SettingsOption = None, quiet: Q
 
 def existing_folder(path: Path) -> Path:
     """`--processed` must be a folder with the ingest's tables."""
+    check_paths([], [path])
     if not (path / "participants.parquet").is_file():
         fail(f"--processed {path}: no participants.parquet there; run `pacer ingest` first")
     return path

@@ -8,7 +8,9 @@ Line breaks may be LF, CRLF or a bare CR (old Mac exports): each counts as one l
 a corrupted file from exhausting memory or time: a physical line longer than ``MAX_LINE_CHARS`` is
 set aside unparsed, and a row with a cell longer than ``MAX_CELL_CHARS`` is set aside, both as
 malformed rows with the reason. A quoted cell that is never closed (it would swallow every later
-row) makes its row malformed too. A header column with no name is an unnamed extra column
+row) makes its row malformed too. A header of more than ``MAX_COLUMNS`` columns stops the run before a
+row is parsed (16,384 empty columns, as a spreadsheet leaves them, would cost minutes and gigabytes). A
+header column with no name is an unnamed extra column
 (``unnamed_<position>``), ignored like any unknown column.
 """
 
@@ -33,6 +35,8 @@ MAX_CELL_CHARS = 10_000
 """A row with a cell longer than this (after trimming) is quarantined: no field of the contract needs more."""
 MAX_LINE_CHARS = 100_000
 """A physical line longer than this is quarantined without being parsed (a runaway or corrupted line)."""
+MAX_COLUMNS = 1_000
+"""A header with more columns than this is refused: the contract's files have 11 and 7 columns."""
 MALFORMED_COLUMNS = (LINE, "column", "value", "reason")
 
 
@@ -51,7 +55,7 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
     Raises
     ------
     ExportError
-        when the file is empty, not UTF-8, has duplicated or identifier columns, or lacks a
+        when the file is empty, not UTF-8, has too many, duplicated or identifier columns, or lacks a
         required column; the message names the file and what is wrong.
     """
     text = _decode(file_name, data)
@@ -67,7 +71,11 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
         raw_header = next(csv.reader([header_line]))
     except csv.Error as exc:
         raise ExportError(f"{file_name}: the header row is not valid CSV ({exc})") from exc
-    refuse_identifier_columns(file_name, raw_header)
+    if len(raw_header) > MAX_COLUMNS:
+        raise ExportError(
+            f"{file_name}: the header has {len(raw_header)} columns (the limit is {MAX_COLUMNS}); "
+            "delete the empty columns a spreadsheet left and export again"
+        )
     header = [normalize_column_name(name) or f"unnamed_{position}" for position, name in enumerate(raw_header, start=1)]
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
@@ -76,6 +84,7 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
     if missing:
         found = ", ".join(header) if len(header) > 1 else f"one column '{raw_header[0]}' (is the file comma-separated?)"
         raise ExportError(f"{file_name}: missing required column(s) {', '.join(missing)}; found {found}")
+    refuse_identifier_columns(file_name, raw_header)
     body, overlong = _body_without_long_lines(text, len(text) if header_end < 0 else header_end + 1)
     del text
     cells, malformed = _parse_body(body, header)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from analysis.export import vocabulary as vocab
 from analysis.export.csv_table import LINE, CsvCells
-from analysis.export.quarantine import RowProblems, neutralize_formulas, not_a_number, parse_number
+from analysis.export.quarantine import RowProblems, not_a_number, parse_number
 from analysis.export.text import TEXT
 from analysis.export.timestamps import AMBIGUOUS_FLAG, parse_instants
 
@@ -190,8 +190,8 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
         required & (code_source == ""), "detail", "detail is missing (a code is required for this event_type)"
     )
     free = event_type.isin(vocab.FREE_TEXT_DETAIL) & (raw != "")
-    detail[free] = neutralize_formulas(raw[free])
-    detail_text = neutralize_formulas(text).where(is_ae & (text != ""), pd.NA)
+    detail[free] = raw[free]
+    detail_text = text.where(is_ae & (text != ""), pd.NA)
     return detail, detail_text
 
 

@@ -20,7 +20,7 @@ from analysis.export import participants as participants_file
 from analysis.export.bundle import Bundle, check_timezone
 from analysis.export.csv_table import LINE, CsvCells, read_csv_cells
 from analysis.export.errors import ExportError
-from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine, neutralize_formulas
+from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine, neutralize_text_columns
 from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, naive_times
 from analysis.participant_vars import compute_age_at_infusion_years, derive_analysis_sets
 
@@ -214,7 +214,7 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
         .sort_values(["file", "line"], kind="stable")
         .reset_index(drop=True)[list(QUARANTINE_COLUMNS)]
     )
-    quarantine["value"] = neutralize_formulas(quarantine["value"]).astype("object")
+    quarantine = neutralize_text_columns(quarantine.astype({"value": "object"}))
 
     counts = {
         participants_file.FILE: _counts(
@@ -230,8 +230,8 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
         ),
     }
     return IngestResult(
-        participants=participants,
-        events=events,
+        participants=neutralize_text_columns(participants),
+        events=neutralize_text_columns(events),
         quarantine=quarantine,
         counts=counts,
         data_cut=cut,

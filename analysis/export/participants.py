@@ -23,6 +23,10 @@ REQUIRED_COLUMNS = (
 )
 BOOLEAN_TEXT = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 CNS_STATUSES = ("CNS1", "CNS2", "CNS3")
+PLAIN_TOKEN = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+"""An identifier a spreadsheet, a renderer and a reader all take literally: letters, digits, '-' and '_',
+starting with a letter or digit (never a formula's =, +, -, @), at most 64 characters."""
+PLAIN_TOKEN_RULE = "letters, digits, '-' and '_', starting with a letter or digit, at most 64 characters"
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ def validate_participants(csv: CsvCells, timezone: str | None) -> ValidatedParti
 
     participant_id = cells["participant_id"]
     problems.flag(participant_id == "", "participant_id", "participant_id is missing")
+    _flag_unless_plain_token(cells, problems, "participant_id")
+    _flag_unless_plain_token(cells, problems, "site_id")
     first_line = cells.groupby("participant_id")[LINE].transform("min")
     repeated = (participant_id != "") & (cells[LINE] != first_line)
     problems.flag(
@@ -106,6 +112,17 @@ def validate_participants(csv: CsvCells, timezone: str | None) -> ValidatedParti
     valid = typed.drop(index=problems.rows())
     valid["prior_hsct"] = valid["prior_hsct"].astype(bool)
     return ValidatedParticipants(participants=valid, problems=problems)
+
+
+def _flag_unless_plain_token(cells: pd.DataFrame, problems: RowProblems, column: str) -> None:
+    """A given participant_id or site_id must be a plain token (PLAIN_TOKEN): anything else is quarantined.
+
+    One rule for every identifier the outputs carry as text: no formula, markup, mathtext, line
+    break, invisible or right-to-left character can hide in one (README, "What happens to bad data").
+    """
+    given = cells[column]
+    plain = given.str.fullmatch(PLAIN_TOKEN).fillna(False).astype(bool)
+    problems.flag((given != "") & ~plain, column, f"{column} must be a plain token ({PLAIN_TOKEN_RULE})")
 
 
 def _number_in_range(

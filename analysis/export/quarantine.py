@@ -95,15 +95,40 @@ PLAIN_NEGATIVE_NUMBER = r"^-\s*\d+(?:\.\d*)?\s*$"
 """... except a plain negative number. (Two patterns: Arrow's RE2 engine has no lookahead.)"""
 
 
+def is_live_formula(text: pd.Series) -> pd.Series:
+    """True for text a spreadsheet would run as a formula (FORMULA_START, not PLAIN_NEGATIVE_NUMBER); False for missing."""
+    text = text.astype(TEXT)
+    formula = text.str.contains(FORMULA_START, regex=True) & ~text.str.contains(PLAIN_NEGATIVE_NUMBER, regex=True)
+    return formula.fillna(False).astype(bool)
+
+
 def neutralize_formulas(text: pd.Series) -> pd.Series:
     """Prefix a single quote to text a spreadsheet would run as a formula (CSV injection); other text as is.
 
-    Free text of the export (``new_therapy``, ``withdrawal``, the adverse-event text after the colon)
-    and the quarantine's quoted values pass through here, so no output carries a live formula.
+    The one rule for text: :func:`neutralize_text_columns` applies it to every text column of the
+    ingest's tables, so no output carries a live formula. The dtype and every other value are kept.
     """
-    text = text.astype(TEXT)
-    formula = text.str.contains(FORMULA_START, regex=True) & ~text.str.contains(PLAIN_NEGATIVE_NUMBER, regex=True)
-    return text.where(~formula.fillna(False).astype(bool), "'" + text)
+    formula = is_live_formula(text)
+    if not formula.any():
+        return text
+    neutral = text.copy()
+    neutral[formula] = "'" + text[formula].astype(str)
+    return neutral
+
+
+def neutralize_text_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with :func:`neutralize_formulas` applied to every text column (object or string dtype).
+
+    Applied by the ingest to participants, events and the quarantine just before they leave it:
+    free text (``new_therapy``, ``withdrawal``, the adverse-event text), the quarantine's quoted values
+    and column names, and any text a later change may add all pass the same rule.
+    """
+    text_columns = [
+        name for name in frame.columns if frame[name].dtype == object or isinstance(frame[name].dtype, pd.StringDtype)
+    ]
+    neutral = {name: neutralize_formulas(frame[name]) for name in text_columns}
+    changed = {name: values for name, values in neutral.items() if values is not frame[name]}
+    return frame.assign(**changed) if changed else frame
 
 
 def parse_number(cells: pd.Series) -> pd.Series:

@@ -21,6 +21,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from analysis.report.escaping import visible_text
+
 GRADE_COLOURS = {0: "#e8e8e8", 1: "#f6d55c", 2: "#ed9a3c", 3: "#d6453d", 4: "#8c1c13", 5: "#111111"}
 DRUG_MARKERS = {"anakinra": ("v", "#1f5fa8"), "tocilizumab": ("D", "#2a9d8f"), "corticosteroid": ("s", "#7b3fa0")}
 TRIAL_COLOUR, HISTORICAL_COLOUR = "#1f5fa8", "#777777"
@@ -33,7 +35,9 @@ RC = {
     "axes.titlesize": 9,
     "axes.titleweight": "bold",
     "legend.frameon": False,
+    "text.parse_math": False,
 }
+"""Every figure's style. ``text.parse_math`` off: a label is drawn as written, a ``$`` is a dollar sign."""
 
 
 def to_svg(fig: plt.Figure, name: str) -> str:
@@ -139,7 +143,7 @@ def swimmer(timeline: pd.DataFrame, doses: pd.DataFrame, followed_days: Mapping[
             )
         for grade in range(1, 6):
             ax.barh([-10], [0], color=GRADE_COLOURS[grade], label=f"grade {grade}")
-        ax.set_yticks(range(len(ids)), ids)
+        ax.set_yticks(range(len(ids)), [visible_text(str(pid)) for pid in ids])
         ax.set_ylim(-0.8, max(len(ids), 1) - 0.2)
         ax.invert_yaxis()
         ax.set_xlim(0, days)

@@ -14,6 +14,8 @@ from functools import lru_cache
 import pandas as pd
 from great_tables import GT, html
 
+from analysis.report.escaping import visible_text
+
 FONT = ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"]
 
 
@@ -33,7 +35,9 @@ def gt_html(
     Parameters
     ----------
     frame : DataFrame
-        Already formatted for display; column names are the headers.
+        Already formatted for display; column names are the headers. Every cell is shown literally:
+        HTML-escaped by great_tables, invisible and direction-changing characters as ``<U+XXXX>``
+        (:func:`analysis.report.escaping.visible_text`).
     table_id : str
         Unique in the report (CSS scoping and determinism).
     title, subtitle : str, optional
@@ -55,7 +59,7 @@ def gt_html(
             else f"<p class='empty-table'>{_escape(empty)}</p>"
         )
         return text + "".join(f"<p class='table-note'>{_escape(n)}</p>" for n in notes)
-    data = frame.reset_index(drop=True).astype(str)
+    data = frame.reset_index(drop=True).astype(str).map(visible_text)
     table = GT(data, id=table_id)
     if title:
         table = table.tab_header(title=title, subtitle=subtitle)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import resource
 import struct
 import sys
 import time
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +115,158 @@ def zip_bomb_lying_size(tmp_path: Path) -> Path:
     return path
 
 
-GENERATORS = {"fifty_megabyte_line": fifty_megabyte_line, "zip_bomb": zip_bomb, "zip_bomb_lying_size": zip_bomb_lying_size}
+def _control_folder(folder: Path) -> Path:
+    """The valid bundle as a folder."""
+    folder.mkdir()
+    for name, data in control_files().items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def fifo_export(tmp_path: Path) -> Path:
+    """The export path is a named pipe (a FIFO) nobody writes to: opening it to read would block forever."""
+    path = tmp_path / "fifo_export.zip"
+    os.mkfifo(path)
+    return path
+
+
+def fifo_events_file(tmp_path: Path) -> Path:
+    """A bundle folder whose events.csv is a FIFO."""
+    folder = _control_folder(tmp_path / "fifo_events_file")
+    (folder / "events.csv").unlink()
+    os.mkfifo(folder / "events.csv")
+    return folder
+
+
+def device_participants_file(tmp_path: Path) -> Path:
+    """A bundle folder whose participants.csv is a symbolic link to a character device (/dev/zero never ends)."""
+    folder = _control_folder(tmp_path / "device_participants_file")
+    (folder / "participants.csv").unlink()
+    (folder / "participants.csv").symlink_to("/dev/zero")
+    return folder
+
+
+def folder_named_events_csv(tmp_path: Path) -> Path:
+    """A bundle folder whose events.csv is itself a folder."""
+    folder = _control_folder(tmp_path / "folder_named_events_csv")
+    (folder / "events.csv").unlink()
+    (folder / "events.csv").mkdir()
+    return folder
+
+
+def symlink_loop_export(tmp_path: Path) -> Path:
+    """The export path is a symbolic link to itself (ELOOP)."""
+    path = tmp_path / "symlink_loop_export"
+    path.symlink_to(path)
+    return path
+
+
+def name_too_long_export(tmp_path: Path) -> Path:
+    """The export path has a 300-character file name (ENAMETOOLONG; the limit is 255 bytes)."""
+    return tmp_path / ("n" * 300 + ".zip")
+
+
+def symlink_loop_events_file(tmp_path: Path) -> Path:
+    """A bundle folder whose events.csv is a symbolic link to itself."""
+    folder = _control_folder(tmp_path / "symlink_loop_events_file")
+    (folder / "events.csv").unlink()
+    (folder / "events.csv").symlink_to(folder / "events.csv")
+    return folder
+
+
+def _deflated_zeros(size_mib: int) -> tuple[bytes, int]:
+    """A raw deflate stream of ``size_mib`` MiB of '0' and its CRC-32, built in a fraction of a second: one
+    MiB compressed once and ended with a full flush (no reference crosses it), repeated, then a final block."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    mebibyte = b"0" * 1024**2
+    piece = compressor.compress(mebibyte) + compressor.flush(zlib.Z_FULL_FLUSH)
+    crc = 0
+    for _ in range(size_mib):
+        crc = zlib.crc32(mebibyte, crc)
+    return piece * size_mib + compressor.flush(), crc
+
+
+def _write_zip(path: Path, members: list[tuple[str, int, bytes, int, int]]) -> None:
+    """A zip written field by field: (name, method, stored bytes, CRC-32, uncompressed size) per member."""
+    local, central = bytearray(), bytearray()
+    for name, method, data, crc, size in members:
+        encoded = name.encode()
+        sizes = (method, 0, 0, crc, len(data), size, len(encoded))
+        central += struct.pack("<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, *sizes, 0, 0, 0, 0, 0, len(local)) + encoded
+        local += struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, *sizes, 0) + encoded + data
+    end = struct.pack("<4s4H2IH", b"PK\x05\x06", 0, 0, len(members), len(members), len(central), len(local), 0)
+    path.write_bytes(bytes(local + central + end))
+
+
+def zip_bomb_one_gib(tmp_path: Path) -> Path:
+    """A zip of about 1 MB whose events.csv truly expands to 1 GiB of '0' (under the 4 GiB size limit)."""
+    path = tmp_path / "zip_bomb_one_gib.zip"
+    stored = [
+        (name, zipfile.ZIP_STORED, data, zlib.crc32(data), len(data))
+        for name, data in control_files().items()
+        if name != "events.csv"
+    ]
+    bomb, crc = _deflated_zeros(1024)
+    _write_zip(path, [*stored, ("events.csv", zipfile.ZIP_DEFLATED, bomb, crc, 1024**3)])
+    return path
+
+
+def zip_bomb_claiming_large_compressed_size(tmp_path: Path) -> Path:
+    """The 16 MiB bomb whose central directory claims 4 MB compressed for events.csv: a ratio within bounds,
+    but more compressed bytes than the whole zip holds."""
+    path = _bomb(tmp_path, "zip_bomb_claiming_large_compressed_size")
+    raw = bytearray(path.read_bytes())
+    position = raw.find(b"PK\x01\x02")
+    while position != -1:
+        length = struct.unpack_from("<H", raw, position + 28)[0]
+        if raw[position + 46 : position + 46 + length] == b"events.csv":
+            struct.pack_into("<I", raw, position + 20, 4_000_000)
+        position = raw.find(b"PK\x01\x02", position + 4)
+    path.write_bytes(bytes(raw))
+    return path
+
+
+def wide_events_file(tmp_path: Path) -> Path:
+    """events.csv of about 70 MB whose every line ends with 16,384 empty columns (a spreadsheet's whole width)."""
+    folder = _control_folder(tmp_path / "wide_events_file")
+    lines = control_files()["events.csv"].decode().splitlines()
+    tail = "," * 16_384
+    rows = "".join(line + tail + "\n" for line in lines[1:])
+    with (folder / "events.csv").open("w", encoding="utf-8", newline="") as out:
+        out.write(lines[0] + tail + "\n")
+        for _ in range(70 * 1024**2 // len(rows)):
+            out.write(rows)
+    return folder
+
+
+def wide_participants_header(tmp_path: Path) -> Path:
+    """participants.csv with 2,000 named extra columns."""
+    folder = _control_folder(tmp_path / "wide_participants_header")
+    lines = control_files()["participants.csv"].decode().splitlines()
+    extra = "".join(f",x{i}" for i in range(2_000))
+    empty = "," * 2_000
+    (folder / "participants.csv").write_text(
+        "\n".join([lines[0] + extra, *(line + empty for line in lines[1:])]) + "\n", encoding="utf-8"
+    )
+    return folder
+
+
+GENERATORS = {
+    "fifty_megabyte_line": fifty_megabyte_line,
+    "zip_bomb": zip_bomb,
+    "zip_bomb_lying_size": zip_bomb_lying_size,
+    "fifo_export": fifo_export,
+    "fifo_events_file": fifo_events_file,
+    "device_participants_file": device_participants_file,
+    "folder_named_events_csv": folder_named_events_csv,
+    "symlink_loop_export": symlink_loop_export,
+    "symlink_loop_events_file": symlink_loop_events_file,
+    "name_too_long_export": name_too_long_export,
+    "zip_bomb_one_gib": zip_bomb_one_gib,
+    "zip_bomb_claiming_large_compressed_size": zip_bomb_claiming_large_compressed_size,
+    "wide_events_file": wide_events_file,
+    "wide_participants_header": wide_participants_header,
+}
 
 
 # --- running a case --------------------------------------------------------------------------------
