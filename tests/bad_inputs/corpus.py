@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import resource
 import struct
 import sys
@@ -292,12 +293,32 @@ def run_case(case: dict[str, Any], path: Path) -> dict[str, Any]:
         "events": {int(row["line"]): {c: _plain(row[c]) for c in EVENT_COLUMNS}
                    for row in events[["line", *EVENT_COLUMNS]].to_dict("records")},
     }
+    outcome["live_formulas"] = live_formulas(
+        {"participants": result.participants, "events": result.events, "quarantine": result.quarantine}
+    )
     if "date_query" in case:
         from analysis.derive.date_queries import derive_date_queries
 
         queries = derive_date_queries(result.participants, result.events)
         outcome["date_queries"] = queries[["participant_id", "kind"]].astype(str).to_dict("records")
     return outcome
+
+
+LIVE_FORMULA = re.compile(r"^[=+\-@\t\r]")
+"""A text cell a spreadsheet would run: starting with =, +, -, @, a tab or a carriage return ..."""
+NEGATIVE_NUMBER = re.compile(r"^-\d+(?:\.\d+)?$")
+"""... unless it is a plain negative number (a number to a spreadsheet, not a formula)."""
+
+
+def live_formulas(tables: dict[str, pd.DataFrame]) -> list[list[str]]:
+    """Every text cell of ``tables`` a spreadsheet would run as a formula, as [table, column, value]."""
+    found = []
+    for table, frame in tables.items():
+        for column in frame.columns:
+            for value in frame[column].dropna():
+                if isinstance(value, str) and LIVE_FORMULA.match(value) and not NEGATIVE_NUMBER.match(value):
+                    found.append([table, column, value])
+    return found
 
 
 def _plain(value: Any) -> Any:

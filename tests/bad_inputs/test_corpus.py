@@ -2,11 +2,15 @@
 
 Each case runs ``read_bundle`` + ``ingest_bundle`` (no Prefect) under a time bound; a case with a
 memory bound runs in a subprocess that reports its own peak memory. Only ExportError may stop a
-case: any other exception fails the test with its traceback.
+case: any other exception fails the test with its traceback. Whatever the case, a refusal is exactly
+one line on stderr as ``pacer`` prints it, and a bundle that goes on keeps the reconciliation with no
+live formula in any text cell of participants, events or the quarantine.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import subprocess
@@ -53,7 +57,9 @@ def test_case_ends_as_expected(case: dict[str, Any], tmp_path: Path) -> None:
     assert outcome["outcome"] == case["expect"], outcome.get("message") or outcome.get("quarantine")
     if case["expect"] == "refused":
         assert case["message"] in outcome["message"]
+        assert _printed_refusal(outcome["message"]) == [f"error: {outcome['message']}"]
         return
+    assert outcome["live_formulas"] == []
     _assert_quarantine(outcome["quarantine"], case.get("quarantine", []))
     assert all(outcome["balanced"].values()), outcome["counts"]
     for file_name, expected in case.get("counts", {}).items():
@@ -70,6 +76,19 @@ def test_case_ends_as_expected(case: dict[str, Any], tmp_path: Path) -> None:
                 assert kept[column] == value, (column, kept[column])
     if "date_query" in case:
         assert case["date_query"] in outcome["date_queries"]
+
+
+def _printed_refusal(message: str) -> list[str]:
+    """The lines ``pacer`` prints on stderr for a refusal (its exit code checked: 2)."""
+    import typer
+
+    from pipelines.cli import USER_ERROR, fail
+
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr), pytest.raises(typer.Exit) as stopped:
+        fail(message)
+    assert stopped.value.exit_code == USER_ERROR
+    return stderr.getvalue().splitlines()
 
 
 def _assert_quarantine(found: list[dict[str, Any]], expected: list[dict[str, Any]]) -> None:

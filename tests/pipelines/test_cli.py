@@ -57,7 +57,7 @@ def test_identifier_column_is_a_one_line_user_error(prefect_harness: None, tmp_p
     assert result.exit_code == 2
     assert result.output.strip().splitlines() == [
         "error: participants.csv: column 'MRN' looks like a direct identifier; identifiers are refused "
-        "(export-format.md) — remove the column and export again"
+        "(export-format.md, HIPAA Safe Harbor: a medical record number) — remove the column and export again"
     ]
     assert "Traceback" not in result.output
     assert not (tmp_path / "out").exists()
