@@ -135,8 +135,32 @@ SAFE_HARBOR_FRAGMENTS: dict[str, str] = {
 """A run of letters anywhere in a column name (its words joined) that makes it an identifier; the first
 five are export-format.md's own fragments."""
 
-NOT_A_PERSON = frozenset({"study", "site", "drug", "file", "event", "unit", "form", "instrument", "arm", "hospital"})
-"""A ``name`` after one of these words names a thing, not a person (``site_name``, ``redcap_event_name``)."""
+NOT_A_PERSON = frozenset(
+    {
+        "study",
+        "site",
+        "drug",
+        "file",
+        "event",
+        "unit",
+        "form",
+        "instrument",
+        "arm",
+        "hospital",
+        "stat",
+        "statistic",
+        "param",
+        "parameter",
+        "variable",
+        "column",
+        "table",
+        "group",
+        "cohort",
+        "analysis",
+    }
+)
+"""A ``name`` after one of these words names a thing, not a person (``site_name``, ``redcap_event_name``,
+the ARD's ``stat_name``)."""
 
 
 def normalize_column_name(name: str) -> str:

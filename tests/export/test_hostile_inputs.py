@@ -105,7 +105,7 @@ def test_the_contract_columns_and_harmless_names_pass() -> None:
         for spelling in (name, name.upper(), name.replace("_", " ").title(), camel):
             assert identifier_kind(spelling) is None, spelling
     harmless = ("ethnicity", "toxicity", "capacity", "temperature_site", "cd19_cell_pct", "site_name", "record_id")
-    harmless += ("redcap_event_name", "study_name", "notes", "height_cm", "arm", "enrollment_year", "age_years")
+    harmless += ("redcap_event_name", "study_name", "stat_name", "notes", "height_cm", "enrollment_year", "age_years")
     assert [name for name in harmless if identifier_kind(name) is not None] == []
 
 
