@@ -49,6 +49,10 @@ USER_ERRNOS = {
     errno.EACCES: "permission denied",
     errno.EPERM: "operation not permitted",
     errno.EROFS: "the file system is read-only",
+    errno.EISDIR: "a folder stands where an output file goes",
+    errno.ENOTDIR: "a file stands where a folder goes",
+    errno.ENAMETOOLONG: "a file name is too long",
+    errno.ELOOP: "too many levels of symbolic links",
 }
 """OS errors that are the machine's state, not a defect: a step reports them in one line (OutputError)."""
 PROVENANCE_PACKAGES = ("pacer", "pandas", "numpy", "pyarrow", "scipy", "statsmodels", "lifelines", "pandera", "prefect")

@@ -200,3 +200,19 @@ def test_a_user_error_message_with_a_line_break_stays_one_line(capsys: pytest.Ca
     assert capsys.readouterr().err == (
         "error: /data/two\\nlines\\r: required file participants.csv is missing from the bundle\n"
     )
+
+
+def test_a_folder_where_an_output_file_goes_is_a_one_line_output_error(tmp_path: Path) -> None:
+    from analysis.settings import AnalysisPlan
+    from analysis.store import OutputError
+    from pipelines.ingest import run_ingest
+
+    out = tmp_path / "out"
+    (out / "participants.parquet").mkdir(parents=True)
+    with pytest.raises(OutputError) as refused:
+        run_ingest(write_bundle(tmp_path / "b"), data_cut=None, out_dir=out, time_zone=None, plan=AnalysisPlan())
+    assert str(refused.value) == (
+        f"the ingest step cannot write to the output folder {out}: a folder stands where an output file goes "
+        f"({out / 'participants.parquet'}); the previous outputs there are unchanged"
+    )
+    assert sorted(path.name for path in out.iterdir() if not path.name.startswith(".")) == ["participants.parquet"]
