@@ -45,25 +45,27 @@ def manifest_mismatches(out: Path) -> list[str]:
     return wrong
 
 
-def start_run(out: Path) -> subprocess.Popen:
-    """The four steps on the demo export into ``out``, in a new process group (killed whole afterwards)."""
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.reliability.worker",
-            "steps",
-            str(out),
-            "ingest,derive,analyze,report",
-            "--variant",
-        ],
-        cwd=REPO,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-        env={**os.environ},
-    )
+def start_run(out: Path, stderr: Path) -> subprocess.Popen:
+    """The four steps on the demo export into ``out``, in a new process group (killed whole afterwards);
+    stderr into a file (a pipe nobody reads could fill and stall the run)."""
+    with stderr.open("w") as errors:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.worker",
+                "steps",
+                str(out),
+                "ingest,derive,analyze,report",
+                "--variant",
+            ],
+            cwd=REPO,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            start_new_session=True,
+            env={**os.environ},
+        )
 
 
 def kill_when(run: subprocess.Popen, step: str, delay: float, signal_number: int) -> list[str]:
@@ -75,7 +77,7 @@ def kill_when(run: subprocess.Popen, step: str, delay: float, signal_number: int
             if line.startswith(step):
                 break
         else:
-            pytest.fail(f"the run ended before the {step} step: {printed} {run.stderr.read()[-2000:]}")
+            pytest.fail(f"the run ended before the {step} step: {printed}")
     time.sleep(delay)
     assert run.poll() is None, f"the run ended before the kill: {printed}"
     run.send_signal(signal_number)
@@ -85,7 +87,6 @@ def kill_when(run: subprocess.Popen, step: str, delay: float, signal_number: int
     except ProcessLookupError:
         pass
     run.stdout.close()
-    run.stderr.close()
     return printed
 
 
@@ -95,7 +96,7 @@ def test_a_run_killed_at_any_moment_leaves_the_outputs_consistent_with_the_manif
     out = copy_output(demo_run.out, tmp_path / "out")
     assert manifest_mismatches(out) == []
     for step, delay, signal_number in KILLS:
-        run = start_run(out)
+        run = start_run(out, tmp_path / "stderr.log")
         printed = kill_when(run, step, delay, signal_number)
         assert run.returncode != 0, printed
         assert manifest_mismatches(out) == [], (step, delay, signal.Signals(signal_number).name, printed)
