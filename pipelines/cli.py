@@ -313,6 +313,40 @@ def report(processed: ProcessedOption, settings: SettingsOption = None, quiet: Q
     )
 
 
+ExportFormatOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--format",
+        help="Dataset format of the ADaM datasets: xpt (SAS transport v5), dataset-json (CDISC Dataset-JSON 1.1) or csv; repeat for several. define.xml and the cards ARD are always written.",
+    ),
+]
+
+
+def export_formats(formats: list[str] | None) -> tuple[str, ...]:
+    """`--format` values, checked; default xpt."""
+    from analysis.cdisc.export import FORMATS
+
+    chosen = tuple(dict.fromkeys(value.strip().lower() for value in (formats or ["xpt"])))
+    unknown = [value for value in chosen if value not in FORMATS]
+    if unknown:
+        fail(f"--format {', '.join(unknown)}: not one of {', '.join(FORMATS)}")
+    return chosen
+
+
+@app.command("export")
+def export_cdisc(
+    processed: ProcessedOption, data_format: ExportFormatOption = None, quiet: QuietOption = False
+) -> None:
+    """Write the ADaM datasets (ADSL, ADTTE, ADAE, ADCRS), define.xml and the cards ARD into <processed>/adam/."""
+    from pipelines.export_step import export_flow
+
+    folder = existing_folder(processed)
+    if not (folder / "ard.parquet").is_file():
+        fail(f"--processed {processed}: no ard.parquet there; run `pacer derive` and `pacer analyze` first")
+    formats = export_formats(data_format)
+    report_outcomes([run_user_step(export_flow, quiet, processed=folder, formats=formats)], quiet)
+
+
 def existing_folder(path: Path) -> Path:
     """`--processed` must be a folder with the ingest's tables."""
     check_paths([], [path])
