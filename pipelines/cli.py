@@ -222,6 +222,13 @@ def run(
     ] = None,
     dask_address: DaskAddressOption = None,
     partitions: PartitionsOption = 16,
+    export_format: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--export-format",
+            help="After the report, also write the ADaM datasets in this format (xpt, dataset-json, csv; repeat for several), define.xml and the cards ARD into <out>/adam/.",
+        ),
+    ] = None,
     quiet: QuietOption = False,
 ) -> None:
     """Run the whole pipeline (ingest → derive → analyze → report) on an export, and print where the outputs are.
@@ -233,6 +240,7 @@ def run(
     from pipelines.run import run_flow
 
     check_dask_address(dask_address)
+    formats = export_formats(export_format) if export_format else ()
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
     report_outcomes(
         run_user_step(
@@ -241,6 +249,7 @@ def run(
             **parameters,
             historical_export=historical_export,
             partitions=partitions_on(dask_address, partitions),
+            export_formats=formats,
         ),
         quiet,
     )
@@ -340,10 +349,10 @@ def export_cdisc(
     """Write the ADaM datasets (ADSL, ADTTE, ADAE, ADCRS), define.xml and the cards ARD into <processed>/adam/."""
     from pipelines.export_step import export_flow
 
+    formats = export_formats(data_format)
     folder = existing_folder(processed)
     if not (folder / "ard.parquet").is_file():
         fail(f"--processed {processed}: no ard.parquet there; run `pacer derive` and `pacer analyze` first")
-    formats = export_formats(data_format)
     report_outcomes([run_user_step(export_flow, quiet, processed=folder, formats=formats)], quiet)
 
 

@@ -17,6 +17,7 @@ from pipelines.analyze import analyze_task
 from pipelines.artifacts import run_summary_artifact_task
 from pipelines.audit import RunLog
 from pipelines.derive import derive_task
+from pipelines.export_step import export_task
 from pipelines.ingest import ingest_task
 from pipelines.report import report_task
 from pipelines.steps import StepOutcome
@@ -32,6 +33,7 @@ def run_flow(
     historical_export: Path | None = None,
     plan: AnalysisPlan | None = None,
     partitions: int | None = None,
+    export_formats: tuple[str, ...] = (),
 ) -> list[StepOutcome]:
     """Ingest an export bundle, then every later step on what it wrote; return each step's outcome.
 
@@ -57,6 +59,9 @@ def run_flow(
         None derives each cohort in this process; a number derives it in that many groups of
         participants, one task each on the flow's task runner (a Dask cluster with
         ``pacer run --dask-address``). It never changes the tables (:func:`pipelines.derive.derive_flow`).
+    export_formats
+        With formats (``xpt``, ``dataset-json``, ``csv``), the export step writes the ADaM datasets,
+        define.xml and the cards ARD into ``<out_dir>/adam/`` after the report.
 
     The run holds its output folders' locks from its first step to its last, and appends one line
     to the run log (``runs.jsonl`` beside the output folder) whatever its result.
@@ -71,6 +76,7 @@ def run_flow(
             "settings": settings,
             "historical_export": historical_export,
             "partitions": partitions,
+            "export_formats": export_formats,
         },
         out_dir,
         export,
@@ -83,7 +89,9 @@ def run_flow(
     outcomes: list[StepOutcome] = []
     with hold_output_locks():
         try:
-            result = chain_steps(export, data_cut, out_dir, time_zone, historical_export, plan, outcomes, partitions)
+            result = chain_steps(
+                export, data_cut, out_dir, time_zone, historical_export, plan, outcomes, partitions, export_formats
+            )
         except BaseException as exc:
             log.finish(exc, plan, outcomes)
             raise
@@ -99,10 +107,12 @@ def chain_steps(
     plan: AnalysisPlan,
     outcomes: list[StepOutcome],
     partitions: int | None = None,
+    export_formats: tuple[str, ...] = (),
 ) -> list[StepOutcome] | State:
     """Ingest, then every later step on what it wrote, appending each outcome to ``outcomes``; a failed step ends it.
 
-    ``partitions`` goes to each derive step (:func:`pipelines.derive.derive_task`).
+    ``partitions`` goes to each derive step (:func:`pipelines.derive.derive_task`); with
+    ``export_formats`` the export step (:func:`pipelines.export_step.export_task`) runs last.
     """
     ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
     if ingested.is_failed():
@@ -117,7 +127,10 @@ def chain_steps(
             (derive_task, (historical, plan, partitions)),
             *steps,
         ]
-    for step, arguments in [*steps, (analyze_task, (processed, plan, historical)), (report_task, (processed, plan))]:
+    steps = [*steps, (analyze_task, (processed, plan, historical)), (report_task, (processed, plan))]
+    if export_formats:
+        steps.append((export_task, (processed, tuple(export_formats))))
+    for step, arguments in steps:
         state = step(*arguments, return_state=True)
         if state.is_failed():
             return Failed(message=state.message)
