@@ -49,3 +49,11 @@ def test_every_dataset_and_variable_is_described(demo_adam: Path) -> None:
     )
     leaf = root.find(".//def:leaf[@ID='LF.ADTTE']", NS)
     assert leaf.get("{http://www.w3.org/1999/xlink}href") == "adtte.xpt"
+
+
+def test_docs_name_every_variable() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "cdisc.md").read_text(encoding="utf-8")
+    for dataset in DATASETS:
+        assert f"### {dataset.name} " in docs
+        for variable in dataset.variables:
+            assert f"| `{variable.name}` | {variable.label} |" in docs, (dataset.name, variable.name)
