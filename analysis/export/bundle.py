@@ -25,6 +25,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from analysis.export.errors import ExportError
 from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR
@@ -61,6 +62,8 @@ class Bundle:
     origin: str
     files: dict[str, bytes]
     manifest: Manifest = field(default_factory=Manifest)
+    sdtm: Any = None
+    """An SDTM export's mapping result (:class:`analysis.export.sdtm.SdtmIntake`), None for a CSV bundle."""
 
     def sha256(self) -> dict[str, str]:
         """SHA-256 of every file read, by file name."""
@@ -88,6 +91,10 @@ def read_bundle(
     """
     path = Path(path)
     deadline = _Deadline(path, max_read_seconds)
+    from analysis.export.sdtm import is_sdtm_folder, read_sdtm_bundle
+
+    if is_sdtm_folder(path):
+        return read_sdtm_bundle(path)
     try:
         mode = os.stat(path).st_mode
     except OSError as exc:

@@ -214,6 +214,12 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
         .sort_values(["file", "line"], kind="stable")
         .reset_index(drop=True)[list(QUARANTINE_COLUMNS)]
     )
+    if bundle.sdtm is not None:
+        quarantine = (
+            pd.concat([bundle.sdtm.quarantine, quarantine], ignore_index=True)
+            .sort_values(["file", "line"], kind="stable")
+            .reset_index(drop=True)[list(QUARANTINE_COLUMNS)]
+        )
     quarantine = neutralize_text_columns(quarantine.astype({"value": "object"}))
 
     counts = {
@@ -229,6 +235,9 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
             event_cells, event_duplicates, quarantine, events_file.FILE, kept=len(events), left_out=int(after_cut.sum())
         ),
     }
+    if bundle.sdtm is not None:
+        for domain, count in bundle.sdtm.domain_counts.items():
+            counts[f"SDTM {domain}"] = FileCounts(count["read"], count["mapped"], count["quarantined"], 0, 0)
     return IngestResult(
         participants=neutralize_text_columns(participants),
         events=neutralize_text_columns(events),
