@@ -12,7 +12,6 @@ variable, value and a reason naming its USUBJID; the reconciliation holds per do
 from __future__ import annotations
 
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -138,16 +137,20 @@ def read_domain(path: Path) -> pd.DataFrame:
     except Exception as exc:  # a damaged file of either library: one line naming it
         raise ExportError(f"{path}: not a readable SDTM dataset ({exc})") from exc
     frame.columns = [str(column).upper() for column in frame.columns]
-    return frame.apply(lambda column: column.map(cell_text)).astype(str)
+    return pd.DataFrame({column: column_text(frame[column]) for column in frame.columns}, index=frame.index)
 
 
-def cell_text(value: Any) -> str:
-    """A cell as export text: a whole float without ``.0``, NaN/None as empty."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    return str(value)
+def column_text(values: pd.Series) -> pd.Series:
+    """A column as export text: numbers as their shortest repr (a whole number without ``.0``), missing as ""."""
+    if not pd.api.types.is_numeric_dtype(values):
+        return values.astype(object).where(values.notna(), "").astype(str)
+    numbers = values.astype("float64")
+    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 1e15)
+    text = pd.Series("", index=values.index, dtype=object)
+    text[whole] = numbers[whole].astype("int64").astype(str)
+    fractional = numbers.notna() & ~whole
+    text[fractional] = numbers[fractional].map(repr)
+    return text.astype(str)
 
 
 def domain_files(path: Path) -> dict[str, Path]:

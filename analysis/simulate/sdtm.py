@@ -55,37 +55,36 @@ def choose_rule(mapping: SdtmMapping, event_type: str, detail: str) -> EventRule
     return candidates[0] if candidates else None
 
 
-def event_record(row: pd.Series, line: int, rule: EventRule | None) -> tuple[str, dict[str, str | int]]:
-    """The SDTM domain and record of one events.csv row."""
-    usubjid = f"{STUDY_ID}-{row['participant_id']}"
-    event_type = normalize(row["event_type"])
+def event_records(rows: pd.DataFrame, rule: EventRule | None) -> tuple[str, pd.DataFrame]:
+    """The SDTM domain and records of events.csv rows of one event type and detail code (one rule)."""
+    records = pd.DataFrame({"USUBJID": STUDY_ID + "-" + rows["participant_id"]}, index=rows.index)
     if rule is None:
-        domain = CUSTOM_DOMAIN
-        return domain, {
-            "USUBJID": usubjid,
-            "XPTESTCD": row["event_type"].strip().upper()[:8],
-            "XPDTC": row["event_time"],
-            "XPORRES": row["value"] or row["detail"],
-        }
-    record: dict[str, str | int] = {"USUBJID": usubjid, rule.time: row["event_time"]}
+        records["XPTESTCD"] = rows["event_type"].str.strip().str.upper().str[:8]
+        records["XPDTC"] = rows["event_time"]
+        records["XPORRES"] = rows["value"].where(rows["value"] != "", rows["detail"])
+        return CUSTOM_DOMAIN, records
+    records[rule.time] = rows["event_time"]
     if rule.where:
-        term = next(key for key, code in rule.event_type_by_term.items() if code == event_type)
-        record[rule.where] = term
+        event_type = normalize(rows["event_type"].iloc[0])
+        records[rule.where] = next(key for key, code in rule.event_type_by_term.items() if code == event_type)
     for variable, column in ((rule.end, "end_time"), (rule.value, "value"), (rule.unit, "unit")):
         if variable:
-            record[variable] = row[column]
+            records[variable] = rows[column]
     if rule.detail:
-        detail = row["detail"]
-        text = ""
-        if rule.text and ":" in detail:
-            detail, text = (part.strip() for part in detail.split(":", 1))
-        if rule.detail_free:
-            record[rule.detail] = detail
-        else:
-            record[rule.detail] = inverse_terms(rule.detail_terms).get(normalize(detail), detail) if detail else ""
+        detail, text = rows["detail"], pd.Series("", index=rows.index)
         if rule.text:
-            record[rule.text] = text
-    return rule.domain, record
+            parts = rows["detail"].str.split(":", n=1, expand=True).reindex(columns=[0, 1]).fillna("")
+            has_text = rows["detail"].str.contains(":", regex=False)
+            detail = parts[0].str.strip().where(has_text, rows["detail"])
+            text = parts[1].str.strip().where(has_text, "")
+        if rule.detail_free:
+            records[rule.detail] = detail
+        else:
+            inverse = inverse_terms(rule.detail_terms)
+            records[rule.detail] = detail.map(lambda value: inverse.get(normalize(value), value) if value else "")
+        if rule.text:
+            records[rule.text] = text
+    return rule.domain, records
 
 
 def export_to_sdtm(
@@ -125,15 +124,25 @@ def export_to_sdtm(
         for column, qnam in mapping.supplemental.items()
     ]
     suppdm = pd.concat(supp, ignore_index=True)
-    records: dict[str, list[dict[str, str | int]]] = {}
-    for index, row in events.iterrows():
-        rule = choose_rule(mapping, normalize(row["event_type"]), row["detail"])
-        domain, record = event_record(row, int(index) + 2, rule)
-        record[f"{domain}SEQ"] = int(index) + 2
-        records.setdefault(domain, []).append(record)
+    events = events.reset_index(drop=True)
+    keys = pd.DataFrame(
+        {
+            "event_type": events["event_type"].map(normalize),
+            "code": events["detail"].map(lambda detail: normalize(detail.split(":", 1)[0])),
+            "has_detail": events["detail"] != "",
+        }
+    )
+    records: dict[str, list[pd.DataFrame]] = {}
+    for (event_type, _code, _has_detail), index in keys.groupby(["event_type", "code", "has_detail"]).groups.items():
+        rows = events.loc[index]
+        domain, frame = event_records(rows, choose_rule(mapping, event_type, rows["detail"].iloc[0]))
+        frame[f"{domain}SEQ"] = index + 2  # the events.csv line
+        records.setdefault(domain, []).append(frame)
     domains = {"DM": dm.reset_index(drop=True), "SUPPDM": suppdm[suppdm["QVAL"] != ""].reset_index(drop=True)}
-    for domain, rows in sorted(records.items()):
-        frame = pd.DataFrame(rows).fillna("")
+    for domain, frames in sorted(records.items()):
+        frame = pd.concat(frames).sort_index().fillna("").reset_index(drop=True)
+        seq = f"{domain}SEQ"
+        frame = frame[["USUBJID", seq, *(column for column in frame.columns if column not in ("USUBJID", seq))]]
         frame.insert(0, "DOMAIN", domain)
         frame.insert(0, "STUDYID", STUDY_ID)
         domains[domain] = frame
