@@ -75,6 +75,11 @@ def term_key(value: Any) -> str:
     return str(value).strip().upper()
 
 
+def term_keys(values: pd.Series) -> pd.Series:
+    """:func:`term_key` of a text column, vectorized."""
+    return values.astype(str).str.strip().str.upper()
+
+
 def load_mapping(path: Path = MAPPING_PATH) -> SdtmMapping:
     """Read the mapping file.
 
@@ -214,6 +219,7 @@ def map_domain_events(
     taken = pd.Series(False, index=records.index)
     events, quarantined = [], []
     usubjid = records.get("USUBJID", pd.Series("", index=records.index))
+    keys_by_variable: dict[str, pd.Series] = {}
     for rule in rules:
         if rule.where is None:
             selected = ~taken
@@ -221,7 +227,9 @@ def map_domain_events(
         else:
             if rule.where not in records:
                 continue
-            keys = records[rule.where].map(term_key)
+            if rule.where not in keys_by_variable:
+                keys_by_variable[rule.where] = term_keys(records[rule.where])
+            keys = keys_by_variable[rule.where]
             selected = ~taken & keys.isin(list(rule.event_type_by_term))
             event_type = keys.map(rule.event_type_by_term)
         taken |= selected
@@ -242,7 +250,7 @@ def map_domain_events(
         )
         bad = pd.Series(False, index=chosen.index)
         if rule.detail and rule.detail in chosen and not rule.detail_free:
-            codes = chosen[rule.detail].map(term_key).map(rule.detail_terms)
+            codes = term_keys(chosen[rule.detail]).map(rule.detail_terms)
             unmapped = codes.isna() & (chosen[rule.detail] != "")
             expected = ", ".join(rule.detail_terms)
             quarantined.append(
