@@ -26,6 +26,8 @@ from analysis.export.quarantine import QUARANTINE_COLUMNS
 MAPPING_PATH = Path(__file__).parents[1] / "cdisc" / "sdtm_mapping.yaml"
 """The site-editable mapping (docs/cdisc.md, "SDTM in")."""
 SUFFIXES = (".xpt", ".json")
+NOT_EVENTS = ("DM", "SUPPDM")
+"""Domains that hold participants, not events."""
 EVENT_COLUMNS = ("participant_id", "event_time", "end_time", "event_type", "value", "unit", "detail")
 PARTICIPANT_COLUMNS = (
     "participant_id",
@@ -125,16 +127,21 @@ def is_sdtm_folder(path: Path) -> bool:
     )
 
 
-def read_domain(path: Path) -> pd.DataFrame:
+def read_domain(path: Path, variables: frozenset[str] | None = None) -> pd.DataFrame:
     """One SDTM domain file as text cells (numbers written as their shortest repr, missing as "").
 
-    XPT v5 through pyreadstat, Dataset-JSON through dsjframe.
+    XPT v5 through pyreadstat, Dataset-JSON through dsjframe. With ``variables``, only those
+    (upper-case names) are read and converted: the ones the mapping uses.
     """
     try:
         if path.suffix == ".xpt":
             import pyreadstat
 
-            frame, _meta = pyreadstat.read_xport(path)
+            usecols = None
+            if variables is not None:
+                _empty, meta = pyreadstat.read_xport(path, metadataonly=True)
+                usecols = [name for name in meta.column_names if name.upper() in variables]
+            frame, _meta = pyreadstat.read_xport(path, usecols=usecols)
         else:
             import dsjframe
 
@@ -142,7 +149,19 @@ def read_domain(path: Path) -> pd.DataFrame:
     except Exception as exc:  # a damaged file of either library: one line naming it
         raise ExportError(f"{path}: not a readable SDTM dataset ({exc})") from exc
     frame.columns = [str(column).upper() for column in frame.columns]
-    return pd.DataFrame({column: column_text(frame[column]) for column in frame.columns}, index=frame.index)
+    kept = [column for column in frame.columns if variables is None or column in variables]
+    return pd.DataFrame({column: column_text(frame[column]) for column in kept}, index=frame.index)
+
+
+def mapped_variables(domain: str, mapping: SdtmMapping) -> frozenset[str] | None:
+    """The variables of ``domain`` the mapping reads (None: all, for DM, SUPPDM and unmapped domains)."""
+    rules = [rule for rule in mapping.rules if rule.domain == domain]
+    if not rules or domain in NOT_EVENTS:
+        return None
+    named = {"USUBJID", "DOMAIN", f"{domain}SEQ"}
+    for rule in rules:
+        named |= {rule.where, rule.time, rule.end, rule.value, rule.unit, rule.detail, rule.text} - {None}
+    return frozenset(name.upper() for name in named)
 
 
 def column_text(values: pd.Series) -> pd.Series:
@@ -168,9 +187,12 @@ def domain_files(path: Path) -> dict[str, Path]:
     return files
 
 
-def read_domains(path: Path) -> dict[str, pd.DataFrame]:
-    """Every domain of the folder by upper-case domain name (:func:`domain_files`)."""
-    return {domain: read_domain(file) for domain, file in domain_files(path).items()}
+def read_domains(path: Path, mapping: SdtmMapping | None = None) -> dict[str, pd.DataFrame]:
+    """Every domain of the folder by upper-case domain name (:func:`domain_files`); with a mapping, only its variables."""
+    return {
+        domain: read_domain(file, None if mapping is None else mapped_variables(domain, mapping))
+        for domain, file in domain_files(path).items()
+    }
 
 
 def map_participants(domains: dict[str, pd.DataFrame], mapping: SdtmMapping) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -304,9 +326,6 @@ class SdtmIntake:
     domain_counts: dict[str, dict[str, int]]
 
 
-NOT_EVENTS = ("DM", "SUPPDM")
-
-
 def map_sdtm(path: Path, mapping: SdtmMapping | None = None) -> SdtmIntake:
     """Map an SDTM folder onto participants.csv and events.csv (as bytes), quarantining what does not map.
 
@@ -319,7 +338,7 @@ def map_sdtm(path: Path, mapping: SdtmMapping | None = None) -> SdtmIntake:
         when the folder has no DM, or DM lacks USUBJID.
     """
     mapping = mapping or load_mapping()
-    domains = read_domains(path)
+    domains = read_domains(path, mapping)
     if "DM" not in domains or "USUBJID" not in domains["DM"]:
         raise ExportError(f"{path}: an SDTM export needs a DM domain (dm.xpt or dm.json) with USUBJID")
     participants, subjects = map_participants(domains, mapping)
