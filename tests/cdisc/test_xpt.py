@@ -65,3 +65,23 @@ def test_python_reads_every_xpt_back_equal(demo_adam: Path) -> None:
                 np.testing.assert_array_equal(frame[variable].to_numpy(dtype=float), values, err_msg=variable)
             else:
                 assert frame[variable].tolist() == list(values), (dataset.name, variable)
+
+
+def test_the_export_step_stops_on_a_value_xpt_would_cut(demo_processed: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from pipelines.export_step import export_or_failed
+
+    processed = tmp_path / "processed"
+    shutil.copytree(demo_processed, processed, ignore=shutil.ignore_patterns("adam", ".pacer.lock"))
+    adsl = pd.read_parquet(processed / "adsl.parquet")
+    row = int(adsl.index[adsl["participant_id"] == "PACER-007"][0])
+    adsl.loc[row, "withdrawal_reason"] = "w" * 201
+    adsl.to_parquet(processed / "adsl.parquet")
+    state = export_or_failed(processed, ("xpt",))
+    assert state.is_failed()
+    assert state.message == (
+        f"ADSL.WDREAS, row {row + 1} (USUBJID PACER-PACER-007): a value of 201 bytes does not fit the "
+        "200-byte limit of XPT v5 and would be cut"
+    )
+    assert not (processed / "adam").exists()
