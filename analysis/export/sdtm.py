@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from analysis.export.bundle import Bundle, Manifest, parse_manifest
+from analysis.export.bundle import MAX_MEMBER_BYTES, Bundle, Manifest, parse_manifest
 from analysis.export.errors import ExportError
 from analysis.export.quarantine import QUARANTINE_COLUMNS
 
@@ -178,12 +178,23 @@ def column_text(values: pd.Series) -> pd.Series:
 
 
 def domain_files(path: Path) -> dict[str, Path]:
-    """The folder's domain files by upper-case domain name (``.xpt`` wins over ``.json``; manifest.json is none)."""
+    """The folder's domain files by upper-case domain name (``.xpt`` wins over ``.json``; manifest.json is none).
+
+    Raises
+    ------
+    ExportError
+        for a domain file that is not a regular file (a FIFO, a device) or is larger than the bundle limit.
+    """
     files: dict[str, Path] = {}
     for suffix in reversed(SUFFIXES):
         for file in sorted(Path(path).glob(f"*{suffix}")):
-            if file.name != "manifest.json":
-                files[file.stem.upper()] = file
+            if file.name == "manifest.json":
+                continue
+            if not file.is_file():
+                raise ExportError(f"{file}: not a regular file; refused")
+            if file.stat().st_size > MAX_MEMBER_BYTES:
+                raise ExportError(f"{file}: {file.stat().st_size} bytes; the limit is {MAX_MEMBER_BYTES}; refused")
+            files[file.stem.upper()] = file
     return files
 
 
