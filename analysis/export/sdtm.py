@@ -118,13 +118,19 @@ def load_mapping(path: Path = MAPPING_PATH) -> SdtmMapping:
 
 
 def is_sdtm_folder(path: Path) -> bool:
-    """A folder with a DM domain (``dm.xpt`` or ``dm.json``) and no participants.csv."""
+    """A folder with a DM domain (``dm.xpt`` or ``dm.json``) and no participants.csv.
+
+    A path the system cannot look at (too long, a loop) is not one: the bundle reader reports it.
+    """
     path = Path(path)
-    return (
-        path.is_dir()
-        and not (path / "participants.csv").exists()
-        and any((path / f"dm{suffix}").is_file() for suffix in SUFFIXES)
-    )
+    try:
+        return (
+            path.is_dir()
+            and not (path / "participants.csv").exists()
+            and any((path / f"dm{suffix}").is_file() for suffix in SUFFIXES)
+        )
+    except OSError:
+        return False
 
 
 def read_domain(path: Path, variables: frozenset[str] | None = None) -> pd.DataFrame:
