@@ -4,6 +4,9 @@
 produces (in that table's own section), every query ``kind`` the demo raises, every ARD analysis
 family and every ``adtte`` parameter; ``docs/settings.md`` must name every analysis-plan setting,
 nested ones as ``group.field``. The tables are built in-process (no Prefect), once per module.
+The two table pages are generated from ``analysis/schemas`` (``python -m analysis.schemas.docs``;
+``tests/schemas/test_generated_docs.py`` keeps them in step), so a column missing here is missing
+from its schema, which validation would refuse anyway.
 """
 
 from __future__ import annotations

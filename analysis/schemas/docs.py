@@ -131,8 +131,9 @@ def render_page(page: str) -> str:
     return "\n".join([GENERATED, "", intro, "", *sections]) + (f"\n{outro}\n" if outro else "")
 
 
-def rendered_pages(docs: Path = DOCS) -> dict[Path, str]:
-    """Each generated page's path and its text."""
+def rendered_pages(docs: Path | None = None) -> dict[Path, str]:
+    """Each generated page's path (in ``docs``, by default the repository's docs folder) and its text."""
+    docs = docs or DOCS
     return {docs / file_name: render_page(page) for page, (file_name, *_) in PAGES.items()}
 
 
