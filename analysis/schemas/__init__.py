@@ -142,9 +142,14 @@ def describe_failures(failure_cases: pd.DataFrame) -> list[str]:
             lines.append(f"  - check {check}: {', '.join(repr(case) for case in cases['failure_case'])}")
     table_checks = failure_cases[(failure_cases["schema_context"] != "Column") & failure_cases["index"].notna()]
     for check, cases in table_checks.groupby("check", sort=False):
-        rows = list(dict.fromkeys(cases["index"]))
+        rows = sorted(set(cases["index"]))
         columns = f" on columns {', '.join(dict.fromkeys(cases['column']))}" if "uniqueness" in check else ""
-        listed = ", ".join(str(row) for row in rows[:MAX_LISTED_VALUES])
+        participants = dict(
+            cases.loc[cases["column"] == "participant_id", ["index", "failure_case"]].itertuples(index=False)
+        )
+        listed = ", ".join(
+            f"{row} ({participants[row]})" if row in participants else str(row) for row in rows[:MAX_LISTED_VALUES]
+        )
         more = f" and {len(rows) - MAX_LISTED_VALUES} more" if len(rows) > MAX_LISTED_VALUES else ""
         lines.append(f"  - check {check}{columns}: {len(rows)} row(s) fail: {listed}{more}")
     return lines

@@ -190,6 +190,11 @@ class Adsl(OutputModel):
         return frame["safety"] | ~(frame["crs_evaluable"] | frame["efficacy_evaluable"])
 
     @pa.dataframe_check
+    def safety_is_infused(cls, frame: pd.DataFrame) -> Series[bool]:
+        """The safety set is the infused participants (grading.md, Analysis sets)."""
+        return frame["safety"] == frame["infused"]
+
+    @pa.dataframe_check
     def sorted_by_key(cls, frame: pd.DataFrame) -> Series[bool]:
         """Sorted by participant."""
         return rows_in_key_order(frame, ADSL_KEY)
@@ -246,6 +251,14 @@ class Adtte(OutputModel):
     def event_code_is_for_cir_only(cls, frame: pd.DataFrame) -> Series[bool]:
         """`event_code` is set for CIR and null for OS, EFS and RFS (outputs.md)."""
         return frame["event_code"].notna() == (frame["paramcd"] == "CIR")
+
+    @pa.dataframe_check
+    def cir_event_code_follows_cnsr(cls, frame: pd.DataFrame) -> Series[bool]:
+        """CIR: an event (`cnsr` 0) is a relapse (1) or a death without relapse (2); a censoring is 0."""
+        cir = frame["paramcd"] == "CIR"
+        code = frame["event_code"]
+        event = frame["cnsr"] == 0
+        return ~cir | (event & code.isin([1, 2])).fillna(False) | (~event & (code == 0)).fillna(False)
 
     @pa.dataframe_check
     def an_event_has_a_description_and_a_censoring_a_date_description(cls, frame: pd.DataFrame) -> Series[bool]:

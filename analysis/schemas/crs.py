@@ -135,6 +135,12 @@ class CrsTimeline(OutputModel):
         return frame["end_hours"] > frame["start_hours"]
 
     @pa.dataframe_check
+    def rows_run_without_a_gap_from_hour_0(cls, frame: pd.DataFrame) -> Series[bool]:
+        """A participant's intervals start at hour 0 and each starts where the previous one ended."""
+        previous_end = frame.groupby("participant_id", sort=False)["end_hours"].shift()
+        return frame["start_hours"] == previous_end.fillna(0.0)
+
+    @pa.dataframe_check
     def sorted_by_key(cls, frame: pd.DataFrame) -> Series[bool]:
         """Sorted by participant and interval start."""
         return rows_in_key_order(frame, CRS_TIMELINE_KEY)
@@ -245,6 +251,16 @@ class Crs(OutputModel):
     def crs_any_is_an_episode_or_grade_5(cls, frame: pd.DataFrame) -> Series[bool]:
         """`crs_any`: at least one counted episode, or grade 5 (grading.md, "Window", "Grade 5")."""
         return frame["crs_any"] == ((frame["crs_episodes"] > 0) | (frame["crs_max_grade"] == 5))
+
+    @pa.dataframe_check
+    def onset_and_end_only_with_an_episode(cls, frame: pd.DataFrame) -> Series[bool]:
+        """`crs_onset_hours` and `crs_end_hours` are null exactly when there is no counted episode (duration 0)."""
+        episode = frame["crs_episodes"] > 0
+        return (
+            (frame["crs_onset_hours"].notna() == episode)
+            & (frame["crs_end_hours"].notna() == episode)
+            & (episode | (frame["crs_duration_hours"] == 0))
+        )
 
     @pa.dataframe_check
     def sorted_by_key(cls, frame: pd.DataFrame) -> Series[bool]:

@@ -75,8 +75,8 @@ Who has rows:
 | `ae` | one per `adverse_event` row at or after the infusion, infused participants | 97 |
 | `adsl` | one per enrolled participant (enrolled on or before the cut) | 45 |
 | `adtte` | infused participant × parameter (RFS: responders only) | 150 |
-| `queries` | one per data query | 1160 |
-| `ard` | one per statistic | 445 |"""
+| `queries` | one per data query | 81 |
+| `ard` | one per statistic | 487 |"""
 
 DERIVED_OUTRO = """---
 
@@ -112,12 +112,27 @@ def column_rows(table: OutputTable) -> list[str]:
     return rows
 
 
+def table_checks(table: OutputTable) -> str:
+    """What validation checks beyond each column: uniqueness of the key and the model's table checks."""
+    lines = ["Checked before the table is written, beyond each column's type and values:"]
+    unique = table.model.to_schema().unique
+    if unique:
+        lines.append(f"- unique on ({', '.join(f'`{name}`' for name in unique)});")
+    for name, member in vars(table.model).items():
+        if hasattr(member, "__dataframe_check_config__"):
+            summary = inspect.getdoc(member.__func__).splitlines()[0].rstrip(".")
+            lines.append(f"- `{name}`: {summary};")
+    lines[-1] = lines[-1].removesuffix(";") + "."
+    return "\n".join(lines)
+
+
 def section(table: OutputTable) -> str:
-    """A table's section: heading, the model's docstring, the column table, the notes."""
+    """A table's section: heading, the model's docstring, the column table, the table checks, the notes."""
     parts = [
         f"## `{table.file_name}` — {table.heading}",
         inspect.cleandoc(table.model.__doc__ or ""),
         "\n".join(column_rows(table)),
+        table_checks(table),
     ]
     if table.notes:
         parts.append(table.notes)

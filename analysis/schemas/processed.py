@@ -72,6 +72,17 @@ class ProcessedParticipants(OutputModel):
         return frame["safety"] | ~(frame["crs_evaluable"] | frame["efficacy_evaluable"])
 
     @pa.dataframe_check
+    def infusion_times_only_when_infused(cls, frame: pd.DataFrame) -> Series[bool]:
+        """`age_at_infusion_years`, `cut_hours` and `data_end_hours` are NaN exactly when not infused; safety = infused."""
+        infused = frame["infused"]
+        return (
+            (frame["age_at_infusion_years"].notna() == infused)
+            & (frame["cut_hours"].notna() == infused)
+            & (frame["data_end_hours"].notna() == infused)
+            & (frame["safety"] == infused)
+        )
+
+    @pa.dataframe_check
     def sorted_by_key(cls, frame: pd.DataFrame) -> Series[bool]:
         """Sorted by participant_id (outputs.md: every table sorted by its key)."""
         return rows_in_key_order(frame, PARTICIPANTS_KEY)

@@ -191,7 +191,7 @@ ARD_NOTES = (
     + "\n".join(family.row() for family in ANALYSIS_FAMILIES)
     + """
 
-On the demo, the ARD holds 445 rows. Of these, 12 cohort × endpoint comparisons give 17
+On the demo, the ARD holds 487 rows. Of these, 12 cohort × endpoint comparisons give 17
 `historical_comparison` rows each. `RFS` at `month_12` is NaN by construction: RFS starts at
 the first CR/CRi and follow-up ends 365.25 days after infusion, so no responder can be followed 12
 months from remission.

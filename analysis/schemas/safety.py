@@ -62,6 +62,11 @@ class Icans(OutputModel):
         return frame["icans_any"] == (frame["icans_max_grade"] >= 1)
 
     @pa.dataframe_check
+    def onset_only_with_icans(cls, frame: pd.DataFrame) -> Series[bool]:
+        """`icans_onset_hours` is null exactly when there is no ICANS."""
+        return frame["icans_onset_hours"].notna() == frame["icans_any"]
+
+    @pa.dataframe_check
     def sorted_by_key(cls, frame: pd.DataFrame) -> Series[bool]:
         """Sorted by participant."""
         return rows_in_key_order(frame, ICANS_KEY)
@@ -172,6 +177,16 @@ class AdverseEvents(OutputModel):
         "`end_time` in hours since the infusion. null while unresolved", nullable=True
     )
     study_day_onset: Series[int] = field("floor(`onset_hours` / 24). Day 0 is the first 24 h", extra=True, ge=0)
+
+    @pa.dataframe_check
+    def resolved_after_onset(cls, frame: pd.DataFrame) -> Series[bool]:
+        """An AE resolves at or after its onset (export-format.md: `end_time` not before `event_time`)."""
+        return frame["resolved_hours"].isna() | (frame["resolved_hours"] >= frame["onset_hours"])
+
+    @pa.dataframe_check
+    def study_day_is_the_floor_of_onset_days(cls, frame: pd.DataFrame) -> Series[bool]:
+        """`study_day_onset` = floor(`onset_hours` / 24)."""
+        return frame["study_day_onset"] == (frame["onset_hours"] // 24)
 
     @pa.dataframe_check
     def sorted_by_key(cls, frame: pd.DataFrame) -> Series[bool]:

@@ -8,6 +8,7 @@ in-process bootstrap that ``pacer bootstrap`` writes (the Dask test asserts they
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -111,7 +112,8 @@ def test_a_grade_out_of_its_contract_range_names_table_column_and_check(written:
     assert message.splitlines()[0] == "crs.parquet does not match its schema (2 failures):"
     assert "  - column 'crs_max_grade', check in_range(0, 5): 1 failing: 6 (row 3)" in message
     # grade 6 is not ≥ 3 "severe" in the flags: the cross-column rule fails on the same row
-    assert "  - check severity_flags_follow_the_maximum_grades: 1 row(s) fail: 3" in message
+    participant = crs.loc[3, "participant_id"]
+    assert f"  - check severity_flags_follow_the_maximum_grades: 1 row(s) fail: 3 ({participant})" in message
 
 
 def test_every_failure_is_listed_at_once(written: dict[str, pd.DataFrame]) -> None:
@@ -131,7 +133,8 @@ def test_an_event_code_outside_cir_fails(written: dict[str, pd.DataFrame]) -> No
     os_row = adtte.index[adtte["paramcd"] == "OS"][0]
     adtte.loc[os_row, "event_code"] = 1
     message = failure_message("adtte.parquet", adtte)
-    assert f"check event_code_is_for_cir_only: 1 row(s) fail: {os_row}" in message
+    participant = adtte.loc[os_row, "participant_id"]
+    assert f"check event_code_is_for_cir_only: 1 row(s) fail: {os_row} ({participant})" in message
 
 
 def test_a_duplicated_ard_key_and_a_missing_column_fail(written: dict[str, pd.DataFrame]) -> None:
@@ -148,9 +151,24 @@ def test_a_duplicated_ard_key_and_a_missing_column_fail(written: dict[str, pd.Da
 def test_rows_out_of_key_order_fail(written: dict[str, pd.DataFrame]) -> None:
     timeline = written["crs_timeline.parquet"]
     swapped = timeline.iloc[[1, 0, *range(2, len(timeline))]].reset_index(drop=True)
+    first = timeline.loc[0, "participant_id"]
     message = failure_message("crs_timeline.parquet", swapped)
-    assert "crs_timeline.parquet does not match its schema (1 failures)" in message
-    assert "check sorted_by_key: 2 row(s) fail: 0, 1" in message
+    assert message.splitlines() == [
+        "crs_timeline.parquet does not match its schema (2 failures):",
+        # each of the first three rows now starts where its predecessor did not end (the first not at 0)
+        f"  - check rows_run_without_a_gap_from_hour_0: 3 row(s) fail: 0 ({first}), 1 ({first}), 2 ({first})",
+        f"  - check sorted_by_key: 2 row(s) fail: 0 ({first}), 1 ({first})",
+    ]
+
+
+def test_a_gap_in_the_timeline_fails(written: dict[str, pd.DataFrame]) -> None:
+    timeline = written["crs_timeline.parquet"].copy()
+    second_row_of_a_participant = timeline.index[timeline["participant_id"].duplicated()][0]
+    timeline.loc[second_row_of_a_participant, "start_hours"] = (
+        timeline.loc[second_row_of_a_participant - 1, "end_hours"] + 0.25
+    )
+    message = failure_message("crs_timeline.parquet", timeline)
+    assert f"check rows_run_without_a_gap_from_hour_0: 1 row(s) fail: {second_row_of_a_participant} (" in message
 
 
 def test_a_query_kind_without_documentation_fails(written: dict[str, pd.DataFrame]) -> None:
@@ -163,3 +181,44 @@ def test_a_query_kind_without_documentation_fails(written: dict[str, pd.DataFram
 def test_a_table_without_a_schema_is_refused() -> None:
     with pytest.raises(KeyError, match="no output schema for stray.parquet"):
         validate_output("stray.parquet", pd.DataFrame())
+
+
+def test_an_ae_cannot_resolve_before_its_onset_and_its_study_day_is_the_floor(
+    written: dict[str, pd.DataFrame],
+) -> None:
+    ae = written["ae.parquet"].copy()
+    ae.loc[0, "resolved_hours"] = ae.loc[0, "onset_hours"] - 1
+    ae.loc[1, "study_day_onset"] = ae.loc[1, "onset_hours"] // 24 + 1
+    message = failure_message("ae.parquet", ae)
+    assert "check resolved_after_onset: 1 row(s) fail: 0 (" in message
+    assert "check study_day_is_the_floor_of_onset_days: 1 row(s) fail: 1 (" in message
+
+
+def test_a_run_before_any_infusion_writes_empty_tables_that_match_their_schemas(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Cut 2024-11-20: one participant enrolled (PACER-001, enrolled 2024-11-12), nobody infused yet."""
+    from pipelines.analyze import run_analyze
+    from pipelines.derive import run_derive
+    from pipelines.ingest import run_ingest
+    from pipelines.paths import DEMO_EXPORT
+
+    out = tmp_path_factory.mktemp("before-infusion")
+    tables: dict[str, pd.DataFrame] = {}
+    write = store.StepWriter.table
+
+    def keep(writer: store.StepWriter, name: str, frame: pd.DataFrame, record: dict) -> None:
+        tables[name] = frame.copy()
+        write(writer, name, frame, record)
+
+    plan = AnalysisPlan()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store.StepWriter, "table", keep)
+        run_ingest(DEMO_EXPORT, data_cut=date(2024, 11, 20), out_dir=out, time_zone=None, plan=plan)
+        run_derive(out, plan)
+        run_analyze(out, plan)
+    empty = {"events", "crs_timeline", "crs", "icans", "anakinra", "ae", "adtte", "queries"}
+    assert {name.removesuffix(".parquet") for name, frame in tables.items() if frame.empty} == empty
+    assert len(tables["adsl.parquet"]) == 1
+    for name, frame in tables.items():
+        validate_output(name, frame)
