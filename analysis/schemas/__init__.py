@@ -14,9 +14,12 @@ lazily and raises one :class:`OutputSchemaError` listing every failure.
 ``python -m analysis.schemas.docs`` (:mod:`analysis.schemas.docs`); a test fails when the committed
 pages differ from what it writes.
 
-This package sits beside the layers, not in one: it imports only pandas, pandera and the export
-vocabulary (:mod:`analysis.export.vocabulary`, a module of constants), so the step runner, ingest,
-derive and analyze can all import it without reaching up.
+This package sits beside the layers, not in one: besides pandas, pandera and pyarrow it imports
+only constants of the export layer (the vocabulary of :mod:`analysis.export.vocabulary` and the
+ambiguous-time flag of :mod:`analysis.export.timestamps`), never derive, stats or report, so the
+step runner and every step can import it without reaching up. Value lists that the derivations own
+(query kinds and sources, time-to-event sources, ARD families) are stated here as the contract of the
+written table; a new value fails validation until it is documented here.
 
 Adding a table
 --------------
@@ -33,8 +36,10 @@ Adding a table
 3. Register it: an :class:`~analysis.schemas.base.OutputTable` (file name, model, heading, page,
    key, notes for any prose after the column table) in the module's tuple of tables, which
    :data:`OUTPUT_SCHEMAS` collects (add the tuple to ``ALL_TABLES`` below for a new module).
-4. Run ``python -m analysis.schemas.docs`` and commit the regenerated pages; add the table to the
-   demo validation in ``tests/schemas/test_output_schemas.py``.
+4. Run ``python -m analysis.schemas.docs`` and commit the regenerated pages. The demo validation
+   in ``tests/schemas/test_output_schemas.py`` requires every registered table to be written by the
+   demo run: add the table to its expected set (a table of another command, like
+   ``iptw_bootstrap.parquet``, is computed in the fixture).
 """
 
 from __future__ import annotations
