@@ -83,7 +83,8 @@ class Adsl(OutputModel):
     )
     death: Series[bool] = field("a `death` row before the cut (at any time, also for a participant who is not infused)")
     death_cause: Series[pd.StringDtype] = field(
-        "cause of the earliest death row: " + ", ".join(f"`{cause}`" for cause in DEATH_CAUSES),
+        "cause of the death (`derive_vars_death`: the earliest death row, at the same instant the first line of "
+        "the export): " + ", ".join(f"`{cause}`" for cause in DEATH_CAUSES),
         nullable=True,
         isin=DEATH_CAUSES,
         dtype_kwargs=ARROW_TEXT,

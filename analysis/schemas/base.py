@@ -132,6 +132,11 @@ def dtype_mismatches(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> lis
     ]
 
 
+def markdown_cell(text: str) -> str:
+    """Text for a markdown table cell (a ``|`` would end the cell)."""
+    return text.replace("|", "\\|")
+
+
 @dataclass(frozen=True)
 class OutputTable:
     """An output file: its schema and the prose of its section in the generated docs.

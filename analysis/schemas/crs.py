@@ -25,8 +25,9 @@ class CrsTimeline(OutputModel):
 
     Each row is a half-open interval [`start_hours`, `end_hours`). Together, a participant's rows run
     without a gap from hour 0 to the participant's **horizon**. The horizon is the earliest of three
-    times: `data_end_hours` (the export time or the cut, whichever is first), the first death at or
-    after the infusion, and day `crs_followup_days` (60). An infused participant whose horizon is 0
+    times: `data_end_hours` (the export time or the cut, whichever is first), the death (the one
+    death of every table, see above; a death dated before the infusion at 0), and day
+    `crs_followup_days` (60). An infused participant whose horizon is 0
     has no rows. Consecutive intervals in which no column below changes are merged into one row. A
     row is therefore a maximal stretch of constant state, not a single reading. The timeline never
     shows grade 5: death ends the timeline, and grade 5 is a participant-level grade in `crs`.
@@ -206,7 +207,9 @@ class Crs(OutputModel):
     )
     first_fever_hours: Series[float] = field(
         "first temperature ≥ 38.0 °C (rounded to 0.01 °C) at or after the infusion, at any time, in the window or "
-        "not. It differs from `crs_onset_hours` when the first fever is after day `crs_window_days`",
+        "not: its `hours_from_infusion`, the same value as `anakinra.first_fever_hours` (`derive_var_first_fever`). "
+        "It differs from `crs_onset_hours` when the first fever is after day `crs_window_days`, and by less than "
+        "10⁻⁶ h otherwise (the onset is on the state's 10⁻⁶ h tick grid)",
         rule='G "Onset"',
         nullable=True,
         ge=0,

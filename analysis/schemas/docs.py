@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from analysis.schemas import ALL_TABLES, OutputTable
-from analysis.schemas.base import written_type
+from analysis.schemas.base import markdown_cell, written_type
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 REGENERATE = "python -m analysis.schemas.docs"
@@ -57,6 +57,26 @@ Conventions that hold for every table:
   - `crs.crs_grade_reported_max`;
   - `adsl.withdrawn` and `adsl.death`;
   - the date queries and `anakinra_before_infusion`.
+- **One derivation per concept.** A value that several tables show is derived once and read by
+  all of them:
+  - **death** — `analysis/participant_vars.py:derive_vars_death` (time, cause and the row used).
+    **Tie rule:** the earliest `death` row by `event_time`; among death rows at the same instant,
+    the first in the export (lowest `line`), whatever the other rows' causes. A death dated before
+    the infusion counts at day 0. Read by `participants` (analysis sets), `crs_timeline`/`crs` (the
+    horizon and grade 5), `icans` (grade 5), `adsl` (`death`, `death_cause`, `death_days`, the
+    LKA cap), `adtte` (the death event) and the date queries;
+  - **first fever** — `analysis/derive/key_times.py:derive_var_first_fever`: `crs.first_fever_hours`
+    and `anakinra.first_fever_hours` are the same value (the event's own `hours_from_infusion`),
+    and it starts the CRS onset and the masking of `crs_timeline`;
+  - **last known alive** — `analysis/derive/key_times.py:derive_var_last_known_alive`: read by
+    `adsl.last_known_alive_days` and the `adtte` censoring at LKA;
+  - **age at infusion** (the PALS age) — `analysis/participant_vars.py:compute_age_at_infusion_years`,
+    written by ingest into `participants.age_at_infusion_years` and read by `crs_timeline` and `icans`;
+  - **the Penn rule** (the high-dose vasopressor table, the ≥ 3 h high-dose run, the level of a
+    moment) — `analysis/derive/penn.py`;
+  - **drug classes** (corticosteroids, IL-6 blockers, masking drugs, rescue drugs, vasopressors
+    and their norepinephrine equivalents) — `analysis/export/vocabulary.py`; time units
+    (hours per day, days per year) — `analysis/units.py`.
 - **Types** are the Parquet (Arrow) types written: `string`, `double`, `int64`, `bool`
   (`large_string` is also text: it comes from Arrow-backed pandas strings). Every
   column is physically nullable. "null" below means a value can actually be missing.
@@ -76,7 +96,7 @@ Who has rows:
 | `adsl` | one per enrolled participant (enrolled on or before the cut) | 45 |
 | `adtte` | infused participant × parameter (RFS: responders only) | 150 |
 | `queries` | one per data query | 81 |
-| `ard` | one per statistic | 487 |"""
+| `ard` | one per statistic | 707 |"""
 
 DERIVED_OUTRO = """---
 
@@ -94,11 +114,6 @@ PAGES = {
 """Each page: its file, the text before the sections, what precedes each section, the text after them."""
 
 
-def cell(text: str) -> str:
-    """Text for a markdown table cell (a ``|`` would end the cell)."""
-    return text.replace("|", "\\|")
-
-
 def column_rows(table: OutputTable) -> list[str]:
     """The column table of one output table: name, written type, req/extra, meaning, rule."""
     rows = ["| column | type | | meaning | rule |", "|---|---|---|---|---|"]
@@ -106,8 +121,8 @@ def column_rows(table: OutputTable) -> list[str]:
         written = str(written_type(column.dtype)) + (", null" if column.nullable else "")
         metadata = column.metadata or {}
         rows.append(
-            f"| `{name}` | {written} | {metadata.get('requirement', '')} | {cell(column.description or '')} "
-            f"| {cell(metadata.get('rule', ''))} |"
+            f"| `{name}` | {written} | {metadata.get('requirement', '')} | {markdown_cell(column.description or '')} "
+            f"| {markdown_cell(metadata.get('rule', ''))} |"
         )
     return rows
 

@@ -21,6 +21,10 @@ EVENTS_KEY = ("participant_id", "event_time", "event_type", "line")
 QUARANTINE_KEY = ("file", "line")
 
 CNS_STATUSES = ("CNS1", "CNS2", "CNS3")
+ANALYSIS_SETS = (
+    'analysis sets of grading.md (`analysis/participant_vars.py:derive_analysis_sets`; "died before day 30/42" '
+    "reads the one death, `derive_vars_death`)"
+)
 STORED_UNITS = tuple(dict.fromkeys(unit for units in UNITS.values() for unit in units if unit != "F"))
 """Units as stored: every unit of the export vocabulary except °F, which ingest converts to °C."""
 
@@ -50,7 +54,10 @@ class ProcessedParticipants(OutputModel):
     car_t_dose_per_kg: Series[float] = field(nullable=True)
     infused: Series[bool] = field("infused before the cut instant")
     age_at_infusion_years: Series[float] = field(
-        "`age_years + (infusion date − enrollment date) / 365.25`; NaN if not infused", extra=True, nullable=True
+        "`age_years + (infusion date − enrollment date) / 365.25` (the PALS age of grading.md, "
+        "`analysis/participant_vars.py:compute_age_at_infusion_years`); NaN if not infused",
+        extra=True,
+        nullable=True,
     )
     cut_hours: Series[float] = field(
         "hours from infusion to the cut instant (D + 1 day 00:00 local); NaN if not infused",
@@ -62,9 +69,9 @@ class ProcessedParticipants(OutputModel):
         extra=True,
         nullable=True,
     )
-    safety: Series[bool] = field("analysis sets of grading.md", rule='G "Analysis sets"')
-    crs_evaluable: Series[bool] = field("analysis sets of grading.md", rule='G "Analysis sets"')
-    efficacy_evaluable: Series[bool] = field("analysis sets of grading.md", rule='G "Analysis sets"')
+    safety: Series[bool] = field(ANALYSIS_SETS, rule='G "Analysis sets"')
+    crs_evaluable: Series[bool] = field(ANALYSIS_SETS, rule='G "Analysis sets"')
+    efficacy_evaluable: Series[bool] = field(ANALYSIS_SETS, rule='G "Analysis sets"')
 
     @pa.dataframe_check
     def evaluable_sets_are_within_safety(cls, frame: pd.DataFrame) -> Series[bool]:

@@ -156,7 +156,7 @@ QUERY_KINDS = (
         "multiple_deaths",
         "adtte",
         "more than one death row",
-        "the earliest",
+        "the earliest; at the same instant, the first line of the export (its cause too)",
         "delete the duplicates or correct them",
     ),
 )

@@ -9,7 +9,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
-from analysis.schemas.base import PYTHON_TEXT, OutputModel, OutputTable, field, rows_in_key_order
+from analysis.schemas.base import PYTHON_TEXT, OutputModel, OutputTable, field, markdown_cell, rows_in_key_order
 
 ARD_KEY = ("analysis", "group", "variable", "stat_name", "method")
 BOOTSTRAP_KEY = ("statistic",)
@@ -30,7 +30,8 @@ class AnalysisFamily:
         """The family's row of the docs' families table (markdown)."""
         names = ", ".join(f"`{analysis}`" for analysis in self.analyses)
         label = f"{names} ({self.note})" if self.note else names
-        return f"| {label} | {self.analysis_set} | {self.group} | {self.variable} | {self.statistics} |"
+        cells = (label, self.analysis_set, self.group, self.variable, self.statistics)
+        return "| " + " | ".join(markdown_cell(text) for text in cells) + " |"
 
 
 ANALYSIS_FAMILIES = (
@@ -131,6 +132,39 @@ ANALYSIS_FAMILIES = (
         "KM by cohort; Cox (Efron) and log-rank (`logrank`, as R `survdiff`) for OS and EFS by cohort",
         note="extra; only with `--historical-export`",
     ),
+    AnalysisFamily(
+        ("stopping_rule",),
+        "— (the design of the rule in force; `analysis/stats/stopping_design.py`)",
+        "the rule: `crs_grade4plus`, `treatment_related_death`",
+        "`n_<k>` for k = 1 … `stopping.max_evaluated`; `design`",
+        "`boundary` (method = the rule's method, e.g. `thall_simon`): stop when the events among k evaluated reach "
+        "it, NaN where no look is made or no count stops; `design`: `threshold` (the method's critical value: "
+        "`thall_simon` a posterior probability reached, `bb_calibrated` a posterior probability exceeded, `pocock` "
+        "the nominal level, `obf` and `sprt` the statistic's critical value), `alpha` (NaN for `thall_simon`), "
+        "`p0`, `type1_error` (exact P(ever stop | p0)), `prior_a`, `prior_b`, `first_look`, `max_evaluated`, and "
+        "`p1` for `sprt`",
+        note="O v3",
+    ),
+    AnalysisFamily(
+        ("stopping_oc",),
+        "—",
+        "the rule",
+        "`p_<rate>` for each `stopping.oc_true_rates` (e.g. `p_0.25`)",
+        "`prob_stop`, `expected_events` (events at stopping, or among all N), `expected_n` (`exact`: recursion over "
+        "the binomial paths, `analysis/stats/stopping_oc.py`)",
+        note="O v3",
+    ),
+    AnalysisFamily(
+        ("stopping_status",),
+        "CRS-evaluable",
+        "the rule",
+        "`cut`; `n_<k>` for k = 1 … evaluated (extra: the trial's path)",
+        "`cut`: `events`, `evaluated`, `boundary` (at `evaluated`; NaN before the first look, between looks or "
+        "where no count stops), `crossed` (1/0), `posterior` (P(rate > p0 | data); `thall_simon` and "
+        '`bb_calibrated` only) (`""`); `n_<k>`: `events` among the first k evaluated, in order of enrollment '
+        "(study identifier)",
+        note="O v3",
+    ),
 )
 """Every ``analysis`` family of the ARD, in the order the docs list them."""
 
@@ -151,7 +185,8 @@ class Ard(OutputModel):
     variable: Series[pd.StringDtype] = field("the endpoint or the time point", dtype_kwargs=PYTHON_TEXT)
     stat_name: Series[pd.StringDtype] = field("the statistic", dtype_kwargs=PYTHON_TEXT)
     method: Series[pd.StringDtype] = field(
-        'the method when a statistic has several (`historical_comparison` only). Otherwise `""`',
+        "the method when a statistic has several (`historical_comparison`; the rule's method for `stopping_rule`, "
+        '`exact` for `stopping_oc`). Otherwise `""`',
         dtype_kwargs=PYTHON_TEXT,
     )
     stat_value: Series[float] = field("the number. NaN when it cannot be estimated", nullable=True)
@@ -191,7 +226,7 @@ ARD_NOTES = (
     + "\n".join(family.row() for family in ANALYSIS_FAMILIES)
     + """
 
-On the demo, the ARD holds 487 rows. Of these, 12 cohort × endpoint comparisons give 17
+On the demo, the ARD holds 707 rows. Of these, 12 cohort × endpoint comparisons give 17
 `historical_comparison` rows each. `RFS` at `month_12` is NaN by construction: RFS starts at
 the first CR/CRi and follow-up ends 365.25 days after infusion, so no responder can be followed 12
 months from remission.

@@ -37,8 +37,8 @@ class Icans(OutputModel):
         ge=0,
     )
     icans_max_grade: Series[int] = field(
-        "worst grade over the assessments, 0–4, or 5 for a death with cause `icans`. 0 with assessments and "
-        "nothing positive. 0 with no assessment at all",
+        "worst grade over the assessments, 0–4, or 5 when the death (`derive_vars_death`) has cause `icans`. 0 "
+        "with assessments and nothing positive. 0 with no assessment at all",
         rule='G "Grade 5", "With at least one …"',
         in_range={"min_value": 0, "max_value": 5},
     )
@@ -80,8 +80,8 @@ class Anakinra(OutputModel):
 
     participant_id: Series[pd.StringDtype] = field(unique=True, dtype_kwargs=ARROW_TEXT)
     first_fever_hours: Series[float] = field(
-        "first temperature ≥ `fever_celsius` (compared after rounding to 0.01 °C, as in the CRS derivation) at or "
-        "after the infusion (= ASTCT onset)",
+        "first temperature ≥ `fever_celsius` (compared after rounding to 0.01 °C) at or after the infusion (= "
+        "ASTCT onset): the same value as `crs.first_fever_hours` (`derive_var_first_fever`)",
         rule='G "First fever"',
         nullable=True,
         ge=0,
