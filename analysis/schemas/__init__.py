@@ -15,8 +15,9 @@ lazily and raises one :class:`OutputSchemaError` listing every failure.
 pages differ from what it writes.
 
 This package sits beside the layers, not in one: besides pandas, pandera and pyarrow it imports
-only constants of the export layer (the vocabulary of :mod:`analysis.export.vocabulary` and the
-ambiguous-time flag of :mod:`analysis.export.timestamps`), never derive, stats or report, so the
+only constants of the export layer (the vocabulary of :mod:`analysis.export.vocabulary`, the
+ambiguous-time flag of :mod:`analysis.export.timestamps` and the plain-token pattern of identifiers
+of :mod:`analysis.export.participants`), never derive, stats or report, so the
 step runner and every step can import it without reaching up. Value lists that the derivations own
 (query kinds and sources, time-to-event sources, ARD families) are stated here as the contract of the
 written table; a new value fails validation until it is documented here.

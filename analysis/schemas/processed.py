@@ -12,6 +12,7 @@ import pandera.pandas as pa
 from pandera.engines import pandas_engine
 from pandera.typing import Series
 
+from analysis.export.participants import PLAIN_TOKEN
 from analysis.export.timestamps import AMBIGUOUS_FLAG
 from analysis.export.vocabulary import EVENT_TYPES, UNITS
 from analysis.schemas.base import ARROW_TEXT, UTC_INSTANT, OutputModel, OutputTable, field, rows_in_key_order
@@ -21,6 +22,8 @@ EVENTS_KEY = ("participant_id", "event_time", "event_type", "line")
 QUARANTINE_KEY = ("file", "line")
 
 CNS_STATUSES = ("CNS1", "CNS2", "CNS3")
+PLAIN_TOKEN_ONLY = f"^{PLAIN_TOKEN}$"
+"""An identifier that is a plain token and nothing else (export-format.md; ingest quarantines any other)."""
 ANALYSIS_SETS = (
     'analysis sets of grading.md (`analysis/participant_vars.py:derive_analysis_sets`; "died before day 30/42" '
     "reads the one death, `derive_vars_death`)"
@@ -37,8 +40,16 @@ class ProcessedParticipants(OutputModel):
     line: Series[int] = field(
         "line number in `participants.csv` (the header is line 1) — traceability", extra=True, ge=2
     )
-    participant_id: Series[pd.StringDtype] = field(unique=True, dtype_kwargs=ARROW_TEXT)
-    site_id: Series[pd.StringDtype] = field(nullable=True, dtype_kwargs=ARROW_TEXT)
+    participant_id: Series[pd.StringDtype] = field(
+        "a plain token: letters, digits, `-`, `_`, a letter or digit first, at most 64 characters (any other is "
+        "quarantined)",
+        unique=True,
+        str_matches=PLAIN_TOKEN_ONLY,
+        dtype_kwargs=ARROW_TEXT,
+    )
+    site_id: Series[pd.StringDtype] = field(
+        "a plain token likewise", nullable=True, str_matches=PLAIN_TOKEN_ONLY, dtype_kwargs=ARROW_TEXT
+    )
     age_years: Series[float] = field("age at enrollment", ge=1, lt=27)
     sex: Series[pd.StringDtype] = field("`M`/`F`", isin=["M", "F"], dtype_kwargs=ARROW_TEXT)
     weight_kg: Series[float] = field(gt=0, lt=250)
@@ -102,7 +113,7 @@ class ProcessedEvents(OutputModel):
     """
 
     line: Series[int] = field("line number in `events.csv` (the header is line 1) — traceability", extra=True, ge=2)
-    participant_id: Series[pd.StringDtype] = field(dtype_kwargs=ARROW_TEXT)
+    participant_id: Series[pd.StringDtype] = field(str_matches=PLAIN_TOKEN_ONLY, dtype_kwargs=ARROW_TEXT)
     event_type: Series[pd.StringDtype] = field(
         "normalized vocabulary code (" + ", ".join(f"`{code}`" for code in EVENT_TYPES) + ")",
         isin=list(EVENT_TYPES),
@@ -122,7 +133,7 @@ class ProcessedEvents(OutputModel):
     detail: Series[pd.StringDtype] = field(
         "normalized code for coded types (drug, device, cause, level, response, relapse type, AE term); free "
         "text as given for `new_therapy` and `withdrawal` (a leading `'` added to text starting with `=`, `+`, "
-        "`-`, `@`: no live spreadsheet formula)",
+        "`-`, `@`, tab or CR, as to every text value of the ingest's tables: no live spreadsheet formula)",
         nullable=True,
         dtype_kwargs=ARROW_TEXT,
     )

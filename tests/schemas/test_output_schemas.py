@@ -222,3 +222,11 @@ def test_a_run_before_any_infusion_writes_empty_tables_that_match_their_schemas(
     assert len(tables["adsl.parquet"]) == 1
     for name, frame in tables.items():
         validate_output(name, frame)
+
+
+def test_an_identifier_that_is_not_a_plain_token_fails(written: dict[str, pd.DataFrame]) -> None:
+    participants = written["participants.parquet"].copy()
+    participants.loc[0, "participant_id"] = "=HYPERLINK(1)"
+    message = failure_message("participants.parquet", participants)
+    assert "column 'participant_id', check str_matches('^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$'): 1 failing:" in message
+    assert "'=HYPERLINK(1)' (row 0)" in message
