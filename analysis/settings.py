@@ -145,6 +145,37 @@ class IptwBootstrap(BaseModel):
     )
 
 
+class MapPriorSettings(BaseModel):
+    """Robust meta-analytic-predictive (MAP) priors of the historical rates (:mod:`analysis.stats.map_prior`).
+
+    Model and defaults as R's RBesT for a binary endpoint: ``gMAP`` with ``tau.dist = "HalfNormal"``,
+    ``tau.prior = 1`` (its vignette's "conservative HalfNormal(0,1) prior as a default" for rates of
+    20–80 %) and ``beta.prior = 2`` (its documented default for the binary case); ``automixfit``
+    (1–4 components, AIC penalty 6); ``robustify`` with Beta(1, 1).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(True, description="compute the map_prior rows and densities")
+    tau_prior_scale: float = Field(
+        1.0, gt=0, description="scale of the HalfNormal prior on the between-study SD τ (logit scale)"
+    )
+    mean_prior_sd: float = Field(2.0, gt=0, description="SD of the N(0, SD²) prior on the mean logit μ")
+    robust_weight: float = Field(
+        0.2, ge=0, lt=1, description="weight of the Beta(1, 1) component of the robust MAP prior"
+    )
+    max_mixture_components: int = Field(
+        4, ge=1, le=6, description="the beta-mixture approximation tries 1 … this many components (AIC)"
+    )
+    overlap_representative: dict[str, str] = Field(
+        default_factory=lambda: {"eliana": "eliana_2018"},
+        description="[choice map.overlap_representative] the one cohort that stands for each overlap group",
+    )
+    include_site_historical: bool = Field(
+        True, description="with --historical-export, the site's own historical patients are one more study"
+    )
+
+
 class AnalysisPlan(BaseModel):
     """Every analysis-plan setting, with the defaults of grading.md (version 2.1) and outputs.md (version 2)."""
 
@@ -260,6 +291,9 @@ class AnalysisPlan(BaseModel):
 
     # Sensitivity analysis: bootstrap of the IPTW risk difference (issue 7)
     iptw_bootstrap: IptwBootstrap = IptwBootstrap()
+
+    # Robust MAP priors of the historical rates (outputs.md v3, map_prior)
+    map: MapPriorSettings = MapPriorSettings()
 
     @model_validator(mode="after")
     def ordered_ranges(self) -> AnalysisPlan:

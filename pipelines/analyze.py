@@ -1,4 +1,5 @@
-"""The analyze step: read the derived tables of one output folder, write ard.parquet and the comparison notes."""
+"""The analyze step: read the derived tables of one output folder, write ard.parquet, the MAP-prior densities and the
+comparison notes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from prefect import flow, task
 
 from analysis.settings import AnalysisPlan
 from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
+from analysis.stats.map_prior_ard import map_prior_densities
 from analysis.stats.trial_ard import build_trial_ard
 from analysis.store import (
     StepWriter,
@@ -29,7 +31,8 @@ ANALYSIS_INPUTS = ("adsl", "crs", "icans", "anakinra", "crs_timeline", "adtte")
 
 
 def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = None) -> StepOutcome:
-    """Compute every analysis result from the derived tables; write ``ard.parquet`` and ``comparison_notes.json``.
+    """Compute every analysis result from the derived tables; write ``ard.parquet``, ``map_prior_densities.parquet``
+    (the curves of the closed report's MAP-prior figure, from the ARD's mixtures) and ``comparison_notes.json``.
 
     ``historical``: the processed folder of the site's historical export (ingested and derived
     exactly as the trial's), which adds the trial-vs-historical regression rows.
@@ -58,6 +61,7 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
             "historical_cohorts_sha256": file_sha256(DEFAULT_COHORTS_PATH),
         }
         writer.table("ard.parquet", ard, record)
+        writer.table("map_prior_densities.parquet", map_prior_densities(ard), record)
         writer.json_file("comparison_notes.json", {"skipped_comparisons": notes}, rows=len(notes))
         writer.commit({"key": key})
     return StepOutcome("analyze", processed, reused=False, seconds=time.perf_counter() - started)

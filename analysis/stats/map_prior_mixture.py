@@ -48,8 +48,8 @@ AIC_PENALTY = 6.0
 AIC_SAMPLE_SIZE = 4000
 """The sample size the AIC is computed for: RBesT's default MCMC sample (4 chains × (6000 − 2000) / 4)."""
 ROBUST_LABEL = "robust"
-_ELIR_GRID = np.linspace(-30.0, 30.0, 12001)
-"""Logit grid of the ELIR integral (spacing 0.005: exact to ~1e-10 for components up to a + b ≈ 1e5)."""
+_ELIR_GRID = np.linspace(-30.0, 30.0, 6001)
+"""Logit grid of the ELIR integral (spacing 0.01: trapezoid error below 1e-12 for components up to a + b ≈ 1e4)."""
 _BOX_REL_ERR = 1.0 + 1e-7
 """Counts as likely as the observed one within 1e-7 count as no more likely (R's binom.test tolerance)."""
 
@@ -110,7 +110,7 @@ class BetaMixture:
         w, a, b = self._arrays()
         p = np.asarray(p, dtype=float)[..., None]
         with np.errstate(divide="ignore"):
-            terms = np.log(w) + stats.beta.logpdf(p, a, b)
+            terms = np.log(w) + special.xlogy(a - 1, p) + special.xlog1py(b - 1, -p) - special.betaln(a, b)
         return special.logsumexp(terms, axis=-1)
 
     def pdf(self, p: np.ndarray) -> np.ndarray:
@@ -353,7 +353,7 @@ def fit_beta_mixture(
         a, b = _beta_ml(c1, c2, a, b)
     start = np.concatenate([np.log(weights), np.log(np.maximum(a - 1, 1e-8)), np.log(np.maximum(b - 1, 1e-8))])
     solution = optimize.minimize(
-        _objective, start, args=(log_p, log_q, mass), jac=True, method="BFGS", options={"maxiter": 2000, "gtol": 1e-9}
+        _objective, start, args=(log_p, log_q, mass), jac=True, method="BFGS", options={"maxiter": 2000, "gtol": 1e-8}
     )
     best = solution.x if np.isfinite(solution.fun) and solution.fun <= _objective(start, log_p, log_q, mass)[0] else start
     logits = best[:components] - best[:components].max()
@@ -375,12 +375,18 @@ def fit_beta_mixture(
 def auto_fit_beta_mixture(log_p: np.ndarray, log_q: np.ndarray, mass: np.ndarray, max_components: int) -> MixtureFit:
     """The fit with the lowest AIC among 1 … ``max_components`` components, as RBesT ``automixfit``.
 
-    RBesT's default: ``Nc = 1:4``, penalty ``k = 6`` per parameter (3k − 1 parameters), the
-    log-likelihood of its MCMC sample (4,000 draws by default); here the expected log density under
-    the exact MAP prior times :data:`AIC_SAMPLE_SIZE`. Ties go to fewer components.
+    RBesT: ``Nc = 1:4``, penalty ``k = 6`` per parameter (3k − 1 parameters), the log-likelihood of
+    its MCMC sample (4,000 draws by default); here the expected log density under the exact MAP
+    prior times :data:`AIC_SAMPLE_SIZE`. Components are added while the AIC improves (RBesT's
+    ``thresh = 0``); ties go to fewer components.
     """
-    fits = [fit_beta_mixture(log_p, log_q, mass, k) for k in range(1, max_components + 1)]
-    return min(fits, key=lambda fit: fit.aic)
+    best = fit_beta_mixture(log_p, log_q, mass, 1)
+    for k in range(2, max_components + 1):
+        fit = fit_beta_mixture(log_p, log_q, mass, k)
+        if fit.aic >= best.aic:
+            break
+        best = fit
+    return best
 
 
 __all__ = [

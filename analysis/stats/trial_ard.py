@@ -22,6 +22,7 @@ from analysis.stats.cohort_comparison import cohort_comparison_ard, subject_fram
 from analysis.stats.cumulative_incidence import cif_ard_rows, cuminc
 from analysis.stats.historical import compare_with_cohorts, plan_comparisons, skipped_notes, trial_counts_from_ard
 from analysis.stats.kaplan_meier import follow_up_ard_rows, kaplan_meier, km_ard_rows, median_follow_up
+from analysis.stats.map_prior_ard import endpoint_counts, map_prior_ard
 from analysis.stats.proportions import rate_rows
 from analysis.stats.quantiles import summary_ard_rows
 from analysis.stats.stopping_ard import stopping_rows
@@ -38,6 +39,8 @@ RATE_VARIABLES = (
     "icu_level_support",
 )
 """outputs.md's ``crs_rate`` variables, then issue 5's tocilizumab use and ICU-level support."""
+RATE_TABLES = ("adsl", "crs", "icans", "anakinra", "crs_timeline")
+"""The derived tables :func:`derive_rate_endpoints` reads, in its order."""
 RESPONSE_VARIABLES = ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
 KM_PARAMETERS = ("OS", "EFS", "RFS")
 MONTHS = {"month_3": 3, "month_6": 6, "month_12": 12}
@@ -247,8 +250,18 @@ def build_trial_ard(
         *published_outcome_rows(cohorts),
         *stopping_rows(endpoints, tables["adsl"], plan.stopping),
     ]
-    ard = pd.concat([to_frame(rows), regression_ard(tables, historical)], ignore_index=True)
-    return validate_ard(ard.sort_values(list(ARD_KEY), kind="mergesort").reset_index(drop=True)), skipped_notes(skipped)
+    map_rows, map_notes = map_prior_ard(
+        cohorts,
+        trial_counts_from_ard(to_frame(rate)),
+        plan.map,
+        plan.high_burden_pct,
+        None if historical is None else endpoint_counts(derive_rate_endpoints(*(historical[t] for t in RATE_TABLES))),
+    )
+    ard = pd.concat([to_frame([*rows, *map_rows]), regression_ard(tables, historical)], ignore_index=True)
+    return (
+        validate_ard(ard.sort_values(list(ARD_KEY), kind="mergesort").reset_index(drop=True)),
+        skipped_notes(skipped) + map_notes,
+    )
 
 
 __all__ = ["build_trial_ard", "derive_rate_endpoints", "is_interim"]

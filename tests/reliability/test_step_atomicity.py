@@ -35,7 +35,7 @@ STEP_FILES = {
         "icans.parquet",
         "queries.parquet",
     ],
-    "analyze": ["ard.parquet", "comparison_notes.json"],
+    "analyze": ["ard.parquet", "comparison_notes.json", "map_prior_densities.parquet"],
     "report": [
         "report/dsmb_open_report.html",
         "report/dsmb_open_report.pdf",
@@ -43,7 +43,7 @@ STEP_FILES = {
         "report/dsmb_report.pdf",
     ],
 }
-STAGED_WRITES = {"ingest": 3, "derive": 8, "analyze": 2, "report": 4}
+STAGED_WRITES = {"ingest": 3, "derive": 8, "analyze": 3, "report": 4}
 
 
 class InjectedFault(RuntimeError):
