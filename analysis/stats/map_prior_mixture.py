@@ -48,8 +48,9 @@ AIC_PENALTY = 6.0
 AIC_SAMPLE_SIZE = 4000
 """The sample size the AIC is computed for: RBesT's default MCMC sample (4 chains × (6000 − 2000) / 4)."""
 ROBUST_LABEL = "robust"
-_ELIR_GRID = np.linspace(-30.0, 30.0, 6001)
-"""Logit grid of the ELIR integral (spacing 0.01: trapezoid error below 1e-12 for components up to a + b ≈ 1e4)."""
+_ELIR_GRID = np.linspace(-60.0, 60.0, 8001)
+"""Logit grid of the ELIR integral: spacing 0.015 (trapezoid exact to ~1e-12 for components up to a + b ≈ 5000);
+the tails beyond ±60 hold e^(−60(a − 1)) of a component's term (1e-5 at a = 1.2)."""
 _BOX_REL_ERR = 1.0 + 1e-7
 """Counts as likely as the observed one within 1e-7 count as no more likely (R's binom.test tolerance)."""
 
@@ -184,7 +185,8 @@ def ess_elir(mixture: BetaMixture) -> float:
 
     :math:`p(1 - p)` being the inverse Fisher information of one Bernoulli observation. Integrated
     on a fine logit grid (trapezoid; the integrand decays like a beta density at both ends). For a
-    single Beta(a, b) it is exactly a + b. RBesT requires every a, b ≥ 1 (the integral diverges
+    single Beta(a, b) with a, b > 1 it is exactly a + b; a parameter equal to 1 contributes nothing
+    (Beta(1, 1) has ESS 0, as in RBesT). RBesT requires every a, b ≥ 1 (the integral diverges
     otherwise); so does this function.
     """
     w, a, b = mixture._arrays()
@@ -264,8 +266,13 @@ def _beta_ml(c1: np.ndarray, c2: np.ndarray, a: np.ndarray, b: np.ndarray) -> tu
         t = _trigamma(a + b)
         h11, h22 = _trigamma(a) - t, _trigamma(b) - t  # minus the Hessian
         det = h11 * h22 - t * t
-        a = np.maximum(a + (h22 * grad_a + t * grad_b) / det, 1.0)
-        b = np.maximum(b + (t * grad_a + h11 * grad_b) / det, 1.0)
+        joint_a = a + (h22 * grad_a + t * grad_b) / det
+        joint_b = b + (t * grad_a + h11 * grad_b) / det
+        # a coordinate that would leave a, b ≥ 1 stays at 1 and the other takes its own Newton step
+        a_bound, b_bound = joint_a < 1.0, joint_b < 1.0
+        a = np.where(a_bound, 1.0, np.where(b_bound, a + grad_a / h11, joint_a))
+        b = np.where(b_bound, 1.0, np.where(a_bound, b + grad_b / h22, joint_b))
+        a, b = np.maximum(a, 1.0), np.maximum(b, 1.0)
     return a, b
 
 
@@ -351,11 +358,13 @@ def fit_beta_mixture(
         c2 = (responsibility * log_q[:, None]).sum(axis=0) / weights
         weights = weights / weights.sum()
         a, b = _beta_ml(c1, c2, a, b)
-    start = np.concatenate([np.log(weights), np.log(np.maximum(a - 1, 1e-8)), np.log(np.maximum(b - 1, 1e-8))])
+    start = np.concatenate([np.log(weights), np.log(np.maximum(a - 1, 1e-3)), np.log(np.maximum(b - 1, 1e-3))])
     solution = optimize.minimize(
-        _objective, start, args=(log_p, log_q, mass), jac=True, method="BFGS", options={"maxiter": 2000, "gtol": 1e-8}
+        _objective, start, args=(log_p, log_q, mass), jac=True, method="BFGS", options={"maxiter": 1000, "gtol": 1e-6}
     )
-    best = solution.x if np.isfinite(solution.fun) and solution.fun <= _objective(start, log_p, log_q, mass)[0] else start
+    best = (
+        solution.x if np.isfinite(solution.fun) and solution.fun <= _objective(start, log_p, log_q, mass)[0] else start
+    )
     logits = best[:components] - best[:components].max()
     weights = np.exp(logits - _logsumexp(logits, axis=0))
     a, b = _shape(best[components : 2 * components]), _shape(best[2 * components :])
