@@ -350,3 +350,39 @@ def stopping_boundary(boundary: pd.DataFrame, path: pd.DataFrame, title: str, na
         ax.legend(loc="upper left", fontsize=7)
         ax.grid(color="#eeeeee")
         return to_svg(fig, name)
+
+
+MAP_CURVES = {
+    "map": ("MAP prior", HISTORICAL_COLOUR, "--"),
+    "robust_map": ("robust MAP prior", HISTORICAL_COLOUR, "-"),
+    "posterior": ("trial posterior (robust prior)", TRIAL_COLOUR, "-"),
+}
+
+
+def map_prior(densities: pd.DataFrame, titles: Mapping[str, str]) -> str:
+    """The MAP prior, the robust MAP prior and the trial's posterior of each group on one rate axis.
+
+    ``densities``: the analyze step's ``map_prior_densities`` table (group, curve, p, density);
+    ``titles``: group → panel title. One panel per group, in ``titles`` order.
+    """
+    groups = [g for g in titles if g in set(densities["group"])]
+    columns = min(3, max(len(groups), 1))
+    rows = -(-max(len(groups), 1) // columns)
+    with matplotlib.rc_context(RC):
+        fig, axes = plt.subplots(rows, columns, figsize=(7.0, 2.0 * rows), squeeze=False)
+        for ax, group in zip(axes.flat, groups, strict=False):
+            part = densities[densities["group"] == group]
+            for curve, (label, colour, style) in MAP_CURVES.items():
+                line = part[part["curve"] == curve]
+                if len(line):
+                    ax.plot(100 * line["p"], line["density"], color=colour, linestyle=style, linewidth=1.2, label=label)
+            ax.set_title(titles[group], fontsize=7.5)
+            ax.set_xlim(0, 100)
+            ax.set_yticks([])
+            ax.set_xlabel("rate, %", fontsize=7)
+        for ax in list(axes.flat)[len(groups) :]:
+            ax.axis("off")
+        handles, labels = axes.flat[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncols=3, bbox_to_anchor=(0.5, -0.02))
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+        return to_svg(fig, "map-prior")

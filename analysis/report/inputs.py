@@ -53,6 +53,8 @@ class ReportInputs:
         The historical cohorts (the project's copy of historical_cohorts.yaml).
     comparison_notes : list of str or None
         The analyze step's notes on comparisons not made (``comparison_notes.json``), None when absent.
+    map_prior_densities : DataFrame or None
+        ``map_prior_densities.parquet`` (the MAP-prior figure's curves), None when absent.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -60,6 +62,7 @@ class ReportInputs:
     provenance: dict[str, Any]
     cohorts: list[dict[str, Any]]
     comparison_notes: list[str] | None = None
+    map_prior_densities: pd.DataFrame | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -93,7 +96,9 @@ def load_inputs(processed: Path, cohorts_path: Path = DEFAULT_COHORTS_PATH) -> R
     notes = (
         json.loads(notes_path.read_text(encoding="utf-8")).get("skipped_comparisons") if notes_path.exists() else None
     )
-    return ReportInputs(tables, manifest, _provenance(processed), load_cohorts(cohorts_path), notes)
+    densities_path = processed / "map_prior_densities.parquet"
+    densities = pd.read_parquet(densities_path) if densities_path.exists() else None
+    return ReportInputs(tables, manifest, _provenance(processed), load_cohorts(cohorts_path), notes, densities)
 
 
 def _provenance(processed: Path) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import pandas as pd
 from analysis.report.sections import ReportContext, Section
 from analysis.report.sections_comparison import historical_section, skipped_appendix
 from analysis.report.sections_efficacy import efficacy_section
+from analysis.report.sections_map import map_prior_section
 from analysis.report.sections_safety import ae_section, anakinra_section, crs_section, icans_section, listings_section
 from analysis.report.sections_stopping import oc_appendix, stopping_section, summary_section
 from analysis.report.tables import gt_html
@@ -49,6 +50,7 @@ def closed_sections(ctx: ReportContext) -> list[Section]:
         icans_section(ctx),
         ae_section(ctx),
         historical_section(ctx),
+        map_prior_section(ctx),
         efficacy_section(ctx),
         stopping_section(ctx),
         listings_section(ctx),

@@ -370,8 +370,8 @@ def map_prior_densities(ard: pd.DataFrame) -> pd.DataFrame:
 __all__ = [
     "ANALYSIS",
     "GROUPS",
-    "endpoint_counts",
     "MapCandidate",
+    "endpoint_counts",
     "map_candidates",
     "map_prior_ard",
     "map_prior_densities",

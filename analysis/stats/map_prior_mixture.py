@@ -319,7 +319,7 @@ def _initial_components(log_p: np.ndarray, log_q: np.ndarray, mass: np.ndarray, 
 
 
 def fit_beta_mixture(
-    log_p: np.ndarray, log_q: np.ndarray, mass: np.ndarray, components: int, em_iterations: int = 20
+    log_p: np.ndarray, log_q: np.ndarray, mass: np.ndarray, components: int, em_iterations: int = 10
 ) -> MixtureFit:
     """EM fit of a ``components``-beta mixture (every a, b ≥ 1) to a distribution on points.
 
