@@ -248,7 +248,7 @@ def test_two_runs_on_the_same_bundle_and_cut_give_byte_identical_tables(
     second = tmp_path / "second"
     run_demo_pipeline(second)
     tables = sorted(p.name for p in demo_run.out.glob("*.parquet"))
-    assert len(tables) == 12
+    assert len(tables) == 13  # the 12 of outputs.md and map_prior_densities
     for name in [*tables, "comparison_notes.json"]:
         assert (second / name).read_bytes() == (demo_run.out / name).read_bytes(), name
 
