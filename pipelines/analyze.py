@@ -1,4 +1,4 @@
-"""The analyze step: read the derived tables of one output folder, write ard.parquet, the MAP-prior densities and the
+"""The analyze step: read the derived tables of one output folder, write ard.parquet, the tables beside it and the
 comparison notes."""
 
 from __future__ import annotations
@@ -9,10 +9,9 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow, task
 
+from analysis.reference.cohorts import HISTORICAL_COHORTS_PATH, load_cohorts
 from analysis.settings import AnalysisPlan
-from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
-from analysis.stats.map_prior_ard import map_prior_densities
-from analysis.stats.trial_ard import build_trial_ard
+from analysis.stats.results import analyze_trial
 from analysis.store import (
     StepWriter,
     cache_key,
@@ -31,8 +30,10 @@ ANALYSIS_INPUTS = ("adsl", "crs", "icans", "anakinra", "crs_timeline", "adtte")
 
 
 def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = None) -> StepOutcome:
-    """Compute every analysis result from the derived tables; write ``ard.parquet``, ``map_prior_densities.parquet``
-    (the curves of the closed report's MAP-prior figure, from the ARD's mixtures) and ``comparison_notes.json``.
+    """Compute every analysis result from the derived tables; write ``ard.parquet``, the tables beside it
+    (:func:`analysis.stats.results.analyze_trial`) and ``comparison_notes.json``.
+
+    The historical cohorts are read and validated here, once (a malformed file is a settings error).
 
     ``historical``: the processed folder of the site's historical export (ingested and derived
     exactly as the trial's), which adds the trial-vs-historical regression rows.
@@ -45,23 +46,24 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
                 "historical": None
                 if historical is None
                 else read_manifest(historical)["steps"].get("derive", {}).get("key"),
-                "cohorts": file_sha256(DEFAULT_COHORTS_PATH),
+                "cohorts": file_sha256(HISTORICAL_COHORTS_PATH),
                 "settings": plan.settings_hash(),
                 "code": code_version(),
             }
         )
         if step_is_current(processed, "analyze", key):
             return StepOutcome("analyze", processed, reused=True, seconds=time.perf_counter() - started)
-        tables = read_tables(processed)
-        ard, notes = build_trial_ard(
-            tables, load_cohorts(), plan, None if historical is None else read_tables(historical)
+        cohorts = load_cohorts(HISTORICAL_COHORTS_PATH).cohorts
+        results = analyze_trial(
+            read_tables(processed), cohorts, plan, None if historical is None else read_tables(historical)
         )
         record = {
             **read_provenance(processed / "adsl.parquet"),
-            "historical_cohorts_sha256": file_sha256(DEFAULT_COHORTS_PATH),
+            "historical_cohorts_sha256": file_sha256(HISTORICAL_COHORTS_PATH),
         }
-        writer.table("ard.parquet", ard, record)
-        writer.table("map_prior_densities.parquet", map_prior_densities(ard), record)
+        for name, table in results.tables.items():
+            writer.table(f"{name}.parquet", table, record)
+        notes = results.skipped_comparisons
         writer.json_file("comparison_notes.json", {"skipped_comparisons": notes}, rows=len(notes))
         writer.commit({"key": key})
     return StepOutcome("analyze", processed, reused=False, seconds=time.perf_counter() - started)

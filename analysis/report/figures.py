@@ -3,8 +3,8 @@
 Reproducible output: each figure is saved with a fixed ``svg.hashsalt`` (its own name, so ids never
 clash between the figures of one page) and ``metadata={'Date': None}``; text stays text
 (``svg.fonttype = 'none'``), so the numbers on a figure can be found in the PDF's text. The
-figures draw numbers that were already estimated (ARD) or descriptive data; the step curves of the
-Kaplan–Meier and cumulative-incidence plots are computed for plotting only.
+figures draw numbers that were already estimated (the ARD, and the step functions of ``km_curves`` and
+``cif_curves``) or descriptive data; they compute no statistic.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Reading one output folder for the report: the tables of outputs.md, the ARD, the manifest, provenance."""
+"""Reading one output folder for the report: the tables of outputs.md, the ARD and the analyze step's other
+tables, the comparison notes, the manifest, provenance."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.stats.historical import DEFAULT_COHORTS_PATH, load_cohorts
 from analysis.store import read_provenance
 
 TABLES: tuple[str, ...] = (
@@ -25,8 +25,14 @@ TABLES: tuple[str, ...] = (
     "adtte",
     "queries",
     "ard",
+    "comparison_plan",
+    "published_outcomes",
+    "km_curves",
+    "cif_curves",
 )
-"""Every table the report reads (outputs.md)."""
+"""Every table the report reads: outputs.md's, and the analyze step's tables beside the ARD."""
+COMPARISON_NOTES = "comparison_notes.json"
+"""The analyze step's notes on the historical comparisons not made."""
 
 PROVENANCE_FROM: tuple[str, ...] = ("ard", "adsl", "participants")
 """The tables whose ``pacer`` metadata is read for the front page, first found wins."""
@@ -49,10 +55,8 @@ class ReportInputs:
     provenance : dict
         The run-invariant ``pacer`` metadata of the tables (input SHA-256s, data cut, code version,
         analysis plan and its hash).
-    cohorts : list of dict
-        The historical cohorts (the project's copy of historical_cohorts.yaml).
-    comparison_notes : list of str or None
-        The analyze step's notes on comparisons not made (``comparison_notes.json``), None when absent.
+    comparison_notes : list of str
+        The analyze step's notes on comparisons not made (``comparison_notes.json``).
     map_prior_densities : DataFrame or None
         ``map_prior_densities.parquet`` (the MAP-prior figure's curves), None when absent.
     """
@@ -60,8 +64,7 @@ class ReportInputs:
     tables: dict[str, pd.DataFrame]
     manifest: dict[str, Any]
     provenance: dict[str, Any]
-    cohorts: list[dict[str, Any]]
-    comparison_notes: list[str] | None = None
+    comparison_notes: list[str]
     map_prior_densities: pd.DataFrame | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
@@ -76,8 +79,8 @@ class ReportInputs:
         return str(cut)
 
 
-def load_inputs(processed: Path, cohorts_path: Path = DEFAULT_COHORTS_PATH) -> ReportInputs:
-    """Read every table of :data:`TABLES`, ``manifest.json`` and the provenance from ``processed``.
+def load_inputs(processed: Path) -> ReportInputs:
+    """Read every table of :data:`TABLES`, ``comparison_notes.json``, ``manifest.json`` and the provenance.
 
     Raises
     ------
@@ -86,19 +89,15 @@ def load_inputs(processed: Path, cohorts_path: Path = DEFAULT_COHORTS_PATH) -> R
     """
     processed = Path(processed)
     missing = [f"{name}.parquet" for name in TABLES if not (processed / f"{name}.parquet").exists()]
-    if not (processed / "manifest.json").exists():
-        missing.append("manifest.json")
+    missing += [name for name in (COMPARISON_NOTES, "manifest.json") if not (processed / name).exists()]
     if missing:
         raise ReportInputError(f"{processed}: cannot build the report, missing {', '.join(missing)}")
     tables = {name: pd.read_parquet(processed / f"{name}.parquet") for name in TABLES}
     manifest = json.loads((processed / "manifest.json").read_text(encoding="utf-8"))
-    notes_path = processed / "comparison_notes.json"
-    notes = (
-        json.loads(notes_path.read_text(encoding="utf-8")).get("skipped_comparisons") if notes_path.exists() else None
-    )
+    notes = json.loads((processed / COMPARISON_NOTES).read_text(encoding="utf-8"))["skipped_comparisons"]
     densities_path = processed / "map_prior_densities.parquet"
     densities = pd.read_parquet(densities_path) if densities_path.exists() else None
-    return ReportInputs(tables, manifest, _provenance(processed), load_cohorts(cohorts_path), notes, densities)
+    return ReportInputs(tables, manifest, _provenance(processed), notes, densities)
 
 
 def _provenance(processed: Path) -> dict[str, Any]:

@@ -1,24 +1,21 @@
 """Closed-session comparison with the historical cohorts: forest plot, how each comparison is made, the numbers.
 
 Every number is read from the ARD (``historical_comparison`` and, for the trial's exact CI, ``crs_rate``);
-how a comparison is made (scale, burden group, overlap) follows the same rules as the analysis
-(:func:`analysis.stats.historical.plan_comparisons`). The historical exact CIs of the forest plot are
-Clopper–Pearson intervals of the published counts (analysis.stats.proportions).
+how a comparison is made (scale, burden group, independence, the comparator's own fever trigger, role)
+and the exact CI of each published proportion are read from the analyze step's ``comparison_plan``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from analysis.report import figures, fmt
+from analysis.report.inputs import ReportInputError
 from analysis.report.sections import ReportContext, Section, bullets, figure, para
 from analysis.report.sections_safety import PENN_BIAS
 from analysis.report.tables import gt_html
-from analysis.stats.historical import plan_comparisons, skipped_notes
-from analysis.stats.proportions import clopper_pearson
 
 ENDPOINT_NAMES = {
     "crs_any": "any CRS",
@@ -28,49 +25,39 @@ ENDPOINT_NAMES = {
     "icans_grade3plus": "ICANS grade ≥ 3",
 }
 GROUP_NAMES = {"all": "all", "high_burden": "high burden", "low_burden": "low burden"}
-COMPARATOR_FEVER_TRIGGER = {
-    "kadauke_pt_htb": "tocilizumab at two readings ≥ 38.5 °C within 24 h (CHOP)",
-}
-"""A comparator's own pre-emptive fever trigger, where it had one (from the cohort's population text in
-historical_cohorts.yaml); PACER's trigger is two readings > 38.5 °C 4–24 h apart."""
 
 
 def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
-    """The ARD's historical comparisons with how each was made; and the notes of those not made."""
-    cohorts = {c["id"]: c for c in ctx.inputs.cohorts}
-    planned, skipped = plan_comparisons(
-        list(cohorts.values()),
-        high_burden_pct=ctx.plan.high_burden_pct,
-        primary_comparator=ctx.plan.primary.comparator,
-        primary_endpoint=ctx.plan.primary.endpoint,
-    )
-    by_key = {(p.cohort_id, p.endpoint): p for p in planned}
+    """The ARD's historical comparisons, each with how it was made (``comparison_plan``), primary first; and
+    the analyze step's notes on the comparisons not made (``comparison_notes.json``)."""
+    plan = ctx.inputs["comparison_plan"]
+    made = {(str(row.cohort_id), str(row.endpoint)): row for row in plan[plan["compared"]].itertuples(index=False)}
     out = []
     for cohort_id, endpoint in ctx.ard.pairs("historical_comparison"):
         v = lambda stat, method="descriptive": ctx.ard.value("historical_comparison", cohort_id, endpoint, stat, method)  # noqa: E731
-        p = by_key.get((cohort_id, endpoint))
-        cohort = cohorts.get(cohort_id, {})
-        scale = p.scale if p else str(cohort.get("crs_scale") or "unknown")
-        group = p.trial_group if p else "all"
-        trial_variable = p.trial_variable if p else endpoint
+        how = made.get((cohort_id, endpoint))
+        if how is None:
+            raise ReportInputError(
+                f"comparison_plan.parquet has no compared row for {cohort_id} × {endpoint}, which the ARD holds"
+            )
         out.append(
             {
                 "cohort_id": cohort_id,
-                "cohort_name": str(cohort.get("name", cohort_id)),
                 "endpoint": endpoint,
-                "scale": scale,
-                "group": group,
-                "trial_variable": trial_variable,
-                "primary": cohort_id == ctx.plan.primary.comparator and endpoint == ctx.plan.primary.endpoint,
-                "overlapping": bool(p.overlapping) if p else False,
+                "scale": str(how.scale),
+                "group": str(how.trial_group),
+                "primary": how.role == "primary",
+                "overlapping": bool(how.overlapping),
                 "burden_matched": v("burden_matched") == 1.0,
-                "trial": ctx.ard.rate("crs_rate", group, trial_variable),
+                "trial": ctx.ard.rate("crs_rate", str(how.trial_group), str(how.trial_variable)),
                 "trial_n": v("trial_n"),
                 "trial_N": v("trial_N"),
                 "trial_p": v("trial_p"),
                 "historical_n": v("historical_n"),
                 "historical_N": v("historical_N"),
                 "historical_p": v("historical_p"),
+                "historical_ci_low": float(how.historical_ci_low),
+                "historical_ci_high": float(how.historical_ci_high),
                 "p_binom": v("p_value", "binom_exact_1s"),
                 "p_fisher": v("p_value", "fisher_exact"),
                 "p_katz": v("p_value", "katz_log"),
@@ -81,11 +68,11 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
                 "rr_low": v("rr_ci_low", "katz_log"),
                 "rr_high": v("rr_ci_high", "katz_log"),
                 "prob_lower": v("prob_lower", "beta_binomial"),
-                "trigger": COMPARATOR_FEVER_TRIGGER.get(cohort_id, ""),
+                "trigger": "" if pd.isna(how.fever_trigger) else str(how.fever_trigger),
             }
         )
     out.sort(key=lambda r: (not r["primary"], r["endpoint"], r["cohort_id"]))
-    return out, skipped_notes(skipped)
+    return out, ctx.inputs.comparison_notes
 
 
 def _scale(r: dict[str, Any]) -> str:
@@ -114,7 +101,6 @@ def historical_section(ctx: ReportContext) -> Section:
     forest_rows = []
     for r in rows:
         hn, hN = r["historical_n"], r["historical_N"]
-        h_low, h_high = clopper_pearson(int(hn), int(hN)) if not fmt.is_missing(hN) and hN > 0 else (np.nan, np.nan)
         scale = "Penn approx." if r["scale"] == "penn" else "ASTCT"
         marks = [
             m
@@ -141,8 +127,8 @@ def historical_section(ctx: ReportContext) -> Section:
                 "label": f"{r['cohort_id']}",
                 "kind": "historical",
                 "p": r["historical_p"],
-                "low": h_low,
-                "high": h_high,
+                "low": r["historical_ci_low"],
+                "high": r["historical_ci_high"],
                 "primary": r["primary"],
                 "note": f"{fmt.count(hn)}/{fmt.count(hN)}" + (f" · {'; '.join(marks)}" if marks else ""),
             }
@@ -218,10 +204,8 @@ def historical_section(ctx: ReportContext) -> Section:
 
 
 def skipped_appendix(ctx: ReportContext) -> Section:
-    """The analyze step's notes on comparisons not made (comparison_notes.json), else the same rules applied here."""
+    """The analyze step's notes on comparisons not made (comparison_notes.json)."""
     skipped = ctx.inputs.comparison_notes
-    if skipped is None:
-        _, skipped = comparisons(ctx)
     section = Section("comparisons-not-made", "Historical comparisons not made", appendix=True)
     section.add(para("A cohort with an unknown scale, a null figure or confirmed: false is not compared (outputs.md)."))
     return section.add(bullets(skipped, "small") if skipped else para("Every planned comparison was made."))

@@ -1,20 +1,18 @@
 """Closed-session efficacy: response beside the historical figures, survival and relapse.
 
-Every estimate is read from the ARD (``response``, ``km``, ``cif``, ``follow_up``). The Kaplan–Meier
-and cumulative-incidence step curves are computed from adtte.parquet for plotting only, with the
-project's own estimators (analysis.stats); the numbers at risk under the axis are the ARD's.
+Every estimate is read from the ARD (``response``, ``km``, ``cif``, ``follow_up``); the published
+figures of the confirmed historical cohorts from ``published_outcomes``; the Kaplan–Meier and
+cumulative-incidence step curves from ``km_curves`` and ``cif_curves`` (the analyze step's fits, whose
+values at 3, 6 and 12 months are the ARD's). The numbers at risk under the axis are the ARD's.
 """
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from analysis.report import figures, fmt
 from analysis.report.sections import ReportContext, Section, figure, para
 from analysis.report.tables import gt_html
-from analysis.stats.cumulative_incidence import cuminc
-from analysis.stats.kaplan_meier import kaplan_meier
 
 HISTORICAL_12MO = {"OS": "os_12mo", "EFS": "efs_12mo"}
 HISTORICAL_RESPONSE = {
@@ -24,28 +22,38 @@ HISTORICAL_RESPONSE = {
         ("cr_cri_best_response_pct", "best response CR/CRi"),
     )
 }
+"""Which published figures (``published_outcomes.variable``) sit beside which trial estimate, and what they are."""
+
+
+def _published(ctx: ReportContext, variable: str) -> list[tuple[str, float, float | None, float | None]]:
+    """(cohort id, estimate, CI low, CI high) in percent of one published figure, in the reference's cohort order."""
+    published = ctx.inputs["published_outcomes"]
+    rows = published[published["variable"] == variable].sort_values("cohort_order", kind="mergesort")
+    return [
+        (
+            str(row.cohort_id),
+            float(row.estimate_pct),
+            None if pd.isna(row.ci_low_pct) else float(row.ci_low_pct),
+            None if pd.isna(row.ci_high_pct) else float(row.ci_high_pct),
+        )
+        for row in rows.itertuples(index=False)
+    ]
 
 
 def efficacy_section(ctx: ReportContext) -> Section:
-    inputs, ard = ctx.inputs, ctx.ard
+    ard = ctx.ard
     section = Section("efficacy", "Efficacy")
-    cohorts = ctx.inputs.cohorts
     rows = []
     for variable, label in (
         ("cr_cri_day28", "CR/CRi at day 28"),
         ("mrd_negative_day28", "MRD-negative (< 0.01 %) at day 28"),
         ("best_cr_cri_3mo", "Best response CR/CRi within 3 months"),
     ):
-        historical = []
-        for field, what in HISTORICAL_RESPONSE.get(variable, ()):
-            for c in cohorts:
-                value = c.get(field)
-                if isinstance(value, dict) and value.get("estimate") is not None:
-                    ci = value.get("ci") or [None, None]
-                    extra = f" ({ci[0]:g}–{ci[1]:g})" if ci[0] is not None else ""
-                    historical.append(f"{c['id']}: {value['estimate']:g} %{extra}, {what}")
-                elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                    historical.append(f"{c['id']}: {value:g} %, {what}")
+        historical = [
+            f"{cohort_id}: {estimate:g} %" + (f" ({low:g}–{high:g})" if low is not None else "") + f", {what}"
+            for field, what in HISTORICAL_RESPONSE.get(variable, ())
+            for cohort_id, estimate, low, high in _published(ctx, field)
+        ]
         count, estimate = fmt.rate_cells(ard.rate("response", "all", variable))
         rows.append(
             {
@@ -60,35 +68,31 @@ def efficacy_section(ctx: ReportContext) -> Section:
     )
     follow = ard.value("follow_up", "all", "months", "median")
     section.add(para(f"Median follow-up (reverse Kaplan–Meier on OS): {fmt.number(follow)} months."))
-    adtte = inputs["adtte"]
-    month = ctx.plan.days_per_month
+    km_curves = ctx.inputs["km_curves"]
     curves, at_risk = {}, {}
     for param in ("OS", "EFS"):
-        data = adtte[adtte["paramcd"].astype(str) == param]
-        if data.empty:
+        steps = km_curves[km_curves["parameter"] == param].sort_values("step")
+        if steps.empty:
             continue
-        fit = kaplan_meier(data["aval"].astype(float) / month, data["cnsr"].astype(int) == 0)
-        curves[param] = pd.DataFrame({"time": np.r_[0.0, fit.time], "value": np.r_[1.0, fit.surv]})
+        curves[param] = pd.DataFrame(
+            {"time": steps["time_months"].to_numpy(float), "value": steps["surv"].to_numpy(float)}
+        )
         at_risk[param] = {
-            0: f"{len(data)}",
+            0: f"{int(steps['n_risk'].iloc[0])}",
             **{m: fmt.count(ard.value("km", param, f"month_{m}", "n_risk")) for m in (3, 6, 12)},
         }
-    historical = []
-    for param, field in HISTORICAL_12MO.items():
-        for c in cohorts:
-            value = c.get(field)
-            if isinstance(value, dict) and value.get("estimate") is not None:
-                ci = value.get("ci") or [None, None]
-                historical.append(
-                    {
-                        "label": f"{param} at 12 months, {c['id']}",
-                        "month": 12.0,
-                        "estimate": float(value["estimate"]),
-                        "low": ci[0],
-                        "high": ci[1],
-                        "colour": "#7d9cc4" if param == "OS" else "#d99a94",
-                    }
-                )
+    historical = [
+        {
+            "label": f"{param} at 12 months, {cohort_id}",
+            "month": 12.0,
+            "estimate": estimate,
+            "low": low,
+            "high": high,
+            "colour": "#7d9cc4" if param == "OS" else "#d99a94",
+        }
+        for param, field in HISTORICAL_12MO.items()
+        for cohort_id, estimate, low, high in _published(ctx, field)
+    ]
     if curves:
         section.add(
             figure(
@@ -108,7 +112,6 @@ def efficacy_section(ctx: ReportContext) -> Section:
             row[f"{m} months"] = f"{fmt.pct(s('surv'))} ({fmt.ci(s('ci_low'), s('ci_high'))})"
             row[f"at risk {m}"] = fmt.count(s("n_risk"))
         km_rows.append(row)
-    cir = adtte[adtte["paramcd"].astype(str) == "CIR"]
     row = {"Endpoint": "Cumulative incidence of relapse"}
     for m in (3, 6, 12):
         s = lambda stat: ard.value("cif", "CIR", f"month_{m}", stat)  # noqa: E731
@@ -127,9 +130,10 @@ def efficacy_section(ctx: ReportContext) -> Section:
             notes=["n.e.: not estimable (beyond the longest follow-up)."],
         )
     )
+    cif_curves = ctx.inputs["cif_curves"]
+    cir = cif_curves[cif_curves["parameter"] == "CIR"].sort_values("step")
     if not cir.empty:
-        fit = cuminc(cir["aval"].astype(float) / month, cir["event_code"].astype(int), cause=1, cencode=0)
-        curve = pd.DataFrame({"time": fit.time, "value": fit.est})
+        curve = pd.DataFrame({"time": cir["time_months"].to_numpy(float), "value": cir["cif"].to_numpy(float)})
         section.add(
             figure(
                 figures.survival({"CIR": curve}, {}, [], "cumulative incidence of relapse, %", "cir", ascending=True),

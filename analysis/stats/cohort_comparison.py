@@ -1,6 +1,6 @@
 """Trial vs the site's own historical patients, and regression within the trial, as ARD rows.
 
-The glue of issue 5's "Historical patients of our own" and "Survival and regression within the
+The glue of the analyses "historical patients of our own" and "survival and regression within the
 trial": it turns subject-level frames into Analysis Results Data rows (outputs.md's seven columns)
 using the estimators of :mod:`analysis.stats.firth_logistic`, :mod:`~analysis.stats.logistic`,
 :mod:`~analysis.stats.iptw`, :mod:`~analysis.stats.cox`, :mod:`~analysis.stats.log_rank` and

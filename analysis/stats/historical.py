@@ -1,13 +1,13 @@
-"""Historical cohorts: which comparisons can be made, and the ``historical_comparison`` ARD rows.
+"""Historical cohorts: which comparisons can be made and how, the comparison plan, and the ARD rows.
 
-The cohorts are the published figures of ``analysis/reference/historical_cohorts.yaml`` (a verbatim
-copy of the shared reference, citations in its header). Nothing is filled in: a null figure is
-unknown, never zero.
+The cohorts are the published figures of the typed reference
+(:class:`analysis.reference.cohorts.HistoricalCohorts`, loaded once by the analyze step). Nothing is
+filled in: a null figure is unknown, never zero.
 
 Rules (outputs.md "Comparisons", grading.md "CRS, Penn scale", "Burden"), applied per cohort ×
 endpoint by :func:`plan_comparisons`:
 
-- **Skipped**, with every reason that applies: ``confirmed: false``; for a CRS endpoint an unknown
+- **Skipped**, with every reason that applies: ``confirmed`` not true; for a CRS endpoint an unknown
   ``crs_scale`` (null); the endpoint's count or ``n_infused`` null; for an ICANS endpoint, ICANS not
   graded by ASTCT (``icans_grading`` must begin with "ASTCT"; MedDRA neurological events or
   "neurotoxicity as reported" are a different measure) — ``icans_require_astct=False`` lifts this.
@@ -28,6 +28,9 @@ endpoint by :func:`plan_comparisons`:
   independent evidence.
 - **Primary**: ``eliana_2018`` × ``crs_grade3plus`` (settings ``primary``); every other comparison is
   supportive, unadjusted for multiplicity; at an interim look every p-value is descriptive.
+
+:func:`comparison_plan_frame` writes the plan as a table (``comparison_plan.parquet``), the
+report's source for how each comparison is made.
 """
 
 from __future__ import annotations
@@ -35,45 +38,27 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
+from analysis.reference.cohorts import HistoricalCohort
+from analysis.settings import AnalysisPlan
 from analysis.stats.ard import NOT_ESTIMABLE_N0, ArdRow, ard_row
 from analysis.stats.comparisons import compare_rates
+from analysis.stats.proportions import clopper_pearson
 
 ENDPOINTS: tuple[str, ...] = ("crs_any", "crs_grade3plus", "crs_grade4plus", "icans_any", "icans_grade3plus")
 ELIANA_NCT = "NCT02435849"
-#: Where the project keeps its copy of the shared reference.
-DEFAULT_COHORTS_PATH = Path(__file__).resolve().parent.parent / "reference" / "historical_cohorts.yaml"
 
 PENN_VARIABLE = {"crs_grade3plus": "crs_penn_grade3plus", "crs_grade4plus": "crs_penn_grade4plus"}
 DESCRIPTIVE = ("trial_n", "trial_N", "trial_p", "historical_n", "historical_N", "historical_p", "burden_matched")
-
-
-class CohortFileError(ValueError):
-    """The cohorts YAML cannot be used (wrong schema version, duplicate ids, missing fields)."""
-
-
-def load_cohorts(path: Path | str = DEFAULT_COHORTS_PATH) -> list[dict[str, Any]]:
-    """Read the cohorts YAML (schema version 1) and return its ``cohorts`` list, unchanged."""
-    path = Path(path)
-    with path.open(encoding="utf-8") as fh:
-        doc = yaml.safe_load(fh)
-    if not isinstance(doc, dict) or doc.get("schema_version") != 1:
-        raise CohortFileError(f"{path}: expected schema_version 1")
-    cohorts = doc.get("cohorts")
-    if not isinstance(cohorts, list) or not cohorts:
-        raise CohortFileError(f"{path}: no cohorts")
-    ids = [c.get("id") for c in cohorts]
-    if any(not isinstance(i, str) or not i for i in ids):
-        raise CohortFileError(f"{path}: every cohort needs an id")
-    dup = sorted({i for i in ids if ids.count(i) > 1})
-    if dup:
-        raise CohortFileError(f"{path}: duplicate cohort ids {dup}")
-    return cohorts
+COMPARATOR_FEVER_TRIGGER = {
+    "kadauke_pt_htb": "tocilizumab at two readings ≥ 38.5 °C within 24 h (CHOP)",
+}
+"""A comparator's own pre-emptive fever trigger, where it had one (from the cohort's ``population`` text in
+the reference; the reference has no machine-readable field for it). PACER's trigger is two readings
+> 38.5 °C 4–24 h apart."""
 
 
 @dataclass(frozen=True)
@@ -110,46 +95,48 @@ class SkippedComparison:
         return "; ".join(self.reasons)
 
 
-def _is_null(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def overlaps_eliana(cohort: Mapping[str, Any]) -> bool:
+def overlaps_eliana(cohort: HistoricalCohort) -> bool:
     """True for ELIANA and any cohort containing ELIANA patients (by name or NCT number)."""
-    nct = cohort.get("nct")
-    ncts = nct if isinstance(nct, list) else [nct]
-    return "ELIANA" in str(cohort.get("name", "")).upper() or ELIANA_NCT in ncts
+    return "ELIANA" in cohort.name.upper() or ELIANA_NCT in (cohort.nct or ())
 
 
-def _icans_scale(cohort: Mapping[str, Any]) -> str | None:
-    text = cohort.get("icans_grading")
-    if _is_null(text):
+def _icans_scale(cohort: HistoricalCohort) -> str | None:
+    if cohort.icans_grading is None:
         return None
-    return "astct" if str(text).strip().upper().startswith("ASTCT") else "other"
+    return "astct" if cohort.icans_grading.strip().upper().startswith("ASTCT") else "other"
 
 
 def _endpoint_count(
-    cohort: Mapping[str, Any], endpoint: str, grade4_as_grade4plus: bool
+    cohort: HistoricalCohort, endpoint: str, grade4_as_grade4plus: bool
 ) -> tuple[int | None, list[str], list[str]]:
     """(count, reasons to skip, notes) for one endpoint."""
-    if endpoint != "crs_grade4plus" or not _is_null(cohort.get("crs_grade4plus_n")):
+    if endpoint != "crs_grade4plus" or cohort.crs_grade4plus_n is not None:
         name = f"{endpoint}_n"
-        value = cohort.get(name)
-        if _is_null(value):
+        value = cohort.count(name)
+        if value is None:
             return None, [f"{name} is null (not reported)"], []
-        return int(value), [], []
-    g4, g5 = cohort.get("crs_grade4_n"), cohort.get("crs_grade5_n")
-    if _is_null(g4):
+        return value, [], []
+    g4, g5 = cohort.crs_grade4_n, cohort.crs_grade5_n
+    if g4 is None:
         return None, ["crs_grade4_n is null (not reported)"], []
-    if _is_null(g5):
+    if g5 is None:
         if grade4_as_grade4plus:
-            return int(g4), [], ["grade 5 count not reported: the grade-4 count is used as a lower bound for grade ≥ 4"]
-        return None, [f"crs_grade5_n is null: the grade ≥ 4 count is unknown (grade 4 alone: {int(g4)})"], []
-    return int(g4) + int(g5), [], ["grade ≥ 4 = crs_grade4_n + crs_grade5_n"]
+            return g4, [], ["grade 5 count not reported: the grade-4 count is used as a lower bound for grade ≥ 4"]
+        return None, [f"crs_grade5_n is null: the grade ≥ 4 count is unknown (grade 4 alone: {g4})"], []
+    return g4 + g5, [], ["grade ≥ 4 = crs_grade4_n + crs_grade5_n"]
+
+
+def plan_options(plan: AnalysisPlan) -> dict[str, Any]:
+    """The settings :func:`plan_comparisons` takes from the analysis plan (``high_burden_pct``, ``primary``)."""
+    return {
+        "high_burden_pct": plan.high_burden_pct,
+        "primary_comparator": plan.primary.comparator,
+        "primary_endpoint": plan.primary.endpoint,
+    }
 
 
 def plan_comparisons(
-    cohorts: Iterable[Mapping[str, Any]],
+    cohorts: Iterable[HistoricalCohort],
     endpoints: Sequence[str] = ENDPOINTS,
     *,
     high_burden_pct: float = 40.0,
@@ -160,6 +147,20 @@ def plan_comparisons(
     grade4_as_grade4plus: bool = False,
 ) -> tuple[list[PlannedComparison], list[SkippedComparison]]:
     """Decide, for every cohort × endpoint, whether and how it is compared (rules in the module doc).
+
+    Parameters
+    ----------
+    cohorts : iterable of HistoricalCohort
+        The typed reference, in its order.
+    endpoints : sequence of str
+        Some of :data:`ENDPOINTS`.
+    high_burden_pct, trial_floor_pct : float
+        A cohort floor ≥ ``high_burden_pct`` is compared with the trial's high-burden group; a floor
+        ≥ ``trial_floor_pct`` (the trial's own entry floor) is burden-matched.
+    primary_comparator, primary_endpoint : str
+        The primary comparison (settings ``primary``).
+    icans_require_astct, grade4_as_grade4plus : bool
+        See the module doc.
 
     Returns
     -------
@@ -172,43 +173,39 @@ def plan_comparisons(
     comparable: list[PlannedComparison] = []
     skipped: list[SkippedComparison] = []
     for cohort in cohorts:
-        cid = str(cohort["id"])
         for endpoint in endpoints:
             reasons: list[str] = []
             notes: list[str] = []
-            if cohort.get("confirmed") is not True:
+            if cohort.confirmed is not True:
                 reasons.append("confirmed: false (key figures not verified in the cited source)")
             is_crs = endpoint.startswith("crs_")
             scale: str | None
             if is_crs:
-                scale = cohort.get("crs_scale")
-                if _is_null(scale):
+                scale = cohort.crs_scale
+                if scale is None:
                     reasons.append("unknown CRS grading scale (crs_scale: null)")
-                elif scale not in ("penn", "astct"):
-                    reasons.append(f"unrecognised CRS grading scale {scale!r}")
             else:
                 scale = _icans_scale(cohort)
                 if icans_require_astct and scale != "astct":
-                    grading = cohort.get("icans_grading")
                     reasons.append(
                         "unknown ICANS grading (icans_grading: null)"
                         if scale is None
-                        else f"neurotoxicity not graded as ASTCT ICANS ({grading})"
+                        else f"neurotoxicity not graded as ASTCT ICANS ({cohort.icans_grading})"
                     )
             count, count_reasons, count_notes = _endpoint_count(cohort, endpoint, grade4_as_grade4plus)
             reasons += count_reasons
             notes += count_notes
-            total = cohort.get("n_infused")
-            if _is_null(total):
+            total = cohort.n_infused
+            if total is None:
                 reasons.append("n_infused is null (not reported)")
-            elif count is not None and not 0 <= count <= int(total):
-                reasons.append(f"{endpoint} count {count} is not within 0..n_infused ({int(total)})")
+            elif count is not None and not 0 <= count <= total:
+                reasons.append(f"{endpoint} count {count} is not within 0..n_infused ({total})")
             if reasons:
-                skipped.append(SkippedComparison(cid, endpoint, tuple(reasons)))
+                skipped.append(SkippedComparison(cohort.id, endpoint, tuple(reasons)))
                 continue
-            floor = cohort.get("min_marrow_blast_pct")
-            high_only = not _is_null(floor) and float(floor) >= high_burden_pct
-            burden_matched = not _is_null(floor) and float(floor) >= trial_floor_pct
+            floor = cohort.min_marrow_blast_pct
+            high_only = floor is not None and floor >= high_burden_pct
+            burden_matched = floor is not None and floor >= trial_floor_pct
             if not burden_matched:
                 notes.append("not burden-matched: the cohort has no marrow-blast floor of at least the trial's")
             if high_only:
@@ -227,16 +224,16 @@ def plan_comparisons(
                 notes.append("overlaps ELIANA (shared patients): not independent evidence")
             comparable.append(
                 PlannedComparison(
-                    cohort_id=cid,
+                    cohort_id=cohort.id,
                     endpoint=endpoint,
                     trial_group="high_burden" if high_only else "all",
                     trial_variable=trial_variable,
                     historical_n=int(count),  # type: ignore[arg-type]
-                    historical_N=int(total),
+                    historical_N=int(total),  # type: ignore[arg-type]
                     scale=str(scale),
                     burden_matched=burden_matched,
                     overlapping=overlapping,
-                    primary=(cid == primary_comparator and endpoint == primary_endpoint),
+                    primary=(cohort.id == primary_comparator and endpoint == primary_endpoint),
                     notes=tuple(notes),
                 )
             )
@@ -252,7 +249,7 @@ def trial_counts_from_ard(frame: pd.DataFrame, analysis: str = "crs_rate") -> di
 
 def compare_with_cohorts(
     trial_counts: Mapping[tuple[str, str], tuple[int, int]],
-    cohorts: Iterable[Mapping[str, Any]],
+    cohorts: Iterable[HistoricalCohort],
     endpoints: Sequence[str] = ENDPOINTS,
     *,
     interim: bool = False,
@@ -267,8 +264,8 @@ def compare_with_cohorts(
     trial_counts : mapping
         ``{(group, variable): (n, N)}`` of the trial, with the ``crs_rate`` groups (``all``,
         ``high_burden``) and variables (``crs_penn_grade3plus`` …); see :func:`trial_counts_from_ard`.
-    cohorts : iterable of mappings
-        As returned by :func:`load_cohorts`.
+    cohorts : iterable of HistoricalCohort
+        The typed reference (:func:`analysis.reference.cohorts.load_cohorts`).
     endpoints : sequence of str
     interim : bool
         At an interim look every p-value is labelled descriptive.
@@ -380,16 +377,107 @@ def skipped_notes(skipped: Iterable[SkippedComparison]) -> list[str]:
     return [f"{s.cohort_id} × {s.endpoint}: not compared — {s.reason}." for s in skipped]
 
 
+PLAN_COLUMNS: dict[str, str] = {
+    "cohort_id": "string",
+    "endpoint": "string",
+    "cohort_name": "string",
+    "compared": "bool",
+    "role": "string",
+    "scale": "string",
+    "trial_group": "string",
+    "trial_variable": "string",
+    "burden_matched": "boolean",
+    "overlapping": "bool",
+    "fever_trigger": "string",
+    "historical_n": "Int64",
+    "historical_N": "Int64",
+    "historical_ci_low": "float64",
+    "historical_ci_high": "float64",
+    "notes": "string",
+    "not_compared_reasons": "string",
+}
+"""The columns of ``comparison_plan.parquet`` and their dtypes; key (``cohort_id``, ``endpoint``)."""
+
+
+def comparison_plan_frame(
+    cohorts: Sequence[HistoricalCohort],
+    comparable: Iterable[PlannedComparison],
+    skipped: Iterable[SkippedComparison],
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
+    """The comparison plan as a table: one row per cohort × endpoint, compared or not, and how.
+
+    Parameters
+    ----------
+    cohorts : sequence of HistoricalCohort
+        The typed reference the plan was made from (each cohort's name, and its overlap with ELIANA).
+    comparable, skipped
+        As returned by :func:`plan_comparisons`.
+    conf_level : float
+        Of the exact interval of the published proportion.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`PLAN_COLUMNS`, sorted by (``cohort_id``, ``endpoint``). A compared row holds its
+        ``role`` (``primary`` or ``supportive``), ``scale`` (the cohort's: ``penn``, ``astct``; for ICANS
+        ``astct`` or ``other``), the trial's ``trial_group`` and ``trial_variable`` it is compared with,
+        ``burden_matched``, ``overlapping`` (shares patients with ELIANA: not independent evidence), the
+        comparator's own ``fever_trigger`` where it had one, the published ``historical_n`` of
+        ``historical_N`` with their exact (Clopper–Pearson) interval, and the ``notes`` of the ARD's
+        labels. A row not compared holds ``compared`` = False and every reason in
+        ``not_compared_reasons``; its other columns stay null.
+    """
+    by_id = {cohort.id: cohort for cohort in cohorts}
+    rows: list[dict[str, Any]] = []
+    for planned in comparable:
+        low, high = clopper_pearson(planned.historical_n, planned.historical_N, conf_level)
+        rows.append(
+            {
+                "cohort_id": planned.cohort_id,
+                "endpoint": planned.endpoint,
+                "compared": True,
+                "role": "primary" if planned.primary else "supportive",
+                "scale": planned.scale,
+                "trial_group": planned.trial_group,
+                "trial_variable": planned.trial_variable,
+                "burden_matched": planned.burden_matched,
+                "overlapping": planned.overlapping,
+                "fever_trigger": COMPARATOR_FEVER_TRIGGER.get(planned.cohort_id),
+                "historical_n": planned.historical_n,
+                "historical_N": planned.historical_N,
+                "historical_ci_low": low,
+                "historical_ci_high": high,
+                "notes": "; ".join(planned.notes) or None,
+            }
+        )
+    rows += [
+        {
+            "cohort_id": not_made.cohort_id,
+            "endpoint": not_made.endpoint,
+            "compared": False,
+            "overlapping": overlaps_eliana(by_id[not_made.cohort_id]),
+            "not_compared_reasons": not_made.reason,
+        }
+        for not_made in skipped
+    ]
+    frame = pd.DataFrame(rows, columns=[c for c in PLAN_COLUMNS if c != "cohort_name"])
+    frame.insert(2, "cohort_name", [by_id[cohort_id].name for cohort_id in frame["cohort_id"]])
+    frame = frame.astype(PLAN_COLUMNS)
+    return frame.sort_values(["cohort_id", "endpoint"], kind="mergesort").reset_index(drop=True)
+
+
 __all__ = [
-    "DEFAULT_COHORTS_PATH",
+    "COMPARATOR_FEVER_TRIGGER",
     "ENDPOINTS",
-    "CohortFileError",
+    "PLAN_COLUMNS",
     "PlannedComparison",
     "SkippedComparison",
     "compare_with_cohorts",
-    "load_cohorts",
+    "comparison_plan_frame",
     "overlaps_eliana",
     "plan_comparisons",
+    "plan_options",
     "skipped_notes",
     "trial_counts_from_ard",
 ]

@@ -84,7 +84,7 @@ class MapCandidate:
         return f"{self.endpoint}__{self.scale}"
 
 
-def map_candidates(cohorts: Iterable[Mapping], high_burden_pct: float = 40.0) -> list[MapCandidate]:
+def map_candidates(cohorts: Iterable[HistoricalCohort], high_burden_pct: float = 40.0) -> list[MapCandidate]:
     """The cohort × endpoint pairs ``historical_comparison`` compares, as MAP candidates.
 
     The rules are those of :func:`analysis.stats.historical.plan_comparisons` (confirmed, scale,
@@ -298,7 +298,7 @@ def map_prior_rows(
 
 
 def map_prior_ard(
-    cohorts: Iterable[Mapping],
+    cohorts: Iterable[HistoricalCohort],
     trial_counts: Mapping[tuple[str, str], tuple[int, int]],
     settings: MapPriorSettings,
     high_burden_pct: float = 40.0,
@@ -308,8 +308,8 @@ def map_prior_ard(
 
     Parameters
     ----------
-    cohorts : iterable of mappings
-        The historical cohorts (historical_cohorts.yaml).
+    cohorts : iterable of HistoricalCohort
+        The typed historical cohorts (:func:`analysis.reference.cohorts.load_cohorts`).
     trial_counts : mapping
         ``{(group, variable): (n, N)}`` of the trial's ``crs_rate`` rows.
     settings : MapPriorSettings

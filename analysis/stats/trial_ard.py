@@ -12,18 +12,31 @@ The run is an **interim look** while any enrolled participant is still ongoing a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import pandas as pd
 
+from analysis.reference.cohorts import HistoricalCohort
 from analysis.settings import AnalysisPlan, SettingsError
-from analysis.stats.ard import ARD_KEY, ArdRow, ard_row, to_frame, validate_ard
+from analysis.stats.ard import ARD_KEY, ArdRow, to_frame, validate_ard
 from analysis.stats.cohort_comparison import cohort_comparison_ard, subject_frame, trial_regression_ard
-from analysis.stats.cumulative_incidence import cif_ard_rows, cuminc
-from analysis.stats.historical import compare_with_cohorts, plan_comparisons, skipped_notes, trial_counts_from_ard
-from analysis.stats.kaplan_meier import follow_up_ard_rows, kaplan_meier, km_ard_rows, median_follow_up
+from analysis.stats.cumulative_incidence import CumulativeIncidenceFit, cif_ard_rows, cuminc
+from analysis.stats.historical import (
+    compare_with_cohorts,
+    plan_comparisons,
+    plan_options,
+    skipped_notes,
+    trial_counts_from_ard,
+)
+from analysis.stats.kaplan_meier import (
+    KaplanMeierFit,
+    follow_up_ard_rows,
+    kaplan_meier,
+    km_ard_rows,
+    median_follow_up,
+)
 from analysis.stats.map_prior_ard import endpoint_counts, map_prior_ard
 from analysis.stats.proportions import rate_rows
+from analysis.stats.published import published_outcome_rows, published_outcomes_frame
 from analysis.stats.quantiles import summary_ard_rows
 from analysis.stats.stopping_ard import stopping_rows
 
@@ -38,14 +51,12 @@ RATE_VARIABLES = (
     "tocilizumab_given",
     "icu_level_support",
 )
-"""outputs.md's ``crs_rate`` variables, then issue 5's tocilizumab use and ICU-level support."""
+"""outputs.md's ``crs_rate`` variables, then tocilizumab use and ICU-level support."""
 RATE_TABLES = ("adsl", "crs", "icans", "anakinra", "crs_timeline")
 """The derived tables :func:`derive_rate_endpoints` reads, in its order."""
 RESPONSE_VARIABLES = ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
 KM_PARAMETERS = ("OS", "EFS", "RFS")
 MONTHS = {"month_3": 3, "month_6": 6, "month_12": 12}
-PUBLISHED_OUTCOMES = ("orr_3mo", "cr_best_response", "os_12mo", "efs_12mo", "rfs_responders_12mo")
-"""Published 12-month and response figures (estimate with CI, as published) shown beside the trial's."""
 
 
 def derive_rate_endpoints(
@@ -114,22 +125,27 @@ def response_rows(adsl: pd.DataFrame) -> list[ArdRow]:
     ]
 
 
+def km_fit(adtte: pd.DataFrame, parameter: str) -> KaplanMeierFit:
+    """The Kaplan–Meier fit of one adtte parameter, in days (aval in days, cnsr 0 = event)."""
+    records = adtte.loc[adtte["paramcd"] == parameter]
+    return kaplan_meier(records["aval"].to_numpy(float), (records["cnsr"] == 0).to_numpy())
+
+
+def cir_fit(adtte: pd.DataFrame) -> CumulativeIncidenceFit:
+    """The cumulative incidence of relapse in days, death without relapse competing (adtte ``CIR``, ``event_code``)."""
+    records = adtte.loc[adtte["paramcd"] == "CIR"]
+    return cuminc(records["aval"].to_numpy(float), records["event_code"].astype(int).to_numpy(), cause=1, cencode=0)
+
+
 def km_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
     """``km``: OS, EFS, RFS at months 3, 6 and 12 (log-log CI), from adtte (aval in days, cnsr 0 = event)."""
     timepoints = {name: months * plan.days_per_month for name, months in MONTHS.items()}
-    rows: list[ArdRow] = []
-    for parameter in KM_PARAMETERS:
-        records = adtte.loc[adtte["paramcd"] == parameter]
-        fit = kaplan_meier(records["aval"].to_numpy(float), (records["cnsr"] == 0).to_numpy())
-        rows.extend(km_ard_rows(fit, parameter, timepoints))
-    return rows
+    return [row for parameter in KM_PARAMETERS for row in km_ard_rows(km_fit(adtte, parameter), parameter, timepoints)]
 
 
 def cif_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
     """``cif``: cumulative incidence of relapse (death without relapse competing) at months 3, 6, 12."""
-    records = adtte.loc[adtte["paramcd"] == "CIR"]
-    fit = cuminc(records["aval"].to_numpy(float), records["event_code"].astype(int).to_numpy(), cause=1, cencode=0)
-    return cif_ard_rows(fit, {name: months * plan.days_per_month for name, months in MONTHS.items()})
+    return cif_ard_rows(cir_fit(adtte), {name: months * plan.days_per_month for name, months in MONTHS.items()})
 
 
 def follow_up_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
@@ -145,46 +161,6 @@ def fever_to_anakinra_rows(anakinra: pd.DataFrame) -> list[ArdRow]:
         *summary_ard_rows("fever_to_anakinra", "all", "hours", anakinra["fever_to_anakinra_hours"].dropna()),
         *summary_ard_rows("fever_to_anakinra", "all", "trigger_hours", anakinra["trigger_to_anakinra_hours"].dropna()),
     ]
-
-
-def published_outcome_rows(cohorts: Sequence[Mapping[str, Any]]) -> list[ArdRow]:
-    """``published_outcome``: each confirmed cohort's published response and 12-month figures, as published (%).
-
-    Shown beside the trial's own estimates, each labelled with the cohort's definition where it
-    gave one; nothing is filled in for a null figure or an unconfirmed cohort.
-    """
-    rows: list[ArdRow] = []
-    for cohort in cohorts:
-        if not cohort.get("confirmed"):
-            continue
-        for variable in PUBLISHED_OUTCOMES:
-            figure = cohort.get(variable)
-            if not isinstance(figure, Mapping) or figure.get("estimate") is None:
-                continue
-            label = f"{cohort['name']}: {variable} as published" + (
-                f"; definition: {figure['definition']}" if figure.get("definition") else ""
-            )
-            ci = figure.get("ci") or [None, None]
-            rows += [
-                ard_row("published_outcome", str(cohort["id"]), variable, "estimate", figure["estimate"] / 100, label),
-                ard_row(
-                    "published_outcome",
-                    str(cohort["id"]),
-                    variable,
-                    "ci_low",
-                    None if ci[0] is None else ci[0] / 100,
-                    label,
-                ),
-                ard_row(
-                    "published_outcome",
-                    str(cohort["id"]),
-                    variable,
-                    "ci_high",
-                    None if ci[1] is None else ci[1] / 100,
-                    label,
-                ),
-            ]
-    return rows
 
 
 def is_interim(adsl: pd.DataFrame) -> bool:
@@ -208,24 +184,21 @@ def regression_ard(tables: Mapping[str, pd.DataFrame], historical: Mapping[str, 
 
 def build_trial_ard(
     tables: Mapping[str, pd.DataFrame],
-    cohorts: Sequence[Mapping[str, Any]],
+    cohorts: Sequence[HistoricalCohort],
     plan: AnalysisPlan,
     historical: Mapping[str, pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The whole ARD of the trial, and the notes on comparisons that could not be made.
 
     ``tables`` holds the derived tables ``adsl``, ``crs``, ``icans``, ``anakinra``, ``crs_timeline``, ``adtte``;
+    ``cohorts`` the typed historical cohorts (:func:`analysis.reference.cohorts.load_cohorts`);
     ``historical`` the same tables of the site's historical export, when there is one.
     """
     endpoints = derive_rate_endpoints(
         tables["adsl"], tables["crs"], tables["icans"], tables["anakinra"], tables["crs_timeline"]
     )
     rate = crs_rate_rows(endpoints)
-    comparison_options = {
-        "high_burden_pct": plan.high_burden_pct,
-        "primary_comparator": plan.primary.comparator,
-        "primary_endpoint": plan.primary.endpoint,
-    }
+    comparison_options = plan_options(plan)
     comparisons = compare_with_cohorts(
         trial_counts_from_ard(to_frame(rate)),
         cohorts,
@@ -247,7 +220,7 @@ def build_trial_ard(
         *cif_rows(tables["adtte"], plan),
         *follow_up_rows(tables["adtte"], plan),
         *fever_to_anakinra_rows(tables["anakinra"]),
-        *published_outcome_rows(cohorts),
+        *published_outcome_rows(published_outcomes_frame(cohorts)),
         *stopping_rows(endpoints, tables["adsl"], plan.stopping),
     ]
     map_rows, map_notes = map_prior_ard(
@@ -264,4 +237,4 @@ def build_trial_ard(
     )
 
 
-__all__ = ["build_trial_ard", "derive_rate_endpoints", "is_interim"]
+__all__ = ["build_trial_ard", "cir_fit", "derive_rate_endpoints", "is_interim", "km_fit"]

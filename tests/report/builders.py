@@ -2,7 +2,9 @@
 
 Nothing here calls the derivations or the statistics: the tables are written by hand from a few
 participant specifications, and the ARD holds the rows outputs.md requires with values chosen to
-be recognisable in the rendered report (e.g. OS at 12 months 0.7321 → "73.2 %").
+be recognisable in the rendered report (e.g. OS at 12 months 0.7321 → "73.2 %"). The analyze step's
+tables beside the ARD (comparison plan, published figures, step curves) are written by hand too, with
+the column types of their producers.
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ import pandas as pd
 from scipy.stats import beta
 
 from analysis.settings import AnalysisPlan
+from analysis.stats.historical import PLAN_COLUMNS
+from analysis.stats.published import PUBLISHED_COLUMNS
+from analysis.stats.results import CIF_CURVE_COLUMNS, KM_CURVE_COLUMNS
 from analysis.stats.stopping_ard import stopping_rows
 from analysis.store import provenance, write_json, write_table
 
@@ -85,6 +90,30 @@ SKIPPED_NOTE = (
     "prwcc_schultz_2022 × crs_grade3plus: not compared — confirmed: false (key figures not verified in the "
     "cited source)."
 )
+UNKNOWN_SCALE_NOTE = (
+    "cibmtr_john_2025 × crs_any: not compared — unknown CRS grading scale (crs_scale: null); crs_any_n is null "
+    "(not reported)."
+)
+KADAUKE_TRIGGER = "tocilizumab at two readings ≥ 38.5 °C within 24 h (CHOP)"
+COMPARISONS = [
+    # cohort, endpoint, trial group, trial variable, historical n, N, burden matched, overlapping, primary, trigger
+    ("eliana_2018", "crs_grade3plus", "all", "crs_penn_grade3plus", 35, 75, True, True, True, None),
+    ("eliana_2018", "crs_any", "all", "crs_any", 58, 75, True, True, False, None),
+    ("eliana_n79_in_pasquini2020", "crs_grade3plus", "all", "crs_penn_grade3plus", 38, 79, True, True, False, None),
+    ("cibmtr_pasquini_2020", "crs_grade3plus", "all", "crs_grade3plus", 41, 255, False, False, False, None),
+    ("kadauke_pt_htb", "crs_any", "high_burden", "crs_any", 15, 15, True, False, False, KADAUKE_TRIGGER),
+]
+"""The historical comparisons of the synthetic ARD and how each is made (as the analyze step plans them)."""
+SCALES = {"cibmtr_pasquini_2020": "astct"}
+PUBLISHED = [
+    # cohort order, id, name, figure, estimate %, CI (%), definition
+    (1, "eliana_2018", "ELIANA (primary report)", "orr_3mo", 81.0, (71.0, 89.0), None),
+    (1, "eliana_2018", "ELIANA (primary report)", "os_12mo", 76.0, (63.0, 86.0), None),
+    (1, "eliana_2018", "ELIANA (primary report)", "efs_12mo", 50.0, (35.0, 64.0), "infusion to no response"),
+    (6, "cibmtr_john_2025", "CIBMTR real-world update (ALL)", "cr_cri_best_response_pct", 86.0, None, None),
+    (6, "cibmtr_john_2025", "CIBMTR real-world update (ALL)", "os_12mo", 79.4, None, None),
+]
+"""Published figures of confirmed cohorts, as ``published_outcomes.parquet`` holds them."""
 
 
 def build_output_folder(
@@ -92,13 +121,32 @@ def build_output_folder(
 ) -> Path:
     """Write every table of outputs.md, ard.parquet and manifest.json into ``folder``.
 
-    ``notes``: the analyze step's ``comparison_notes.json`` (skipped comparisons), written when given.
+    ``notes``: the analyze step's ``comparison_notes.json`` (skipped comparisons); by default two of the
+    demo's notes.
     """
     plan = plan or AnalysisPlan()
     cut = cut_date_for(specs)
     cut_instant = datetime.combine(cut + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
     frames = _tables(specs, cut_instant, plan)
     frames["ard"] = _ard(frames, specs, plan)
+    frames["comparison_plan"] = _comparison_plan()
+    frames["published_outcomes"] = pd.DataFrame(
+        [
+            {
+                "cohort_order": order,
+                "cohort_id": cohort_id,
+                "cohort_name": name,
+                "variable": variable,
+                "estimate_pct": estimate,
+                "ci_low_pct": ci[0] if ci else math.nan,
+                "ci_high_pct": ci[1] if ci else math.nan,
+                "definition": definition,
+                "note": None,
+            }
+            for order, cohort_id, name, variable, estimate, ci, definition in PUBLISHED
+        ]
+    ).astype(PUBLISHED_COLUMNS)
+    frames["km_curves"], frames["cif_curves"] = _curves(frames["adtte"], specs)
     record = provenance(
         {"participants.csv": "a" * 64, "events.csv": "b" * 64, "manifest.json": "c" * 64},
         cut.isoformat(),
@@ -122,8 +170,8 @@ def build_output_folder(
             }
         },
     }
-    if notes is not None:
-        write_json({"skipped_comparisons": notes}, folder / "comparison_notes.json")
+    skipped = [SKIPPED_NOTE, UNKNOWN_SCALE_NOTE] if notes is None else notes
+    write_json({"skipped_comparisons": skipped}, folder / "comparison_notes.json")
     write_json(manifest, folder / "manifest.json")
     return folder
 
@@ -621,6 +669,12 @@ def _cp(n: int, N: int) -> tuple[float, float]:
     return low, high
 
 
+KM_VALUES = {"OS": (0.9111, 0.8222, 0.7321), "EFS": (0.8111, 0.7222, 0.6121), "RFS": (0.8811, 0.7722, 0.6621)}
+"""The ARD's Kaplan–Meier estimates at 3, 6 and 12 months, per parameter."""
+CIF_VALUES = (0.0511, 0.1022, 0.2033)
+"""The ARD's cumulative incidence of relapse at 3, 6 and 12 months."""
+
+
 def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan) -> pd.DataFrame:
     rows: list[tuple] = []
 
@@ -664,14 +718,7 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
     trial = {
         (g, v): (_lookup(rows, g, v, "n"), _lookup(rows, g, v, "N")) for (a, g, v, *_rest) in rows if a == "crs_rate"
     }
-    comparisons = [
-        ("eliana_2018", "crs_grade3plus", "all", "crs_penn_grade3plus", 35, 75, 1),
-        ("eliana_2018", "crs_any", "all", "crs_any", 58, 75, 1),
-        ("eliana_n79_in_pasquini2020", "crs_grade3plus", "all", "crs_penn_grade3plus", 38, 79, 1),
-        ("cibmtr_pasquini_2020", "crs_grade3plus", "all", "crs_grade3plus", 41, 255, 0),
-        ("kadauke_pt_htb", "crs_any", "high_burden", "crs_any", 15, 15, 1),
-    ]
-    for k, (cohort, endpoint, group, variable, hn, hN, matched) in enumerate(comparisons):
+    for k, (cohort, endpoint, group, variable, hn, hN, matched, *_how) in enumerate(COMPARISONS):
         n, N = int(trial[(group, variable)][0]), int(trial[(group, variable)][1])
         d = "descriptive"
         add("historical_comparison", cohort, endpoint, "trial_n", n, "", d)
@@ -680,7 +727,7 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
         add("historical_comparison", cohort, endpoint, "historical_n", hn, "", d)
         add("historical_comparison", cohort, endpoint, "historical_N", hN, "", d)
         add("historical_comparison", cohort, endpoint, "historical_p", hn / hN, "", d)
-        add("historical_comparison", cohort, endpoint, "burden_matched", matched, "", d)
+        add("historical_comparison", cohort, endpoint, "burden_matched", int(matched), "", d)
         if N == 0:
             for stat, method in (
                 ("p_value", "binom_exact_1s"),
@@ -719,16 +766,15 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
     )
     rate("response", "all", "best_cr_cri_3mo", int(eff["best_response_3mo"].isin(["CR", "CRi"]).sum()), len(eff))
     infused = int(adsl["infused"].astype(bool).sum())
-    km_values = {"OS": (0.9111, 0.8222, 0.7321), "EFS": (0.8111, 0.7222, 0.6121), "RFS": (0.8811, 0.7722, 0.6621)}
     longest = max([s.infused_days_before_cut or 0 for s in specs]) / MONTH
-    for param, values in km_values.items():
+    for param, values in KM_VALUES.items():
         for month, surv in zip((3, 6, 12), values):
             beyond = infused == 0 or month > longest
             add("km", param, f"month_{month}", "surv", math.nan if beyond else surv)
             add("km", param, f"month_{month}", "ci_low", math.nan if beyond else surv - 0.2)
             add("km", param, f"month_{month}", "ci_high", math.nan if beyond else min(1.0, surv + 0.05))
             add("km", param, f"month_{month}", "n_risk", 0 if beyond else max(infused - month // 3 - 1, 1))
-    for month, inc in zip((3, 6, 12), (0.0511, 0.1022, 0.2033)):
+    for month, inc in zip((3, 6, 12), CIF_VALUES):
         beyond = infused == 0 or month > longest
         add("cif", "CIR", f"month_{month}", "cif", math.nan if beyond else inc)
         add("cif", "CIR", f"month_{month}", "ci_low", math.nan if beyond else inc / 3)
@@ -760,6 +806,83 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
         frame[column] = frame[column].astype("string")
     assert not frame.duplicated(["analysis", "group", "variable", "stat_name", "method"]).any()
     return frame
+
+
+def _comparison_plan() -> pd.DataFrame:
+    """The compared rows of :data:`COMPARISONS` and one row not compared, with the exact CI of each published rate."""
+    rows = []
+    for cohort, endpoint, group, variable, hn, hN, matched, overlapping, primary, trigger in COMPARISONS:
+        low, high = _cp(hn, hN)
+        rows.append(
+            {
+                "cohort_id": cohort,
+                "endpoint": endpoint,
+                "cohort_name": cohort,
+                "compared": True,
+                "role": "primary" if primary else "supportive",
+                "scale": SCALES.get(cohort, "penn"),
+                "trial_group": group,
+                "trial_variable": variable,
+                "burden_matched": matched,
+                "overlapping": overlapping,
+                "fever_trigger": trigger,
+                "historical_n": hn,
+                "historical_N": hN,
+                "historical_ci_low": low,
+                "historical_ci_high": high,
+                "notes": None,
+                "not_compared_reasons": None,
+            }
+        )
+    rows.append(
+        {
+            "cohort_id": "prwcc_schultz_2022",
+            "endpoint": "crs_grade3plus",
+            "cohort_name": "prwcc_schultz_2022",
+            "compared": False,
+            "overlapping": False,
+            "not_compared_reasons": "confirmed: false (key figures not verified in the cited source)",
+        }
+    )
+    frame = pd.DataFrame(rows, columns=list(PLAN_COLUMNS)).astype(PLAN_COLUMNS)
+    return frame.sort_values(["cohort_id", "endpoint"]).reset_index(drop=True)
+
+
+def _curves(adtte: pd.DataFrame, specs: list[Spec]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Step curves through the ARD's values at 3, 6 and 12 months (``_ard``), up to the longest follow-up.
+
+    Each parameter with a record starts at its origin (time 0, every record at risk); nothing is
+    estimated here.
+    """
+    longest = max([s.infused_days_before_cut or 0 for s in specs]) / MONTH
+    months = [m for m in (3, 6, 12) if m <= longest]
+    km_rows, cif_rows = [], []
+    for param, values in KM_VALUES.items():
+        at_risk = int((adtte["paramcd"] == param).sum())
+        if at_risk == 0:
+            continue
+        points = [(0.0, 1.0), *[(m, values[k]) for k, m in enumerate((3, 6, 12)) if m in months]]
+        km_rows += [
+            {
+                "parameter": param,
+                "step": step,
+                "time_days": month * MONTH,
+                "time_months": month,
+                "surv": surv,
+                "n_risk": at_risk if step == 0 else max(at_risk - step, 1),
+                "n_event": 0 if step == 0 else 1,
+                "n_censor": 0,
+            }
+            for step, (month, surv) in enumerate(points)
+        ]
+    if (adtte["paramcd"] == "CIR").any():
+        points = [(0.0, 0.0), *[(m, CIF_VALUES[k]) for k, m in enumerate((3, 6, 12)) if m in months]]
+        cif_rows = [
+            {"parameter": "CIR", "step": step, "time_days": month * MONTH, "time_months": month, "cif": value}
+            for step, (month, value) in enumerate(points)
+        ]
+    km = pd.DataFrame(km_rows, columns=list(KM_CURVE_COLUMNS)).astype(KM_CURVE_COLUMNS)
+    return km, pd.DataFrame(cif_rows, columns=list(CIF_CURVE_COLUMNS)).astype(CIF_CURVE_COLUMNS)
 
 
 def _lookup(rows: list[tuple], group: str, variable: str, stat: str) -> float:

@@ -26,7 +26,7 @@ def test_no_infused_participant_renders(none_infused: Path, kind: str):
         assert "not yet monitored: 0 grade ≥ 4 CRS in 0 evaluable; the rule applies from 5 evaluable" in text
         assert "0/0: not estimable" in text
         assert "No grade ≥ 3 CRS." in text and "No death." in text
-        # no comparison_notes.json here: the report applies the same rules to say which comparisons were not made
+        # the analyze step's notes (comparison_notes.json), as the builder writes them by default
         assert "cibmtr_john_2025 × crs_any: not compared — unknown CRS grading scale" in text
 
 

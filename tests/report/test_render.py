@@ -283,6 +283,38 @@ def test_missing_table_is_a_clear_error(tmp_path: Path):
         load_inputs(tmp_path)
 
 
+def test_the_analyze_steps_tables_are_required(typical: Path, tmp_path: Path):
+    """The report reads the comparison plan, the published figures, the curves and the notes; it never makes them."""
+    for name in ("comparison_plan.parquet", "km_curves.parquet", "comparison_notes.json"):
+        folder = tmp_path / name
+        folder.mkdir()
+        for source in typical.iterdir():
+            if source.is_file() and source.name != name:
+                (folder / source.name).write_bytes(source.read_bytes())
+        with pytest.raises(ReportInputError, match=re.escape(f"missing {name}")):
+            load_inputs(folder)
+
+
+def test_published_figures_are_read_from_published_outcomes(typical: Path):
+    """Beside the trial's best response: the builder's published figures, in the reference's cohort order, as published."""
+    html = html_text(report(typical, "closed", "html"))
+    assert (
+        "eliana_2018: 81 % (71–89), CR/CRi within 3 months; cibmtr_john_2025: 86 %, best response CR/CRi" in html
+    )
+    marks = svg_texts(report(typical, "closed", "html").read_text(encoding="utf-8"), "fig-km")
+    assert "OS at 12 months, eliana_2018" in marks and "OS at 12 months, cibmtr_john_2025" in marks
+    assert "EFS at 12 months, eliana_2018" in marks
+
+
+def test_a_comparison_without_its_plan_is_a_clear_error(typical: Path):
+    inputs = load_inputs(typical)
+    plan = inputs["comparison_plan"]
+    without = plan[~((plan["cohort_id"] == "kadauke_pt_htb") & (plan["endpoint"] == "crs_any"))]
+    changed = replace(inputs, tables={**inputs.tables, "comparison_plan": without})
+    with pytest.raises(ReportInputError, match="kadauke_pt_htb × crs_any"):
+        render_html(changed, AnalysisPlan(), "closed", RENDERED_AT)
+
+
 def html_text_of(html: str) -> str:
     html = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
     return normalize(re.sub(r"<[^>]+>", " ", html).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
