@@ -39,8 +39,9 @@ def survival_and_comparisons(n: int, seed: int) -> None:
     import numpy as np
     import pandas as pd
 
+    from analysis.reference.cohorts import load_cohorts
     from analysis.stats.cox import cox_ph
-    from analysis.stats.historical import compare_with_cohorts, load_cohorts
+    from analysis.stats.historical import compare_with_cohorts
     from analysis.stats.kaplan_meier import kaplan_meier, survival_at
 
     rng = np.random.default_rng(seed)
@@ -63,7 +64,7 @@ def survival_and_comparisons(n: int, seed: int) -> None:
             "icans_grade3plus",
         )
     }
-    compare_with_cohorts(counts, load_cohorts())
+    compare_with_cohorts(counts, load_cohorts().cohorts)
 
 
 def bootstrap_two_cohorts(n: int, replicates: int, seed: int) -> None:

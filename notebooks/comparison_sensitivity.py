@@ -38,7 +38,7 @@
 import matplotlib.pyplot as plt
 
 from analysis.explore import plan_in_force, processed_folder, read_tables, sensitivity
-from analysis.stats.historical import load_cohorts
+from analysis.reference.cohorts import load_cohorts
 
 folder = processed_folder()
 tables = read_tables(folder, ["participants", "events"])
@@ -54,7 +54,7 @@ print(f"primary comparison: {base.primary.endpoint} against {base.primary.compar
 
 # %%
 results = sensitivity(
-    tables["participants"], tables["events"], base, load_cohorts(), HIGH_BURDEN_PCTS, HIGH_DOSE_FACTORS
+    tables["participants"], tables["events"], base, load_cohorts().cohorts, HIGH_BURDEN_PCTS, HIGH_DOSE_FACTORS
 )
 results["comparison"] = results["cohort"] + " · " + results["endpoint"]
 primary = f"{base.primary.comparator} · {base.primary.endpoint}"

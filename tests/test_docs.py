@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from analysis.derive.all_tables import derive_all_tables
 from analysis.export.bundle import read_bundle
 from analysis.export.ingest import ingest_bundle
+from analysis.reference.cohorts import load_cohorts
 from analysis.settings import AnalysisPlan
-from analysis.stats.historical import load_cohorts
 from analysis.stats.trial_ard import build_trial_ard
 from pipelines.paths import DEMO_EXPORT
 
@@ -39,7 +39,7 @@ def demo_tables() -> dict[str, pd.DataFrame]:
     result = ingest_bundle(read_bundle(DEMO_EXPORT))
     plan = AnalysisPlan()
     tables = derive_all_tables(result.participants, result.events, plan)
-    tables["ard"], _ = build_trial_ard(tables, load_cohorts(), plan)
+    tables["ard"], _ = build_trial_ard(tables, load_cohorts().cohorts, plan)
     return tables
 
 

@@ -298,9 +298,7 @@ def test_the_analyze_steps_tables_are_required(typical: Path, tmp_path: Path):
 def test_published_figures_are_read_from_published_outcomes(typical: Path):
     """Beside the trial's best response: the builder's published figures, in the reference's cohort order, as published."""
     html = html_text(report(typical, "closed", "html"))
-    assert (
-        "eliana_2018: 81 % (71–89), CR/CRi within 3 months; cibmtr_john_2025: 86 %, best response CR/CRi" in html
-    )
+    assert "eliana_2018: 81 % (71–89), CR/CRi within 3 months; cibmtr_john_2025: 86 %, best response CR/CRi" in html
     marks = svg_texts(report(typical, "closed", "html").read_text(encoding="utf-8"), "fig-km")
     assert "OS at 12 months, eliana_2018" in marks and "OS at 12 months, cibmtr_john_2025" in marks
     assert "EFS at 12 months, eliana_2018" in marks

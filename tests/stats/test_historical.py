@@ -1,4 +1,4 @@
-"""Historical cohorts: which comparisons are made, and the historical_comparison ARD rows."""
+"""Historical cohorts: which comparisons are made, the comparison plan table, and the historical_comparison ARD rows."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from analysis.reference.cohorts import HISTORICAL_COHORTS_PATH, HistoricalCohort, load_cohorts
 from analysis.stats.ard import NOT_ESTIMABLE_N0, to_frame
 from analysis.stats.comparisons import compare_rates
 from analysis.stats.historical import (
-    DEFAULT_COHORTS_PATH,
-    CohortFileError,
+    PLAN_COLUMNS,
     compare_with_cohorts,
-    load_cohorts,
+    comparison_plan_frame,
     plan_comparisons,
     skipped_notes,
     trial_counts_from_ard,
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED_YAML = REPO.parent / "shared" / "reference" / "historical_cohorts.yaml"
 R = REPO / "tests" / "fixtures" / "r"
 
-COHORTS = load_cohorts()
+COHORTS = load_cohorts().cohorts
 VARIABLES = (
     "crs_any",
     "crs_grade3plus",
@@ -39,21 +39,11 @@ TRIAL = {(g, v): (3, 20) for g in ("all", "high_burden", "low_burden") for v in 
 
 
 def test_project_copy_is_verbatim_with_citation_header():
-    text = DEFAULT_COHORTS_PATH.read_text(encoding="utf-8")
+    text = HISTORICAL_COHORTS_PATH.read_text(encoding="utf-8")
     assert text.startswith("# Historical tisagenlecleucel cohorts, as published")
     assert "ahnafnafee/car-t" in text  # the provenance line of the header
     if SHARED_YAML.exists():
         assert text == SHARED_YAML.read_text(encoding="utf-8")
-
-
-def test_load_rejects_bad_files(tmp_path):
-    bad = tmp_path / "c.yaml"
-    bad.write_text("schema_version: 2\ncohorts: []\n")
-    with pytest.raises(CohortFileError):
-        load_cohorts(bad)
-    bad.write_text("schema_version: 1\ncohorts:\n- id: a\n- id: a\n")
-    with pytest.raises(CohortFileError, match="duplicate"):
-        load_cohorts(bad)
 
 
 def test_plan_on_the_reference_file():
@@ -128,7 +118,7 @@ def test_options_grade4_lower_bound_and_icans_scale():
 def test_synthetic_edge_cases():
     cohorts = [
         {"id": "a", "name": "A", "confirmed": True, "crs_scale": "astct", "n_infused": None, "crs_any_n": 3},
-        {"id": "b", "name": "B", "confirmed": True, "crs_scale": "who", "n_infused": 10, "crs_any_n": 3},
+        {"id": "b", "name": "B", "crs_scale": "astct", "n_infused": 10, "crs_any_n": 3},
         {"id": "c", "name": "C", "confirmed": True, "crs_scale": "astct", "n_infused": 10, "crs_any_n": 11},
         {
             "id": "d",
@@ -141,10 +131,11 @@ def test_synthetic_edge_cases():
             "min_marrow_blast_pct": 1,
         },
     ]
+    cohorts = [HistoricalCohort.model_validate(cohort) for cohort in cohorts]
     comparable, skipped = plan_comparisons(cohorts, ["crs_any"])
     reasons = {s.cohort_id: s.reason for s in skipped}
     assert "n_infused is null" in reasons["a"]
-    assert "unrecognised" in reasons["b"]
+    assert reasons["b"] == "confirmed: false (key figures not verified in the cited source)"  # absent: not confirmed
     assert "not within" in reasons["c"]
     (d,) = comparable
     assert d.overlapping and not d.burden_matched and d.trial_group == "all"  # floor 1 % < the trial's 5 %
@@ -212,3 +203,55 @@ def test_trial_counts_from_ard():
     )
     counts = trial_counts_from_ard(to_frame(rows))
     assert counts == {("all", "crs_penn_grade3plus"): (3, 20), ("high_burden", "crs_any"): (0, 0)}
+
+
+def test_comparison_plan_table_on_the_reference_file():
+    """One row per cohort × endpoint; how each comparison is made; the published proportions' exact CIs (R)."""
+    comparable, skipped = plan_comparisons(COHORTS)
+    plan = comparison_plan_frame(COHORTS, comparable, skipped)
+    assert list(plan.columns) == list(PLAN_COLUMNS)
+    assert {column: str(dtype) for column, dtype in plan.dtypes.items()} == PLAN_COLUMNS
+    assert len(plan) == len(COHORTS) * 5 and plan["compared"].sum() == len(comparable) == 12
+    assert list(plan["cohort_id"]) == sorted(plan["cohort_id"])
+    rows = plan.set_index(["cohort_id", "endpoint"])
+    primary = rows.loc[("eliana_2018", "crs_grade3plus")]
+    assert (primary["role"], primary["scale"], primary["trial_group"], primary["trial_variable"]) == (
+        "primary",
+        "penn",
+        "all",
+        "crs_penn_grade3plus",
+    )
+    assert primary["burden_matched"] and primary["overlapping"]
+    assert (primary["historical_n"], primary["historical_N"]) == (35, 75)
+    # R: binom.test(35, 75)$conf.int -> 0.3505004903 0.5855458179
+    assert primary["historical_ci_low"] == pytest.approx(0.3505004903, abs=1e-9)
+    assert primary["historical_ci_high"] == pytest.approx(0.5855458179, abs=1e-9)
+    assert "under-grade" in primary["notes"] and "not independent" in primary["notes"]
+    assert (rows["role"] == "primary").sum() == 1
+    kadauke = rows.loc[("kadauke_pt_htb", "crs_any")]
+    # R: binom.test(15, 15)$conf.int -> 0.7819806391 1
+    assert (kadauke["trial_group"], kadauke["historical_ci_high"]) == ("high_burden", 1.0)
+    assert kadauke["historical_ci_low"] == pytest.approx(0.7819806391, abs=1e-9)
+    assert kadauke["fever_trigger"] == "tocilizumab at two readings ≥ 38.5 °C within 24 h (CHOP)"
+    cibmtr = rows.loc[("cibmtr_pasquini_2020", "crs_any")]
+    assert cibmtr["scale"] == "astct" and not cibmtr["burden_matched"] and not cibmtr["overlapping"]
+    assert pd.isna(cibmtr["fever_trigger"])
+    # R: binom.test(140, 255)$conf.int -> 0.4857188923 0.6111676371
+    assert cibmtr["historical_ci_low"] == pytest.approx(0.4857188923, abs=1e-9)
+    # a comparison not made: every reason, and nothing of how (nothing is filled in)
+    unconfirmed = rows.loc[("prwcc_schultz_2022", "crs_grade3plus")]
+    assert not unconfirmed["compared"]
+    assert unconfirmed["not_compared_reasons"].startswith("confirmed: false")
+    assert unconfirmed[["role", "scale", "trial_group", "burden_matched", "historical_n"]].isna().all()
+    eliana_icans = rows.loc[("eliana_2018", "icans_any")]
+    assert not eliana_icans["compared"] and eliana_icans["overlapping"]  # a property of the cohort, known either way
+    # the same reasons as the report's notes (comparison_notes.json)
+    notes = skipped_notes(skipped)
+    not_made = plan[~plan["compared"]]
+    assert len(notes) == len(not_made)
+    assert all(
+        f"{cohort} × {endpoint}: not compared — {reasons}." in notes
+        for cohort, endpoint, reasons in zip(
+            not_made["cohort_id"], not_made["endpoint"], not_made["not_compared_reasons"]
+        )
+    )

@@ -40,9 +40,9 @@ import pandas as pd
 import pytest
 from r_output import run_r_script
 
+from analysis.reference.cohorts import load_cohorts
 from analysis.settings import AnalysisPlan
 from analysis.stats.ard import ARD_KEY
-from analysis.stats.historical import load_cohorts
 from analysis.stats.trial_ard import build_trial_ard
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "r" / "demo"
@@ -90,7 +90,7 @@ def demo_tables(maker):
 
 @pytest.fixture(scope="module")
 def ard(demo_tables) -> pd.DataFrame:
-    frame, _notes = build_trial_ard(demo_tables, load_cohorts(), AnalysisPlan())
+    frame, _notes = build_trial_ard(demo_tables, load_cohorts().cohorts, AnalysisPlan())
     return frame.set_index(list(ARD_KEY))
 
 

@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
+from analysis.reference.cohorts import load_cohorts
 from analysis.settings import AnalysisPlan
-from analysis.stats.historical import load_cohorts
 from analysis.stats.trial_ard import build_trial_ard, derive_rate_endpoints
 
 IDS = ["P1", "P2", "P3", "P4", "P5"]
@@ -146,7 +146,7 @@ def test_rate_endpoints_per_evaluable_participant() -> None:
 
 
 def test_ard_rates_response_and_summaries_by_hand() -> None:
-    ard, notes = build_trial_ard(tables(), load_cohorts(), AnalysisPlan())
+    ard, notes = build_trial_ard(tables(), load_cohorts().cohorts, AnalysisPlan())
     # CRS-evaluable P1–P4: grade ≥ 3 in P1, P2 → 2/4; high burden P1, P2 → 2/2; low burden P3, P4 → 0/2
     assert [value(ard, "crs_rate", "all", "crs_grade3plus", s) for s in ("n", "N", "p")] == [2, 4, 0.5]
     assert value(ard, "crs_rate", "high_burden", "crs_grade3plus", "ci_high") == 1.0  # n = N
@@ -198,4 +198,4 @@ def test_a_primary_comparison_that_cannot_be_made_is_a_settings_error() -> None:
     with pytest.raises(
         SettingsError, match="primary analysis: no comparable cohort 'eliana_2019' with endpoint 'crs_grade3plus'"
     ):
-        build_trial_ard(tables(), load_cohorts(), plan)
+        build_trial_ard(tables(), load_cohorts().cohorts, plan)
