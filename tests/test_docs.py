@@ -23,24 +23,37 @@ from analysis.export.bundle import read_bundle
 from analysis.export.ingest import ingest_bundle
 from analysis.reference.cohorts import load_cohorts
 from analysis.settings import AnalysisPlan
-from analysis.stats.trial_ard import build_trial_ard
+from analysis.stats.results import analyze_trial
 from pipelines.paths import DEMO_EXPORT
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 DERIVED_TABLES_MD = DOCS / "derived-tables.md"
 SETTINGS_MD = DOCS / "settings.md"
 
-DERIVED_TABLES = ("crs_timeline", "crs", "icans", "anakinra", "ae", "adsl", "adtte", "queries", "ard")
+DERIVED_TABLES = (
+    "crs_timeline",
+    "crs",
+    "icans",
+    "anakinra",
+    "ae",
+    "adsl",
+    "adtte",
+    "queries",
+    "ard",
+    "comparison_plan",
+    "published_outcomes",
+    "km_curves",
+    "cif_curves",
+)
 
 
 @pytest.fixture(scope="module")
 def demo_tables() -> dict[str, pd.DataFrame]:
-    """Every derived table of the demo export with the default plan, ``ard`` included."""
+    """Every derived table of the demo export with the default plan, ``ard`` and the tables beside it included."""
     result = ingest_bundle(read_bundle(DEMO_EXPORT))
     plan = AnalysisPlan()
     tables = derive_all_tables(result.participants, result.events, plan)
-    tables["ard"], _ = build_trial_ard(tables, load_cohorts().cohorts, plan)
-    return tables
+    return {**tables, **analyze_trial(tables, load_cohorts().cohorts, plan).tables}
 
 
 def table_sections(text: str) -> dict[str, str]:
