@@ -35,7 +35,15 @@ STEP_FILES = {
         "icans.parquet",
         "queries.parquet",
     ],
-    "analyze": ["ard.parquet", "comparison_notes.json", "map_prior_densities.parquet"],
+    "analyze": [
+        "ard.parquet",
+        "cif_curves.parquet",
+        "comparison_notes.json",
+        "comparison_plan.parquet",
+        "km_curves.parquet",
+        "map_prior_densities.parquet",
+        "published_outcomes.parquet",
+    ],
     "report": [
         "report/dsmb_open_report.html",
         "report/dsmb_open_report.pdf",
@@ -248,7 +256,7 @@ def test_two_runs_on_the_same_bundle_and_cut_give_byte_identical_tables(
     second = tmp_path / "second"
     run_demo_pipeline(second)
     tables = sorted(p.name for p in demo_run.out.glob("*.parquet"))
-    assert len(tables) == 13  # the 12 of outputs.md and map_prior_densities
+    assert len(tables) == 17  # the 12 of outputs.md, and beside the ARD map_prior_densities and the four report tables
     for name in [*tables, "comparison_notes.json"]:
         assert (second / name).read_bytes() == (demo_run.out / name).read_bytes(), name
 
