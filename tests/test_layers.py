@@ -33,8 +33,9 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LAYERS = {"export": 1, "derive": 2, "stats": 3, "report": 4, "cdisc": 4}
-"""The layer packages of ``analysis/`` and their rank; base is 0, top is 5. ``analysis/cdisc`` (the ADaM,
+LAYERS = {"export": 1, "schemas": 1, "derive": 2, "stats": 3, "report": 4, "cdisc": 4}
+"""The layer packages of ``analysis/`` and their rank; base is 0, top is 5. ``analysis/schemas`` (the output
+tables' pandera models) sits with export, whose constants it reads; ``analysis/cdisc`` (the ADaM,
 Define-XML and cards outputs) formats an output folder as the report does."""
 BASE, TOP = 0, 5
 BASE_MODULES = ("analysis.export.vocabulary",)

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.reference.cohorts import HistoricalCohort
 from analysis.settings import MapPriorSettings
 from analysis.stats.ard import NOT_ESTIMABLE_N0, ArdRow, ard_row
 from analysis.stats.historical import PENN_VARIABLE, plan_comparisons

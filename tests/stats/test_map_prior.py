@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from scipy import integrate, optimize, special, stats
 
+from analysis.reference.cohorts import HistoricalCohort
 from analysis.settings import MapPriorSettings
 from analysis.stats.ard import to_frame
 from analysis.stats.comparisons import prob_trial_lower as historical_prob_lower
@@ -227,6 +228,7 @@ def test_the_reference_cohorts_give_the_expected_groups() -> None:
         {"id": "registry", "name": "Registry", "confirmed": True, "crs_scale": "astct", "n_infused": 255,
          "crs_grade3plus_n": 41},
     ]  # fmt: skip
+    cohorts = [HistoricalCohort.model_validate(cohort) for cohort in cohorts]
     candidates = map_candidates(cohorts)
     selected, notes = select_map_studies(candidates, {"eliana": "eliana_2018"})
     assert {g: [s.study_id for s in v] for g, v in selected.items()} == {
