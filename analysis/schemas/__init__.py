@@ -52,6 +52,7 @@ import pandera.errors
 
 from analysis.schemas.adam import ADAM_TABLES
 from analysis.schemas.base import OutputTable, dtype_mismatches
+from analysis.schemas.beside_ard import BESIDE_ARD_TABLES
 from analysis.schemas.crs import CRS_TABLES
 from analysis.schemas.processed import PROCESSED_TABLES
 from analysis.schemas.queries import QUERIES_TABLES
@@ -65,6 +66,7 @@ ALL_TABLES: tuple[OutputTable, ...] = (
     *ADAM_TABLES,
     *QUERIES_TABLES,
     *RESULT_TABLES,
+    *BESIDE_ARD_TABLES,
 )
 """Every output table, in the order the docs list them."""
 
