@@ -217,7 +217,7 @@ def test_a_run_before_any_infusion_writes_empty_tables_that_match_their_schemas(
         run_ingest(DEMO_EXPORT, data_cut=date(2024, 11, 20), out_dir=out, time_zone=None, plan=plan)
         run_derive(out, plan)
         run_analyze(out, plan)
-    empty = {"events", "crs_timeline", "crs", "icans", "anakinra", "ae", "adtte", "queries"}
+    empty = {"events", "crs_timeline", "crs", "icans", "anakinra", "ae", "adtte", "queries", "km_curves", "cif_curves"}
     assert {name.removesuffix(".parquet") for name, frame in tables.items() if frame.empty} == empty
     assert len(tables["adsl.parquet"]) == 1
     for name, frame in tables.items():
