@@ -103,7 +103,7 @@ ANALYSIS_FAMILIES = (
         ("published_outcome",),
         "—",
         "cohort `id` (confirmed cohorts only)",
-        "`orr_3mo`, `cr_best_response`, `os_12mo`, `efs_12mo`, `rfs_responders_12mo`",
+        "`orr_3mo`, `cr_best_response`, `cr_cri_best_response_pct` (a bare published percentage), `os_12mo`, `efs_12mo`, `rfs_responders_12mo`",
         '`estimate`, `ci_low`, `ci_high` (`""`): the cohort\'s published figure ÷ 100, as published. The label '
         "gives the cohort name and its definition. NaN when the publication gave no CI. These figures sit beside "
         "the trial's own estimates and are not tested",
@@ -226,7 +226,7 @@ ARD_NOTES = (
     + "\n".join(family.row() for family in ANALYSIS_FAMILIES)
     + """
 
-On the demo, the ARD holds 707 rows. Of these, 12 cohort × endpoint comparisons give 17
+On the demo, the ARD holds 1144 rows. Of these, 12 cohort × endpoint comparisons give 17
 `historical_comparison` rows each. `RFS` at `month_12` is NaN by construction: RFS starts at
 the first CR/CRi and follow-up ends 365.25 days after infusion, so no responder can be followed 12
 months from remission.
