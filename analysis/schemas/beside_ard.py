@@ -1,5 +1,5 @@
-"""The analyze step's tables beside the ARD, which the report draws: the comparison plan, the published
-figures and the survival step curves (``analysis/stats/results.py:analyze_trial``)."""
+"""The analyze step's tables beside the ARD, which the report draws: the MAP-prior curves, the comparison
+plan, the published figures and the survival step curves (``analysis/stats/results.py:analyze_trial``)."""
 
 from __future__ import annotations
 
@@ -14,15 +14,46 @@ from analysis.schemas.base import PYTHON_TEXT, OutputModel, OutputTable, field, 
 PLAN_KEY = ("cohort_id", "endpoint")
 PUBLISHED_KEY = ("cohort_order", "variable")
 CURVE_KEY = ("parameter", "step")
-ENDPOINTS = ["crs_any", "crs_grade3plus", "crs_grade4plus", "icans_any", "icans_grade3plus"]
+DENSITY_KEY = ("group", "curve", "p")
+ENDPOINTS = ["crs_any", "crs_grade3plus", "crs_grade4plus", "crs_grade4", "icans_any", "icans_grade3plus"]
+
+
+class MapPriorDensities(OutputModel):
+    """**Grain:** group × curve × rate. **Key:** (`group`, `curve`, `p`), sorted by it. Written by the
+    `analyze` step from the mixtures of the ARD's `map_prior` rows
+    (`analysis/stats/map_prior_ard.py:map_prior_densities`), so the figure and the ARD cannot disagree;
+    the closed report draws it and computes nothing. On the demo: 7 groups × 3 curves × 401 rates.
+    """
+
+    group: Series[pd.StringDtype] = field(
+        "the `map_prior` group, `<endpoint>__<scale>`", extra=True, dtype_kwargs=PYTHON_TEXT
+    )
+    curve: Series[pd.StringDtype] = field(
+        "`map`, `robust_map` or `posterior` (no `posterior` when the trial's N is 0)",
+        isin=["map", "robust_map", "posterior"],
+        extra=True,
+        dtype_kwargs=PYTHON_TEXT,
+    )
+    p: Series[float] = field("the rate, 0, 0.0025, …, 1", in_range={"min_value": 0, "max_value": 1}, extra=True)
+    density: Series[float] = field("the beta mixture's density at `p`", ge=0, extra=True)
+
+    class Config:
+        unique: ClassVar[list[str]] = list(DENSITY_KEY)
+
+    @pa.dataframe_check
+    def sorted_by_key(cls, frame: pd.DataFrame) -> Series[bool]:
+        """Sorted by the key it is unique on."""
+        return rows_in_key_order(frame, DENSITY_KEY)
 
 
 class ComparisonPlan(OutputModel):
-    """**Grain:** cohort × endpoint, for every cohort of `historical_cohorts.yaml` and every endpoint.
-    **Key:** (`cohort_id`, `endpoint`), sorted by it. Rules: O "Comparisons", "Primary analysis"; code:
-    `analysis/stats/historical.py:plan_comparisons` (the rules) and `comparison_plan_frame` (the table). The
-    `historical_comparison` rows of the ARD are made from the same plan; the report reads how each comparison
-    is made from here and its numbers from the ARD. On the demo: 45 rows, 12 compared.
+    """**Grain:** cohort × endpoint, for every cohort of `historical_cohorts.yaml` and every endpoint
+    (`crs_any`, `crs_grade3plus`, `crs_grade4plus`, `icans_any`, `icans_grade3plus`), and `crs_grade4`
+    (grade 4 alone, O v3) for a cohort that reports grade 4 alone and no grade-5 count. **Key:**
+    (`cohort_id`, `endpoint`), sorted by it. Rules: O "Comparisons", "Primary analysis"; code:
+    `analysis/stats/historical.py:plan_comparisons` (the rules) and `comparison_plan_frame` (the table).
+    The `historical_comparison` rows of the ARD are made from the same plan; the report reads how
+    each comparison is made from here and its numbers from the ARD. On the demo: 47 rows, 14 compared.
     """
 
     cohort_id: Series[pd.StringDtype] = field("the cohort `id`", extra=True, dtype_kwargs=PYTHON_TEXT)
@@ -59,7 +90,7 @@ class ComparisonPlan(OutputModel):
     )
     trial_variable: Series[pd.StringDtype] = field(
         "the trial's `crs_rate` variable compared: the Penn approximation (`crs_penn_grade3plus`, "
-        "`crs_penn_grade4plus`) against a Penn cohort, else the endpoint",
+        "`crs_penn_grade4plus`, `crs_penn_grade4`) against a Penn cohort, else the endpoint",
         nullable=True,
         extra=True,
         dtype_kwargs=PYTHON_TEXT,
@@ -82,7 +113,10 @@ class ComparisonPlan(OutputModel):
         dtype_kwargs=PYTHON_TEXT,
     )
     historical_n: Series[pd.Int64Dtype] = field(
-        "the published events (grade ≥ 4: `crs_grade4_n + crs_grade5_n`)", nullable=True, ge=0, extra=True
+        "the published events (grade ≥ 4: `crs_grade4_n + crs_grade5_n`; grade 4 alone: `crs_grade4_n`)",
+        nullable=True,
+        ge=0,
+        extra=True,
     )
     historical_N: Series[pd.Int64Dtype] = field("the cohort's `n_infused`", nullable=True, ge=0, extra=True)  # noqa: N815
     historical_ci_low: Series[float] = field(
@@ -96,7 +130,8 @@ class ComparisonPlan(OutputModel):
         "the same, upper limit", nullable=True, in_range={"min_value": 0, "max_value": 1}, extra=True
     )
     notes: Series[pd.StringDtype] = field(
-        "the comparison's caveats, \"; \"-separated, as in the ARD's `trial_p` label",
+        "the comparison's caveats, \"; \"-separated, as in the ARD's `trial_p` label (Penn approximation, not "
+        "burden-matched, high-burden only, overlap, grade ≥ 4 sum, grade 4 alone)",
         nullable=True,
         extra=True,
         dtype_kwargs=PYTHON_TEXT,
@@ -118,11 +153,12 @@ class ComparisonPlan(OutputModel):
 
 
 class PublishedOutcomes(OutputModel):
-    """**Grain:** confirmed cohort × published figure. **Key:** (`cohort_order`, `variable`): the order of
-    `historical_cohorts.yaml`, then `orr_3mo`, `cr_best_response`, `cr_cri_best_response_pct`, `os_12mo`,
-    `efs_12mo`, `rfs_responders_12mo`. Rules: O "Comparisons" (only `confirmed: true` cohorts; a null figure
-    is unknown and gives no row); code: `analysis/stats/published.py:published_outcomes_frame`. The ARD's
-    `published_outcome` rows are these figures ÷ 100. On the demo: 12 rows.
+    """**Grain:** confirmed cohort × published figure. **Order:** the order of `historical_cohorts.yaml`
+    (`cohort_order`), then `orr_3mo`, `cr_best_response`, `cr_cri_best_response_pct`, `os_12mo`,
+    `efs_12mo`, `rfs_responders_12mo`. Rules: O "Comparisons" (only `confirmed: true` cohorts; a null
+    figure is unknown and gives no row); code: `analysis/stats/published.py:published_outcomes_frame`.
+    The ARD's `published_outcome` rows are these figures ÷ 100. The report prints them beside the
+    trial's response and marks the 12-month ones on the Kaplan–Meier figure. On the demo: 12 rows.
     """
 
     cohort_order: Series[int] = field(
@@ -149,7 +185,10 @@ class PublishedOutcomes(OutputModel):
         dtype_kwargs=PYTHON_TEXT,
     )
     note: Series[pd.StringDtype] = field(
-        "the reference's note on the figure", nullable=True, extra=True, dtype_kwargs=PYTHON_TEXT
+        "the reference's note on the figure (e.g. the ITT figure beside it)",
+        nullable=True,
+        extra=True,
+        dtype_kwargs=PYTHON_TEXT,
     )
 
     class Config:
@@ -157,16 +196,18 @@ class PublishedOutcomes(OutputModel):
 
 
 class KmCurves(OutputModel):
-    """**Grain:** parameter × step. **Key:** (`parameter`, `step`), sorted by it; OS, EFS, RFS, each with at
-    least one `adtte` record. Code: `analysis/stats/results.py:km_curves_frame`, from the same fit
-    (`analysis/stats/trial_ard.py:km_fit`, days) whose values at 3, 6 and 12 months are the ARD's `km` rows.
+    """**Grain:** parameter × step. **Key:** (`parameter`, `step`), sorted by it. Parameters `OS`, `EFS`,
+    `RFS`, each with at least one `adtte` record (none when no participant is infused). Code:
+    `analysis/stats/results.py:km_curves_frame`, from the same fit (`analysis/stats/trial_ard.py:km_fit`,
+    times in days) whose values at 3, 6 and 12 months are the ARD's `km` rows. The report draws OS and
+    EFS from it and prints its origin's `n_risk` under the axis at month 0.
     """
 
     parameter: Series[pd.StringDtype] = field(
         "`OS`, `EFS` or `RFS` (adtte `paramcd`)", isin=["OS", "EFS", "RFS"], extra=True, dtype_kwargs=PYTHON_TEXT
     )
     step: Series[int] = field(
-        "0 is the origin (time 0, `surv` 1); then one step per distinct observed time", ge=0, extra=True
+        "0 is the origin (time 0, `surv` 1); then one step per distinct observed time, in time order", ge=0, extra=True
     )
     time_days: Series[float] = field("the time, days from the parameter's origin (adtte `aval`)", ge=0, extra=True)
     time_months: Series[float] = field("`time_days` / `days_per_month`", ge=0, extra=True)
@@ -186,16 +227,16 @@ class KmCurves(OutputModel):
 
 
 class CifCurves(OutputModel):
-    """**Grain:** parameter × step. **Key:** (`parameter`, `step`), sorted by it; `CIR` (no row without a CIR
-    record). Code: `analysis/stats/results.py:cif_curves_frame`, from the same fit
-    (`analysis/stats/trial_ard.py:cir_fit`, Aalen–Johansen as `cmprsk::cuminc`) whose values at 3, 6 and
-    12 months are the ARD's `cif` rows.
+    """**Grain:** parameter × step. **Key:** (`parameter`, `step`), sorted by it. Parameter `CIR` (no row
+    when adtte has no CIR record). Code: `analysis/stats/results.py:cif_curves_frame`, from the same
+    fit (`analysis/stats/trial_ard.py:cir_fit`: Aalen–Johansen, death without relapse competing, as
+    `cmprsk::cuminc`) whose values at 3, 6 and 12 months are the ARD's `cif` rows. The report draws it.
     """
 
     parameter: Series[pd.StringDtype] = field("`CIR`", isin=["CIR"], extra=True, dtype_kwargs=PYTHON_TEXT)
     step: Series[int] = field(
-        "the corner point's position: from time 0, each relapse time twice (before and after the jump), to the "
-        "longest follow-up",
+        "the corner point's position: from time 0, each relapse time twice (the value before and after the "
+        "jump), to the longest follow-up",
         ge=0,
         extra=True,
     )
@@ -212,6 +253,13 @@ class CifCurves(OutputModel):
 
 
 BESIDE_ARD_TABLES = (
+    OutputTable(
+        "map_prior_densities.parquet",
+        MapPriorDensities,
+        "the curves of the MAP-prior figure",
+        "derived",
+        DENSITY_KEY,
+    ),
     OutputTable(
         "comparison_plan.parquet",
         ComparisonPlan,

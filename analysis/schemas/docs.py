@@ -84,7 +84,8 @@ Conventions that hold for every table:
   `analysis/derive/all_tables.py:TABLE_KEYS`.
 - **Provenance.** Each file's Parquet metadata key `pacer` holds `analysis_plan` (the settings in
   force), `analysis_plan_sha256`, `data_cut`, `input_sha256`, `code_version` and
-  `package_versions`. `ard.parquet` adds `historical_cohorts_sha256`.
+  `package_versions`. The analyze step's tables (`ard`, `map_prior_densities`, `comparison_plan`,
+  `published_outcomes`, `km_curves`, `cif_curves`) add `historical_cohorts_sha256`.
 
 Who has rows:
 

@@ -40,7 +40,8 @@ ANALYSIS_FAMILIES = (
         "CRS-evaluable (`adsl.crs_evaluable`)",
         "`all`, `high_burden`, `low_burden` (`adsl.high_burden`)",
         "required: `crs_any`, `crs_grade3plus`, `crs_grade4plus`, `crs_penn_grade3plus`, `crs_penn_grade4plus`, "
-        "`icans_any`, `icans_grade3plus`. Extra: `tocilizumab_given` (`anakinra`, days 0–30) and "
+        "`icans_any`, `icans_grade3plus`; (O v3) `crs_grade4`, `crs_penn_grade4` (grade 4 alone, grade 5 not "
+        "counted). Extra: `tocilizumab_given` (`anakinra`, days 0–30) and "
         "`icu_level_support` (any `crs_timeline` interval with `hypotension_level` ≥ 3 or `hypoxia_level` = 4, "
         "i.e. a vasopressor or CPAP/BiPAP/ventilation, up to the CRS horizon)",
         '`n`, `N`, `p`, `ci_low`, `ci_high` (`""`): exact Clopper–Pearson 95 %',
@@ -50,7 +51,8 @@ ANALYSIS_FAMILIES = (
         "the `crs_rate` counts: `all`, or `high_burden` for a cohort whose `min_marrow_blast_pct` ≥ `high_burden_pct`",
         "cohort `id` of historical_cohorts.yaml",
         "the endpoint (`crs_any`, `crs_grade3plus`, `crs_grade4plus`, `icans_any`, `icans_grade3plus`), named as "
-        "in `crs_rate` in the cohort's own scale",
+        "in `crs_rate` in the cohort's own scale; (O v3) `crs_grade4` (grade 4 alone) for a cohort that reports "
+        'grade 4 alone and no grade-5 count, labelled "grade 4 alone"',
         "`trial_n`, `trial_N`, `trial_p`, `historical_n`, `historical_N`, `historical_p`, `burden_matched` "
         "(`descriptive`); `p_value` (`binom_exact_1s`: one-sided, H1 trial rate < the historical rate taken as "
         "fixed; `fisher_exact`: two-sided); `rd`, `rd_ci_low`, `rd_ci_high` (`newcombe_hybrid`: risk difference "
@@ -100,11 +102,33 @@ ANALYSIS_FAMILIES = (
         "the fever or the trigger",
     ),
     AnalysisFamily(
+        ("map_prior",),
+        "the `crs_rate` counts of `all` (for a Penn group the Penn approximation); the studies: confirmed, "
+        "like-for-like cohorts compared with the whole trial (`historical_comparison`'s rules; cohorts restricted "
+        "to high burden are not pooled), one per overlap group ([choice `map.overlap_representative`]), and with "
+        "`--historical-export` the site's own patients (`map.include_site_historical`)",
+        "`<endpoint>__<scale>`: `crs_any`, `crs_grade3plus`, `crs_grade4plus` × `penn`, `astct`; `icans_any`, "
+        "`icans_grade3plus` × `astct`. A group without a study has no rows and a note in `comparison_notes.json`",
+        "`map` (the MAP prior: the predicted rate of a new study like the historical ones, binomial–normal model on "
+        "the logit scale, integrated numerically, as a beta mixture), `robust_map` (with Beta(1, 1) of weight "
+        "`map.robust_weight`), `posterior` (the trial's posterior under `robust_map`)",
+        '`mean`, `sd`, `q025`, `q50`, `q975` (`""`) of each mixture; `ess` (`elir`: expected local-information '
+        "ratio, Neuenschwander 2020; `moment`: the moment-matched beta's a + b; as RBesT `ess`); `map`: "
+        "`tau_median` (posterior median of τ), `n_studies` (the label lists them with their counts); `map`, "
+        "`robust_map`: `prob_lower` (P(trial rate < a new study's rate), the trial's rate with a Beta(1, 1) prior; "
+        "exact beta-binomial sum), `conflict_p` (prior-predictive probability of a count no more likely than the "
+        "trial's, Box 1980); `posterior`: `trial_n`, `trial_N`; every component of every mixture: `w`, `a`, `b` "
+        "(method `comp1` … `robust`). With trial N = 0 the `posterior` summaries, `prob_lower` and `conflict_p` "
+        'are NaN, "not estimable (N = 0)"',
+        note="O v3",
+    ),
+    AnalysisFamily(
         ("published_outcome",),
         "—",
         "cohort `id` (confirmed cohorts only)",
         "`orr_3mo`, `cr_best_response`, `cr_cri_best_response_pct` (a bare published percentage), `os_12mo`, `efs_12mo`, `rfs_responders_12mo`",
-        '`estimate`, `ci_low`, `ci_high` (`""`): the cohort\'s published figure ÷ 100, as published. The label '
+        '`estimate`, `ci_low`, `ci_high` (`""`): the cohort\'s published figure ÷ 100, as published — the rows of '
+        "`published_outcomes.parquet`. The label "
         "gives the cohort name and its definition. NaN when the publication gave no CI. These figures sit beside "
         "the trial's own estimates and are not tested",
         note="extra, not in O",
@@ -175,7 +199,9 @@ class Ard(OutputModel):
     """**Grain:** one statistic. **Key (unique):** (`analysis`, `group`, `variable`, `stat_name`, `method`),
     sorted by it. Rules: O "Analysis results that must be in ard.parquet", "Rules for every row";
     code: `analysis/stats/trial_ard.py:build_trial_ard`. Written by the `analyze` step from `adsl`,
-    `crs`, `icans`, `anakinra`, `crs_timeline`, `adtte` and `analysis/reference/historical_cohorts.yaml`.
+    `crs`, `icans`, `anakinra`, `crs_timeline`, `adtte` and `analysis/reference/historical_cohorts.yaml`
+    (read and validated once by the step: `analysis/reference/cohorts.py`, a pydantic model; a
+    malformed file stops the step with one line naming the cohort and the field, exit code 2).
     """
 
     analysis: Series[pd.StringDtype] = field("the analysis family (below)", isin=ANALYSES, dtype_kwargs=PYTHON_TEXT)
@@ -226,7 +252,7 @@ ARD_NOTES = (
     + "\n".join(family.row() for family in ANALYSIS_FAMILIES)
     + """
 
-On the demo, the ARD holds 1144 rows. Of these, 12 cohort × endpoint comparisons give 17
+On the demo, the ARD holds 1208 rows. Of these, 14 cohort × endpoint comparisons give 17
 `historical_comparison` rows each. `RFS` at `month_12` is NaN by construction: RFS starts at
 the first CR/CRi and follow-up ends 365.25 days after infusion, so no responder can be followed 12
 months from remission.
@@ -235,10 +261,14 @@ months from remission.
 - A cohort × endpoint is **skipped** when the cohort has `confirmed: false`, an unknown CRS scale
   (for a CRS endpoint), a null count or a null `n_infused`, or for an ICANS endpoint neurotoxicity
   not graded as ASTCT ICANS. Every reason is listed in `comparison_notes.json`
-  (`{"skipped_comparisons": [...]}`, one sentence per skipped pair). Skipped pairs have no ARD
-  rows.
+  (`{"skipped_comparisons": [...]}`, one sentence per skipped pair) and in
+  `comparison_plan.parquet` (`not_compared_reasons`). Skipped pairs have no ARD rows.
 - Grade ≥ 4 for a cohort is `crs_grade4_n + crs_grade5_n`. It is skipped if the grade-5 count is
   null.
+- **Grade 4 alone** (O v3): a cohort that reports `crs_grade4_n` but no `crs_grade5_n` (the CHOP
+  cohorts `kadauke_pt_htb`, `kadauke_stdcrs_htb_historical`) is compared on `crs_grade4`, as it
+  was published, against the trial's `crs_grade4` (its `crs_penn_grade4` for a Penn cohort), with
+  every method; the `trial_p` label says "grade 4 alone". Other cohorts have no `crs_grade4` row.
 - `burden_matched` = 1 when the cohort has a marrow-blast floor of at least the trial's 5 %. A
   cohort with no floor is compared with `burden_matched` = 0 and labelled "not burden-matched".
 - Cohorts that overlap ELIANA (ELIANA itself, the n = 79 ELIANA cut, the pooled ELIANA + ENSIGN
