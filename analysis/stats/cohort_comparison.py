@@ -40,7 +40,7 @@ ARD rows (``group`` is the outcome or endpoint, ``variable`` the model term; met
   ``mean_historical``, ``smd`` [``unweighted``; ``iptw_ate`` or ``iptw_att``].
 - ``cohort_km`` / ``OS_trial``, ``OS_historical``, ``EFS_trial``, ``EFS_historical``: for
   ``month_3``, ``month_6``, ``month_12``: ``surv``, ``ci_low``, ``ci_high``, ``n_risk`` [``""``]
-  (:func:`analysis.stats.kaplan_meier.km_ard_rows`; 30.4375-day months).
+  (:func:`analysis.stats.kaplan_meier.km_ard_rows`; months of the analysis plan's ``days_per_month``).
 - ``cohort_cox`` / ``OS``, ``EFS``: for ``cohort_trial``: ``coef``, ``se``, ``hr``,
   ``hr_ci_low``, ``hr_ci_high``, ``p_value`` [``efron_wald``]; for ``model``: ``lr_chisq``,
   ``lr_df``, ``p_value`` [``efron_lrt``] and ``n``, ``events``, ``n_trial``, ``n_historical``,
@@ -69,12 +69,11 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from analysis.settings import AnalysisPlan
 from analysis.stats.ard import ArdRow, ard_row, to_frame
 from analysis.stats.cox import CoxResult, MonotoneLikelihoodError, cox_ph
 from analysis.stats.firth_logistic import firth_logistic
 from analysis.stats.iptw import Estimand, iptw
-from analysis.stats.kaplan_meier import kaplan_meier, km_ard_rows
+from analysis.stats.kaplan_meier import kaplan_meier, km_ard_rows, month_timepoints
 from analysis.stats.log_rank import log_rank_test
 from analysis.stats.logistic import SeparationError, logistic
 
@@ -96,8 +95,6 @@ COHORT_TERMS: tuple[str, ...] = ("cohort_trial", *COVARIATES)
 TRIAL_COX_TERMS: tuple[str, ...] = ("log2_marrow_blasts", "severe_crs")
 ENDPOINTS: tuple[str, ...] = ("OS", "EFS")
 BLAST_FLOOR_PCT = 1.0
-DAYS_PER_MONTH = AnalysisPlan().days_per_month
-KM_TIMEPOINTS = {"month_3": 3 * DAYS_PER_MONTH, "month_6": 6 * DAYS_PER_MONTH, "month_12": 12 * DAYS_PER_MONTH}
 
 _TERM_TEXT = {
     "cohort_trial": "trial vs historical",
@@ -477,9 +474,14 @@ def _cox_rows(
 
 
 def cohort_survival_rows(
-    subjects: pd.DataFrame, *, alpha: float = 0.05, endpoints: Sequence[str] = ENDPOINTS
+    subjects: pd.DataFrame, *, days_per_month: float, alpha: float = 0.05, endpoints: Sequence[str] = ENDPOINTS
 ) -> list[ArdRow]:
-    """``cohort_km``, ``cohort_cox`` (HR trial vs historical) and ``cohort_logrank`` for OS and EFS."""
+    """``cohort_km``, ``cohort_cox`` (HR trial vs historical) and ``cohort_logrank`` for OS and EFS.
+
+    ``cohort_km`` is read at :func:`analysis.stats.kaplan_meier.month_timepoints` of ``days_per_month``
+    (the analysis plan's), as the trial's ``km`` rows.
+    """
+    timepoints = month_timepoints(days_per_month)
     mf = model_frame(subjects)
     rows: list[ArdRow] = []
     for ep in endpoints:
@@ -491,7 +493,7 @@ def cohort_survival_rows(
             part = f[f["cohort"] == cohort]
             part_caveat = sample_size_caveat(len(part), int(part[event_col].sum()))
             km_rows = km_ard_rows(
-                kaplan_meier(part[time_col], part[event_col]), f"{ep}_{cohort}", KM_TIMEPOINTS, analysis="cohort_km"
+                kaplan_meier(part[time_col], part[event_col]), f"{ep}_{cohort}", timepoints, analysis="cohort_km"
             )
             rows += [replace(k, stat_label=_label(k.stat_label, part_caveat)) for k in km_rows]
         if counts["n_trial"] == 0 or counts["n_historical"] == 0:
@@ -599,7 +601,9 @@ def trial_logistic_rows(subjects: pd.DataFrame, *, alpha: float = 0.05) -> list[
 # ---------------------------------------------------------------------------------------------
 # Entry points
 # ---------------------------------------------------------------------------------------------
-def cohort_comparison_ard(subjects: pd.DataFrame, *, estimand: Estimand = "ATE", alpha: float = 0.05) -> pd.DataFrame:
+def cohort_comparison_ard(
+    subjects: pd.DataFrame, *, days_per_month: float, estimand: Estimand = "ATE", alpha: float = 0.05
+) -> pd.DataFrame:
     """Every trial-vs-historical row (Firth, IPTW, SMD, KM, Cox, log-rank) as a validated ARD frame.
 
     Parameters
@@ -607,6 +611,8 @@ def cohort_comparison_ard(subjects: pd.DataFrame, *, estimand: Estimand = "ATE",
     subjects : DataFrame
         Both cohorts, :data:`SUBJECT_COLUMNS` (e.g. ``pd.concat([subject_frame(..., "trial"),
         subject_frame(..., "historical")])``).
+    days_per_month : float
+        The analysis plan's ``days_per_month``: the ``cohort_km`` time points are 3, 6 and 12 of these months.
     estimand : {"ATE", "ATT"}
         The IPTW estimand (:mod:`analysis.stats.iptw` explains the ATE default).
     alpha : float
@@ -619,7 +625,7 @@ def cohort_comparison_ard(subjects: pd.DataFrame, *, estimand: Estimand = "ATE",
     rows = (
         cohort_firth_rows(subjects, alpha=alpha)
         + cohort_iptw_rows(subjects, estimand=estimand, alpha=alpha)
-        + cohort_survival_rows(subjects, alpha=alpha)
+        + cohort_survival_rows(subjects, days_per_month=days_per_month, alpha=alpha)
     )
     return to_frame(rows)
 

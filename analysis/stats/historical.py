@@ -16,6 +16,11 @@ endpoint by :func:`plan_comparisons`:
   reports grade 4 but not grade 5 is skipped ("grade 5 count null") unless
   ``grade4_as_grade4plus=True``, which compares its grade-4 count as a lower bound for grade ≥ 4 and
   says so.
+- **Grade 4 alone** (``crs_grade4``, outputs.md v3 notes): made only for a cohort that reports grade 4
+  alone and no grade-5 count (``crs_grade4_n`` without ``crs_grade5_n``, e.g. the CHOP cohorts), as it
+  was published: the trial's grade-4-alone count (``crs_grade4``, or ``crs_penn_grade4`` against a Penn
+  cohort) against ``crs_grade4_n``, labelled "grade 4 alone". Other cohorts have no ``crs_grade4`` row,
+  compared or skipped; their grade ≥ 4 comparisons are unchanged.
 - **Scale**: a Penn cohort is compared with the trial's Penn approximation (trial variable
   ``crs_penn_grade3plus`` / ``crs_penn_grade4plus``); the approximation can only under-grade, so the
   comparison favours PACER by construction, and the labels say so. ``crs_any`` is the same on both
@@ -48,10 +53,23 @@ from analysis.stats.ard import NOT_ESTIMABLE_N0, ArdRow, ard_row
 from analysis.stats.comparisons import compare_rates
 from analysis.stats.proportions import clopper_pearson
 
-ENDPOINTS: tuple[str, ...] = ("crs_any", "crs_grade3plus", "crs_grade4plus", "icans_any", "icans_grade3plus")
+ENDPOINTS: tuple[str, ...] = (
+    "crs_any",
+    "crs_grade3plus",
+    "crs_grade4plus",
+    "crs_grade4",
+    "icans_any",
+    "icans_grade3plus",
+)
+GRADE4_ALONE = "crs_grade4"
+"""Grade 4 alone (grade 5 not counted): compared only with cohorts that published it (outputs.md v3 notes)."""
 ELIANA_NCT = "NCT02435849"
 
-PENN_VARIABLE = {"crs_grade3plus": "crs_penn_grade3plus", "crs_grade4plus": "crs_penn_grade4plus"}
+PENN_VARIABLE = {
+    "crs_grade3plus": "crs_penn_grade3plus",
+    "crs_grade4plus": "crs_penn_grade4plus",
+    "crs_grade4": "crs_penn_grade4",
+}
 DESCRIPTIVE = ("trial_n", "trial_N", "trial_p", "historical_n", "historical_N", "historical_p", "burden_matched")
 COMPARATOR_FEVER_TRIGGER = {
     "kadauke_pt_htb": "tocilizumab at two readings ≥ 38.5 °C within 24 h (CHOP)",
@@ -106,10 +124,32 @@ def _icans_scale(cohort: HistoricalCohort) -> str | None:
     return "astct" if cohort.icans_grading.strip().upper().startswith("ASTCT") else "other"
 
 
+def reports_grade4_alone(cohort: HistoricalCohort) -> bool:
+    """True when the cohort published grade 4 alone and no grade-5 count (outputs.md v3 notes).
+
+    Parameters
+    ----------
+    cohort : HistoricalCohort
+
+    Returns
+    -------
+    bool
+        ``crs_grade4_n`` is known and ``crs_grade5_n`` is null: its grade-4 figure is compared as
+        ``crs_grade4`` (grade 4 alone).
+    """
+    return cohort.crs_grade4_n is not None and cohort.crs_grade5_n is None
+
+
 def _endpoint_count(
     cohort: HistoricalCohort, endpoint: str, grade4_as_grade4plus: bool
 ) -> tuple[int | None, list[str], list[str]]:
     """(count, reasons to skip, notes) for one endpoint."""
+    if endpoint == GRADE4_ALONE:
+        return (
+            cohort.crs_grade4_n,
+            [],
+            ["grade 4 alone: grade 5 not counted, as the cohort published it (crs_grade4_n, no grade-5 count)"],
+        )
     if endpoint != "crs_grade4plus" or cohort.crs_grade4plus_n is not None:
         name = f"{endpoint}_n"
         value = cohort.count(name)
@@ -174,6 +214,8 @@ def plan_comparisons(
     skipped: list[SkippedComparison] = []
     for cohort in cohorts:
         for endpoint in endpoints:
+            if endpoint == GRADE4_ALONE and not reports_grade4_alone(cohort):
+                continue
             reasons: list[str] = []
             notes: list[str] = []
             if cohort.confirmed is not True:
@@ -470,6 +512,7 @@ def comparison_plan_frame(
 __all__ = [
     "COMPARATOR_FEVER_TRIGGER",
     "ENDPOINTS",
+    "GRADE4_ALONE",
     "PLAN_COLUMNS",
     "PlannedComparison",
     "SkippedComparison",
@@ -478,6 +521,7 @@ __all__ = [
     "overlaps_eliana",
     "plan_comparisons",
     "plan_options",
+    "reports_grade4_alone",
     "skipped_notes",
     "trial_counts_from_ard",
 ]

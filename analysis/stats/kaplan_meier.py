@@ -267,6 +267,26 @@ def median_follow_up(time: Iterable[float], event: Iterable, conf_level: float =
     return median_survival(kaplan_meier(time, 1 - ev, conf_level))
 
 
+ARD_MONTHS: dict[str, int] = {"month_3": 3, "month_6": 6, "month_12": 12}
+"""The ARD's time points (variable → months) of the ``km``, ``cif`` and ``cohort_km`` rows (O "Analysis results")."""
+
+
+def month_timepoints(days_per_month: float) -> dict[str, float]:
+    """The ARD's time points in days: ``{"month_3": 3 × days_per_month, …}`` (settings ``days_per_month``).
+
+    Parameters
+    ----------
+    days_per_month : float
+        Days in a month (the analysis plan's ``days_per_month``, 30.4375 by default).
+
+    Returns
+    -------
+    dict of str to float
+        :data:`ARD_MONTHS`, each in days.
+    """
+    return {name: months * days_per_month for name, months in ARD_MONTHS.items()}
+
+
 def km_ard_rows(
     fit: KaplanMeierFit,
     group: str,
@@ -310,6 +330,7 @@ def follow_up_ard_rows(result: MedianResult, n: int, scale: float = 1.0, variabl
 
 
 __all__ = [
+    "ARD_MONTHS",
     "R_TOLERANCE",
     "KaplanMeierFit",
     "MedianResult",
@@ -318,6 +339,7 @@ __all__ = [
     "km_ard_rows",
     "median_follow_up",
     "median_survival",
+    "month_timepoints",
     "r_timefix",
     "survival_at",
 ]

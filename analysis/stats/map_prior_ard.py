@@ -89,9 +89,11 @@ def map_candidates(cohorts: Iterable[HistoricalCohort], high_burden_pct: float =
     """The cohort × endpoint pairs ``historical_comparison`` compares, as MAP candidates.
 
     The rules are those of :func:`analysis.stats.historical.plan_comparisons` (confirmed, scale,
-    published counts, ICANS graded as ASTCT); the ELIANA cohorts form the overlap group ``eliana``.
+    published counts, ICANS graded as ASTCT), for the endpoints of :data:`GROUPS`; the ELIANA cohorts
+    form the overlap group ``eliana``.
     """
-    comparable, _ = plan_comparisons(list(cohorts), high_burden_pct=high_burden_pct)
+    endpoints = tuple(dict.fromkeys(endpoint for endpoint, _ in GROUPS))
+    comparable, _ = plan_comparisons(list(cohorts), endpoints, high_burden_pct=high_burden_pct)
     return [
         MapCandidate(
             study_id=plan.cohort_id,

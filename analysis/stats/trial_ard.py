@@ -33,6 +33,7 @@ from analysis.stats.kaplan_meier import (
     kaplan_meier,
     km_ard_rows,
     median_follow_up,
+    month_timepoints,
 )
 from analysis.stats.map_prior_ard import endpoint_counts, map_prior_ard
 from analysis.stats.proportions import rate_rows
@@ -46,6 +47,8 @@ RATE_VARIABLES = (
     "crs_grade4plus",
     "crs_penn_grade3plus",
     "crs_penn_grade4plus",
+    "crs_grade4",
+    "crs_penn_grade4",
     "icans_any",
     "icans_grade3plus",
     "tocilizumab_given",
@@ -56,7 +59,6 @@ RATE_TABLES = ("adsl", "crs", "icans", "anakinra", "crs_timeline")
 """The derived tables :func:`derive_rate_endpoints` reads, in its order."""
 RESPONSE_VARIABLES = ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
 KM_PARAMETERS = ("OS", "EFS", "RFS")
-MONTHS = {"month_3": 3, "month_6": 6, "month_12": 12}
 
 
 def derive_rate_endpoints(
@@ -64,7 +66,8 @@ def derive_rate_endpoints(
 ) -> pd.DataFrame:
     """One row per CRS-evaluable participant with ``high_burden`` and each binary endpoint of RATE_VARIABLES.
 
-    ``icu_level_support``: a vasopressor (hypotension level ≥ 3) or positive-pressure support
+    ``crs_grade4`` and ``crs_penn_grade4`` are grade 4 alone, grade 5 not counted (outputs.md v3
+    ``crs_rate``), for the cohorts that published grade 4 alone. ``icu_level_support``: a vasopressor (hypotension level ≥ 3) or positive-pressure support
     (hypoxia level 4: CPAP, BiPAP, mechanical ventilation) at any time of the CRS timeline.
     """
     evaluable = adsl.loc[adsl["crs_evaluable"].astype(bool), ["participant_id", "high_burden"]]
@@ -87,6 +90,8 @@ def derive_rate_endpoints(
             "crs_grade4plus": frame["crs_max_grade"] >= 4,
             "crs_penn_grade3plus": frame["crs_max_grade_penn"] >= 3,
             "crs_penn_grade4plus": frame["crs_max_grade_penn"] >= 4,
+            "crs_grade4": frame["crs_max_grade"] == 4,
+            "crs_penn_grade4": frame["crs_max_grade_penn"] == 4,
             "icans_any": frame["icans_any"].fillna(False).astype(bool),
             "icans_grade3plus": frame["icans_max_grade"] >= 3,
             "tocilizumab_given": frame["tocilizumab_given"].fillna(False).astype(bool),
@@ -139,13 +144,13 @@ def cir_fit(adtte: pd.DataFrame) -> CumulativeIncidenceFit:
 
 def km_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
     """``km``: OS, EFS, RFS at months 3, 6 and 12 (log-log CI), from adtte (aval in days, cnsr 0 = event)."""
-    timepoints = {name: months * plan.days_per_month for name, months in MONTHS.items()}
+    timepoints = month_timepoints(plan.days_per_month)
     return [row for parameter in KM_PARAMETERS for row in km_ard_rows(km_fit(adtte, parameter), parameter, timepoints)]
 
 
 def cif_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
     """``cif``: cumulative incidence of relapse (death without relapse competing) at months 3, 6, 12."""
-    return cif_ard_rows(cir_fit(adtte), {name: months * plan.days_per_month for name, months in MONTHS.items()})
+    return cif_ard_rows(cir_fit(adtte), month_timepoints(plan.days_per_month))
 
 
 def follow_up_rows(adtte: pd.DataFrame, plan: AnalysisPlan) -> list[ArdRow]:
@@ -168,17 +173,20 @@ def is_interim(adsl: pd.DataFrame) -> bool:
     return bool(adsl["ongoing_at_cut"].astype("boolean").fillna(True).any())
 
 
-def regression_ard(tables: Mapping[str, pd.DataFrame], historical: Mapping[str, pd.DataFrame] | None) -> pd.DataFrame:
+def regression_ard(
+    tables: Mapping[str, pd.DataFrame], historical: Mapping[str, pd.DataFrame] | None, days_per_month: float
+) -> pd.DataFrame:
     """Within-trial Cox and logistic rows; with a historical export of the site's own patients, put through
     the same ingest and derivations, the trial-vs-historical rows too (Firth, IPTW, SMD, KM, Cox, log-rank).
 
-    Both cohorts use the CRS-evaluable set (:func:`analysis.stats.cohort_comparison.subject_frame`).
+    Both cohorts use the CRS-evaluable set (:func:`analysis.stats.cohort_comparison.subject_frame`);
+    ``days_per_month`` (the analysis plan's) places the ``cohort_km`` time points.
     """
     trial = subject_frame(tables["adsl"], tables["crs"], tables["adtte"], "trial")
     frames = [trial_regression_ard(trial)]
     if historical is not None:
         past = subject_frame(historical["adsl"], historical["crs"], historical["adtte"], "historical")
-        frames.append(cohort_comparison_ard(pd.concat([trial, past], ignore_index=True)))
+        frames.append(cohort_comparison_ard(pd.concat([trial, past], ignore_index=True), days_per_month=days_per_month))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -230,7 +238,9 @@ def build_trial_ard(
         plan.high_burden_pct,
         None if historical is None else endpoint_counts(derive_rate_endpoints(*(historical[t] for t in RATE_TABLES))),
     )
-    ard = pd.concat([to_frame([*rows, *map_rows]), regression_ard(tables, historical)], ignore_index=True)
+    ard = pd.concat(
+        [to_frame([*rows, *map_rows]), regression_ard(tables, historical, plan.days_per_month)], ignore_index=True
+    )
     return (
         validate_ard(ard.sort_values(list(ARD_KEY), kind="mergesort").reset_index(drop=True)),
         skipped_notes(skipped) + map_notes,

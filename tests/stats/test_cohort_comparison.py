@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import analysis.stats.cohort_comparison as cc
-from analysis.stats.ard import ARD_COLUMNS, ARD_KEY, validate_ard
+from analysis.stats.ard import ARD_COLUMNS, ARD_KEY, to_frame, validate_ard
 from analysis.stats.cohort_comparison import (
     cohort_comparison_ard,
     model_frame,
@@ -28,14 +28,15 @@ FIX = Path(__file__).resolve().parents[1] / "fixtures" / "r" / "regression"
 TOL_EST = 1e-6
 TOL_CI = 1e-4
 COHORT_FORMULA = "severe_crs ~ cohort_trial + log2_marrow_blasts + age_years + prior_hsct"
+DAYS_PER_MONTH = 30.4375  # the analysis plan's default; regression.R reads KM at 3, 6, 12 of these months
 
 SUBJECTS = pd.read_csv(FIX / "cohorts.csv")
 SEPARATED = pd.read_csv(FIX / "cohorts_separated.csv")
-ARD = cohort_comparison_ard(SUBJECTS)
+ARD = cohort_comparison_ard(SUBJECTS, days_per_month=DAYS_PER_MONTH)
 TRIAL_ARD = trial_regression_ard(SUBJECTS)
-ARD_SEP = cohort_comparison_ard(SEPARATED)
+ARD_SEP = cohort_comparison_ard(SEPARATED, days_per_month=DAYS_PER_MONTH)
 DEMO = pd.read_csv(FIX / "demo_subjects.csv")  # data/raw/demo + demo_historical through PACER's derivations
-ARD_DEMO = cohort_comparison_ard(DEMO)
+ARD_DEMO = cohort_comparison_ard(DEMO, days_per_month=DAYS_PER_MONTH)
 TRIAL_ARD_DEMO = trial_regression_ard(DEMO)
 
 
@@ -161,7 +162,7 @@ def test_iptw_rows_match_r(stat):
 
 
 def test_iptw_att_and_weights_rows():
-    att = cohort_comparison_ard(SUBJECTS, estimand="ATT")
+    att = cohort_comparison_ard(SUBJECTS, days_per_month=DAYS_PER_MONTH, estimand="ATT")
     # R: regression.R iptw_reference(cohorts, "ATT")
     assert value(att, "cohort_iptw", "severe_crs", "cohort_trial", "rd", "iptw_att_robust") == pytest.approx(
         r("iptw.csv", "cohorts", "ATT", "severe_crs", "rd"), abs=TOL_EST
@@ -211,6 +212,36 @@ def test_km_rows_match_survfit(group, month):
         assert value(ARD, "cohort_km", group, month, stat, "") == pytest.approx(
             r("km.csv", "cohorts", group, month, stat), abs=tol
         )
+
+
+def test_cohort_km_time_points_follow_the_plans_days_per_month():
+    # Trial OS: deaths at days 50 and 70, censored at 150 and 300 (the historical cohort mirrors it).
+    # By hand, KM: S = 3/4 after day 50, 3/4 · 2/3 = 1/2 after day 70.
+    # days_per_month = 20: month_3 = day 60 → S = 0.75 (3 at risk: 70, 150, 300); month_6 = day 120 → 0.5
+    # (2 at risk); month_12 = day 240 → 0.5 (1 at risk). With 30.4375-day months month_3 is day 91.3 → 0.5.
+    times = [50.0, 70.0, 150.0, 300.0]
+    cnsr = [0, 0, 1, 1]
+    subjects = pd.DataFrame(
+        {
+            "participant_id": [f"P{i}" for i in range(8)],
+            "cohort": ["trial"] * 4 + ["historical"] * 4,
+            "severe_crs": [True, False] * 4,
+            "marrow_blast_pct": [10.0, 20.0, 30.0, 40.0] * 2,
+            "age_years": [10.0, 12.0, 14.0, 16.0] * 2,
+            "prior_hsct": [False, True] * 4,
+            "os_aval": times * 2,
+            "os_cnsr": cnsr * 2,
+            "efs_aval": times * 2,
+            "efs_cnsr": cnsr * 2,
+        }
+    )
+    short = validate_ard(to_frame(cc.cohort_survival_rows(subjects, days_per_month=20.0)))
+    expected = {"month_3": (0.75, 3), "month_6": (0.5, 2), "month_12": (0.5, 1)}
+    for month, (surv, n_risk) in expected.items():
+        assert value(short, "cohort_km", "OS_trial", month, "surv", "") == pytest.approx(surv, abs=1e-12)
+        assert value(short, "cohort_km", "OS_trial", month, "n_risk", "") == n_risk
+    default = to_frame(cc.cohort_survival_rows(subjects, days_per_month=DAYS_PER_MONTH))
+    assert value(default, "cohort_km", "OS_trial", "month_3", "surv", "") == pytest.approx(0.5, abs=1e-12)
 
 
 @pytest.mark.parametrize("ep", ["OS", "EFS"])
@@ -343,7 +374,7 @@ def test_demo_rows_match_r():
 # Degenerate inputs keep their rows
 # ---------------------------------------------------------------------------------------------
 def test_empty_historical_cohort_gives_labelled_nan_rows():
-    ard = cohort_comparison_ard(SUBJECTS[SUBJECTS["cohort"] == "trial"])
+    ard = cohort_comparison_ard(SUBJECTS[SUBJECTS["cohort"] == "trial"], days_per_month=DAYS_PER_MONTH)
     validate_ard(ard)
     for analysis, method in (
         ("cohort_firth_logistic", "firth_profile"),
@@ -358,7 +389,7 @@ def test_empty_historical_cohort_gives_labelled_nan_rows():
 
 
 def test_no_participants_at_all():
-    ard = cohort_comparison_ard(SUBJECTS.iloc[:0])
+    ard = cohort_comparison_ard(SUBJECTS.iloc[:0], days_per_month=DAYS_PER_MONTH)
     validate_ard(ard)
     assert (
         ard.loc[

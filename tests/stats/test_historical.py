@@ -32,6 +32,8 @@ VARIABLES = (
     "crs_grade4plus",
     "crs_penn_grade3plus",
     "crs_penn_grade4plus",
+    "crs_grade4",
+    "crs_penn_grade4",
     "icans_any",
     "icans_grade3plus",
 )
@@ -81,9 +83,13 @@ def test_plan_on_the_reference_file():
         ("cibmtr_pasquini_2020", "icans_grade3plus"): ("all", "icans_grade3plus", 23, 255, False, False, False),
         ("kadauke_pt_htb", "crs_any"): ("high_burden", "crs_any", 15, 15, True, False, False),
         ("kadauke_stdcrs_htb_historical", "crs_any"): ("high_burden", "crs_any", 26, 26, True, False, False),
+        # grade 4 alone, as the CHOP cohorts published it (crs_grade4_n, no crs_grade5_n): 4/15 and 13/26
+        ("kadauke_pt_htb", "crs_grade4"): ("high_burden", "crs_penn_grade4", 4, 15, True, False, False),
+        ("kadauke_stdcrs_htb_historical", "crs_grade4"): ("high_burden", "crs_penn_grade4", 13, 26, True, False, False),
     }
     reasons = {(s.cohort_id, s.endpoint): s.reason for s in skipped}
-    assert len(comparable) + len(skipped) == len(COHORTS) * 5
+    # five endpoints for every cohort; grade 4 alone only for the two cohorts that report it
+    assert len(comparable) + len(skipped) == len(COHORTS) * 5 + 2
     assert "confirmed: false" in reasons[("prwcc_schultz_2022", "crs_any")]
     assert "unknown CRS grading scale" in reasons[("cibmtr_john_2025", "crs_grade3plus")]
     assert "crs_any_n is null" in reasons[("eliana_laetsch_2023", "crs_any")]
@@ -187,7 +193,9 @@ def test_trial_n_zero_and_missing_counts():
     trial = dict(TRIAL)
     trial[("high_burden", "crs_any")] = (0, 0)
     frame = to_frame(compare_with_cohorts(trial, COHORTS))
-    k = frame[frame["group"] == "kadauke_pt_htb"].set_index(["stat_name", "method"])
+    k = frame[(frame["group"] == "kadauke_pt_htb") & (frame["variable"] == "crs_any")].set_index(
+        ["stat_name", "method"]
+    )
     assert k.loc[("trial_N", "descriptive"), "stat_value"] == 0
     assert math.isnan(k.loc[("p_value", "fisher_exact"), "stat_value"])
     assert k.loc[("p_value", "fisher_exact"), "stat_label"] == NOT_ESTIMABLE_N0
@@ -211,7 +219,7 @@ def test_comparison_plan_table_on_the_reference_file():
     plan = comparison_plan_frame(COHORTS, comparable, skipped)
     assert list(plan.columns) == list(PLAN_COLUMNS)
     assert {column: str(dtype) for column, dtype in plan.dtypes.items()} == PLAN_COLUMNS
-    assert len(plan) == len(COHORTS) * 5 and plan["compared"].sum() == len(comparable) == 12
+    assert len(plan) == len(COHORTS) * 5 + 2 and plan["compared"].sum() == len(comparable) == 14
     assert list(plan["cohort_id"]) == sorted(plan["cohort_id"])
     rows = plan.set_index(["cohort_id", "endpoint"])
     primary = rows.loc[("eliana_2018", "crs_grade3plus")]

@@ -101,6 +101,8 @@ def test_rate_endpoints_per_evaluable_participant() -> None:
             "crs_grade4plus": 1,
             "crs_penn_grade3plus": 1,
             "crs_penn_grade4plus": 1,
+            "crs_grade4": 1,
+            "crs_penn_grade4": 1,
             "icans_any": 1,
             "icans_grade3plus": 1,
             "tocilizumab_given": 1,
@@ -113,6 +115,8 @@ def test_rate_endpoints_per_evaluable_participant() -> None:
             "crs_grade4plus": 0,
             "crs_penn_grade3plus": 1,
             "crs_penn_grade4plus": 0,
+            "crs_grade4": 0,
+            "crs_penn_grade4": 0,
             "icans_any": 0,
             "icans_grade3plus": 0,
             "tocilizumab_given": 0,
@@ -125,6 +129,8 @@ def test_rate_endpoints_per_evaluable_participant() -> None:
             "crs_grade4plus": 0,
             "crs_penn_grade3plus": 0,
             "crs_penn_grade4plus": 0,
+            "crs_grade4": 0,
+            "crs_penn_grade4": 0,
             "icans_any": 0,
             "icans_grade3plus": 0,
             "tocilizumab_given": 0,
@@ -137,12 +143,28 @@ def test_rate_endpoints_per_evaluable_participant() -> None:
             "crs_grade4plus": 0,
             "crs_penn_grade3plus": 0,
             "crs_penn_grade4plus": 0,
+            "crs_grade4": 0,
+            "crs_penn_grade4": 0,
             "icans_any": 0,
             "icans_grade3plus": 0,
             "tocilizumab_given": 0,
             "icu_level_support": 0,
         },
     }
+
+
+def test_grade4_alone_does_not_count_grade5() -> None:
+    # P1 dies of CRS (grade 5 on both scales), P2 reaches grade 4 on both, P3 grade 4 on Penn only:
+    # grade ≥ 4 counts P1 and P2 (ASTCT) and P1–P3 (Penn); grade 4 alone P2 (ASTCT) and P2, P3 (Penn).
+    t = tables()
+    t["crs"]["crs_max_grade"] = [5, 4, 3, 0, 2]
+    t["crs"]["crs_max_grade_penn"] = [5, 4, 4, 0, 3]
+    endpoints = derive_rate_endpoints(t["adsl"], t["crs"], t["icans"], t["anakinra"], t["crs_timeline"])
+    flags = endpoints.set_index("participant_id")
+    assert list(flags["crs_grade4plus"]) == [True, True, False, False]
+    assert list(flags["crs_grade4"]) == [False, True, False, False]
+    assert list(flags["crs_penn_grade4plus"]) == [True, True, True, False]
+    assert list(flags["crs_penn_grade4"]) == [False, True, True, False]
 
 
 def test_ard_rates_response_and_summaries_by_hand() -> None:
