@@ -21,6 +21,7 @@ ENDPOINT_NAMES = {
     "crs_any": "any CRS",
     "crs_grade3plus": "CRS grade ≥ 3",
     "crs_grade4plus": "CRS grade ≥ 4",
+    "crs_grade4": "CRS grade 4 alone",
     "icans_any": "any ICANS",
     "icans_grade3plus": "ICANS grade ≥ 3",
 }
