@@ -221,3 +221,21 @@ def test_a_primary_comparison_that_cannot_be_made_is_a_settings_error() -> None:
         SettingsError, match="primary analysis: no comparable cohort 'eliana_2019' with endpoint 'crs_grade3plus'"
     ):
         build_trial_ard(tables(), load_cohorts().cohorts, plan)
+
+
+def test_the_plans_days_per_month_reaches_the_cohort_km_rows() -> None:
+    # CRS-evaluable P1–P4 with OS deaths at days 50 and 70, censored at 150 and 300, in both cohorts.
+    # By hand: S = 3/4 after day 50, 1/2 after day 70. With 20-day months month_3 is day 60 → 0.75;
+    # with the default 30.4375-day months it is day 91.3 → 0.5.
+    t = tables()
+    os_rows = t["adtte"]["paramcd"] == "OS"
+    t["adtte"].loc[os_rows, "aval"] = [50.0, 70.0, 150.0, 300.0, 20.0]
+    t["adtte"].loc[os_rows, "cnsr"] = [0, 0, 1, 1, 1]
+    short, _ = build_trial_ard(t, load_cohorts().cohorts, AnalysisPlan(days_per_month=20.0), historical=t)
+    default, _ = build_trial_ard(t, load_cohorts().cohorts, AnalysisPlan(), historical=t)
+    for cohort in ("trial", "historical"):
+        assert value(short, "cohort_km", f"OS_{cohort}", "month_3", "surv") == pytest.approx(0.75, abs=1e-12)
+        assert value(short, "cohort_km", f"OS_{cohort}", "month_3", "n_risk") == 3
+        assert value(default, "cohort_km", f"OS_{cohort}", "month_3", "surv") == pytest.approx(0.5, abs=1e-12)
+    # the trial's own KM (all infused, P5 censored at day 20) moves with it: month_3 = day 60 → 3/4 of 4 at risk
+    assert value(short, "km", "OS", "month_3", "surv") == pytest.approx(0.75, abs=1e-12)
