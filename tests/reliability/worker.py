@@ -39,6 +39,7 @@ def canned_reports(*args, **kwargs) -> dict[str, bytes]:
 def install_faults(args: argparse.Namespace) -> None:
     """Wrap the store's staging writes and os.replace with the requested kill or pause."""
     from analysis import store
+    from analysis.store import tables  # noqa: F401  (the module whose writes are wrapped)
 
     staged = {"count": 0}
 
@@ -62,7 +63,7 @@ def install_faults(args: argparse.Namespace) -> None:
         return wrapper
 
     for name in ("write_table", "write_json", "write_bytes"):
-        setattr(store, name, hook(getattr(store, name)))
+        setattr(store.tables, name, hook(getattr(store.tables, name)))
 
     if args.kill_after_move:
         real_replace = os.replace
