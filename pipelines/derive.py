@@ -26,7 +26,7 @@ from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefec
 from pipelines.audit import RunLog
 from pipelines.dask_runner import on_dask_cluster
 from pipelines.outcome import as_user_outcome, pass_on
-from pipelines.step_runner import StepOutputs, run_step, step_key
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
 from pipelines.steps import StepOutcome
 
 DEFAULT_PARTITIONS = 16
@@ -112,7 +112,12 @@ def derive_flow(processed: Path, plan: AnalysisPlan | None = None, partitions: i
     """
     plan = plan or AnalysisPlan()
     log = RunLog("derive", {"processed": processed, "partitions": partitions}, processed)
-    return log.finish(pass_on(derive_task(processed, plan, partitions, return_state=True)), plan)
+    return log.record(
+        plan,
+        lambda: in_one_commit(
+            processed, lambda folder: pass_on(derive_task(folder, plan, partitions, return_state=True), "derive")
+        ),
+    )
 
 
 def run_derive_flow(

@@ -7,8 +7,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.states import Failed, State
 
 from analysis.export.bundle import read_bundle
+from analysis.export.errors import ExportError
 from analysis.export.ingest import IngestResult, ingest_bundle, resolve_data_cut
 from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
 from analysis.settings import AnalysisPlan
@@ -17,7 +19,7 @@ from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefec
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on, retry_on_io_error
 from pipelines.paths import default_out_dir
-from pipelines.step_runner import StepOutputs, run_step
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step
 from pipelines.steps import StepOutcome
 
 INGEST_TABLES = ("participants", "events", "quarantine")
@@ -93,5 +95,29 @@ def ingest_flow(
     log = RunLog(
         "ingest", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone}, out_dir, export
     )
-    ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
-    return log.finish(pass_on(ingested), plan)
+
+    def work() -> StepOutcome | State:
+        try:
+            target = ingest_target(export, data_cut, out_dir, time_zone)
+        except ExportError as exc:
+            return Failed(message=str(exc))
+        return in_one_commit(
+            target,
+            lambda folder: pass_on(ingest_task(export, data_cut, folder, time_zone, plan, return_state=True), "ingest"),
+        )
+
+    return log.record(plan, work)
+
+
+def ingest_target(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None) -> Path:
+    """The output folder of an ingest: ``out_dir``, else ``data/processed/<data cut>/`` (the cut read from the bundle's manifest).
+
+    Raises
+    ------
+    ExportError
+        when the bundle cannot be read or has no data cut.
+    """
+    if out_dir is not None:
+        return Path(out_dir)
+    bundle = read_bundle(export)
+    return default_out_dir(resolve_data_cut(data_cut, bundle, time_zone or bundle.manifest.timezone))

@@ -13,7 +13,7 @@ from analysis.settings import AnalysisPlan
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
-from pipelines.step_runner import StepOutputs, run_step, step_key
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
 from pipelines.steps import StepOutcome
 
 REPORT_DIR = "report"
@@ -59,4 +59,9 @@ def report_flow(processed: Path, plan: AnalysisPlan | None = None) -> StepOutcom
     """Write ``report/dsmb_open_report.{html,pdf}`` and ``report/dsmb_report.{html,pdf}`` for one output folder (one line in the run log)."""
     plan = plan or AnalysisPlan()
     log = RunLog("report", {"processed": processed}, processed)
-    return log.finish(pass_on(report_task(processed, plan, return_state=True)), plan)
+    return log.record(
+        plan,
+        lambda: in_one_commit(
+            processed, lambda folder: pass_on(report_task(folder, plan, return_state=True), "report")
+        ),
+    )
