@@ -95,12 +95,12 @@ def run_record(
     message: str | None,
     export: Path | None = None,
     run_id: str = "",
-    exit_code: int = 0,
+    exit_code: int | None = 0,
 ) -> dict[str, Any]:
     """The ``ended`` record of a run.
 
     ``result``: ``completed``, ``failed`` or ``interrupted``; ``exit_code``: the command's (0, 1 a
-    defect, 2 a user error, 130 interrupted).
+    defect, 2 a user error; None for an interrupted run).
 
     ``steps``: one dict per step that ran (``step``, ``out_dir``, ``reused``, ``seconds``), in order;
     the files written are those each non-reused step recorded in its folder's manifest. The input
