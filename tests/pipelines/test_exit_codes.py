@@ -36,7 +36,7 @@ def test_a_user_error_is_exit_code_2_and_one_line(prefect_harness: None, tmp_pat
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: participants.csv: column 'MRN' looks like a direct identifier; identifiers are refused "
-        "(export-format.md) — remove the column and export again"
+        "(export-format.md, HIPAA Safe Harbor: a medical record number) — remove the column and export again"
     ]
 
 
