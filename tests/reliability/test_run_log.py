@@ -80,7 +80,7 @@ def test_a_run_writes_one_line_with_the_audit_trail(demo_run: DemoRun) -> None:
         str(p.resolve()): file_sha256(p) for p in demo_run.out.rglob("*") if p.is_file() and p.name != "manifest.json"
     }
     assert record["files_written"] == files
-    assert len(files) == 17
+    assert len(files) == 22  # 17 tables, comparison_notes.json and the four reports
     assert (record["result"], record["exit_code"], record["message"]) == ("completed", 0, None)
 
 
