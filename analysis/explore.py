@@ -68,7 +68,9 @@ def processed_folder(environ: Mapping[str, str] | None = None, root: Path | None
             raise FileNotFoundError(f"{PROCESSED_ENV}={folder}: no participants.parquet there; run `pacer run` first")
         return folder
     runs = [
-        path.parent for path in Path(root).glob("*/manifest.json") if (path.parent / "participants.parquet").is_file()
+        path.parent
+        for path in Path(root).glob("*/manifest.json")
+        if not path.parent.name.startswith(".") and (path.parent / "participants.parquet").is_file()
     ]
     if not runs:
         raise FileNotFoundError(f"no run under {root}: run `pacer run` (or set {PROCESSED_ENV} to an output folder)")

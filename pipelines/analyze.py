@@ -3,7 +3,6 @@ comparison notes."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,18 +11,11 @@ from prefect import flow, task
 from analysis.reference.cohorts import HISTORICAL_COHORTS_PATH, load_cohorts
 from analysis.settings import AnalysisPlan
 from analysis.stats.results import analyze_trial
-from analysis.store import (
-    StepWriter,
-    cache_key,
-    code_version,
-    file_sha256,
-    read_manifest,
-    read_provenance,
-    step_is_current,
-)
+from analysis.store import file_sha256, read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
 from pipelines.steps import StepOutcome
 
 ANALYSIS_INPUTS = ("adsl", "crs", "icans", "anakinra", "crs_timeline", "adtte")
@@ -38,35 +30,31 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
     ``historical``: the processed folder of the site's historical export (ingested and derived
     exactly as the trial's), which adds the trial-vs-historical regression rows.
     """
-    started = time.perf_counter()
-    with StepWriter(processed, "analyze") as writer:
-        key = cache_key(
-            {
-                "derive": read_manifest(processed)["steps"].get("derive", {}).get("key"),
-                "historical": None
-                if historical is None
-                else read_manifest(historical)["steps"].get("derive", {}).get("key"),
-                "cohorts": file_sha256(HISTORICAL_COHORTS_PATH),
-                "settings": plan.settings_hash(),
-                "code": code_version(),
-            }
-        )
-        if step_is_current(processed, "analyze", key):
-            return StepOutcome("analyze", processed, reused=True, seconds=time.perf_counter() - started)
+
+    def key_parts() -> dict:
+        return {
+            "derive": step_key(processed, "derive"),
+            "historical": None if historical is None else step_key(historical, "derive"),
+            "cohorts": file_sha256(HISTORICAL_COHORTS_PATH),
+            "settings": plan.settings_hash(),
+        }
+
+    def compute() -> StepOutputs:
         cohorts = load_cohorts(HISTORICAL_COHORTS_PATH).cohorts
         results = analyze_trial(
             read_tables(processed), cohorts, plan, None if historical is None else read_tables(historical)
         )
-        record = {
-            **read_provenance(processed / "adsl.parquet"),
-            "historical_cohorts_sha256": file_sha256(HISTORICAL_COHORTS_PATH),
-        }
-        for name, table in results.tables.items():
-            writer.table(f"{name}.parquet", table, record)
         notes = results.skipped_comparisons
-        writer.json_file("comparison_notes.json", {"skipped_comparisons": notes}, rows=len(notes))
-        writer.commit({"key": key})
-    return StepOutcome("analyze", processed, reused=False, seconds=time.perf_counter() - started)
+        return StepOutputs(
+            tables={f"{name}.parquet": table for name, table in results.tables.items()},
+            provenance={
+                **read_provenance(processed / "adsl.parquet"),
+                "historical_cohorts_sha256": file_sha256(HISTORICAL_COHORTS_PATH),
+            },
+            documents={"comparison_notes.json": ({"skipped_comparisons": notes}, len(notes))},
+        )
+
+    return run_step("analyze", processed, key_parts, compute)
 
 
 def read_tables(processed: Path) -> dict[str, pd.DataFrame]:
@@ -85,4 +73,13 @@ def analyze_flow(processed: Path, plan: AnalysisPlan | None = None, historical: 
     """Analyze one processed output folder (and the historical one beside it, when given); one line in the run log."""
     plan = plan or AnalysisPlan()
     log = RunLog("analyze", {"processed": processed, "historical": historical}, processed)
-    return log.finish(pass_on(analyze_task(processed, plan, historical, return_state=True)), plan)
+    return log.record(
+        plan, lambda: in_one_commit(processed, lambda folder: analyze_in(folder, processed, plan, historical))
+    )
+
+
+def analyze_in(folder: Path, processed: Path, plan: AnalysisPlan, historical: Path | None) -> StepOutcome:
+    """The analyze task on ``folder``, the run's staging copy of ``processed``; a historical folder inside ``processed`` is read from the copy."""
+    if historical is not None and historical.resolve().is_relative_to(processed.resolve()):
+        historical = folder / historical.resolve().relative_to(processed.resolve())
+    return pass_on(analyze_task(folder, plan, historical, return_state=True), "analyze")

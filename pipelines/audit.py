@@ -1,19 +1,30 @@
-"""The run log of a flow (:mod:`analysis.runlog`): started with the flow, one line appended as it ends."""
+"""The run log of a flow (:mod:`analysis.runlog`): a ``started`` line before any work, an ``ended`` line after."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from prefect.exceptions import TerminationSignal
 from prefect.states import Failed, State
 
-from analysis.runlog import append_run_record, run_log_path, run_record, utc_now
+from analysis.runlog import (
+    append_run_record,
+    close_interrupted_runs,
+    new_run_id,
+    run_log_path,
+    run_record,
+    started_record,
+    utc_now,
+)
 from analysis.settings import AnalysisPlan
 from analysis.store import OutputError
 from pipelines import (
     paths,
     prefect_env,  # noqa: F401  (offline defaults before Prefect loads)
 )
+from pipelines.outcome import USER_ERROR_CODE, exit_code_of
 from pipelines.steps import StepOutcome
 
 T = TypeVar("T")
@@ -34,6 +45,29 @@ class RunLog:
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.export = export
         self.started_at = utc_now()
+        self.run_id = new_run_id()
+
+    def start(self) -> State | None:
+        """Append the ``started`` line (after an ``interrupted`` end for each killed run the log shows).
+
+        Returns a Failed state when the log cannot be written (the run then does no work), else None.
+        """
+        path = self.path()
+        try:
+            close_interrupted_runs(path, self.run_id)
+            append_run_record(
+                path,
+                started_record(
+                    run_id=self.run_id,
+                    command=self.command,
+                    parameters=self.parameters,
+                    started_at=self.started_at,
+                    out_dir=self.out_dir,
+                ),
+            )
+        except (OSError, OutputError, ValueError) as exc:
+            return Failed(message=f"the run log {path} could not be written: {getattr(exc, 'strerror', None) or exc}")
+        return None
 
     def path(self) -> Path:
         """Where this run's line goes."""
@@ -50,12 +84,14 @@ class RunLog:
         elif isinstance(result, list):
             outcomes = result
         outcomes = outcomes or []
-        if isinstance(result, BaseException):
-            failed, message = True, f"{type(result).__name__}: {result}"
+        if isinstance(result, KeyboardInterrupt | SystemExit | TerminationSignal):
+            failed, message, ended, code = True, f"interrupted ({type(result).__name__})", "interrupted", None
+        elif isinstance(result, BaseException):
+            failed, message, ended, code = True, f"{type(result).__name__}: {result}", "failed", exit_code_of(result)
         elif isinstance(result, State) and result.is_failed():
-            failed, message = True, result.message
+            failed, message, ended, code = True, result.message, "failed", USER_ERROR_CODE
         else:
-            failed, message = False, None
+            failed, message, ended, code = False, None, "completed", 0
         steps = [
             {"step": o.step, "out_dir": str(o.out_dir), "reused": o.reused, "seconds": round(o.seconds, 3)}
             for o in outcomes
@@ -69,9 +105,11 @@ class RunLog:
                 steps=steps,
                 out_dir=outcomes[0].out_dir if outcomes else self.out_dir,
                 settings_hash=None if plan is None else plan.settings_hash(),
-                result="failed" if failed else "completed",
+                result=ended,
                 message=message,
                 export=self.export,
+                run_id=self.run_id,
+                exit_code=code,
             )
             append_run_record(path, record)
         except (OSError, OutputError) as exc:
@@ -81,3 +119,17 @@ class RunLog:
             if isinstance(result, State):
                 return Failed(message=f"{message}; and {problem}")
         return result
+
+    def record(
+        self, plan: AnalysisPlan | None, work: Callable[[], T], outcomes: list[StepOutcome] | None = None
+    ) -> T | State:
+        """``work()`` between the ``started`` line and the ``ended`` line (written whatever happens; an exception goes on)."""
+        failed = self.start()
+        if failed is not None:
+            return failed
+        try:
+            result = work()
+        except BaseException as exc:
+            self.finish(exc, plan, outcomes)
+            raise
+        return self.finish(result, plan, outcomes)

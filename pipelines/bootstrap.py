@@ -13,7 +13,6 @@ the table is identical either way, whatever the number of chunks or workers.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,18 +35,11 @@ from analysis.stats.iptw_bootstrap import (
     replicate_effects,
     summarize_bootstrap,
 )
-from analysis.store import (
-    OutputError,
-    StepWriter,
-    cache_key,
-    code_version,
-    read_manifest,
-    read_provenance,
-    step_is_current,
-)
+from analysis.store import OutputError, read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.dask_runner import on_dask_cluster
-from pipelines.steps import PROGRESS, StepOutcome
+from pipelines.step_runner import StepOutputs, run_step, step_key
+from pipelines.steps import PROGRESS
 
 DASK_CHUNKS = 8
 """Tasks the replicates are split into on a Dask cluster (a few per worker keeps it busy). On this
@@ -89,15 +81,13 @@ def cohort_subjects(processed: Path, historical: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def bootstrap_cache_key(processed: Path, historical: Path, plan: AnalysisPlan, replicates: int) -> str:
-    """What determines the bootstrap table: both cohorts' derived tables, the settings, the replicates and the code."""
-    derive_keys = {
-        cohort: read_manifest(folder)["steps"].get("derive", {}).get("key")
-        for cohort, folder in (("trial", processed), ("historical", historical))
+def bootstrap_key_parts(processed: Path, historical: Path, plan: AnalysisPlan, replicates: int) -> dict:
+    """What determines the bootstrap table: both cohorts' derived tables, the settings and the replicates."""
+    return {
+        "derive": {"trial": step_key(processed, "derive"), "historical": step_key(historical, "derive")},
+        "settings": plan.settings_hash(),
+        "replicates": replicates,
     }
-    return cache_key(
-        {"derive": derive_keys, "settings": plan.settings_hash(), "replicates": replicates, "code": code_version()}
-    )
 
 
 def bootstrap_provenance(processed: Path, historical: Path, replicates: int, seed: int) -> dict:
@@ -117,15 +107,9 @@ def bootstrap_provenance(processed: Path, historical: Path, replicates: int, see
 
 def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replicates: int, chunks: int) -> pd.DataFrame:
     """Write ``<processed>/iptw_bootstrap.parquet`` (reused when nothing it depends on changed); return the table."""
-    started = time.perf_counter()
     seed = plan.iptw_bootstrap.seed
-    with StepWriter(processed, "bootstrap") as writer:
-        key = bootstrap_cache_key(processed, historical, plan, replicates)
-        if step_is_current(processed, "bootstrap", key):
-            PROGRESS.info(
-                StepOutcome("bootstrap", processed, reused=True, seconds=time.perf_counter() - started).line()
-            )
-            return pd.read_parquet(processed / BOOTSTRAP_TABLE)
+
+    def compute() -> StepOutputs:
         try:
             sample = bootstrap_sample(cohort_subjects(processed, historical))
             effect = observed_effect(sample)
@@ -135,13 +119,18 @@ def bootstrap_step(processed: Path, historical: Path, plan: AnalysisPlan, replic
             bootstrap_chunk_task.submit(sample, chunk, seed)
             for chunk in split_blocks(bootstrap_blocks(replicates), chunks)
         ]
-        table = summarize_bootstrap(
-            effect, pd.concat([future.result() for future in futures], ignore_index=True), seed=seed
+        replicated = pd.concat([future.result() for future in futures], ignore_index=True)
+        return StepOutputs(
+            tables={BOOTSTRAP_TABLE: summarize_bootstrap(effect, replicated, seed=seed)},
+            provenance=bootstrap_provenance(processed, historical, replicates, seed),
+            details={"historical": historical.name, "replicates": replicates, "seed": seed},
         )
-        writer.table(BOOTSTRAP_TABLE, table, bootstrap_provenance(processed, historical, replicates, seed))
-        writer.commit({"key": key, "historical": historical.name, "replicates": replicates, "seed": seed})
-    PROGRESS.info(StepOutcome("bootstrap", processed, reused=False, seconds=time.perf_counter() - started).line())
-    return table
+
+    outcome = run_step(
+        "bootstrap", processed, lambda: bootstrap_key_parts(processed, historical, plan, replicates), compute
+    )
+    PROGRESS.info(outcome.line())
+    return pd.read_parquet(processed / BOOTSTRAP_TABLE)
 
 
 @flow(name="pacer-bootstrap")

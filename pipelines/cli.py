@@ -1,7 +1,8 @@
 """The `pacer` command: run the pipeline, or one step of it; simulate an export; show the settings.
 
 Exit codes scripts can trust: 0 success; 2 a user error (one line on stderr, no traceback);
-1 an unexpected failure (a defect: the traceback is kept for the developers).
+1 an unexpected failure (a defect: its traceback on stderr, then one line naming the step that
+failed, or saying it was outside the steps), whether it happened inside a Prefect task or not.
 """
 
 from __future__ import annotations
@@ -197,16 +198,44 @@ def check_input_format(export: Path | None, input_format: str, option: str = "--
 
 
 def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
-    """Run a flow; a user error (a Failed state with a message) becomes one line on stderr and exit code 2."""
-    from pipelines.outcome import failed_message, quiet_prefect_run_loggers
+    """Run a flow; a user error becomes one line on stderr and exit code 2, a defect its traceback and exit code 1.
 
+    Checks first that Prefect's local server can start (:func:`pipelines.prefect_server.prefect_start_problem`)
+    and makes it stop with this process (:func:`pipelines.prefect_server.guard_temporary_server`).
+    """
+    from pipelines.outcome import USER_ERRORS, quiet_prefect_run_loggers, state_exception
+    from pipelines.prefect_server import guard_temporary_server, prefect_start_problem
+
+    problem = prefect_start_problem()
+    if problem is not None:
+        fail(problem)
+    guard_temporary_server()
     quiet_prefect_run_loggers()
     show_progress(quiet)
     state = step(**kwargs, return_state=True)
-    message = failed_message(state)
-    if message is not None:
-        fail(message)
+    if state.is_failed():
+        exc = state_exception(state)
+        if exc is None:
+            fail(state.message)
+        if isinstance(exc, USER_ERRORS):
+            fail(str(exc))
+        report_defect(exc)
     return state.result()
+
+
+def report_defect(exc: BaseException) -> None:
+    """Print a defect's traceback, then one line naming the step it happened in; exit with code 1."""
+    import traceback
+
+    from pipelines.outcome import DEFECT_CODE, StepDefectError
+
+    cause = exc.__cause__ if isinstance(exc, StepDefectError) and exc.__cause__ is not None else exc
+    traceback.print_exception(cause, file=sys.stderr)
+    where = f"in the {exc.step} step" if isinstance(exc, StepDefectError) else "outside the steps"
+    typer.echo(
+        f"error: a defect {where}: {type(cause).__name__}: {cause} (traceback above; please report it)", err=True
+    )
+    raise typer.Exit(DEFECT_CODE)
 
 
 def show_progress(quiet: bool) -> None:
@@ -671,8 +700,20 @@ def notebooks(
 
 
 def main() -> None:
-    """Entry point for `python -m pipelines.cli`."""
-    app(prog_name="pacer")
+    """Entry point for `pacer` and `python -m pipelines.cli`: SIGTERM ends a run as Ctrl-C does; a defect outside the steps exits 1."""
+    import signal
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        app(prog_name="pacer")
+    except Exception as exc:  # click has handled user errors, --help and Ctrl-C: what is left is a defect
+        try:
+            report_defect(exc)
+        except typer.Exit as exit_:
+            sys.exit(exit_.exit_code)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ and the step's cache key are exactly those of a derivation in one piece
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -22,11 +21,12 @@ from prefect.states import State
 from analysis.derive.all_tables import derive_all_tables
 from analysis.derive.partitions import combine_partitions, partitions_for_workers
 from analysis.settings import AnalysisPlan
-from analysis.store import StepWriter, cache_key, code_version, read_manifest, read_provenance, step_is_current
+from analysis.store import read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.dask_runner import on_dask_cluster
 from pipelines.outcome import as_user_outcome, pass_on
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
 from pipelines.steps import StepOutcome
 
 DEFAULT_PARTITIONS = 16
@@ -44,28 +44,26 @@ def run_derive(processed: Path, plan: AnalysisPlan, derive_tables: DeriveTables 
     groups of participants on task workers (:func:`derive_in_partition_tasks`), which gives the same
     tables, so it is not part of the cache key.
     """
-    started = time.perf_counter()
-    with StepWriter(processed, "derive") as writer:
-        key = derive_cache_key(processed, plan)
-        if step_is_current(processed, "derive", key):
-            return StepOutcome("derive", processed, reused=True, seconds=time.perf_counter() - started)
+
+    def compute() -> StepOutputs:
         participants = pd.read_parquet(processed / "participants.parquet")
         events = pd.read_parquet(processed / "events.parquet")
-        record = {
-            **read_provenance(processed / "events.parquet"),
-            "analysis_plan": plan.model_dump(mode="json"),
-            "analysis_plan_sha256": plan.settings_hash(),
-        }
-        for name, frame in derive_tables(participants, events, plan).items():
-            writer.table(f"{name}.parquet", frame, record)
-        writer.commit({"analysis_plan_sha256": plan.settings_hash(), "key": key})
-    return StepOutcome("derive", processed, reused=False, seconds=time.perf_counter() - started)
+        return StepOutputs(
+            tables={f"{name}.parquet": frame for name, frame in derive_tables(participants, events, plan).items()},
+            provenance={
+                **read_provenance(processed / "events.parquet"),
+                "analysis_plan": plan.model_dump(mode="json"),
+                "analysis_plan_sha256": plan.settings_hash(),
+            },
+            details={"analysis_plan_sha256": plan.settings_hash()},
+        )
+
+    return run_step("derive", processed, lambda: derive_key_parts(processed, plan), compute)
 
 
-def derive_cache_key(processed: Path, plan: AnalysisPlan) -> str:
-    """What determines the derived tables: the ingest's own key, the settings and the code."""
-    ingest = read_manifest(processed)["steps"].get("ingest", {})
-    return cache_key({"ingest": ingest.get("key"), "settings": plan.settings_hash(), "code": code_version()})
+def derive_key_parts(processed: Path, plan: AnalysisPlan) -> dict:
+    """What determines the derived tables: the ingest's own key and the settings."""
+    return {"ingest": step_key(processed, "ingest"), "settings": plan.settings_hash()}
 
 
 @task(name="derive-partition", cache_policy=NO_CACHE)
@@ -114,7 +112,12 @@ def derive_flow(processed: Path, plan: AnalysisPlan | None = None, partitions: i
     """
     plan = plan or AnalysisPlan()
     log = RunLog("derive", {"processed": processed, "partitions": partitions}, processed)
-    return log.finish(pass_on(derive_task(processed, plan, partitions, return_state=True)), plan)
+    return log.record(
+        plan,
+        lambda: in_one_commit(
+            processed, lambda folder: pass_on(derive_task(folder, plan, partitions, return_state=True), "derive")
+        ),
+    )
 
 
 def run_derive_flow(

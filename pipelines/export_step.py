@@ -52,4 +52,4 @@ def export_task(processed: Path, formats: tuple[str, ...]) -> StepOutcome | Stat
 @flow(name="pacer-export")
 def export_flow(processed: Path, formats: tuple[str, ...] = ("xpt",)) -> StepOutcome:
     """The CDISC export of one output folder."""
-    return pass_on(export_task(processed, formats, return_state=True))
+    return pass_on(export_task(processed, formats, return_state=True), "export")

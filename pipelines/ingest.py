@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 from prefect import flow, task
+from prefect.states import Failed, State
 
 from analysis.export.bundle import read_bundle
+from analysis.export.errors import ExportError
 from analysis.export.ingest import IngestResult, ingest_bundle, resolve_data_cut
 from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
 from analysis.settings import AnalysisPlan
-from analysis.store import StepWriter, cache_key, code_version, provenance, step_is_current
+from analysis.store import provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on, retry_on_io_error
 from pipelines.paths import default_out_dir
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step
 from pipelines.steps import StepOutcome
 
 INGEST_TABLES = ("participants", "events", "quarantine")
@@ -29,43 +31,31 @@ def run_ingest(
     """Ingest ``export`` and write participants, events, quarantine and the manifest.
 
     Reuses the folder's tables when the ingest last ran there with the same input files, data
-    cut, time zone, settings and code (:func:`analysis.store.step_is_current`).
+    cut, time zone, settings and code (:func:`pipelines.step_runner.run_step`).
     """
-    started = time.perf_counter()
     bundle = read_bundle(export)
     zone = time_zone or bundle.manifest.timezone
     cut = resolve_data_cut(data_cut, bundle, zone)
-    target = out_dir if out_dir is not None else default_out_dir(cut)
-    key = ingest_cache_key(bundle.sha256(), cut, zone, plan)
-    with StepWriter(target, "ingest") as writer:
-        if step_is_current(target, "ingest", key):
-            return StepOutcome("ingest", target, reused=True, seconds=time.perf_counter() - started)
+
+    def compute() -> StepOutputs:
         result = ingest_bundle(bundle, data_cut=cut, timezone=time_zone)
         ProcessedParticipants.validate(result.participants, lazy=True)
         ProcessedEvents.validate(result.events, lazy=True)
-        record = provenance(bundle.sha256(), result.data_cut.isoformat(), plan.canonical_json(), plan.settings_hash())
-        write_ingest_tables(result, writer, record)
-        writer.commit({**ingest_details(result, bundle.origin, bundle.sha256()), "key": key})
-    return StepOutcome("ingest", target, reused=False, seconds=time.perf_counter() - started)
+        return StepOutputs(
+            tables={f"{name}.parquet": getattr(result, name) for name in INGEST_TABLES},
+            provenance=provenance(
+                bundle.sha256(), result.data_cut.isoformat(), plan.canonical_json(), plan.settings_hash()
+            ),
+            details=ingest_details(result, bundle.origin, bundle.sha256()),
+        )
+
+    target = out_dir if out_dir is not None else default_out_dir(cut)
+    return run_step("ingest", target, lambda: ingest_key_parts(bundle.sha256(), cut, zone, plan), compute)
 
 
-def ingest_cache_key(input_sha256: dict[str, str], cut: date, zone: str | None, plan: AnalysisPlan) -> str:
-    """What determines the ingest's tables: the input bytes, the cut, the time zone, the settings and the code."""
-    return cache_key(
-        {
-            "inputs": input_sha256,
-            "data_cut": cut.isoformat(),
-            "timezone": zone,
-            "settings": plan.settings_hash(),
-            "code": code_version(),
-        }
-    )
-
-
-def write_ingest_tables(result: IngestResult, writer: StepWriter, record: dict) -> None:
-    """Stage the three ingest tables (they land with :meth:`StepWriter.commit`)."""
-    for name in INGEST_TABLES:
-        writer.table(f"{name}.parquet", getattr(result, name), record)
+def ingest_key_parts(input_sha256: dict[str, str], cut: date, zone: str | None, plan: AnalysisPlan) -> dict:
+    """What determines the ingest's tables: the input bytes, the cut, the time zone and the settings."""
+    return {"inputs": input_sha256, "data_cut": cut.isoformat(), "timezone": zone, "settings": plan.settings_hash()}
 
 
 def ingest_details(result: IngestResult, origin: str, input_sha256: dict[str, str]) -> dict:
@@ -105,5 +95,29 @@ def ingest_flow(
     log = RunLog(
         "ingest", {"export": export, "data_cut": data_cut, "out_dir": out_dir, "time_zone": time_zone}, out_dir, export
     )
-    ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
-    return log.finish(pass_on(ingested), plan)
+
+    def work() -> StepOutcome | State:
+        try:
+            target = ingest_target(export, data_cut, out_dir, time_zone)
+        except ExportError as exc:
+            return Failed(message=str(exc))
+        return in_one_commit(
+            target,
+            lambda folder: pass_on(ingest_task(export, data_cut, folder, time_zone, plan, return_state=True), "ingest"),
+        )
+
+    return log.record(plan, work)
+
+
+def ingest_target(export: Path, data_cut: date | None, out_dir: Path | None, time_zone: str | None) -> Path:
+    """The output folder of an ingest: ``out_dir``, else ``data/processed/<data cut>/`` (the cut read from the bundle's manifest).
+
+    Raises
+    ------
+    ExportError
+        when the bundle cannot be read or has no data cut.
+    """
+    if out_dir is not None:
+        return Path(out_dir)
+    bundle = read_bundle(export)
+    return default_out_dir(resolve_data_cut(data_cut, bundle, time_zone or bundle.manifest.timezone))

@@ -8,6 +8,7 @@ timeout is raised from Prefect's 20 s, which is tight on 2 cores. A value the us
 from __future__ import annotations
 
 import os
+import warnings
 
 OFFLINE_DEFAULTS = {
     "DO_NOT_TRACK": "1",
@@ -25,3 +26,6 @@ def apply_offline_defaults() -> None:
 
 
 apply_offline_defaults()
+# An unwritable PREFECT_HOME is reported in one line before a run starts (pipelines.prefect_server), not as
+# a warning when Prefect is imported.
+warnings.filterwarnings("ignore", message="Failed to create the Prefect home directory")

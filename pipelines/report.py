@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,26 +10,22 @@ from prefect import flow, task
 from analysis.report.inputs import load_inputs
 from analysis.report.render import render_reports
 from analysis.settings import AnalysisPlan
-from analysis.store import StepWriter, cache_key, code_version, read_manifest, step_is_current
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
 from pipelines.steps import StepOutcome
 
 REPORT_DIR = "report"
 
 
-def report_cache_key(processed: Path, plan: AnalysisPlan) -> str:
-    """What determines the reports: the derive and analyze steps' keys, the settings and the code (templates included)."""
-    steps = read_manifest(processed)["steps"]
-    return cache_key(
-        {
-            "derive": steps.get("derive", {}).get("key"),
-            "analyze": steps.get("analyze", {}).get("key"),
-            "settings": plan.settings_hash(),
-            "code": code_version(),
-        }
-    )
+def report_key_parts(processed: Path, plan: AnalysisPlan) -> dict:
+    """What determines the reports: the derive and analyze steps' keys and the settings (the code, templates included, is added by the runner)."""
+    return {
+        "derive": step_key(processed, "derive"),
+        "analyze": step_key(processed, "analyze"),
+        "settings": plan.settings_hash(),
+    }
 
 
 def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = None) -> StepOutcome:
@@ -39,16 +34,18 @@ def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = No
     Reuses the reports (and so their declared render time) when the tables, settings and code are
     unchanged; ``rendered_at`` (ISO 8601) defaults to now, in UTC.
     """
-    started = time.perf_counter()
-    with StepWriter(processed, "report") as writer:
-        key = report_cache_key(processed, plan)
-        if step_is_current(processed, "report", key):
-            return StepOutcome("report", processed, reused=True, seconds=time.perf_counter() - started)
-        rendered_at = rendered_at or datetime.now(UTC).isoformat(timespec="seconds")
-        for name, content in render_reports(load_inputs(processed), plan, rendered_at).items():
-            writer.file(f"{REPORT_DIR}/{name}", content)
-        writer.commit({"rendered_at": rendered_at, "key": key, "analysis_plan_sha256": plan.settings_hash()})
-    return StepOutcome("report", processed, reused=False, seconds=time.perf_counter() - started)
+
+    def compute() -> StepOutputs:
+        at = rendered_at or datetime.now(UTC).isoformat(timespec="seconds")
+        return StepOutputs(
+            files={
+                f"{REPORT_DIR}/{name}": content
+                for name, content in render_reports(load_inputs(processed), plan, at).items()
+            },
+            details={"rendered_at": at, "analysis_plan_sha256": plan.settings_hash()},
+        )
+
+    return run_step("report", processed, lambda: report_key_parts(processed, plan), compute)
 
 
 @task(name="report")
@@ -62,4 +59,9 @@ def report_flow(processed: Path, plan: AnalysisPlan | None = None) -> StepOutcom
     """Write ``report/dsmb_open_report.{html,pdf}`` and ``report/dsmb_report.{html,pdf}`` for one output folder (one line in the run log)."""
     plan = plan or AnalysisPlan()
     log = RunLog("report", {"processed": processed}, processed)
-    return log.finish(pass_on(report_task(processed, plan, return_state=True)), plan)
+    return log.record(
+        plan,
+        lambda: in_one_commit(
+            processed, lambda folder: pass_on(report_task(folder, plan, return_state=True), "report")
+        ),
+    )

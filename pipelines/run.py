@@ -10,16 +10,18 @@ from pathlib import Path
 from prefect import flow
 from prefect.states import Failed, State
 
+from analysis.export.errors import ExportError
 from analysis.settings import AnalysisPlan, SettingsError, load_settings
-from analysis.store import hold_output_locks
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.analyze import analyze_task
 from pipelines.artifacts import run_summary_artifact_task
 from pipelines.audit import RunLog
 from pipelines.derive import derive_task
 from pipelines.export_step import export_task
-from pipelines.ingest import ingest_task
+from pipelines.ingest import ingest_target, ingest_task
+from pipelines.outcome import pass_on
 from pipelines.report import report_task
+from pipelines.step_runner import in_one_commit
 from pipelines.steps import StepOutcome
 
 
@@ -63,8 +65,10 @@ def run_flow(
         With formats (``xpt``, ``dataset-json``, ``csv``), the export step writes the ADaM datasets,
         define.xml and the cards ARD into ``<out_dir>/adam/`` after the report.
 
-    The run holds its output folders' locks from its first step to its last, and appends one line
-    to the run log (``runs.jsonl`` beside the output folder) whatever its result.
+    The run is built in a staging copy of its output folder and switched in whole at its end
+    (:func:`pipelines.step_runner.in_one_commit`): the folder holds the previous run or this one,
+    never a mix. The run log (``runs.jsonl`` beside the output folder) gets a ``started`` line
+    before any work and an ``ended`` line after, whatever the result.
     """
     log = RunLog(
         "run",
@@ -81,27 +85,36 @@ def run_flow(
         out_dir,
         export,
     )
+    outcomes: list[StepOutcome] = []
     if plan is None:
         try:
             plan = load_settings(settings)
         except SettingsError as exc:
-            return log.finish(Failed(message=str(exc)), None)
-    outcomes: list[StepOutcome] = []
-    with hold_output_locks():
+            failure = Failed(message=str(exc))
+            return log.record(None, lambda: failure)
+
+    def work() -> list[StepOutcome] | State:
         try:
-            result = chain_steps(
-                export, data_cut, out_dir, time_zone, historical_export, plan, outcomes, partitions, export_formats
-            )
-        except BaseException as exc:
-            log.finish(exc, plan, outcomes)
-            raise
-        return log.finish(result, plan, outcomes)
+            target = ingest_target(export, data_cut, out_dir, time_zone)
+        except ExportError as exc:
+            return Failed(message=str(exc))
+        result = in_one_commit(
+            target,
+            lambda folder: chain_steps(
+                export, data_cut, folder, time_zone, historical_export, plan, outcomes, partitions, export_formats
+            ),
+        )
+        if not isinstance(result, State):  # the run's Markdown summary in the Prefect UI; never fails the run
+            run_summary_artifact_task(result[0].out_dir, plan, return_state=True)
+        return result
+
+    return log.record(plan, work, outcomes)
 
 
 def chain_steps(
     export: Path,
     data_cut: date | None,
-    out_dir: Path | None,
+    out_dir: Path,
     time_zone: str | None,
     historical_export: Path | None,
     plan: AnalysisPlan,
@@ -111,31 +124,32 @@ def chain_steps(
 ) -> list[StepOutcome] | State:
     """Ingest, then every later step on what it wrote, appending each outcome to ``outcomes``; a failed step ends it.
 
+    ``out_dir``: the run's staging folder (:func:`pipelines.step_runner.in_one_commit`).
     ``partitions`` goes to each derive step (:func:`pipelines.derive.derive_task`); with
     ``export_formats`` the export step (:func:`pipelines.export_step.export_task`) runs last.
+
+    Raises
+    ------
+    StepDefectError
+        naming the step that raised anything but a user error.
     """
-    ingested = ingest_task(export, data_cut, out_dir, time_zone, plan, return_state=True)
-    if ingested.is_failed():
-        return Failed(message=ingested.message)
-    outcomes.append(ingested.result())
-    processed = outcomes[-1].out_dir
-    historical = None if historical_export is None else processed / "historical"
-    steps = [(derive_task, (processed, plan, partitions))]
+    historical = None if historical_export is None else out_dir / "historical"
+    steps = [("ingest", ingest_task, (export, data_cut, out_dir, time_zone, plan))]
     if historical_export is not None:
-        steps = [
-            (ingest_task, (historical_export, None, historical, time_zone, plan)),
-            (derive_task, (historical, plan, partitions)),
-            *steps,
+        steps += [
+            ("ingest", ingest_task, (historical_export, None, historical, time_zone, plan)),
+            ("derive", derive_task, (historical, plan, partitions)),
         ]
-    steps = [*steps, (analyze_task, (processed, plan, historical)), (report_task, (processed, plan))]
+    steps += [
+        ("derive", derive_task, (out_dir, plan, partitions)),
+        ("analyze", analyze_task, (out_dir, plan, historical)),
+        ("report", report_task, (out_dir, plan)),
+    ]
     if export_formats:
-        steps.append((export_task, (processed, tuple(export_formats))))
-    for step, arguments in steps:
-        state = step(*arguments, return_state=True)
-        if state.is_failed():
-            return Failed(message=state.message)
-        outcomes.append(state.result())
-    run_summary_artifact_task(
-        processed, plan, return_state=True
-    )  # the run's Markdown summary in the Prefect UI; never fails the run
+        steps.append(("export", export_task, (out_dir, tuple(export_formats))))
+    for name, step, arguments in steps:
+        result = pass_on(step(*arguments, return_state=True), name)
+        if isinstance(result, State):
+            return result
+        outcomes.append(result)
     return outcomes

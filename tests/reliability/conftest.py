@@ -71,6 +71,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
             log = RunLog("run", {"export": DEMO_EXPORT, "out_dir": out}, out, DEMO_EXPORT)
+            log.start()
             outcomes = run_demo_pipeline(out)
             for outcome in outcomes:
                 print(outcome.line())

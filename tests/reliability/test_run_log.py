@@ -1,4 +1,4 @@
-"""The run log ``runs.jsonl``: one JSON line per run, appended beside the output folders, whatever the result."""
+"""The run log ``runs.jsonl``: a started line and an ended line per run, appended beside the output folders, whatever the result."""
 
 from __future__ import annotations
 
@@ -11,7 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from analysis.runlog import append_run_record, read_run_log, run_log_path
+from analysis.runlog import (
+    append_run_record,
+    close_interrupted_runs,
+    read_run_log,
+    read_runs,
+    run_log_path,
+    started_record,
+)
 from analysis.settings import AnalysisPlan
 from analysis.store import code_version, file_sha256, read_manifest
 from pipelines.paths import DEMO_EXPORT
@@ -36,6 +43,9 @@ FIELDS = {
     "files_written",
     "result",
     "message",
+    "run_id",
+    "process_started",
+    "exit_code",
 }
 
 
@@ -46,7 +56,7 @@ def utc(text: str) -> datetime:
 
 
 def test_a_run_writes_one_line_with_the_audit_trail(demo_run: DemoRun) -> None:
-    [record] = read_run_log(demo_run.run_log)
+    [record] = read_runs(demo_run.run_log)
     manifest = read_manifest(demo_run.out)
     assert set(record) == FIELDS
     assert record["user"] == getpass.getuser()
@@ -70,8 +80,8 @@ def test_a_run_writes_one_line_with_the_audit_trail(demo_run: DemoRun) -> None:
         str(p.resolve()): file_sha256(p) for p in demo_run.out.rglob("*") if p.is_file() and p.name != "manifest.json"
     }
     assert record["files_written"] == files
-    assert len(files) == 17
-    assert (record["result"], record["message"]) == ("completed", None)
+    assert len(files) == 22  # 17 tables, comparison_notes.json and the four reports
+    assert (record["result"], record["exit_code"], record["message"]) == ("completed", 0, None)
 
 
 def test_the_log_is_beside_the_output_folder_or_where_pacer_run_log_says(
@@ -132,7 +142,7 @@ def test_two_runs_give_two_lines(prefect_harness: None, demo_run: DemoRun, tmp_p
     for _ in range(2):
         outcomes = run_flow(export=DEMO_EXPORT, out_dir=out)
         assert [o.reused for o in outcomes] == [True, True, True, True]
-    records = read_run_log(tmp_path / "runs.jsonl")
+    records = read_runs(tmp_path / "runs.jsonl")
     assert [(r["command"], r["result"]) for r in records] == [("run", "completed"), ("run", "completed")]
     assert records[0]["pid"] == records[1]["pid"] and records[0]["started_at"] <= records[1]["started_at"]
     assert all(r["files_written"] == {} and r["data_cut"] == "2026-11-01" for r in records)
@@ -149,8 +159,8 @@ def test_a_failed_run_writes_a_failed_line(prefect_harness: None, tmp_path: Path
     )
     state = run_flow(export=bundle, out_dir=tmp_path / "out", return_state=True)
     assert state.is_failed()
-    [record] = read_run_log(tmp_path / "runs.jsonl")
-    assert record["result"] == "failed"
+    [record] = read_runs(tmp_path / "runs.jsonl")
+    assert (record["result"], record["exit_code"]) == ("failed", 2)
     assert record["message"] == state.message
     assert record["message"].startswith("participants.csv: column 'MRN' looks like a direct identifier")
     assert record["input_sha256"] == {
@@ -166,7 +176,7 @@ def test_a_single_step_writes_its_line_with_the_files_it_wrote(prefect_harness: 
     from pipelines.ingest import ingest_flow
 
     ingest_flow(export=DEMO_EXPORT, out_dir=tmp_path / "out")
-    [record] = read_run_log(tmp_path / "runs.jsonl")
+    [record] = read_runs(tmp_path / "runs.jsonl")
     assert record["command"] == "ingest" and record["result"] == "completed"
     assert sorted(Path(p).name for p in record["files_written"]) == [
         "events.parquet",
@@ -195,7 +205,7 @@ def test_the_command_line_on_a_folder_in_use(prefect_harness: None, demo_run: De
     assert result.output.strip().splitlines() == [
         f"error: output folder {out} is in use by another run (pid {pid}); wait for it to finish, or write to another folder"
     ]
-    [record] = read_run_log(tmp_path / "runs.jsonl")
+    [record] = read_runs(tmp_path / "runs.jsonl")
     assert (record["command"], record["result"]) == ("analyze", "failed")
     assert "is in use by another run" in record["message"]
 
@@ -204,3 +214,38 @@ def settings_file(folder: Path) -> Path:
     path = folder / "settings.json"
     path.write_text(json.dumps({"high_burden_pct": 50}), encoding="utf-8")
     return path
+
+
+# --- killed runs: a start without an end ---------------------------------------------------------------
+
+
+def test_a_start_without_an_end_is_an_interrupted_run(tmp_path: Path) -> None:
+    """A run killed outright: shown as interrupted when the log is read, and given its end by the next run."""
+    log = tmp_path / "runs.jsonl"
+    record = started_record(
+        run_id="killed", command="run", parameters={}, started_at="2026-11-02T00:00:00+00:00", out_dir=None
+    )
+    append_run_record(log, {**record, "pid": 2**22 + 1, "process_started": 1})  # a process that is not running
+    append_run_record(
+        log,
+        started_record(
+            run_id="alive", command="run", parameters={}, started_at="2026-11-02T00:00:01+00:00", out_dir=None
+        ),
+    )
+    assert [(run["run_id"], run["result"]) for run in read_runs(log)] == [
+        ("killed", "interrupted"),
+        ("alive", "running"),
+    ]
+
+    close_interrupted_runs(log, noticed_by="next")
+
+    records = read_run_log(log)
+    assert len(records) == 3
+    assert {key: records[-1][key] for key in ("event", "run_id", "result", "noticed_by")} == {
+        "event": "ended",
+        "run_id": "killed",
+        "result": "interrupted",
+        "noticed_by": "next",
+    }
+    close_interrupted_runs(log, noticed_by="later")
+    assert len(read_run_log(log)) == 3, "an interrupted run gets one end"

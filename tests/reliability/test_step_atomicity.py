@@ -88,7 +88,7 @@ def fail_on_staged_write(monkeypatch: pytest.MonkeyPatch, n: int, error: BaseExc
     """Make the n-th staged file write (write_table, write_json or write_bytes into a staging folder) raise ``error``."""
     calls = {"count": 0}
     for name in ("write_table", "write_json", "write_bytes"):
-        real = getattr(store, name)
+        real = getattr(store.tables, name)
 
         def wrapper(*args, _real=real, **kwargs):
             path = next(a for a in args if isinstance(a, Path))
@@ -98,7 +98,7 @@ def fail_on_staged_write(monkeypatch: pytest.MonkeyPatch, n: int, error: BaseExc
                     raise error
             return _real(*args, **kwargs)
 
-        monkeypatch.setattr(store, name, wrapper)
+        monkeypatch.setattr(store.tables, name, wrapper)
     return calls
 
 

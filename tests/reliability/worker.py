@@ -11,7 +11,15 @@ Actions:
   ``--pause-at-write N --until FILE`` prints ``paused <pid>`` at the N-th staged file and waits
   for FILE to exist; ``--file-size-limit BYTES`` sets RLIMIT_FSIZE (writes beyond it fail, EFBIG).
 
-Exit codes: 0 done; 3 a user error (its message on stderr, one line); 1 a defect (traceback).
+- ``cli OUT [options] -- PACER ARGS``: the ``pacer`` command itself (Prefect, its temporary server,
+  the run log) with ``PACER ARGS``, stand-in reports, and faults: ``--record-events FILE`` writes
+  one line per moment a kill can hit (each rename into the run's folders, each step's end, the
+  run's switch before and after); ``--kill-at-event N`` kills the process (SIGKILL) at the N-th;
+  ``--defect-in STEP`` makes that step raise ZeroDivisionError; ``--defect-outside`` makes the
+  run flow raise it before any step.
+
+Exit codes: 0 done; 3 a user error (its message on stderr, one line); 1 a defect (traceback);
+for ``cli``, the ``pacer`` command's own.
 """
 
 from __future__ import annotations
@@ -39,6 +47,7 @@ def canned_reports(*args, **kwargs) -> dict[str, bytes]:
 def install_faults(args: argparse.Namespace) -> None:
     """Wrap the store's staging writes and os.replace with the requested kill or pause."""
     from analysis import store
+    from analysis.store import tables  # noqa: F401  (the module whose writes are wrapped)
 
     staged = {"count": 0}
 
@@ -62,7 +71,7 @@ def install_faults(args: argparse.Namespace) -> None:
         return wrapper
 
     for name in ("write_table", "write_json", "write_bytes"):
-        setattr(store, name, hook(getattr(store, name)))
+        setattr(store.tables, name, hook(getattr(store.tables, name)))
 
     if args.kill_after_move:
         real_replace = os.replace
@@ -116,6 +125,75 @@ def run_steps(args: argparse.Namespace) -> None:
         print(outcome.line(), flush=True)
 
 
+def install_cli_faults(args: argparse.Namespace) -> None:
+    """Count (and maybe kill at) every moment of a ``pacer`` run a kill can hit; plant a defect."""
+    import pipelines.report
+    import pipelines.run
+    import pipelines.step_runner
+    from analysis.store import run_commit
+
+    pipelines.report.render_reports = canned_reports
+    out_name = Path(args.out).name
+    events = {"count": 0}
+
+    def moment(label: str) -> None:
+        events["count"] += 1
+        if args.record_events:
+            with open(args.record_events, "a", encoding="utf-8") as stream:
+                stream.write(f"{events['count']} {label}\n")
+        if events["count"] == args.kill_at_event:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    real_replace = os.replace
+
+    def replace(source, target, *rest, **kw):
+        result = real_replace(source, target, *rest, **kw)
+        if out_name in str(target):
+            moment(f"rename {Path(target).name}")
+        return result
+
+    os.replace = replace
+    real_exchange = run_commit.exchange_folders
+
+    def exchange(first, second):
+        moment("switch-before")
+        real_exchange(first, second)
+        moment("switch-after")
+
+    run_commit.exchange_folders = exchange
+    real_run_step = pipelines.step_runner.run_step
+
+    def run_step(name, *rest, **kw):
+        if name == args.defect_in:
+            raise ZeroDivisionError(f"planted defect in the {name} step")
+        outcome = real_run_step(name, *rest, **kw)
+        moment(f"step-done {name}")
+        return outcome
+
+    for module in (pipelines.step_runner, *(sys.modules[f"pipelines.{m}"] for m in ("ingest", "derive", "analyze"))):
+        module.run_step = run_step
+    pipelines.report.run_step = run_step
+    if args.defect_outside:
+
+        def broken_target(*rest, **kw):
+            raise ZeroDivisionError("planted defect outside the steps")
+
+        pipelines.run.ingest_target = broken_target
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """The ``pacer`` command, in this process, with the requested faults."""
+    install_cli_faults(args)
+    from pipelines.cli import main as pacer_main
+
+    sys.argv = ["pacer", *args.pacer_args]
+    try:
+        pacer_main()
+    except SystemExit as exit_:
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="worker")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -132,7 +210,17 @@ def main(argv: list[str]) -> int:
     steps.add_argument("--pause-at-write", type=int, default=0)
     steps.add_argument("--until")
     steps.add_argument("--file-size-limit", type=int, default=0)
-    args = parser.parse_args(argv)
+    cli = sub.add_parser("cli")
+    cli.add_argument("out")
+    cli.add_argument("--record-events")
+    cli.add_argument("--kill-at-event", type=int, default=0)
+    cli.add_argument("--defect-in")
+    cli.add_argument("--defect-outside", action="store_true")
+    pacer_args = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    if args.action == "cli":
+        args.pacer_args = pacer_args
+        return run_cli(args)
 
     from analysis.store import OutputError, output_lock
 
