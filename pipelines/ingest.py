@@ -11,8 +11,7 @@ from prefect.states import Failed, State
 
 from analysis.export.bundle import read_bundle
 from analysis.export.errors import ExportError
-from analysis.export.ingest import IngestResult, ingest_bundle, resolve_data_cut
-from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
+from analysis.export.ingest import IngestResult, export_time_zone, ingest_bundle, resolve_data_cut
 from analysis.settings import AnalysisPlan
 from analysis.store import provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
@@ -34,13 +33,11 @@ def run_ingest(
     cut, time zone, settings and code (:func:`pipelines.step_runner.run_step`).
     """
     bundle = read_bundle(export)
-    zone = time_zone or bundle.manifest.timezone
+    zone = export_time_zone(bundle, time_zone)
     cut = resolve_data_cut(data_cut, bundle, zone)
 
     def compute() -> StepOutputs:
         result = ingest_bundle(bundle, data_cut=cut, timezone=time_zone)
-        ProcessedParticipants.validate(result.participants, lazy=True)
-        ProcessedEvents.validate(result.events, lazy=True)
         return StepOutputs(
             tables={f"{name}.parquet": getattr(result, name) for name in INGEST_TABLES},
             provenance=provenance(

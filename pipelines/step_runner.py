@@ -4,6 +4,8 @@ Every step (ingest, derive, analyze, report, bootstrap) is :func:`run_step` with
 folder, cache-key parts and computation. The computation returns :class:`StepOutputs` (tables by
 file name, JSON documents, other files, the manifest's details); the runner writes them through
 a :class:`analysis.store.StepWriter`, so they land together or not at all, and records the key.
+Every table is validated against its schema (:func:`analysis.schemas.validate_output`) before
+anything is written: a table that breaks its contract is a defect and nothing of the step lands.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import pandas as pd
 from prefect.states import Failed, State
 
+from analysis.schemas import validate_output
 from analysis.store import (
     OutputError,
     StepWriter,
@@ -87,6 +90,8 @@ def run_step(
         if step_is_current(out_dir, name, key):
             return StepOutcome(name, out_dir, reused=True, seconds=time.perf_counter() - started)
         outputs = compute()
+        for file_name, frame in outputs.tables.items():
+            validate_output(file_name, frame)
         for file_name, frame in outputs.tables.items():
             writer.table(file_name, frame, outputs.provenance)
         for file_name, (document, rows) in outputs.documents.items():

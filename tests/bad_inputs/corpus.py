@@ -26,7 +26,7 @@ import yaml
 from analysis.export.bundle import read_bundle
 from analysis.export.errors import ExportError
 from analysis.export.ingest import ingest_bundle
-from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
+from analysis.schemas.processed import ProcessedEvents, ProcessedParticipants
 
 HERE = Path(__file__).resolve().parent
 CONTROL = HERE / "zip_in_folder_ok.zip"

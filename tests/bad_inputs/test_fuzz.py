@@ -27,7 +27,7 @@ from analysis.export import vocabulary as vocab
 from analysis.export.bundle import Bundle, parse_manifest
 from analysis.export.errors import ExportError
 from analysis.export.ingest import IngestResult, ingest_bundle
-from analysis.export.schemas import ProcessedEvents, ProcessedParticipants
+from analysis.schemas.processed import ProcessedEvents, ProcessedParticipants
 from tests.bad_inputs.corpus import HERE, control_files
 
 DEMO = HERE.parent.parent / "data" / "raw" / "demo"
