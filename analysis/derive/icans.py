@@ -9,19 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.export.vocabulary import NEUROLOGICAL_ASSESSMENTS
 from analysis.participant_vars import derive_vars_death
 from analysis.settings import AnalysisPlan
 from analysis.units import HOURS_PER_YEAR
-
-NEUROLOGICAL_ASSESSMENTS: tuple[str, ...] = (
-    "ice_score",
-    "capd_score",
-    "consciousness",
-    "seizure",
-    "motor_weakness",
-    "cerebral_edema",
-)
-"""The event types that count as a neurological assessment (``icans_assessed``)."""
 
 CODED_DOMAIN_GRADES: dict[tuple[str, str], int] = {
     ("consciousness", "awake"): 0,

@@ -20,28 +20,9 @@ from __future__ import annotations
 import re
 
 from analysis.export.errors import ExportError
+from analysis.export.vocabulary import EVENT_COLUMNS, PARTICIPANT_COLUMNS
 
-CONTRACT_COLUMNS = frozenset(
-    {
-        "participant_id",
-        "site_id",
-        "age_years",
-        "sex",
-        "weight_kg",
-        "enrollment_date",
-        "infusion_datetime",
-        "marrow_blast_pct",
-        "prior_hsct",
-        "cns_status",
-        "car_t_dose_per_kg",
-        "event_time",
-        "end_time",
-        "event_type",
-        "value",
-        "unit",
-        "detail",
-    }
-)
+CONTRACT_COLUMNS = frozenset(PARTICIPANT_COLUMNS + EVENT_COLUMNS)
 """The columns of participants.csv and events.csv (export-format.md): never refused."""
 
 SAFE_HARBOR_WORDS: dict[str, str] = {

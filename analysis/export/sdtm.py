@@ -22,26 +22,13 @@ import yaml
 from analysis.export.bundle import MAX_MEMBER_BYTES, Bundle, Manifest, parse_manifest
 from analysis.export.errors import ExportError
 from analysis.export.quarantine import QUARANTINE_COLUMNS
+from analysis.export.vocabulary import EVENT_COLUMNS, PARTICIPANT_COLUMNS
 
 MAPPING_PATH = Path(__file__).parents[1] / "cdisc" / "sdtm_mapping.yaml"
 """The site-editable mapping (docs/cdisc.md, "SDTM in")."""
 SUFFIXES = (".xpt", ".json")
 NOT_EVENTS = ("DM", "SUPPDM")
 """Domains that hold participants, not events."""
-EVENT_COLUMNS = ("participant_id", "event_time", "end_time", "event_type", "value", "unit", "detail")
-PARTICIPANT_COLUMNS = (
-    "participant_id",
-    "site_id",
-    "age_years",
-    "sex",
-    "weight_kg",
-    "enrollment_date",
-    "infusion_datetime",
-    "marrow_blast_pct",
-    "prior_hsct",
-    "cns_status",
-    "car_t_dose_per_kg",
-)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,24 @@ def normalize_code(values: pd.Series) -> pd.Series:
     return values.str.strip().str.lower().str.replace(r"[ \-]+", "_", regex=True)
 
 
+PARTICIPANT_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "site_id",
+    "age_years",
+    "sex",
+    "weight_kg",
+    "enrollment_date",
+    "infusion_datetime",
+    "marrow_blast_pct",
+    "prior_hsct",
+    "cns_status",
+    "car_t_dose_per_kg",
+)
+"""The columns of participants.csv (export-format.md), in the contract's order."""
+
+EVENT_COLUMNS: tuple[str, ...] = ("participant_id", "event_time", "end_time", "event_type", "value", "unit", "detail")
+"""The columns of events.csv (export-format.md), in the contract's order."""
+
 CORTICOSTEROIDS: tuple[str, ...] = ("dexamethasone", "methylprednisolone", "hydrocortisone")
 """The corticosteroids of the ``medication`` vocabulary (export-format.md): the one definition of the class."""
 
@@ -37,6 +55,16 @@ add nothing)."""
 VASOPRESSORS: tuple[str, ...] = ("norepinephrine", "epinephrine", "dopamine", "phenylephrine", VASOPRESSIN)
 """The vasopressors of the ``vasopressor`` vocabulary (export-format.md)."""
 
+NEUROLOGICAL_ASSESSMENTS: tuple[str, ...] = (
+    "ice_score",
+    "capd_score",
+    "consciousness",
+    "seizure",
+    "motor_weakness",
+    "cerebral_edema",
+)
+"""The event types that count as a neurological assessment (grading.md, ICANS: ``icans_assessed``)."""
+
 EVENT_TYPES = (
     "temperature",
     "systolic_bp",
@@ -44,12 +72,7 @@ EVENT_TYPES = (
     "vasopressor",
     "oxygen",
     "medication",
-    "ice_score",
-    "capd_score",
-    "consciousness",
-    "seizure",
-    "motor_weakness",
-    "cerebral_edema",
+    *NEUROLOGICAL_ASSESSMENTS,
     "crs_grade_reported",
     "icans_grade_reported",
     "response_assessment",
