@@ -6,6 +6,7 @@ environment; not an analysis-plan setting (it changes no result).
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from pathlib import Path
@@ -31,7 +32,9 @@ def run_ingest_into(out: Path) -> None:
 def test_defaults_keep_outputs_from_other_users(demo_run: DemoRun) -> None:
     folders = [demo_run.out, demo_run.out / "report"]
     files = [p for p in demo_run.out.rglob("*") if p.is_file()]
-    assert len(files) == 18
+    recorded = json.loads((demo_run.out / "manifest.json").read_text(encoding="utf-8"))["files"]
+    assert sorted(p.relative_to(demo_run.out).as_posix() for p in files) == sorted([*recorded, "manifest.json"])
+    assert len(files) == 23  # 17 tables, the comparison notes, 4 reports and the manifest
     assert {p.relative_to(demo_run.out).as_posix(): mode(p) for p in folders} == {".": 0o750, "report": 0o750}
     assert {p.relative_to(demo_run.out).as_posix(): mode(p) for p in files} == {
         p.relative_to(demo_run.out).as_posix(): 0o640 for p in files
