@@ -649,6 +649,9 @@ def _ae(events: list[dict]) -> pd.DataFrame:
     ]
     columns = ["participant_id", "term", "term_text", "grade", "onset_hours", "resolved_hours"]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["outcome"] = np.where(
+        frame["grade"] == 5, "fatal", np.where(frame["resolved_hours"].notna(), "resolved", "ongoing")
+    )
     return frame.astype(
         {
             "participant_id": "string",
@@ -657,6 +660,7 @@ def _ae(events: list[dict]) -> pd.DataFrame:
             "grade": "int64",
             "onset_hours": "float64",
             "resolved_hours": "float64",
+            "outcome": "string",
         }
     )
 
