@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
-
 AE_TERMS: dict[str, str] = {
     "infection": "Infection",
     "febrile_neutropenia": "Febrile neutropenia",
@@ -21,22 +19,7 @@ AE_OUTCOMES: dict[str, str] = {"fatal": "fatal", "resolved": "resolved", "ongoin
 """``ae.parquet`` ``outcome`` in words."""
 
 
-def ae_term(term: str, text: object = None) -> str:
-    """An AE code in words, with the free text after the colon in brackets: ``Infection (bacteremia)``.
-
-    Parameters
-    ----------
-    term : str
-        The export's AE code; a code outside the vocabulary is shown as it is.
-    text : object
-        The free text of the term, or missing.
-
-    Returns
-    -------
-    str
-        The label.
-    """
-    label = AE_TERMS.get(term, term)
-    if text is None or pd.isna(text) or not str(text).strip():
-        return label
-    return f"{label} ({str(text).strip()})"
+def ae_term(term: str) -> str:
+    """An AE code in words (a code outside the vocabulary as it is); the export's free text after the
+    colon is never printed: it may identify a participant."""
+    return AE_TERMS.get(term, term)

@@ -224,10 +224,41 @@ def anakinra_section(ctx: ReportContext) -> Section:
 # ---- ICANS, AEs ----------------------------------------------------------------------------------
 
 
+def icans_rates_table(ctx: ReportContext) -> str:
+    """ARD ``crs_rate`` ICANS rates with the number never assessed beside each (counted as grade 0,
+    grading.md), and the ``icans_assessed`` rates among the assessed as sensitivity lines."""
+    rows = []
+    for analysis, suffix in (("crs_rate", ""), ("icans_assessed", ", among the assessed (sensitivity)")):
+        for variable in ("icans_any", "icans_grade3plus"):
+            row = {"Endpoint": RATE_VARIABLES[variable] + suffix}
+            for group, _label in summaries.BURDEN_GROUPS:
+                count, estimate = fmt.rate_cells(ctx.ard.rate(analysis, group, variable))
+                not_assessed = ctx.ard.value("icans_assessed", group, "not_assessed", "n")
+                row[f"{group}_n"], row[f"{group}_p"] = count, estimate
+                row[f"{group}_na"] = fmt.count(not_assessed) if analysis == "crs_rate" else ""
+            rows.append(row)
+    spanners, labels = {}, {}
+    for group, label in summaries.BURDEN_GROUPS:
+        spanners[label] = [f"{group}_n", f"{group}_p", f"{group}_na"]
+        labels[f"{group}_n"], labels[f"{group}_p"], labels[f"{group}_na"] = "n/N", "% (95 % CI)", "Not assessed"
+    return gt_html(
+        pd.DataFrame(rows),
+        "tbl-icans-rates",
+        "ICANS rates",
+        spanners=spanners,
+        labels=labels,
+        subtitle="CRS-evaluable set; exact Clopper–Pearson 95 % CI",
+        notes=[
+            "A participant never assessed neurologically counts as grade 0 (grading.md); 'Not assessed' is how "
+            "many of the N that is. The sensitivity lines give the rates among the assessed only."
+        ],
+    )
+
+
 def icans_section(ctx: ReportContext) -> Section:
     icans, adsl = ctx.inputs["icans"], ctx.inputs["adsl"]
     section = Section("icans", "ICANS")
-    section.add(rates_table(ctx, ["icans_any", "icans_grade3plus"], "tbl-icans-rates", "ICANS rates"))
+    section.add(icans_rates_table(ctx))
     section.add(
         gt_html(
             summaries.grade_distribution(icans, adsl, "icans_max_grade"),

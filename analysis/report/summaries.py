@@ -332,7 +332,7 @@ def ae_listing(
     return pd.DataFrame(
         {
             "Participant": sub["participant_id"].astype(str),
-            "Term": [labels.ae_term(term, text) for term, text in zip(sub["term"].astype(str), sub["term_text"])],
+            "Term": sub["term"].astype(str).map(labels.ae_term),
             "Grade": sub["grade"].astype(int).astype(str),
             "Onset (study day)": (sub["onset_hours"].astype(float) / HOURS_PER_DAY).map(fmt.value),
             "Outcome": sub["outcome"].astype(str).map(labels.AE_OUTCOMES),

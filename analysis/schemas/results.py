@@ -62,6 +62,16 @@ ANALYSIS_FAMILIES = (
         "p_hist) with Beta(1, 1) priors, by numerical integration)",
     ),
     AnalysisFamily(
+        ("icans_assessed",),
+        "CRS-evaluable (`adsl.crs_evaluable`)",
+        "`all`, `high_burden`, `low_burden` (`adsl.high_burden`)",
+        "`not_assessed` (n never assessed, `icans.icans_assessed` false, among the N CRS-evaluable); `icans_any`, "
+        "`icans_grade3plus` among the assessed only (N = assessed): the sensitivity analysis of the `crs_rate` "
+        "ICANS rates, which count the never assessed as grade 0 (grading.md)",
+        '`n`, `N`, `p`, `ci_low`, `ci_high` (`""`): exact Clopper–Pearson 95 %',
+        note="extra",
+    ),
+    AnalysisFamily(
         ("response",),
         "efficacy-evaluable (`adsl.efficacy_evaluable`)",
         "`all`",

@@ -27,6 +27,7 @@ from analysis.stats.historical import (
     skipped_notes,
     trial_counts_from_ard,
 )
+from analysis.stats.icans_assessment import icans_assessed_rows
 from analysis.stats.kaplan_meier import (
     KaplanMeierFit,
     follow_up_ard_rows,
@@ -223,6 +224,7 @@ def build_trial_ard(
     rows = [
         *rate,
         *comparisons,
+        *icans_assessed_rows(tables["adsl"], tables["icans"]),
         *response_rows(tables["adsl"]),
         *km_rows(tables["adtte"], plan),
         *cif_rows(tables["adtte"], plan),

@@ -305,7 +305,7 @@ def _tables(specs: list[Spec], cut_instant: datetime, plan: AnalysisPlan) -> dic
                 "icans_any": s.icans > 0,
                 "icans_onset_hours": 100.0 + s.number if s.icans else math.nan,
                 "icans_max_grade": s.icans,
-                "icans_assessed": s.number != 10,
+                "icans_assessed": s.number not in (7, 10),
             }
         )
         ana.append(
@@ -719,6 +719,22 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
             ("icans_grade3plus", int((ig >= 3).sum())),
         ):
             rate("crs_rate", group, variable, count, len(sub))
+        assessed = sub[sub["icans_assessed"].astype(bool)]
+        rate("icans_assessed", group, "not_assessed", len(sub) - len(assessed), len(sub))
+        rate(
+            "icans_assessed",
+            group,
+            "icans_any",
+            int((assessed["icans_max_grade"].astype(int) > 0).sum()),
+            len(assessed),
+        )
+        rate(
+            "icans_assessed",
+            group,
+            "icans_grade3plus",
+            int((assessed["icans_max_grade"].astype(int) >= 3).sum()),
+            len(assessed),
+        )
     trial = {
         (g, v): (_lookup(rows, g, v, "n"), _lookup(rows, g, v, "N")) for (a, g, v, *_rest) in rows if a == "crs_rate"
     }

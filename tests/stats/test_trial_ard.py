@@ -41,7 +41,12 @@ def tables() -> dict[str, pd.DataFrame]:
         }
     )
     icans = pd.DataFrame(
-        {"participant_id": IDS, "icans_any": [True, False, False, False, False], "icans_max_grade": [3, 0, 0, 0, 0]}
+        {
+            "participant_id": IDS,
+            "icans_any": [True, False, False, False, False],
+            "icans_max_grade": [3, 0, 0, 0, 0],
+            "icans_assessed": [True, True, False, True, True],
+        }
     )
     anakinra = pd.DataFrame(
         {
@@ -175,6 +180,11 @@ def test_ard_rates_response_and_summaries_by_hand() -> None:
     assert value(ard, "crs_rate", "low_burden", "crs_grade3plus", "ci_low") == 0.0  # n = 0
     # Clopper–Pearson 2/4: R binom.test(2, 4)$conf.int = 0.06758599 0.93241401
     assert value(ard, "crs_rate", "all", "crs_grade3plus", "ci_low") == pytest.approx(0.06758599, abs=1e-8)
+    # ICANS: P3 never assessed (grade 0) → 1/4 of the CRS-evaluable; among the 3 assessed any ICANS 1/3 (P1)
+    assert [value(ard, "icans_assessed", "all", "not_assessed", s) for s in ("n", "N")] == [1, 4]
+    assert [value(ard, "crs_rate", "all", "icans_any", s) for s in ("n", "N")] == [1, 4]
+    assert [value(ard, "icans_assessed", "all", "icans_any", s) for s in ("n", "N")] == [1, 3]
+    assert [value(ard, "icans_assessed", "low_burden", "icans_grade3plus", s) for s in ("n", "N")] == [0, 1]
     # response over efficacy-evaluable P1–P3: CR/CRi 2/3, MRD-negative 1/3 (missing = not), best 3/3
     assert [
         value(ard, "response", "all", v, "n") for v in ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
