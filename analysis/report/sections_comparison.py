@@ -60,6 +60,11 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
                 "historical_ci_low": float(how.historical_ci_low),
                 "historical_ci_high": float(how.historical_ci_high),
                 "p_binom": v("p_value", "binom_exact_1s"),
+                "binom_not_informative": (
+                    ctx.ard.label("historical_comparison", cohort_id, endpoint, "informative", "binom_exact_1s")
+                    if v("informative", "binom_exact_1s") == 0.0
+                    else ""
+                ),
                 "p_fisher": v("p_value", "fisher_exact"),
                 "p_katz": v("p_value", "katz_log"),
                 "rd": v("rd", "newcombe_hybrid"),
@@ -74,6 +79,12 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
         )
     out.sort(key=lambda r: (not r["primary"], r["endpoint"], r["cohort_id"]))
     return out, ctx.inputs.comparison_notes
+
+
+def one_sided_p(r: dict[str, Any]) -> str:
+    """The one-sided exact p-value as printed, or "not informative: <reason>" when the analyze step marked the
+    test degenerate (a historical rate of 0 % or 100 %)."""
+    return r["binom_not_informative"] or fmt.p_value(r["p_binom"])
 
 
 def _scale(r: dict[str, Any]) -> str:
@@ -179,7 +190,7 @@ def historical_section(ctx: ReportContext) -> Section:
                 "Historical n/N (%)": f"{fmt.count(r['historical_n'])}/{fmt.count(r['historical_N'])} ({fmt.pct(r['historical_p'])})",
                 "RD, points (95 % CI)": f"{fmt.number(100 * r['rd'])} ({fmt.ci(r['rd_low'], r['rd_high'])})",
                 "RR (95 % CI)": f"{fmt.number(r['rr'], 2)} ({fmt.ci(r['rr_low'], r['rr_high'], percent=False, digits=2)})",
-                "p exact, 1-sided": fmt.p_value(r["p_binom"]),
+                "p exact, 1-sided": one_sided_p(r),
                 "p Fisher": fmt.p_value(r["p_fisher"]),
                 "p Wald RR": fmt.p_value(r["p_katz"]),
                 "P(trial lower)": fmt.number(r["prob_lower"], 3),

@@ -59,7 +59,9 @@ ANALYSIS_FAMILIES = (
         "trial − historical, Newcombe hybrid score 95 % CI); `rr`, `rr_ci_low`, `rr_ci_high`, `p_value` "
         "(`katz_log`: risk ratio trial / historical, Wald interval and two-sided test on the log scale, 0.5 added "
         "to every cell if a cell is 0, and the label says so); `prob_lower` (`beta_binomial`: P(p_trial < "
-        "p_hist) with Beta(1, 1) priors, by numerical integration)",
+        "p_hist) with Beta(1, 1) priors, by numerical integration); `informative` (`binom_exact_1s`): 1, or 0 when "
+        "the historical rate is 0 % or 100 % and the one-sided exact test is degenerate, labelled "
+        '"not informative: <reason>" (the report prints that instead of the p-value)',
     ),
     AnalysisFamily(
         ("icans_assessed",),

@@ -28,6 +28,7 @@ from analysis.stats.historical import (
     trial_counts_from_ard,
 )
 from analysis.stats.icans_assessment import icans_assessed_rows
+from analysis.stats.informative_tests import informative_test_rows
 from analysis.stats.kaplan_meier import (
     KaplanMeierFit,
     follow_up_ard_rows,
@@ -224,6 +225,7 @@ def build_trial_ard(
     rows = [
         *rate,
         *comparisons,
+        *informative_test_rows(comparisons),
         *icans_assessed_rows(tables["adsl"], tables["icans"]),
         *response_rows(tables["adsl"]),
         *km_rows(tables["adtte"], plan),

@@ -773,6 +773,17 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
         add("historical_comparison", cohort, endpoint, "rr_ci_high", 1.6789, "", "katz_log")
         add("historical_comparison", cohort, endpoint, "p_value", 0.4567, "", "katz_log")
         add("historical_comparison", cohort, endpoint, "prob_lower", 0.8765, "", "beta_binomial")
+        degenerate = hn == hN
+        reason = f"not informative: the historical rate is 100 % ({hn}/{hN}); taken as fixed, it gives p = 0 …"
+        add(
+            "historical_comparison",
+            cohort,
+            endpoint,
+            "informative",
+            0 if degenerate else 1,
+            reason if degenerate else "",
+            "binom_exact_1s",
+        )
     adsl = frames["adsl"]
     eff = adsl[adsl["efficacy_evaluable"].astype(bool)]
     cr = eff["response_day28"].isin(["CR", "CRi"])

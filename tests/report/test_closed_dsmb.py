@@ -20,3 +20,14 @@ def test_icans_rates_show_the_never_assessed_and_the_rates_among_the_assessed(ty
     assert "Any ICANS, among the assessed (sensitivity) 4/7 57.1 % (18.4–90.1) 4/5" in html
     assert "ICANS grade ≥ 3, among the assessed (sensitivity) 2/7 28.6 % (3.7–71.0)" in html
     assert "0/2 0.0 % (0.0–84.2)" in html
+
+
+def test_a_test_against_a_100_percent_cohort_is_not_informative(typical: Path):
+    # kadauke_pt_htb 15/15 is the fifth comparison: its one-sided p (0.0123 + 4/100) is not printed
+    html = closed_html(typical)
+    row = html[html.index("kadauke_pt_htb · any CRS 5/5") :]
+    row = row[: row.index("0.876")]
+    assert "not informative: the historical rate is 100 % (15/15)" in row
+    assert "0.052" not in row
+    # the others keep their p-value: eliana_2018 grade >= 3 (primary, k = 0) 0.012
+    assert "0.012" in html[html.index("★ eliana_2018 · CRS grade ≥ 3 4/8") :]
