@@ -44,6 +44,7 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
         out.append(
             {
                 "cohort_id": cohort_id,
+                "cohort_name": str(how.cohort_name),
                 "endpoint": endpoint,
                 "scale": str(how.scale),
                 "group": str(how.trial_group),
@@ -92,7 +93,14 @@ def _scale(r: dict[str, Any]) -> str:
 
 
 def _comparison_name(r: dict[str, Any]) -> str:
-    return ("★ " if r["primary"] else "") + f"{r['cohort_id']} · {ENDPOINT_NAMES.get(r['endpoint'], r['endpoint'])}"
+    return ("★ " if r["primary"] else "") + f"{r['cohort_name']} · {ENDPOINT_NAMES.get(r['endpoint'], r['endpoint'])}"
+
+
+def cohort_name(ctx: ReportContext, cohort_id: str) -> str:
+    """The reference's ``name`` of a cohort (``comparison_plan.cohort_name``); the id if the plan lacks it."""
+    plan = ctx.inputs["comparison_plan"]
+    names = plan.loc[plan["cohort_id"].astype(str) == cohort_id, "cohort_name"].dropna()
+    return str(names.iloc[0]) if len(names) else cohort_id
 
 
 def historical_section(ctx: ReportContext) -> Section:
@@ -101,7 +109,7 @@ def historical_section(ctx: ReportContext) -> Section:
     section.add(
         para(
             f"Primary comparison [choice primary]: {ENDPOINT_NAMES.get(ctx.plan.primary.endpoint, ctx.plan.primary.endpoint)} "
-            f"against {ctx.plan.primary.comparator} with the trial's Penn approximation, one-sided exact binomial "
+            f"against {cohort_name(ctx, ctx.plan.primary.comparator)} with the trial's Penn approximation, one-sided exact binomial "
             f"test at α = {ctx.plan.primary.alpha:g}. Every other comparison is supportive and unadjusted for "
             "multiplicity. At this interim look every p-value is descriptive.",
             "callout",
@@ -136,7 +144,7 @@ def historical_section(ctx: ReportContext) -> Section:
         )
         forest_rows.append(
             {
-                "label": f"{r['cohort_id']}",
+                "label": r["cohort_name"],
                 "kind": "historical",
                 "p": r["historical_p"],
                 "low": r["historical_ci_low"],

@@ -26,12 +26,12 @@ HISTORICAL_RESPONSE = {
 
 
 def _published(ctx: ReportContext, variable: str) -> list[tuple[str, float, float | None, float | None]]:
-    """(cohort id, estimate, CI low, CI high) in percent of one published figure, in the reference's cohort order."""
+    """(cohort name, estimate, CI low, CI high) in percent of one published figure, in the reference's cohort order."""
     published = ctx.inputs["published_outcomes"]
     rows = published[published["variable"] == variable].sort_values("cohort_order", kind="mergesort")
     return [
         (
-            str(row.cohort_id),
+            str(row.cohort_name),
             float(row.estimate_pct),
             None if pd.isna(row.ci_low_pct) else float(row.ci_low_pct),
             None if pd.isna(row.ci_high_pct) else float(row.ci_high_pct),
@@ -50,9 +50,9 @@ def efficacy_section(ctx: ReportContext) -> Section:
         ("best_cr_cri_3mo", "Best response CR/CRi within 3 months"),
     ):
         historical = [
-            f"{cohort_id}: {estimate:g} %" + (f" ({low:g}–{high:g})" if low is not None else "") + f", {what}"
+            f"{cohort}: {estimate:g} %" + (f" ({low:g}–{high:g})" if low is not None else "") + f", {what}"
             for field, what in HISTORICAL_RESPONSE.get(variable, ())
-            for cohort_id, estimate, low, high in _published(ctx, field)
+            for cohort, estimate, low, high in _published(ctx, field)
         ]
         count, estimate = fmt.rate_cells(ard.rate("response", "all", variable))
         rows.append(
@@ -83,7 +83,7 @@ def efficacy_section(ctx: ReportContext) -> Section:
         }
     historical = [
         {
-            "label": f"{param} at 12 months, {cohort_id}",
+            "label": f"{param} at 12 months, {cohort}",
             "month": 12.0,
             "estimate": estimate,
             "low": low,
@@ -91,7 +91,7 @@ def efficacy_section(ctx: ReportContext) -> Section:
             "colour": "#7d9cc4" if param == "OS" else "#d99a94",
         }
         for param, field in HISTORICAL_12MO.items()
-        for cohort_id, estimate, low, high in _published(ctx, field)
+        for cohort, estimate, low, high in _published(ctx, field)
     ]
     if curves:
         section.add(

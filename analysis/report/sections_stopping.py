@@ -242,7 +242,7 @@ def summary_section(ctx: ReportContext) -> Section:
     for r in rows:
         if r["primary"]:
             items.append(
-                f"Primary comparison against {r['cohort_id']} (trial's Penn approximation {fmt.count(r['trial_n'])}/"
+                f"Primary comparison against {r['cohort_name']} (trial's Penn approximation {fmt.count(r['trial_n'])}/"
                 f"{fmt.count(r['trial_N'])}, {fmt.pct(r['trial_p'])}; historical {fmt.count(r['historical_n'])}/"
                 f"{fmt.count(r['historical_N'])}, {fmt.pct(r['historical_p'])}): one-sided exact "
                 + (

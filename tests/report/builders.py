@@ -105,6 +105,14 @@ COMPARISONS = [
 ]
 """The historical comparisons of the synthetic ARD and how each is made (as the analyze step plans them)."""
 SCALES = {"cibmtr_pasquini_2020": "astct"}
+COHORT_NAMES = {
+    "eliana_2018": "ELIANA (primary report)",
+    "eliana_n79_in_pasquini2020": "ELIANA (later cut-off, n=79, as tabulated by CIBMTR)",
+    "cibmtr_pasquini_2020": "CIBMTR real-world (ALL)",
+    "kadauke_pt_htb": "Kadauke pre-emptive tocilizumab, high tumour burden (PT cohort)",
+    "prwcc_schultz_2022": "Pediatric Real-World CAR Consortium (disease-burden report)",
+}
+"""The reference's ``name`` of each cohort of the synthetic comparison plan."""
 PUBLISHED = [
     # cohort order, id, name, figure, estimate %, CI (%), definition
     (1, "eliana_2018", "ELIANA (primary report)", "orr_3mo", 81.0, (71.0, 89.0), None),
@@ -848,7 +856,7 @@ def _comparison_plan() -> pd.DataFrame:
             {
                 "cohort_id": cohort,
                 "endpoint": endpoint,
-                "cohort_name": cohort,
+                "cohort_name": COHORT_NAMES[cohort],
                 "compared": True,
                 "role": "primary" if primary else "supportive",
                 "scale": SCALES.get(cohort, "penn"),
@@ -869,7 +877,7 @@ def _comparison_plan() -> pd.DataFrame:
         {
             "cohort_id": "prwcc_schultz_2022",
             "endpoint": "crs_grade3plus",
-            "cohort_name": "prwcc_schultz_2022",
+            "cohort_name": COHORT_NAMES["prwcc_schultz_2022"],
             "compared": False,
             "overlapping": False,
             "not_compared_reasons": "confirmed: false (key figures not verified in the cited source)",

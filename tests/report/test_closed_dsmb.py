@@ -25,9 +25,18 @@ def test_icans_rates_show_the_never_assessed_and_the_rates_among_the_assessed(ty
 def test_a_test_against_a_100_percent_cohort_is_not_informative(typical: Path):
     # kadauke_pt_htb 15/15 is the fifth comparison: its one-sided p (0.0123 + 4/100) is not printed
     html = closed_html(typical)
-    row = html[html.index("kadauke_pt_htb · any CRS 5/5") :]
+    row = html[html.index("Kadauke pre-emptive tocilizumab, high tumour burden (PT cohort) · any CRS 5/5") :]
     row = row[: row.index("0.876")]
     assert "not informative: the historical rate is 100 % (15/15)" in row
     assert "0.052" not in row
     # the others keep their p-value: eliana_2018 grade >= 3 (primary, k = 0) 0.012
-    assert "0.012" in html[html.index("★ eliana_2018 · CRS grade ≥ 3 4/8") :]
+    assert "0.012" in html[html.index("★ ELIANA (primary report) · CRS grade ≥ 3 4/8") :]
+
+
+def test_cohorts_are_named_as_the_reference_names_them(typical: Path):
+    html = closed_html(typical)
+    body = html[html.index("Summary for the DSMB") :]
+    assert "Primary comparison against ELIANA (primary report) (trial" in body
+    assert "CIBMTR real-world (ALL) · CRS grade ≥ 3 3/8 (37.5 %) 41/255 (16.1 %)" in body
+    for cohort_id in ("eliana_2018 ·", "cibmtr_pasquini_2020 ·", "kadauke_pt_htb ·", "against eliana_2018"):
+        assert cohort_id not in body
