@@ -14,12 +14,12 @@ from analysis.report.tables import gt_html
 def enrollment_section(ctx: ReportContext) -> Section:
     participants = ctx.inputs["participants"]
     by_month = summaries.enrollment_by_month(participants)
-    target = ctx.plan.stopping.max_evaluated
+    target = ctx.plan.report.planned_enrollment
     section = Section("enrollment", "Enrollment")
     section.add(
         para(
             f"{len(participants)} participants enrolled by the data cut, against a planned {target} "
-            "(the stopping rules' maximum number evaluated, analysis-plan setting stopping.max_evaluated)."
+            "(analysis-plan setting report.planned_enrollment)."
         )
     )
     if by_month.empty:

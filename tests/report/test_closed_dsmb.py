@@ -3,9 +3,17 @@ labels, planned enrollment, participant flow."""
 
 from __future__ import annotations
 
+import io
+import re
 from pathlib import Path
 
-from tests.report.conftest import html_text
+import pytest
+from pypdf import PdfReader
+
+from analysis.report.inputs import load_inputs
+from analysis.report.render import render_html, render_pdf
+from analysis.settings import AnalysisPlan, ReportSettings
+from tests.report.conftest import RENDERED_AT, html_text
 
 
 def closed_html(folder: Path) -> str:
@@ -40,3 +48,28 @@ def test_cohorts_are_named_as_the_reference_names_them(typical: Path):
     assert "CIBMTR real-world (ALL) · CRS grade ≥ 3 3/8 (37.5 %) 41/255 (16.1 %)" in body
     for cohort_id in ("eliana_2018 ·", "cibmtr_pasquini_2020 ·", "kadauke_pt_htb ·", "against eliana_2018"):
         assert cohort_id not in body
+
+
+def test_the_enrollment_target_is_the_planned_enrollment_not_the_last_look(typical: Path):
+    plan = AnalysisPlan(report=ReportSettings(planned_enrollment=60))
+    assert plan.stopping.max_evaluated == 40
+    html = render_html(load_inputs(typical), plan, "open", RENDERED_AT)
+    figure = re.search(r'<figure id="fig-enrollment">(.*?)</figure>', html, flags=re.S).group(1)
+    assert "target 60" in figure and "target 40" not in figure
+    assert "against a planned 60 (analysis-plan setting report.planned_enrollment)" in html
+
+
+def page_size_points(pdf: bytes | Path) -> tuple[float, float]:
+    reader = PdfReader(pdf if isinstance(pdf, Path) else io.BytesIO(pdf))
+    box = reader.pages[0].mediabox
+    return round(float(box.width), 1), round(float(box.height), 1)
+
+
+def test_us_letter_by_default_and_a4_as_a_setting(typical: Path):
+    # US Letter 8.5 x 11 in = 612 x 792 pt; A4 210 x 297 mm = 595.3 x 841.9 pt
+    assert page_size_points(typical / "report" / "dsmb_report.pdf") == (612.0, 792.0)
+    a4 = AnalysisPlan(report=ReportSettings(paper_size="a4"))
+    assert page_size_points(render_pdf(render_html(load_inputs(typical), a4, "open", RENDERED_AT))) == (
+        pytest.approx(595.3, abs=0.1),
+        pytest.approx(841.9, abs=0.1),
+    )
