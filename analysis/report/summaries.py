@@ -61,35 +61,6 @@ def enrollment_by_month(participants: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def disposition(adsl: pd.DataFrame) -> dict[str, int]:
-    """The CONSORT-style counts: enrolled → infused → CRS-evaluable → efficacy-evaluable → 12 months.
-
-    Returns
-    -------
-    dict
-        ``enrolled``, ``infused``, ``not_infused`` with ``awaiting_infusion``, ``withdrew_before_infusion``,
-        ``died_before_infusion``; ``crs_evaluable``, ``in_crs_window``; ``efficacy_evaluable``;
-        ``completed_12_months``, ``in_follow_up``, ``died``, ``withdrew`` (after infusion).
-    """
-    infused = flag(adsl, "infused")
-    died, withdrawn = flag(adsl, "death"), flag(adsl, "withdrawn")
-    return {
-        "enrolled": int(len(adsl)),
-        "infused": int(infused.sum()),
-        "not_infused": int((~infused).sum()),
-        "died_before_infusion": int((~infused & died).sum()),
-        "withdrew_before_infusion": int((~infused & withdrawn & ~died).sum()),
-        "awaiting_infusion": int((~infused & ~died & ~withdrawn).sum()),
-        "crs_evaluable": int(flag(adsl, "crs_evaluable").sum()),
-        "in_crs_window": int((infused & ~flag(adsl, "crs_evaluable")).sum()),
-        "efficacy_evaluable": int(flag(adsl, "efficacy_evaluable").sum()),
-        "completed_12_months": int((infused & flag(adsl, "completed_12_months")).sum()),
-        "in_follow_up": int((infused & flag(adsl, "ongoing_at_cut")).sum()),
-        "died": int((infused & died).sum()),
-        "withdrew": int((infused & withdrawn & ~died).sum()),
-    }
-
-
 def baseline(adsl: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
     """Baseline characteristics of the enrolled and the infused (aggregate only)."""
     extra = [

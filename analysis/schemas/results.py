@@ -74,6 +74,19 @@ ANALYSIS_FAMILIES = (
         note="extra",
     ),
     AnalysisFamily(
+        ("participant_flow",),
+        "enrolled participants (`adsl`)",
+        "the box: `enrolled`, `infused`, `crs_evaluable`, `efficacy_evaluable` (each nested in the one before)",
+        "`total`, then the box's outflows in the order they are decided (the first that applies wins, the last is "
+        "the rest): `enrolled` → `infused`, `died_before_infusion`, `withdrew_before_infusion`, "
+        "`awaiting_infusion`; `infused` → `crs_evaluable`, `withdrew_before_crs_evaluable`, `in_crs_window`; "
+        "`crs_evaluable` → `efficacy_evaluable`, `withdrew_before_efficacy_evaluable`, `before_day_42`; "
+        "`efficacy_evaluable` → `completed_12_months`, `died`, `withdrew`, `in_follow_up`; and `left` (the box's "
+        "participants not in its first outflow)",
+        '`n` (`""`): participants; the outflows of a box sum to its `total`',
+        note="extra",
+    ),
+    AnalysisFamily(
         ("response",),
         "efficacy-evaluable (`adsl.efficacy_evaluable`)",
         "`all`",

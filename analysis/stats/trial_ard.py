@@ -38,6 +38,7 @@ from analysis.stats.kaplan_meier import (
     month_timepoints,
 )
 from analysis.stats.map_prior_ard import endpoint_counts, map_prior_ard
+from analysis.stats.participant_flow import participant_flow_rows
 from analysis.stats.proportions import rate_rows
 from analysis.stats.published import published_outcome_rows, published_outcomes_frame
 from analysis.stats.quantiles import summary_ard_rows
@@ -228,6 +229,7 @@ def build_trial_ard(
         *informative_test_rows(comparisons),
         *icans_assessed_rows(tables["adsl"], tables["icans"]),
         *response_rows(tables["adsl"]),
+        *participant_flow_rows(tables["adsl"]),
         *km_rows(tables["adtte"], plan),
         *cif_rows(tables["adtte"], plan),
         *follow_up_rows(tables["adtte"], plan),

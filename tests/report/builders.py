@@ -20,6 +20,7 @@ from scipy.stats import beta
 
 from analysis.settings import AnalysisPlan
 from analysis.stats.historical import PLAN_COLUMNS
+from analysis.stats.participant_flow import participant_flow_rows
 from analysis.stats.published import PUBLISHED_COLUMNS
 from analysis.stats.results import CIF_CURVE_COLUMNS, KM_CURVE_COLUMNS
 from analysis.stats.stopping_ard import stopping_rows
@@ -793,6 +794,15 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
             "binom_exact_1s",
         )
     adsl = frames["adsl"]
+    for flow_row in participant_flow_rows(adsl):
+        add(
+            flow_row.analysis,
+            flow_row.group,
+            flow_row.variable,
+            flow_row.stat_name,
+            flow_row.stat_value,
+            flow_row.stat_label,
+        )
     eff = adsl[adsl["efficacy_evaluable"].astype(bool)]
     cr = eff["response_day28"].isin(["CR", "CRi"])
     rate("response", "all", "cr_cri_day28", int(cr.sum()), len(eff))

@@ -73,3 +73,28 @@ def test_us_letter_by_default_and_a4_as_a_setting(typical: Path):
         pytest.approx(595.3, abs=0.1),
         pytest.approx(841.9, abs=0.1),
     )
+
+
+def test_the_flow_diagram_prints_the_analyze_steps_counts(typical: Path):
+    # TYPICAL: 12 enrolled, 10 infused (P11 awaits infusion, P12 withdrew before it), 8 CRS-evaluable
+    # (P9, P10 in the window), all 8 efficacy-evaluable; among them P3 and P6 died, none completed 12 months
+    html = (typical / "report" / "dsmb_report.html").read_text(encoding="utf-8")
+    figure = " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", html[html.index('id="fig-consort"') :]))
+    for text in (
+        "n = 12",
+        "Not infused: 2",
+        "died 0; withdrew 1",
+        "awaiting infusion 1",
+        "n = 10",
+        "Not yet CRS-evaluable: 2",
+        "in the CRS window (&lt; 30 days) 2",
+        "n = 8",
+        "Not yet efficacy-evaluable: 0",
+        "before day 42 0",
+        "Efficacy-evaluable (≥ 42 days or died) n = 8",
+        "Not at 12 months: 8",
+        "died 2; withdrew 0",
+        "in follow-up at the cut 6",
+        "n = 0",
+    ):
+        assert text in figure, text
