@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from pypdf import PdfReader
 
@@ -98,3 +100,92 @@ def test_the_flow_diagram_prints_the_analyze_steps_counts(typical: Path):
         "n = 0",
     ):
         assert text in figure, text
+
+
+def site_historical_rows() -> pd.DataFrame:
+    """The ARD rows of a run with the site's historical cohort (values made up, each distinct)."""
+    rows = []
+
+    def add(analysis, group, variable, stat, value, method=""):
+        rows.append((analysis, group, variable, stat, method, float(value), ""))
+
+    for variable, odds in (
+        ("cohort_trial", 0.5171),
+        ("log2_marrow_blasts", 1.55),
+        ("age_years", 0.98),
+        ("prior_hsct", 0.83),
+    ):
+        for stat, value in (("or", odds), ("or_ci_low", odds / 2), ("or_ci_high", odds * 2), ("p_value", 0.19)):
+            add("cohort_firth_logistic", "severe_crs", variable, stat, value, "firth_profile")
+    for stat, value in (("n", 72), ("n_trial", 36), ("n_historical", 36), ("events", 25), ("events_trial", 10)):
+        add("cohort_firth_logistic", "severe_crs", "model", stat, value)
+    add("cohort_firth_logistic", "severe_crs", "model", "events_historical", 15)
+    for stat, value in (
+        ("or", 0.4874),
+        ("or_ci_low", 0.1757),
+        ("or_ci_high", 1.3519),
+        ("or_p_value", 0.1674),
+        ("trial_p", 0.2579),
+        ("historical_p", 0.4162),
+        ("rd", -0.1583),
+        ("rd_ci_low", -0.3787),
+        ("rd_ci_high", 0.0620),
+        ("rd_p_value", 0.1591),
+    ):
+        add("cohort_iptw", "severe_crs", "cohort_trial", stat, value, "iptw_ate_robust")
+    for stat, value in (("ess_trial", 32.5), ("ess_historical", 33.9), ("weight_min", 0.62), ("weight_max", 2.43)):
+        add("cohort_iptw", "severe_crs", "weights", stat, value, "iptw_ate_robust")
+    for method, smd in (("unweighted", 0.375), ("iptw_ate", -0.016)):
+        add("cohort_smd", "trial_vs_historical", "log2_marrow_blasts", "smd", smd, method)
+        add("cohort_smd", "trial_vs_historical", "log2_marrow_blasts", "mean_trial", 5.9, method)
+        add("cohort_smd", "trial_vs_historical", "log2_marrow_blasts", "mean_historical", 5.61, method)
+    for endpoint in ("OS", "EFS"):
+        for cohort, surv in (("trial", 0.94), ("historical", 0.886)):
+            add("cohort_km", f"{endpoint}_{cohort}", "month_12", "surv", surv)
+            add("cohort_km", f"{endpoint}_{cohort}", "month_12", "ci_low", surv - 0.1)
+            add("cohort_km", f"{endpoint}_{cohort}", "month_12", "ci_high", surv + 0.05)
+            add("cohort_logrank", endpoint, cohort, "observed", 2 if cohort == "trial" else 4, "logrank")
+            add("cohort_logrank", endpoint, cohort, "n", 36, "logrank")
+        for stat, value in (("hr", 0.5589), ("hr_ci_low", 0.1022), ("hr_ci_high", 3.0584), ("p_value", 0.5023)):
+            add("cohort_cox", endpoint, "cohort_trial", stat, value, "efron_wald")
+        add("cohort_logrank", endpoint, "cohort", "chisq", 0.4627, "logrank")
+        add("cohort_logrank", endpoint, "cohort", "p_value", 0.4964, "logrank")
+    return pd.DataFrame(
+        rows, columns=["analysis", "group", "variable", "stat_name", "method", "stat_value", "stat_label"]
+    )
+
+
+def test_the_site_historical_cohort_has_its_section_with_the_bootstrap(typical: Path):
+    inputs = load_inputs(typical)
+    assert "Trial against the site" not in closed_html(typical)  # no historical export: no section
+    ard = pd.concat([inputs["ard"], site_historical_rows()], ignore_index=True)
+    bootstrap = pd.DataFrame(
+        {
+            "statistic": ["trial_p", "historical_p", "rd"],
+            "estimate": [0.2579, 0.4162, -0.1583],
+            "boot_se": [0.07, 0.08, 0.1123],
+            "boot_ci_low": [0.13, 0.26, -0.3712],
+            "boot_ci_high": [0.40, 0.57, 0.0555],
+            "replicates": [2000] * 3,
+            "failed": [3] * 3,
+            "seed": [20261125] * 3,
+        }
+    )
+    with_site = replace(inputs, tables={**inputs.tables, "ard": ard}, iptw_bootstrap=bootstrap)
+    text = html_text_of(render_html(with_site, AnalysisPlan(), "closed", RENDERED_AT))
+    section = text[text.index("Trial against the site") :]
+    assert "Firth logistic regression: Trial vs historical OR 0.52 (0.26–1.03) 0.190" in section
+    assert "IPTW (stabilized ATE weights): odds ratio, trial vs historical OR 0.49 (0.18–1.35) 0.167" in section
+    assert "IPTW: weighted severe-CRS risk, trial / historical 25.8 % / 41.6 %" in section
+    assert "IPTW: risk difference, trial − historical (sandwich CI) -15.8 points (-37.9–6.2) 0.159" in section
+    assert "IPTW: risk difference, bootstrap percentile CI -15.8 points (-37.1–5.5)" in section
+    assert "2000 replicates resampled within each cohort (3 failed), seed 20261125; bootstrap SE 11.2 points" in section
+    assert "log2 marrow blasts (per doubling) 5.90 5.61 0.375 -0.016" in section
+    assert "Overall survival trial" in section and "94.0 % (84.0–99.0)" in section and "2/36" in section
+    assert "0.56 (0.10–3.06), p 0.502 0.46, p 0.496" in section
+
+
+def html_text_of(html: str) -> str:
+    html = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
+    text = re.sub(r"<[^>]+>", " ", html).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip()
