@@ -277,7 +277,7 @@ ARD_NOTES = (
     + "\n".join(family.row() for family in ANALYSIS_FAMILIES)
     + """
 
-On the demo, the ARD holds 1208 rows. Of these, 14 cohort × endpoint comparisons give 17
+On the demo, the ARD holds 1289 rows. Of these, 14 cohort × endpoint comparisons give 18
 `historical_comparison` rows each. `RFS` at `month_12` is NaN by construction: RFS starts at
 the first CR/CRi and follow-up ends 365.25 days after infusion, so no responder can be followed 12
 months from remission.
