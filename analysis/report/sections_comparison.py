@@ -82,10 +82,14 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
     return out, ctx.inputs.comparison_notes
 
 
+NOT_INFORMATIVE_MARK = "not informative †"
+"""The table cell of a degenerate one-sided test; the reason ("not informative: …") is the table's note."""
+
+
 def one_sided_p(r: dict[str, Any]) -> str:
-    """The one-sided exact p-value as printed, or "not informative: <reason>" when the analyze step marked the
-    test degenerate (a historical rate of 0 % or 100 %)."""
-    return r["binom_not_informative"] or fmt.p_value(r["p_binom"])
+    """The one-sided exact p-value as printed in the comparison table, or :data:`NOT_INFORMATIVE_MARK` when
+    the analyze step marked the test degenerate (a historical rate of 0 % or 100 %)."""
+    return NOT_INFORMATIVE_MARK if r["binom_not_informative"] else fmt.p_value(r["p_binom"])
 
 
 def _scale(r: dict[str, Any]) -> str:
@@ -217,7 +221,12 @@ def historical_section(ctx: ReportContext) -> Section:
                 "RD: risk difference trial − historical, Newcombe hybrid score CI. RR: risk ratio, "
                 "Katz log CI and Wald test. p exact: one-sided exact binomial test (H1: the trial's "
                 "rate is lower), the historical rate as fixed. P(trial lower): posterior probability, "
-                "Beta(1, 1) priors."
+                "Beta(1, 1) priors.",
+                *(
+                    f"† {_comparison_name(r)}: {r['binom_not_informative']}."
+                    for r in rows
+                    if r["binom_not_informative"]
+                ),
             ],
         )
     )

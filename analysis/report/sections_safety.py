@@ -226,31 +226,42 @@ def anakinra_section(ctx: ReportContext) -> Section:
 
 def icans_rates_table(ctx: ReportContext) -> str:
     """ARD ``crs_rate`` ICANS rates with the number never assessed beside each (counted as grade 0,
-    grading.md), and the ``icans_assessed`` rates among the assessed as sensitivity lines."""
+    grading.md), and the ``icans_assessed`` rates among the assessed as the sensitivity analysis."""
     rows = []
-    for analysis, suffix in (("crs_rate", ""), ("icans_assessed", ", among the assessed (sensitivity)")):
-        for variable in ("icans_any", "icans_grade3plus"):
-            row = {"Endpoint": RATE_VARIABLES[variable] + suffix}
-            for group, _label in summaries.BURDEN_GROUPS:
-                count, estimate = fmt.rate_cells(ctx.ard.rate(analysis, group, variable))
-                not_assessed = ctx.ard.value("icans_assessed", group, "not_assessed", "n")
-                row[f"{group}_n"], row[f"{group}_p"] = count, estimate
-                row[f"{group}_na"] = fmt.count(not_assessed) if analysis == "crs_rate" else ""
-            rows.append(row)
-    spanners, labels = {}, {}
-    for group, label in summaries.BURDEN_GROUPS:
-        spanners[label] = [f"{group}_n", f"{group}_p", f"{group}_na"]
-        labels[f"{group}_n"], labels[f"{group}_p"], labels[f"{group}_na"] = "n/N", "% (95 % CI)", "Not assessed"
+    for variable in ("icans_any", "icans_grade3plus"):
+        for group, label in summaries.BURDEN_GROUPS:
+            count, estimate = fmt.rate_cells(ctx.ard.rate("crs_rate", group, variable))
+            assessed_count, assessed_estimate = fmt.rate_cells(ctx.ard.rate("icans_assessed", group, variable))
+            rows.append(
+                {
+                    "Endpoint": RATE_VARIABLES[variable],
+                    "Group": label,
+                    "n": count,
+                    "p": estimate,
+                    "na": fmt.count(ctx.ard.value("icans_assessed", group, "not_assessed", "n")),
+                    "assessed_n": assessed_count,
+                    "assessed_p": assessed_estimate,
+                }
+            )
     return gt_html(
         pd.DataFrame(rows),
         "tbl-icans-rates",
         "ICANS rates",
-        spanners=spanners,
-        labels=labels,
+        spanners={
+            "All CRS-evaluable": ["n", "p", "na"],
+            "Among the assessed (sensitivity)": ["assessed_n", "assessed_p"],
+        },
+        labels={
+            "n": "n/N",
+            "p": "% (95 % CI)",
+            "na": "Not assessed",
+            "assessed_n": "n/N",
+            "assessed_p": "% (95 % CI)",
+        },
         subtitle="CRS-evaluable set; exact Clopper–Pearson 95 % CI",
         notes=[
             "A participant never assessed neurologically counts as grade 0 (grading.md); 'Not assessed' is how "
-            "many of the N that is. The sensitivity lines give the rates among the assessed only."
+            "many of the N that is. The sensitivity columns give the rates among the assessed only."
         ],
     )
 
