@@ -234,7 +234,8 @@ def survival(
 ) -> str:
     """Step curves (months) with numbers at risk under the axis and historical 12-month estimates marked.
 
-    ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points;
+    ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points, and optionally
+    ``censored`` (a censoring mark at that corner);
     ``at_risk``: label → {month: printed number}; ``historical``: dicts with ``label``, ``month``,
     ``estimate``, ``low``, ``high`` (percent; low/high may be None).
     """
@@ -244,6 +245,9 @@ def survival(
         fig.subplots_adjust(left=0.1, right=0.66, bottom=0.3)
         for (label, curve), colour in zip(curves.items(), colours):
             ax.step(curve["time"], 100 * curve["value"], where="post", color=colour, label=label, linewidth=1.4)
+            if "censored" in curve:
+                marks = curve[curve["censored"]]
+                ax.plot(marks["time"], 100 * marks["value"], linestyle="none", marker="|", markersize=5, color=colour)
         markers = ["s", "^", "D", "v", "P"]
         for k, h in enumerate(historical):
             x = h["month"] + 0.25 * (k - (len(historical) - 1) / 2)

@@ -14,6 +14,7 @@ from pypdf import PdfReader
 
 from analysis.report.inputs import load_inputs
 from analysis.report.render import render_html, render_pdf
+from analysis.report.sections_efficacy import TICK_MONTHS, n_at_risk
 from analysis.settings import AnalysisPlan, ReportSettings
 from tests.report.conftest import RENDERED_AT, html_text
 
@@ -191,3 +192,18 @@ def html_text_of(html: str) -> str:
     html = re.sub(r"<style.*?</style>", " ", html, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", html).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
     return re.sub(r"\s+", " ", text.replace("\u00a0", " ")).strip()
+
+
+def test_numbers_at_risk_at_every_tick_as_r_summary_survfit():
+    # R: fit <- survfit(Surv(c(2.5, 2.5, 4, 4, 4, 4, 4, 9.5, 9.5, 9.5), rep(1, 10)) ~ 1)
+    #    summary(fit, times = c(0, 3, 6, 9, 12), extend = TRUE)$n.risk = 10 8 3 3 0
+    steps = pd.DataFrame({"time_months": [0.0, 2.5, 4.0, 9.5], "n_risk": [10, 10, 8, 3]})
+    assert [n_at_risk(steps, month) for month in TICK_MONTHS] == [10, 8, 3, 3, 0]
+
+
+def test_km_figure_marks_censoring_and_explains_rfs(typical: Path):
+    html = (typical / "report" / "dsmb_report.html").read_text(encoding="utf-8")
+    block = html[html.index('id="fig-km"') :]
+    block = block[: block.index("</figure>")]
+    assert "+ a censored participant; numbers at risk under every tick" in html_text_of(block)
+    assert "no responder can be followed 12 months from remission" in closed_html(typical)

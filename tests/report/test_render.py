@@ -203,7 +203,11 @@ def test_figures_carry_the_ard_numbers(typical: Path):
     frame = ard(typical)
     texts = svg_texts(html, "fig-km")
     at_risk = [fmt.count(ard_value(frame, "km", "OS", f"month_{m}", "n_risk")) for m in (3, 6, 12)]
-    expected = ["OS", "10", *at_risk]
+    curve = pd.read_parquet(typical / "km_curves.parquet").query("parameter == 'OS'")
+    # month 9 read off the step function: n_risk of the first step at or after 9 months, 0 past the last
+    later = curve.loc[curve["time_months"] >= 9, "n_risk"]
+    at_9 = str(int(later.iloc[0])) if len(later) else "0"
+    expected = ["OS", "10", *at_risk[:2], at_9, at_risk[2]]
     assert any(texts[i : i + len(expected)] == expected for i in range(len(texts))), texts
     forest = svg_texts(html, "fig-forest")
     assert "35/75 · overlaps ELIANA" in forest and "★ ELIANA (primary report)" in forest
