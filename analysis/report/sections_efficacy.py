@@ -116,7 +116,7 @@ def efficacy_section(ctx: ReportContext) -> Section:
         section.add(
             figure(
                 figures.survival(curves, at_risk, historical, "surviving / event-free, %", "km"),
-                "Kaplan–Meier estimates of overall (OS) and event-free survival (EFS); + a censored participant; "
+                "Kaplan–Meier estimates of overall (OS) and event-free survival (EFS); | a censored participant; "
                 "numbers at risk under every tick; pale marks: historical 12-month estimates (OS blue, EFS red) with their published 95 % CIs.",
                 "fig-km",
             )

@@ -205,5 +205,5 @@ def test_km_figure_marks_censoring_and_explains_rfs(typical: Path):
     html = (typical / "report" / "dsmb_report.html").read_text(encoding="utf-8")
     block = html[html.index('id="fig-km"') :]
     block = block[: block.index("</figure>")]
-    assert "+ a censored participant; numbers at risk under every tick" in html_text_of(block)
+    assert "| a censored participant; numbers at risk under every tick" in html_text_of(block)
     assert "no responder can be followed 12 months from remission" in closed_html(typical)
