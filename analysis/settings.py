@@ -176,6 +176,19 @@ class MapPriorSettings(BaseModel):
     )
 
 
+class ReportSettings(BaseModel):
+    """How the DSMB reports are laid out and what they measure enrollment against (no derivation reads these)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    planned_enrollment: int = Field(
+        40, ge=1, description="the protocol's planned number of participants: the enrollment chart's target line"
+    )
+    paper_size: Literal["letter", "a4"] = Field(
+        "letter", description="the PDF's page size: US Letter (a US trial's default) or A4"
+    )
+
+
 class AnalysisPlan(BaseModel):
     """Every analysis-plan setting, with the defaults of grading.md (version 2.1) and outputs.md (version 2)."""
 
@@ -294,6 +307,9 @@ class AnalysisPlan(BaseModel):
 
     # Robust MAP priors of the historical rates (outputs.md v3, map_prior)
     map: MapPriorSettings = MapPriorSettings()
+
+    # The DSMB reports' layout and enrollment target
+    report: ReportSettings = ReportSettings()
 
     @model_validator(mode="after")
     def ordered_ranges(self) -> AnalysisPlan:

@@ -20,10 +20,12 @@ REPORT_DIR = "report"
 
 
 def report_key_parts(processed: Path, plan: AnalysisPlan) -> dict:
-    """What determines the reports: the derive and analyze steps' keys and the settings (the code, templates included, is added by the runner)."""
+    """What determines the reports: the derive, analyze and bootstrap steps' keys and the settings (the code,
+    templates included, is added by the runner)."""
     return {
         "derive": step_key(processed, "derive"),
         "analyze": step_key(processed, "analyze"),
+        "bootstrap": step_key(processed, "bootstrap"),
         "settings": plan.settings_hash(),
     }
 

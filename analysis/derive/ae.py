@@ -15,7 +15,36 @@ AE_COLUMNS: list[str] = [
     "onset_hours",
     "resolved_hours",
     "study_day_onset",
+    "outcome",
 ]
+
+AE_OUTCOMES: tuple[str, ...] = ("fatal", "resolved", "ongoing")
+"""The outcome of an adverse event at the cut: fatal (CTCAE grade 5), resolved (an ``end_time``), or
+ongoing at the cut (neither)."""
+
+
+def ae_outcome(grade: pd.Series, resolved_hours: pd.Series) -> pd.Series:
+    """The outcome of each adverse event at the cut.
+
+    CTCAE: grade 5 is death related to the event, so a grade-5 event is ``fatal`` whatever its
+    ``end_time`` (the export closes a fatal event at the death); otherwise export-format.md, an
+    ``adverse_event``'s ``end_time`` is its resolution: ``resolved`` when it has one, ``ongoing`` (at
+    the cut) when it has none.
+
+    Parameters
+    ----------
+    grade : pandas.Series
+        CTCAE grades 1–5.
+    resolved_hours : pandas.Series
+        Hours from the infusion to the resolution, NaN while unresolved (same index as ``grade``).
+
+    Returns
+    -------
+    pandas.Series
+        ``fatal``, ``resolved`` or ``ongoing`` per event (Arrow-backed text, same index).
+    """
+    outcome = np.where(grade.to_numpy() == 5, "fatal", np.where(resolved_hours.notna(), "resolved", "ongoing"))
+    return pd.Series(outcome, index=grade.index, dtype=pd.StringDtype("pyarrow"))
 
 
 def derive_ae(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
@@ -31,7 +60,7 @@ def derive_ae(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``participant_id``, ``term``, ``term_text``, ``grade`` (int64), ``onset_hours``,
         ``resolved_hours`` (NaN while unresolved), ``study_day_onset`` = floor(onset_hours / 24)
-        (day 0 = the first 24 h); sorted by participant, onset and term (ties in input order).
+        (day 0 = the first 24 h), ``outcome`` (:func:`ae_outcome`); sorted by participant, onset and term (ties in input order).
         Participants not infused have no row.
     """
     infused_ids = participants.loc[participants["infused"].astype(bool), "participant_id"]
@@ -53,6 +82,7 @@ def derive_ae(participants: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
             "study_day_onset": np.floor(onset / HOURS_PER_DAY).astype("int64"),
         }
     )
+    table["outcome"] = ae_outcome(table["grade"], table["resolved_hours"])
     return table.sort_values(["participant_id", "onset_hours", "term"], kind="mergesort").reset_index(drop=True)[
         AE_COLUMNS
     ]

@@ -39,12 +39,18 @@ class ArdView:
             frame["stat_name"].astype(str),
             frame["method"].fillna("").astype(str),
         )
+        keys = list(keys)
         self._values = dict(zip(keys, frame["stat_value"].astype(float)))
+        self._labels = dict(zip(keys, frame["stat_label"].fillna("").astype(str)))
         self._frame = frame
 
     def value(self, analysis: str, group: str, variable: str, stat_name: str, method: str = "") -> float:
         """The ``stat_value``, NaN when the row is absent."""
         return self._values.get((analysis, group, variable, stat_name, method), math.nan)
+
+    def label(self, analysis: str, group: str, variable: str, stat_name: str, method: str = "") -> str:
+        """The ``stat_label``, ``""`` when the row is absent."""
+        return self._labels.get((analysis, group, variable, stat_name, method), "")
 
     def has(self, analysis: str, group: str | None = None, variable: str | None = None) -> bool:
         """Whether any row matches."""

@@ -76,26 +76,35 @@ def enrollment(by_month: pd.DataFrame, target: int) -> str:
         return to_svg(fig, "enrollment")
 
 
-def consort(counts: Mapping[str, int]) -> str:
-    """The CONSORT-style flow: enrolled → infused → CRS-evaluable → efficacy-evaluable → 12 months."""
+def consort(flow: Mapping[str, Mapping[str, str]]) -> str:
+    """The CONSORT-style flow: enrolled → infused → CRS-evaluable → efficacy-evaluable → 12 months.
+
+    ``flow`` holds, per box, its ``total`` and each outflow as printed (the ARD's ``participant_flow``
+    rows); beside each box, the participants who leave it, so that each box's count is the next box's
+    plus the side box's.
+    """
+    enrolled, infused = flow["enrolled"], flow["infused"]
+    crs, efficacy = flow["crs_evaluable"], flow["efficacy_evaluable"]
     main = [
-        f"Enrolled\nn = {counts['enrolled']}",
-        f"Infused (safety set)\nn = {counts['infused']}",
-        f"CRS-evaluable (≥ 30 days or died)\nn = {counts['crs_evaluable']}",
-        f"Efficacy-evaluable (day-28 response)\nn = {counts['efficacy_evaluable']}",
-        f"Completed 12 months\nn = {counts['completed_12_months']}",
+        f"Enrolled\nn = {enrolled['total']}",
+        f"Infused (safety set)\nn = {infused['total']}",
+        f"CRS-evaluable (≥ 30 days or died)\nn = {crs['total']}",
+        f"Efficacy-evaluable (≥ 42 days or died)\nn = {efficacy['total']}",
+        f"Completed 12 months\nn = {efficacy['completed_12_months']}",
     ]
     side = [
-        f"Not infused: {counts['not_infused']}\n  awaiting infusion {counts['awaiting_infusion']}\n"
-        f"  withdrew {counts['withdrew_before_infusion']}; died {counts['died_before_infusion']}",
-        f"In the CRS window (< 30 days): {counts['in_crs_window']}",
-        "",
-        f"Left after infusion: died {counts['died']}; withdrew {counts['withdrew']}\n"
-        f"In follow-up at the cut: {counts['in_follow_up']}",
+        f"Not infused: {enrolled['left']}\n  died {enrolled['died_before_infusion']}; "
+        f"withdrew {enrolled['withdrew_before_infusion']}\n  awaiting infusion {enrolled['awaiting_infusion']}",
+        f"Not yet CRS-evaluable: {infused['left']}\n  withdrew {infused['withdrew_before_crs_evaluable']}\n"
+        f"  in the CRS window (< 30 days) {infused['in_crs_window']}",
+        f"Not yet efficacy-evaluable: {crs['left']}\n  withdrew {crs['withdrew_before_efficacy_evaluable']}\n"
+        f"  before day 42 {crs['before_day_42']}",
+        f"Not at 12 months: {efficacy['left']}\n  died {efficacy['died']}; withdrew {efficacy['withdrew']}\n"
+        f"  in follow-up at the cut {efficacy['in_follow_up']}",
         "",
     ]
     with matplotlib.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(6.5, 4.2))
+        fig, ax = plt.subplots(figsize=(6.5, 4.6))
         ax.set_axis_off()
         ax.set_xlim(0, 10)
         ax.set_ylim(0, len(main) * 2)
@@ -225,7 +234,8 @@ def survival(
 ) -> str:
     """Step curves (months) with numbers at risk under the axis and historical 12-month estimates marked.
 
-    ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points;
+    ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points, and optionally
+    ``censored`` (a censoring mark at that corner);
     ``at_risk``: label → {month: printed number}; ``historical``: dicts with ``label``, ``month``,
     ``estimate``, ``low``, ``high`` (percent; low/high may be None).
     """
@@ -235,6 +245,9 @@ def survival(
         fig.subplots_adjust(left=0.1, right=0.66, bottom=0.3)
         for (label, curve), colour in zip(curves.items(), colours):
             ax.step(curve["time"], 100 * curve["value"], where="post", color=colour, label=label, linewidth=1.4)
+            if "censored" in curve:
+                marks = curve[curve["censored"]]
+                ax.plot(marks["time"], 100 * marks["value"], linestyle="none", marker="|", markersize=5, color=colour)
         markers = ["s", "^", "D", "v", "P"]
         for k, h in enumerate(historical):
             x = h["month"] + 0.25 * (k - (len(historical) - 1) / 2)

@@ -59,6 +59,9 @@ class ReportInputs:
         The analyze step's notes on comparisons not made (``comparison_notes.json``).
     map_prior_densities : DataFrame or None
         ``map_prior_densities.parquet`` (the MAP-prior figure's curves), None when absent.
+    iptw_bootstrap : DataFrame or None
+        ``iptw_bootstrap.parquet`` (``pacer bootstrap``: the IPTW risk difference's bootstrap interval),
+        None when absent.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -66,6 +69,7 @@ class ReportInputs:
     provenance: dict[str, Any]
     comparison_notes: list[str]
     map_prior_densities: pd.DataFrame | None = None
+    iptw_bootstrap: pd.DataFrame | None = None
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         return self.tables[name]
@@ -97,7 +101,9 @@ def load_inputs(processed: Path) -> ReportInputs:
     notes = json.loads((processed / COMPARISON_NOTES).read_text(encoding="utf-8"))["skipped_comparisons"]
     densities_path = processed / "map_prior_densities.parquet"
     densities = pd.read_parquet(densities_path) if densities_path.exists() else None
-    return ReportInputs(tables, manifest, _provenance(processed), notes, densities)
+    bootstrap_path = processed / "iptw_bootstrap.parquet"
+    bootstrap = pd.read_parquet(bootstrap_path) if bootstrap_path.exists() else None
+    return ReportInputs(tables, manifest, _provenance(processed), notes, densities, bootstrap)
 
 
 def _provenance(processed: Path) -> dict[str, Any]:

@@ -61,6 +61,10 @@ def numbered(sections: list[Section]) -> list[dict]:
     return out
 
 
+PAGE_SIZES = {"letter": "letter", "a4": "A4"}
+"""CSS ``@page`` size of each ``report.paper_size`` setting."""
+
+
 def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at: str) -> str:
     """The ``kind`` ("open" or "closed") report as one self-contained HTML document.
 
@@ -77,7 +81,9 @@ def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at
     sections.append(provenance_appendix(front))
     css = shared_css() + (TEMPLATES / "report.css").read_text(encoding="utf-8")
     template = _environment().get_template("report.html")
-    return template.render(front=front, sections=numbered(sections), css=css)
+    return template.render(
+        front=front, sections=numbered(sections), css=css, paper_size=PAGE_SIZES[plan.report.paper_size]
+    )
 
 
 def render_pdf(html: str) -> bytes:

@@ -1,7 +1,7 @@
 """The closed report's sections in order, and the settings appendix.
 
 The closed report is the open report plus: the summary page (first), CRS, anakinra, ICANS, adverse
-events, the historical comparison, efficacy, the stopping rules, listings, and the appendices.
+events, the historical comparison, the site's own historical cohort (with ``--historical-export``), efficacy, the stopping rules, listings, and the appendices.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from analysis.report.sections_comparison import historical_section, skipped_appe
 from analysis.report.sections_efficacy import efficacy_section
 from analysis.report.sections_map import map_prior_section
 from analysis.report.sections_safety import ae_section, anakinra_section, crs_section, icans_section, listings_section
+from analysis.report.sections_site_historical import site_historical_section
 from analysis.report.sections_stopping import oc_appendix, stopping_section, summary_section
 from analysis.report.tables import gt_html
 
@@ -44,12 +45,14 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 def closed_sections(ctx: ReportContext) -> list[Section]:
     """The closed report's own sections (after the open ones), appendices last; :func:`summary_section` goes first."""
+    site = site_historical_section(ctx)
     return [
         crs_section(ctx),
         anakinra_section(ctx),
         icans_section(ctx),
         ae_section(ctx),
         historical_section(ctx),
+        *([site] if site is not None else []),
         map_prior_section(ctx),
         efficacy_section(ctx),
         stopping_section(ctx),

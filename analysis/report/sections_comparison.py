@@ -44,6 +44,7 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
         out.append(
             {
                 "cohort_id": cohort_id,
+                "cohort_name": str(how.cohort_name),
                 "endpoint": endpoint,
                 "scale": str(how.scale),
                 "group": str(how.trial_group),
@@ -60,6 +61,11 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
                 "historical_ci_low": float(how.historical_ci_low),
                 "historical_ci_high": float(how.historical_ci_high),
                 "p_binom": v("p_value", "binom_exact_1s"),
+                "binom_not_informative": (
+                    ctx.ard.label("historical_comparison", cohort_id, endpoint, "informative", "binom_exact_1s")
+                    if v("informative", "binom_exact_1s") == 0.0
+                    else ""
+                ),
                 "p_fisher": v("p_value", "fisher_exact"),
                 "p_katz": v("p_value", "katz_log"),
                 "rd": v("rd", "newcombe_hybrid"),
@@ -76,12 +82,29 @@ def comparisons(ctx: ReportContext) -> tuple[list[dict[str, Any]], list[str]]:
     return out, ctx.inputs.comparison_notes
 
 
+NOT_INFORMATIVE_MARK = "not informative †"
+"""The table cell of a degenerate one-sided test; the reason ("not informative: …") is the table's note."""
+
+
+def one_sided_p(r: dict[str, Any]) -> str:
+    """The one-sided exact p-value as printed in the comparison table, or :data:`NOT_INFORMATIVE_MARK` when
+    the analyze step marked the test degenerate (a historical rate of 0 % or 100 %)."""
+    return NOT_INFORMATIVE_MARK if r["binom_not_informative"] else fmt.p_value(r["p_binom"])
+
+
 def _scale(r: dict[str, Any]) -> str:
     return "Penn (trial: Penn approximation)" if r["scale"] == "penn" else str(r["scale"]).upper()
 
 
 def _comparison_name(r: dict[str, Any]) -> str:
-    return ("★ " if r["primary"] else "") + f"{r['cohort_id']} · {ENDPOINT_NAMES.get(r['endpoint'], r['endpoint'])}"
+    return ("★ " if r["primary"] else "") + f"{r['cohort_name']} · {ENDPOINT_NAMES.get(r['endpoint'], r['endpoint'])}"
+
+
+def cohort_name(ctx: ReportContext, cohort_id: str) -> str:
+    """The reference's ``name`` of a cohort (``comparison_plan.cohort_name``); the id if the plan lacks it."""
+    plan = ctx.inputs["comparison_plan"]
+    names = plan.loc[plan["cohort_id"].astype(str) == cohort_id, "cohort_name"].dropna()
+    return str(names.iloc[0]) if len(names) else cohort_id
 
 
 def historical_section(ctx: ReportContext) -> Section:
@@ -90,7 +113,7 @@ def historical_section(ctx: ReportContext) -> Section:
     section.add(
         para(
             f"Primary comparison [choice primary]: {ENDPOINT_NAMES.get(ctx.plan.primary.endpoint, ctx.plan.primary.endpoint)} "
-            f"against {ctx.plan.primary.comparator} with the trial's Penn approximation, one-sided exact binomial "
+            f"against {cohort_name(ctx, ctx.plan.primary.comparator)} with the trial's Penn approximation, one-sided exact binomial "
             f"test at α = {ctx.plan.primary.alpha:g}. Every other comparison is supportive and unadjusted for "
             "multiplicity. At this interim look every p-value is descriptive.",
             "callout",
@@ -125,7 +148,7 @@ def historical_section(ctx: ReportContext) -> Section:
         )
         forest_rows.append(
             {
-                "label": f"{r['cohort_id']}",
+                "label": r["cohort_name"],
                 "kind": "historical",
                 "p": r["historical_p"],
                 "low": r["historical_ci_low"],
@@ -179,7 +202,7 @@ def historical_section(ctx: ReportContext) -> Section:
                 "Historical n/N (%)": f"{fmt.count(r['historical_n'])}/{fmt.count(r['historical_N'])} ({fmt.pct(r['historical_p'])})",
                 "RD, points (95 % CI)": f"{fmt.number(100 * r['rd'])} ({fmt.ci(r['rd_low'], r['rd_high'])})",
                 "RR (95 % CI)": f"{fmt.number(r['rr'], 2)} ({fmt.ci(r['rr_low'], r['rr_high'], percent=False, digits=2)})",
-                "p exact, 1-sided": fmt.p_value(r["p_binom"]),
+                "p exact, 1-sided": one_sided_p(r),
                 "p Fisher": fmt.p_value(r["p_fisher"]),
                 "p Wald RR": fmt.p_value(r["p_katz"]),
                 "P(trial lower)": fmt.number(r["prob_lower"], 3),
@@ -198,7 +221,12 @@ def historical_section(ctx: ReportContext) -> Section:
                 "RD: risk difference trial − historical, Newcombe hybrid score CI. RR: risk ratio, "
                 "Katz log CI and Wald test. p exact: one-sided exact binomial test (H1: the trial's "
                 "rate is lower), the historical rate as fixed. P(trial lower): posterior probability, "
-                "Beta(1, 1) priors."
+                "Beta(1, 1) priors.",
+                *(
+                    f"† {_comparison_name(r)}: {r['binom_not_informative']}."
+                    for r in rows
+                    if r["binom_not_informative"]
+                ),
             ],
         )
     )

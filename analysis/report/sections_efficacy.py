@@ -26,18 +26,31 @@ HISTORICAL_RESPONSE = {
 
 
 def _published(ctx: ReportContext, variable: str) -> list[tuple[str, float, float | None, float | None]]:
-    """(cohort id, estimate, CI low, CI high) in percent of one published figure, in the reference's cohort order."""
+    """(cohort name, estimate, CI low, CI high) in percent of one published figure, in the reference's cohort order."""
     published = ctx.inputs["published_outcomes"]
     rows = published[published["variable"] == variable].sort_values("cohort_order", kind="mergesort")
     return [
         (
-            str(row.cohort_id),
+            str(row.cohort_name),
             float(row.estimate_pct),
             None if pd.isna(row.ci_low_pct) else float(row.ci_low_pct),
             None if pd.isna(row.ci_high_pct) else float(row.ci_high_pct),
         )
         for row in rows.itertuples(index=False)
     ]
+
+
+TICK_MONTHS = (0, 3, 6, 9, 12)
+"""The survival figures' ticks (months since infusion); the numbers at risk are printed under each."""
+ARD_MONTHS = (3, 6, 12)
+"""Ticks whose number at risk the ARD's ``km`` rows hold; the others are read off the step function."""
+
+
+def n_at_risk(steps: pd.DataFrame, month: float) -> int:
+    """The number at risk at ``month`` read off a ``km_curves`` step function, as R's
+    ``summary(survfit, times)``: ``n_risk`` of the first step at or after the time; 0 past the last step."""
+    later = steps.loc[steps["time_months"] >= month, "n_risk"]
+    return int(later.iloc[0]) if len(later) else 0
 
 
 def efficacy_section(ctx: ReportContext) -> Section:
@@ -50,9 +63,9 @@ def efficacy_section(ctx: ReportContext) -> Section:
         ("best_cr_cri_3mo", "Best response CR/CRi within 3 months"),
     ):
         historical = [
-            f"{cohort_id}: {estimate:g} %" + (f" ({low:g}–{high:g})" if low is not None else "") + f", {what}"
+            f"{cohort}: {estimate:g} %" + (f" ({low:g}–{high:g})" if low is not None else "") + f", {what}"
             for field, what in HISTORICAL_RESPONSE.get(variable, ())
-            for cohort_id, estimate, low, high in _published(ctx, field)
+            for cohort, estimate, low, high in _published(ctx, field)
         ]
         count, estimate = fmt.rate_cells(ard.rate("response", "all", variable))
         rows.append(
@@ -75,15 +88,21 @@ def efficacy_section(ctx: ReportContext) -> Section:
         if steps.empty:
             continue
         curves[param] = pd.DataFrame(
-            {"time": steps["time_months"].to_numpy(float), "value": steps["surv"].to_numpy(float)}
+            {
+                "time": steps["time_months"].to_numpy(float),
+                "value": steps["surv"].to_numpy(float),
+                "censored": steps["n_censor"].to_numpy(int) > 0,
+            }
         )
         at_risk[param] = {
-            0: f"{int(steps['n_risk'].iloc[0])}",
-            **{m: fmt.count(ard.value("km", param, f"month_{m}", "n_risk")) for m in (3, 6, 12)},
+            month: fmt.count(
+                ard.value("km", param, f"month_{month}", "n_risk") if month in ARD_MONTHS else n_at_risk(steps, month)
+            )
+            for month in TICK_MONTHS
         }
     historical = [
         {
-            "label": f"{param} at 12 months, {cohort_id}",
+            "label": f"{param} at 12 months, {cohort}",
             "month": 12.0,
             "estimate": estimate,
             "low": low,
@@ -91,14 +110,14 @@ def efficacy_section(ctx: ReportContext) -> Section:
             "colour": "#7d9cc4" if param == "OS" else "#d99a94",
         }
         for param, field in HISTORICAL_12MO.items()
-        for cohort_id, estimate, low, high in _published(ctx, field)
+        for cohort, estimate, low, high in _published(ctx, field)
     ]
     if curves:
         section.add(
             figure(
                 figures.survival(curves, at_risk, historical, "surviving / event-free, %", "km"),
-                "Kaplan–Meier estimates of overall (OS) and event-free survival (EFS), numbers at risk under "
-                "the axis; pale marks: historical 12-month estimates (OS blue, EFS red) with their published 95 % CIs.",
+                "Kaplan–Meier estimates of overall (OS) and event-free survival (EFS); | a censored participant; "
+                "numbers at risk under every tick; pale marks: historical 12-month estimates (OS blue, EFS red) with their published 95 % CIs.",
                 "fig-km",
             )
         )
@@ -127,7 +146,12 @@ def efficacy_section(ctx: ReportContext) -> Section:
             labels={f"at risk {m}": "at risk" for m in (3, 6, 12)},
             subtitle="Kaplan–Meier with log-log 95 % CI (OS, EFS, RFS); Aalen–Johansen with death without "
             "relapse competing (CIR)",
-            notes=["n.e.: not estimable (beyond the longest follow-up)."],
+            notes=[
+                "n.e.: not estimable (beyond the longest follow-up).",
+                "RFS starts at the first CR/CRi and follow-up ends 365.25 days after infusion (grading.md), so "
+                "no responder can be followed 12 months from remission: RFS at 12 months is not estimable by "
+                "construction; RFS at 3 and 6 months is what the design allows.",
+            ],
         )
     )
     cif_curves = ctx.inputs["cif_curves"]

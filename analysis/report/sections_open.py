@@ -6,7 +6,7 @@ participant or free text from the export (withdrawal reasons, AE text, new-thera
 
 from __future__ import annotations
 
-from analysis.report import figures, summaries
+from analysis.report import figures, fmt, summaries
 from analysis.report.sections import ReportContext, Section, figure, para
 from analysis.report.tables import gt_html
 
@@ -14,12 +14,12 @@ from analysis.report.tables import gt_html
 def enrollment_section(ctx: ReportContext) -> Section:
     participants = ctx.inputs["participants"]
     by_month = summaries.enrollment_by_month(participants)
-    target = ctx.plan.stopping.max_evaluated
+    target = ctx.plan.report.planned_enrollment
     section = Section("enrollment", "Enrollment")
     section.add(
         para(
             f"{len(participants)} participants enrolled by the data cut, against a planned {target} "
-            "(the stopping rules' maximum number evaluated, analysis-plan setting stopping.max_evaluated)."
+            "(analysis-plan setting report.planned_enrollment)."
         )
     )
     if by_month.empty:
@@ -36,11 +36,15 @@ def enrollment_section(ctx: ReportContext) -> Section:
 
 
 def disposition_section(ctx: ReportContext) -> Section:
-    counts = summaries.disposition(ctx.inputs["adsl"])
+    flow: dict[str, dict[str, str]] = {}
+    for box, outflow in ctx.ard.pairs("participant_flow"):
+        flow.setdefault(box, {})[outflow] = fmt.count(ctx.ard.value("participant_flow", box, outflow, "n"))
     section = Section("disposition", "Disposition")
+    if set(flow) != {"enrolled", "infused", "crs_evaluable", "efficacy_evaluable"}:
+        return section.add(para("The ARD holds no participant flow: rerun the analyze step."))
     section.add(
         figure(
-            figures.consort(counts),
+            figures.consort(flow),
             "Participant flow (CONSORT style). Analysis sets as grading.md defines "
             "them: CRS-evaluable = infused at least 30 days before the cut or died before day 30; "
             "efficacy-evaluable = at least 42 days or died before day 42.",

@@ -224,10 +224,52 @@ def anakinra_section(ctx: ReportContext) -> Section:
 # ---- ICANS, AEs ----------------------------------------------------------------------------------
 
 
+def icans_rates_table(ctx: ReportContext) -> str:
+    """ARD ``crs_rate`` ICANS rates with the number never assessed beside each (counted as grade 0,
+    grading.md), and the ``icans_assessed`` rates among the assessed as the sensitivity analysis."""
+    rows = []
+    for variable in ("icans_any", "icans_grade3plus"):
+        for group, label in summaries.BURDEN_GROUPS:
+            count, estimate = fmt.rate_cells(ctx.ard.rate("crs_rate", group, variable))
+            assessed_count, assessed_estimate = fmt.rate_cells(ctx.ard.rate("icans_assessed", group, variable))
+            rows.append(
+                {
+                    "Endpoint": RATE_VARIABLES[variable],
+                    "Group": label,
+                    "n": count,
+                    "p": estimate,
+                    "na": fmt.count(ctx.ard.value("icans_assessed", group, "not_assessed", "n")),
+                    "assessed_n": assessed_count,
+                    "assessed_p": assessed_estimate,
+                }
+            )
+    return gt_html(
+        pd.DataFrame(rows),
+        "tbl-icans-rates",
+        "ICANS rates",
+        spanners={
+            "All CRS-evaluable": ["n", "p", "na"],
+            "Among the assessed (sensitivity)": ["assessed_n", "assessed_p"],
+        },
+        labels={
+            "n": "n/N",
+            "p": "% (95 % CI)",
+            "na": "Not assessed",
+            "assessed_n": "n/N",
+            "assessed_p": "% (95 % CI)",
+        },
+        subtitle="CRS-evaluable set; exact Clopper–Pearson 95 % CI",
+        notes=[
+            "A participant never assessed neurologically counts as grade 0 (grading.md); 'Not assessed' is how "
+            "many of the N that is. The sensitivity columns give the rates among the assessed only."
+        ],
+    )
+
+
 def icans_section(ctx: ReportContext) -> Section:
     icans, adsl = ctx.inputs["icans"], ctx.inputs["adsl"]
     section = Section("icans", "ICANS")
-    section.add(rates_table(ctx, ["icans_any", "icans_grade3plus"], "tbl-icans-rates", "ICANS rates"))
+    section.add(icans_rates_table(ctx))
     section.add(
         gt_html(
             summaries.grade_distribution(icans, adsl, "icans_max_grade"),

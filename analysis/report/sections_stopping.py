@@ -242,10 +242,15 @@ def summary_section(ctx: ReportContext) -> Section:
     for r in rows:
         if r["primary"]:
             items.append(
-                f"Primary comparison against {r['cohort_id']} (trial's Penn approximation {fmt.count(r['trial_n'])}/"
+                f"Primary comparison against {r['cohort_name']} (trial's Penn approximation {fmt.count(r['trial_n'])}/"
                 f"{fmt.count(r['trial_N'])}, {fmt.pct(r['trial_p'])}; historical {fmt.count(r['historical_n'])}/"
-                f"{fmt.count(r['historical_N'])}, {fmt.pct(r['historical_p'])}): one-sided exact p = "
-                f"{fmt.p_value(r['p_binom'])}, descriptive at this interim look; the Penn approximation favours "
+                f"{fmt.count(r['historical_N'])}, {fmt.pct(r['historical_p'])}): one-sided exact "
+                + (
+                    f"test {r['binom_not_informative']}"
+                    if r["binom_not_informative"]
+                    else f"p = {fmt.p_value(r['p_binom'])}"
+                )
+                + ", descriptive at this interim look; the Penn approximation favours "
                 "PACER by construction."
             )
     follow = ctx.ard.value("follow_up", "all", "months", "median")

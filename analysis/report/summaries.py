@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.export.vocabulary import CORTICOSTEROIDS as STEROIDS
-from analysis.report import fmt
+from analysis.report import fmt, labels
+from analysis.report.fmt import DASH
 from analysis.units import HOURS_PER_DAY
 
 CYTOPENIAS = ("neutropenia", "thrombocytopenia", "anemia", "febrile_neutropenia")
@@ -58,35 +59,6 @@ def enrollment_by_month(participants: pd.DataFrame) -> pd.DataFrame:
             "cumulative": counts.cumsum().to_numpy(dtype="int64"),
         }
     )
-
-
-def disposition(adsl: pd.DataFrame) -> dict[str, int]:
-    """The CONSORT-style counts: enrolled → infused → CRS-evaluable → efficacy-evaluable → 12 months.
-
-    Returns
-    -------
-    dict
-        ``enrolled``, ``infused``, ``not_infused`` with ``awaiting_infusion``, ``withdrew_before_infusion``,
-        ``died_before_infusion``; ``crs_evaluable``, ``in_crs_window``; ``efficacy_evaluable``;
-        ``completed_12_months``, ``in_follow_up``, ``died``, ``withdrew`` (after infusion).
-    """
-    infused = flag(adsl, "infused")
-    died, withdrawn = flag(adsl, "death"), flag(adsl, "withdrawn")
-    return {
-        "enrolled": int(len(adsl)),
-        "infused": int(infused.sum()),
-        "not_infused": int((~infused).sum()),
-        "died_before_infusion": int((~infused & died).sum()),
-        "withdrew_before_infusion": int((~infused & withdrawn & ~died).sum()),
-        "awaiting_infusion": int((~infused & ~died & ~withdrawn).sum()),
-        "crs_evaluable": int(flag(adsl, "crs_evaluable").sum()),
-        "in_crs_window": int((infused & ~flag(adsl, "crs_evaluable")).sum()),
-        "efficacy_evaluable": int(flag(adsl, "efficacy_evaluable").sum()),
-        "completed_12_months": int((infused & flag(adsl, "completed_12_months")).sum()),
-        "in_follow_up": int((infused & flag(adsl, "ongoing_at_cut")).sum()),
-        "died": int((infused & died).sum()),
-        "withdrew": int((infused & withdrawn & ~died).sum()),
-    }
 
 
 def baseline(adsl: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
@@ -287,29 +259,36 @@ def anakinra_listing(anakinra: pd.DataFrame) -> pd.DataFrame:
 
 
 def ae_by_term(ae: pd.DataFrame, min_grade: int = 3) -> pd.DataFrame:
-    """Adverse events of grade ≥ ``min_grade`` by coded term: events, participants, worst grade, onset days."""
+    """Adverse events of grade ≥ ``min_grade`` by coded term (in words): events, participants, worst grade,
+    onset days, and the events' outcomes at the cut (``ae.parquet`` ``outcome``)."""
     sub = ae[ae["grade"].astype(int) >= min_grade]
     rows = []
     for term, group in sub.groupby(sub["term"].astype(str), sort=True):
         days = group["onset_hours"].astype(float) / HOURS_PER_DAY
+        outcomes = group["outcome"].astype(str).value_counts()
         rows.append(
             {
-                "Term": term,
+                "Term": labels.ae_term(term),
                 "Events": f"{len(group)}",
                 "Participants": f"{group['participant_id'].nunique()}",
                 "Worst grade": f"{int(group['grade'].max())}",
                 "Onset, study day: median (range)": f"{days.median():.1f} ({days.min():.1f}–{days.max():.1f})",
+                "Outcome": "; ".join(
+                    f"{int(outcomes[code])} {words}" for code, words in labels.AE_OUTCOMES.items() if code in outcomes
+                ),
             }
         )
     return pd.DataFrame(
-        rows, columns=["Term", "Events", "Participants", "Worst grade", "Onset, study day: median (range)"]
+        rows,
+        columns=["Term", "Events", "Participants", "Worst grade", "Onset, study day: median (range)", "Outcome"],
     )
 
 
 def ae_listing(
     ae: pd.DataFrame, terms: tuple[str, ...] | None = None, after_day: float | None = None, min_grade: int = 1
 ) -> pd.DataFrame:
-    """Adverse events (coded term, grade, onset and resolution study days) filtered by term, onset or persistence."""
+    """Adverse events (term in words, grade, onset, outcome at the cut and resolution study day) filtered by term,
+    onset or persistence; a fatal or ongoing event has no resolution day."""
     sub = ae[ae["grade"].astype(int) >= min_grade]
     if terms is not None:
         sub = sub[sub["term"].astype(str).isin(terms)]
@@ -324,12 +303,14 @@ def ae_listing(
     return pd.DataFrame(
         {
             "Participant": sub["participant_id"].astype(str),
-            "Term": sub["term"].astype(str),
+            "Term": sub["term"].astype(str).map(labels.ae_term),
             "Grade": sub["grade"].astype(int).astype(str),
             "Onset (study day)": (sub["onset_hours"].astype(float) / HOURS_PER_DAY).map(fmt.value),
-            "Resolved (study day)": (sub["resolved_hours"].astype(float) / HOURS_PER_DAY).map(
-                lambda v: "ongoing" if fmt.is_missing(v) else fmt.value(v)
-            ),
+            "Outcome": sub["outcome"].astype(str).map(labels.AE_OUTCOMES),
+            "Resolved (study day)": [
+                fmt.value(hours / HOURS_PER_DAY) if outcome == "resolved" else DASH
+                for hours, outcome in zip(sub["resolved_hours"].astype(float), sub["outcome"].astype(str))
+            ],
         }
     ).reset_index(drop=True)
 

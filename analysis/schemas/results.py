@@ -59,7 +59,32 @@ ANALYSIS_FAMILIES = (
         "trial − historical, Newcombe hybrid score 95 % CI); `rr`, `rr_ci_low`, `rr_ci_high`, `p_value` "
         "(`katz_log`: risk ratio trial / historical, Wald interval and two-sided test on the log scale, 0.5 added "
         "to every cell if a cell is 0, and the label says so); `prob_lower` (`beta_binomial`: P(p_trial < "
-        "p_hist) with Beta(1, 1) priors, by numerical integration)",
+        "p_hist) with Beta(1, 1) priors, by numerical integration); `informative` (`binom_exact_1s`): 1, or 0 when "
+        "the historical rate is 0 % or 100 % and the one-sided exact test is degenerate, labelled "
+        '"not informative: <reason>" (the report prints that instead of the p-value)',
+    ),
+    AnalysisFamily(
+        ("icans_assessed",),
+        "CRS-evaluable (`adsl.crs_evaluable`)",
+        "`all`, `high_burden`, `low_burden` (`adsl.high_burden`)",
+        "`not_assessed` (n never assessed, `icans.icans_assessed` false, among the N CRS-evaluable); `icans_any`, "
+        "`icans_grade3plus` among the assessed only (N = assessed): the sensitivity analysis of the `crs_rate` "
+        "ICANS rates, which count the never assessed as grade 0 (grading.md)",
+        '`n`, `N`, `p`, `ci_low`, `ci_high` (`""`): exact Clopper–Pearson 95 %',
+        note="extra",
+    ),
+    AnalysisFamily(
+        ("participant_flow",),
+        "enrolled participants (`adsl`)",
+        "the box: `enrolled`, `infused`, `crs_evaluable`, `efficacy_evaluable` (each nested in the one before)",
+        "`total`, then the box's outflows in the order they are decided (the first that applies wins, the last is "
+        "the rest): `enrolled` → `infused`, `died_before_infusion`, `withdrew_before_infusion`, "
+        "`awaiting_infusion`; `infused` → `crs_evaluable`, `withdrew_before_crs_evaluable`, `in_crs_window`; "
+        "`crs_evaluable` → `efficacy_evaluable`, `withdrew_before_efficacy_evaluable`, `before_day_42`; "
+        "`efficacy_evaluable` → `completed_12_months`, `died`, `withdrew`, `in_follow_up`; and `left` (the box's "
+        "participants not in its first outflow)",
+        '`n` (`""`): participants; the outflows of a box sum to its `total`',
+        note="extra",
     ),
     AnalysisFamily(
         ("response",),
@@ -252,7 +277,7 @@ ARD_NOTES = (
     + "\n".join(family.row() for family in ANALYSIS_FAMILIES)
     + """
 
-On the demo, the ARD holds 1208 rows. Of these, 14 cohort × endpoint comparisons give 17
+On the demo, the ARD holds 1289 rows. Of these, 14 cohort × endpoint comparisons give 18
 `historical_comparison` rows each. `RFS` at `month_12` is NaN by construction: RFS starts at
 the first CR/CRi and follow-up ends 365.25 days after infusion, so no responder can be followed 12
 months from remission.

@@ -177,11 +177,23 @@ class AdverseEvents(OutputModel):
         "`end_time` in hours since the infusion. null while unresolved", nullable=True
     )
     study_day_onset: Series[int] = field("floor(`onset_hours` / 24). Day 0 is the first 24 h", extra=True, ge=0)
+    outcome: Series[pd.StringDtype] = field(
+        "the outcome at the cut: `fatal` (grade 5, whatever its `end_time`), `resolved` (an `end_time`), "
+        "`ongoing` (neither)",
+        extra=True,
+        isin=["fatal", "resolved", "ongoing"],
+        dtype_kwargs=ARROW_TEXT,
+    )
 
     @pa.dataframe_check
     def resolved_after_onset(cls, frame: pd.DataFrame) -> Series[bool]:
         """An AE resolves at or after its onset (export-format.md: `end_time` not before `event_time`)."""
         return frame["resolved_hours"].isna() | (frame["resolved_hours"] >= frame["onset_hours"])
+
+    @pa.dataframe_check
+    def grade_5_is_fatal(cls, frame: pd.DataFrame) -> Series[bool]:
+        """A grade-5 event is `fatal`, and only a grade-5 event (CTCAE: grade 5 is death)."""
+        return (frame["grade"] == 5) == (frame["outcome"] == "fatal")
 
     @pa.dataframe_check
     def study_day_is_the_floor_of_onset_days(cls, frame: pd.DataFrame) -> Series[bool]:

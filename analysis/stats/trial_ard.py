@@ -27,6 +27,8 @@ from analysis.stats.historical import (
     skipped_notes,
     trial_counts_from_ard,
 )
+from analysis.stats.icans_assessment import icans_assessed_rows
+from analysis.stats.informative_tests import informative_test_rows
 from analysis.stats.kaplan_meier import (
     KaplanMeierFit,
     follow_up_ard_rows,
@@ -36,6 +38,7 @@ from analysis.stats.kaplan_meier import (
     month_timepoints,
 )
 from analysis.stats.map_prior_ard import endpoint_counts, map_prior_ard
+from analysis.stats.participant_flow import participant_flow_rows
 from analysis.stats.proportions import rate_rows
 from analysis.stats.published import published_outcome_rows, published_outcomes_frame
 from analysis.stats.quantiles import summary_ard_rows
@@ -223,7 +226,10 @@ def build_trial_ard(
     rows = [
         *rate,
         *comparisons,
+        *informative_test_rows(comparisons),
+        *icans_assessed_rows(tables["adsl"], tables["icans"]),
         *response_rows(tables["adsl"]),
+        *participant_flow_rows(tables["adsl"]),
         *km_rows(tables["adtte"], plan),
         *cif_rows(tables["adtte"], plan),
         *follow_up_rows(tables["adtte"], plan),

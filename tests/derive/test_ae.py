@@ -83,9 +83,27 @@ def test_ae_table() -> None:
             "onset_hours": [10.0, 50.0, 0.0, 24.0, 30.0, 30.0],
             "resolved_hours": [np.nan, 120.0, 23.9, 25.0, 200.5, np.nan],
             "study_day_onset": np.array([0, 2, 0, 1, 1, 1], dtype="int64"),
+            "outcome": pd.array(
+                ["ongoing", "resolved", "resolved", "resolved", "resolved", "ongoing"], dtype="string[pyarrow]"
+            ),
         }
     )
     pd.testing.assert_frame_equal(derive_ae(participants, events), expected)
+
+
+def test_grade_5_is_fatal_even_with_an_end_time() -> None:
+    """A grade-5 infection closed at the death (end_time at day 20) is fatal, not resolved on day 20."""
+    participants = make_participants({"participant_id": "A"}, {"participant_id": "B"})
+    events = make_events(
+        participants,
+        adverse_event("A", 300.0, "infection", 5, end_hours=480.0),
+        adverse_event("A", 100.0, "infection", 3, end_hours=200.0),
+        adverse_event("B", 48.0, "febrile_neutropenia", 5),
+        adverse_event("B", 72.0, "neutropenia", 4),
+    )
+    table = derive_ae(participants, events)
+    assert table["outcome"].tolist() == ["resolved", "fatal", "fatal", "ongoing"]
+    assert table["resolved_hours"].iloc[1] == 480.0
 
 
 def test_no_adverse_events() -> None:
@@ -112,4 +130,5 @@ def test_no_adverse_events() -> None:
         "onset_hours",
         "resolved_hours",
         "study_day_onset",
+        "outcome",
     ]

@@ -20,6 +20,7 @@ from scipy.stats import beta
 
 from analysis.settings import AnalysisPlan
 from analysis.stats.historical import PLAN_COLUMNS
+from analysis.stats.participant_flow import participant_flow_rows
 from analysis.stats.published import PUBLISHED_COLUMNS
 from analysis.stats.results import CIF_CURVE_COLUMNS, KM_CURVE_COLUMNS
 from analysis.stats.stopping_ard import stopping_rows
@@ -105,6 +106,14 @@ COMPARISONS = [
 ]
 """The historical comparisons of the synthetic ARD and how each is made (as the analyze step plans them)."""
 SCALES = {"cibmtr_pasquini_2020": "astct"}
+COHORT_NAMES = {
+    "eliana_2018": "ELIANA (primary report)",
+    "eliana_n79_in_pasquini2020": "ELIANA (later cut-off, n=79, as tabulated by CIBMTR)",
+    "cibmtr_pasquini_2020": "CIBMTR real-world (ALL)",
+    "kadauke_pt_htb": "Kadauke pre-emptive tocilizumab, high tumour burden (PT cohort)",
+    "prwcc_schultz_2022": "Pediatric Real-World CAR Consortium (disease-burden report)",
+}
+"""The reference's ``name`` of each cohort of the synthetic comparison plan."""
 PUBLISHED = [
     # cohort order, id, name, figure, estimate %, CI (%), definition
     (1, "eliana_2018", "ELIANA (primary report)", "orr_3mo", 81.0, (71.0, 89.0), None),
@@ -305,7 +314,7 @@ def _tables(specs: list[Spec], cut_instant: datetime, plan: AnalysisPlan) -> dic
                 "icans_any": s.icans > 0,
                 "icans_onset_hours": 100.0 + s.number if s.icans else math.nan,
                 "icans_max_grade": s.icans,
-                "icans_assessed": s.number != 10,
+                "icans_assessed": s.number not in (7, 10),
             }
         )
         ana.append(
@@ -649,6 +658,9 @@ def _ae(events: list[dict]) -> pd.DataFrame:
     ]
     columns = ["participant_id", "term", "term_text", "grade", "onset_hours", "resolved_hours"]
     frame = pd.DataFrame(rows, columns=columns)
+    frame["outcome"] = np.where(
+        frame["grade"] == 5, "fatal", np.where(frame["resolved_hours"].notna(), "resolved", "ongoing")
+    )
     return frame.astype(
         {
             "participant_id": "string",
@@ -657,6 +669,7 @@ def _ae(events: list[dict]) -> pd.DataFrame:
             "grade": "int64",
             "onset_hours": "float64",
             "resolved_hours": "float64",
+            "outcome": "string",
         }
     )
 
@@ -715,6 +728,22 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
             ("icans_grade3plus", int((ig >= 3).sum())),
         ):
             rate("crs_rate", group, variable, count, len(sub))
+        assessed = sub[sub["icans_assessed"].astype(bool)]
+        rate("icans_assessed", group, "not_assessed", len(sub) - len(assessed), len(sub))
+        rate(
+            "icans_assessed",
+            group,
+            "icans_any",
+            int((assessed["icans_max_grade"].astype(int) > 0).sum()),
+            len(assessed),
+        )
+        rate(
+            "icans_assessed",
+            group,
+            "icans_grade3plus",
+            int((assessed["icans_max_grade"].astype(int) >= 3).sum()),
+            len(assessed),
+        )
     trial = {
         (g, v): (_lookup(rows, g, v, "n"), _lookup(rows, g, v, "N")) for (a, g, v, *_rest) in rows if a == "crs_rate"
     }
@@ -753,7 +782,27 @@ def _ard(frames: dict[str, pd.DataFrame], specs: list[Spec], plan: AnalysisPlan)
         add("historical_comparison", cohort, endpoint, "rr_ci_high", 1.6789, "", "katz_log")
         add("historical_comparison", cohort, endpoint, "p_value", 0.4567, "", "katz_log")
         add("historical_comparison", cohort, endpoint, "prob_lower", 0.8765, "", "beta_binomial")
+        degenerate = hn == hN
+        reason = f"not informative: the historical rate is 100 % ({hn}/{hN}); taken as fixed, it gives p = 0 …"
+        add(
+            "historical_comparison",
+            cohort,
+            endpoint,
+            "informative",
+            0 if degenerate else 1,
+            reason if degenerate else "",
+            "binom_exact_1s",
+        )
     adsl = frames["adsl"]
+    for flow_row in participant_flow_rows(adsl):
+        add(
+            flow_row.analysis,
+            flow_row.group,
+            flow_row.variable,
+            flow_row.stat_name,
+            flow_row.stat_value,
+            flow_row.stat_label,
+        )
     eff = adsl[adsl["efficacy_evaluable"].astype(bool)]
     cr = eff["response_day28"].isin(["CR", "CRi"])
     rate("response", "all", "cr_cri_day28", int(cr.sum()), len(eff))
@@ -817,7 +866,7 @@ def _comparison_plan() -> pd.DataFrame:
             {
                 "cohort_id": cohort,
                 "endpoint": endpoint,
-                "cohort_name": cohort,
+                "cohort_name": COHORT_NAMES[cohort],
                 "compared": True,
                 "role": "primary" if primary else "supportive",
                 "scale": SCALES.get(cohort, "penn"),
@@ -838,7 +887,7 @@ def _comparison_plan() -> pd.DataFrame:
         {
             "cohort_id": "prwcc_schultz_2022",
             "endpoint": "crs_grade3plus",
-            "cohort_name": "prwcc_schultz_2022",
+            "cohort_name": COHORT_NAMES["prwcc_schultz_2022"],
             "compared": False,
             "overlapping": False,
             "not_compared_reasons": "confirmed: false (key figures not verified in the cited source)",

@@ -34,7 +34,8 @@ def test_every_participant_past_12_months_renders(all_12_months: Path):
     text = " ".join(pdf_pages(report(all_12_months, "closed", "pdf")))
     consort = svg_texts(report(all_12_months, "closed", "html").read_text(encoding="utf-8"), "fig-consort")
     assert "Completed 12 months" in consort and consort[consort.index("Completed 12 months") + 1] == "n = 3"
-    assert "Left after infusion: died 1; withdrew 0" in consort
+    assert "Not at 12 months: 1" in consort and "died 1; withdrew 0" in consort
+    assert "in follow-up at the cut 0" in consort
     # OS at 12 months from the ARD (0.7321, CI 0.5321–0.7821, 1 at risk): estimable once follow-up reaches it
     assert "OS 91.1 % (71.1–96.1) 2 82.2 % (62.2–87.2) 1 73.2 % (53.2–78.2) 1" in text
     assert "OS at 12 months 73.2 %" in html_text(report(all_12_months, "closed", "html"))

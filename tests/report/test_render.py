@@ -177,7 +177,7 @@ def test_tables_carry_the_ard_numbers(typical: Path):
     ) in html
     # the primary comparison: counts, one-sided exact p (descriptive), role
     p = ard_value(frame, "historical_comparison", "eliana_2018", "crs_grade3plus", "p_value", "binom_exact_1s")
-    assert "★ eliana_2018 · CRS grade ≥ 3 4/8 (50.0 %) 35/75 (46.7 %)" in html
+    assert "★ ELIANA (primary report) · CRS grade ≥ 3 4/8 (50.0 %) 35/75 (46.7 %)" in html
     assert f"one-sided exact p = {fmt.p_value(p)}" in pdf
     rr = ard_value(frame, "historical_comparison", "eliana_2018", "crs_grade3plus", "rr", "katz_log")
     assert fmt.number(rr, 2) in pdf
@@ -203,10 +203,14 @@ def test_figures_carry_the_ard_numbers(typical: Path):
     frame = ard(typical)
     texts = svg_texts(html, "fig-km")
     at_risk = [fmt.count(ard_value(frame, "km", "OS", f"month_{m}", "n_risk")) for m in (3, 6, 12)]
-    expected = ["OS", "10", *at_risk]
+    curve = pd.read_parquet(typical / "km_curves.parquet").query("parameter == 'OS'")
+    # month 9 read off the step function: n_risk of the first step at or after 9 months, 0 past the last
+    later = curve.loc[curve["time_months"] >= 9, "n_risk"]
+    at_9 = str(int(later.iloc[0])) if len(later) else "0"
+    expected = ["OS", "10", *at_risk[:2], at_9, at_risk[2]]
     assert any(texts[i : i + len(expected)] == expected for i in range(len(texts))), texts
     forest = svg_texts(html, "fig-forest")
-    assert "35/75 · overlaps ELIANA" in forest and "★ eliana_2018" in forest
+    assert "35/75 · overlaps ELIANA" in forest and "★ ELIANA (primary report)" in forest
     assert "trial: 2 in 8 at the cut" in svg_texts(html, "fig-boundary-crs-grade4plus")
     assert "trial: 1 in 8 at the cut" in svg_texts(html, "fig-boundary-treatment-related-death")
     consort = " ".join(svg_texts(html, "fig-consort"))
@@ -298,10 +302,14 @@ def test_the_analyze_steps_tables_are_required(typical: Path, tmp_path: Path):
 def test_published_figures_are_read_from_published_outcomes(typical: Path):
     """Beside the trial's best response: the builder's published figures, in the reference's cohort order, as published."""
     html = html_text(report(typical, "closed", "html"))
-    assert "eliana_2018: 81 % (71–89), CR/CRi within 3 months; cibmtr_john_2025: 86 %, best response CR/CRi" in html
+    assert (
+        "ELIANA (primary report): 81 % (71–89), CR/CRi within 3 months; CIBMTR real-world update (ALL): 86 %, "
+        "best response CR/CRi" in html
+    )
     marks = svg_texts(report(typical, "closed", "html").read_text(encoding="utf-8"), "fig-km")
-    assert "OS at 12 months, eliana_2018" in marks and "OS at 12 months, cibmtr_john_2025" in marks
-    assert "EFS at 12 months, eliana_2018" in marks
+    assert "OS at 12 months, ELIANA (primary report)" in marks
+    assert "OS at 12 months, CIBMTR real-world update (ALL)" in marks
+    assert "EFS at 12 months, ELIANA (primary report)" in marks
 
 
 def test_a_comparison_without_its_plan_is_a_clear_error(typical: Path):

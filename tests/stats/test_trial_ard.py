@@ -30,6 +30,10 @@ def tables() -> dict[str, pd.DataFrame]:
             "best_cr_cri_3mo": [True, True, True, pd.NA, pd.NA],
             "ongoing_at_cut": [False, False, False, True, True],
             "treatment_related_death": [False, True, False, False, True],
+            "infused": [True] * 5,
+            "death": [True, False, False, False, False],
+            "withdrawn": [False] * 5,
+            "completed_12_months": [False] * 5,
         }
     )
     crs = pd.DataFrame(
@@ -41,7 +45,12 @@ def tables() -> dict[str, pd.DataFrame]:
         }
     )
     icans = pd.DataFrame(
-        {"participant_id": IDS, "icans_any": [True, False, False, False, False], "icans_max_grade": [3, 0, 0, 0, 0]}
+        {
+            "participant_id": IDS,
+            "icans_any": [True, False, False, False, False],
+            "icans_max_grade": [3, 0, 0, 0, 0],
+            "icans_assessed": [True, True, False, True, True],
+        }
     )
     anakinra = pd.DataFrame(
         {
@@ -175,6 +184,19 @@ def test_ard_rates_response_and_summaries_by_hand() -> None:
     assert value(ard, "crs_rate", "low_burden", "crs_grade3plus", "ci_low") == 0.0  # n = 0
     # Clopper–Pearson 2/4: R binom.test(2, 4)$conf.int = 0.06758599 0.93241401
     assert value(ard, "crs_rate", "all", "crs_grade3plus", "ci_low") == pytest.approx(0.06758599, abs=1e-8)
+    # ICANS: P3 never assessed (grade 0) → 1/4 of the CRS-evaluable; among the 3 assessed any ICANS 1/3 (P1)
+    assert [value(ard, "icans_assessed", "all", "not_assessed", s) for s in ("n", "N")] == [1, 4]
+    assert [value(ard, "crs_rate", "all", "icans_any", s) for s in ("n", "N")] == [1, 4]
+    assert [value(ard, "icans_assessed", "all", "icans_any", s) for s in ("n", "N")] == [1, 3]
+    assert [value(ard, "icans_assessed", "low_burden", "icans_grade3plus", s) for s in ("n", "N")] == [0, 1]
+    # participant flow: 5 infused, P5 in the CRS window, P4 before day 42; of P1–P3, P1 died, 2 in follow-up
+    assert [value(ard, "participant_flow", "infused", v, "n") for v in ("total", "crs_evaluable", "in_crs_window")] == [
+        5,
+        4,
+        1,
+    ]
+    assert value(ard, "participant_flow", "crs_evaluable", "before_day_42", "n") == 1
+    assert [value(ard, "participant_flow", "efficacy_evaluable", v, "n") for v in ("died", "in_follow_up")] == [1, 2]
     # response over efficacy-evaluable P1–P3: CR/CRi 2/3, MRD-negative 1/3 (missing = not), best 3/3
     assert [
         value(ard, "response", "all", v, "n") for v in ("cr_cri_day28", "mrd_negative_day28", "best_cr_cri_3mo")
@@ -204,6 +226,7 @@ def test_ard_rates_response_and_summaries_by_hand() -> None:
         & (ard["group"] == "eliana_2018")
         & (ard["variable"] == "crs_grade3plus")
         & (ard["method"] == "binom_exact_1s")
+        & (ard["stat_name"] == "p_value")
     ]
     assert primary["stat_label"].iloc[0].endswith("primary analysis; descriptive (interim look)")
     assert (
