@@ -33,14 +33,21 @@ T = TypeVar("T")
 class RunLog:
     """One flow's line of the run log.
 
-    ``out_dir``: the output folder as given (None: the default ``data/processed/<data-cut>/``);
-    the log goes beside it (:func:`analysis.runlog.run_log_path`).
+    ``out_dir``: the output folder as given (None: ``<out_parent>/<data-cut>/``, by default
+    ``data/processed/<data-cut>/``); the log goes beside it, in the folder of the runs
+    (:func:`analysis.runlog.run_log_path`).
     """
 
     def __init__(
-        self, command: str, parameters: dict[str, Any], out_dir: Path | None, export: Path | None = None
+        self,
+        command: str,
+        parameters: dict[str, Any],
+        out_dir: Path | None,
+        export: Path | None = None,
+        out_parent: Path | None = None,
     ) -> None:
         self.command = command
+        self.out_parent = None if out_parent is None else Path(out_parent)
         self.parameters = parameters
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.export = export
@@ -71,7 +78,9 @@ class RunLog:
 
     def path(self) -> Path:
         """Where this run's line goes."""
-        return run_log_path(self.out_dir.parent if self.out_dir is not None else paths.PROCESSED_ROOT)
+        if self.out_dir is not None:
+            return run_log_path(self.out_dir.parent)
+        return run_log_path(self.out_parent if self.out_parent is not None else paths.PROCESSED_ROOT)
 
     def finish(self, result: T, plan: AnalysisPlan | None, outcomes: list[StepOutcome] | None = None) -> T | State:
         """Append the line for ``result`` (a step's outcome, a list of them, a Failed state, or an exception).

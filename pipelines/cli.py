@@ -69,6 +69,13 @@ InputFormatOption = Annotated[
 ProcessedOption = Annotated[
     Path, typer.Option("--processed", help="An output folder written by `pacer ingest` (or `pacer run`).")
 ]
+ForceOption = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace an output folder that holds the outputs of another export or another data cut (refused without it).",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the output folder (for scripts).")]
 DaskAddressOption = Annotated[
     str | None,
@@ -181,6 +188,21 @@ def run_parameters(
     }
 
 
+def check_overwrite(parameters: dict[str, Any], force: bool) -> None:
+    """Refuse, before any server starts, an output folder holding another export's or cut's outputs (unless ``force``)."""
+    from analysis.export.errors import ExportError
+    from pipelines.ingest import ingest_target, overwrite_refusal
+
+    export, data_cut, time_zone = parameters["export"], parameters["data_cut"], parameters["time_zone"]
+    try:
+        target = ingest_target(export, data_cut, parameters["out_dir"], time_zone)
+        refusal = overwrite_refusal(target, export, data_cut, time_zone)
+    except ExportError as exc:
+        fail(str(exc))
+    if refusal is not None and not force:
+        fail(refusal)
+
+
 def check_input_format(export: Path | None, input_format: str, option: str = "--export") -> None:
     """`--format` must name the kind of folder `--export` is (an SDTM folder is recognised by its DM domain)."""
     from analysis.export.sdtm import is_sdtm_folder
@@ -282,6 +304,7 @@ def run(
             help="After the report, also write the ADaM datasets in this format (xpt, dataset-json, csv; repeat for several), define.xml and the cards ARD into <out>/adam/.",
         ),
     ] = None,
+    force: ForceOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Run the whole pipeline (ingest → derive → analyze → report) on an export, and print where the outputs are.
@@ -298,6 +321,7 @@ def run(
         check_input_format(historical_export, input_format, "--historical-export")
     formats = export_formats(export_format) if export_format else ()
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
+    check_overwrite(parameters, force)
     report_outcomes(
         run_user_step(
             on_dask_cluster(run_flow, dask_address),
@@ -306,6 +330,7 @@ def run(
             historical_export=historical_export,
             partitions=partitions_on(dask_address, partitions),
             export_formats=formats,
+            force=force,
         ),
         quiet,
     )
@@ -319,15 +344,16 @@ def ingest(
     timezone: TimezoneOption = None,
     settings: SettingsOption = None,
     input_format: InputFormatOption = "csv",
+    force: ForceOption = False,
     quiet: QuietOption = False,
 ) -> None:
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
     from pipelines.ingest import ingest_flow
 
     check_input_format(export, input_format)
-    report_outcomes(
-        [run_user_step(ingest_flow, quiet, **run_parameters(export, data_cut, out, timezone, settings))], quiet
-    )
+    parameters = run_parameters(export, data_cut, out, timezone, settings)
+    check_overwrite(parameters, force)
+    report_outcomes([run_user_step(ingest_flow, quiet, **parameters, force=force)], quiet)
 
 
 @app.command()
@@ -366,7 +392,8 @@ def analyze(processed: ProcessedOption, settings: SettingsOption = None, quiet: 
     from pipelines.analyze import analyze_flow
 
     report_outcomes(
-        [run_user_step(analyze_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet
+        [run_user_step(analyze_flow, quiet, processed=existing_folder(processed, "derive"), plan=load_plan(settings))],
+        quiet,
     )
 
 
@@ -376,7 +403,8 @@ def report(processed: ProcessedOption, settings: SettingsOption = None, quiet: Q
     from pipelines.report import report_flow
 
     report_outcomes(
-        [run_user_step(report_flow, quiet, processed=existing_folder(processed), plan=load_plan(settings))], quiet
+        [run_user_step(report_flow, quiet, processed=existing_folder(processed, "analyze"), plan=load_plan(settings))],
+        quiet,
     )
 
 
@@ -408,17 +436,37 @@ def export_cdisc(
     from pipelines.export_step import export_flow
 
     formats = export_formats(data_format)
-    folder = existing_folder(processed)
-    if not (folder / "ard.parquet").is_file():
-        fail(f"--processed {processed}: no ard.parquet there; run `pacer derive` and `pacer analyze` first")
+    folder = existing_folder(processed, "analyze")
     report_outcomes([run_user_step(export_flow, quiet, processed=folder, formats=formats)], quiet)
 
 
-def existing_folder(path: Path) -> Path:
-    """`--processed` must be a folder with the ingest's tables."""
+STEP_ORDER = ("ingest", "derive", "analyze")
+"""The steps whose outputs a later command reads, in the order they run."""
+
+
+def existing_folder(path: Path, after: str = "ingest") -> Path:
+    """`--processed` must be a folder where ``after`` and every step before it have run (its manifest records them).
+
+    Checked before any server starts; the message names the command to run next, e.g. ``run `pacer analyze
+    --processed DIR` first``.
+    """
+    import json
+
     check_paths([], [path])
-    if not (path / "participants.parquet").is_file():
-        fail(f"--processed {path}: no participants.parquet there; run `pacer ingest` first")
+    if not path.is_dir():
+        fail(f"--processed {path}: no such folder; run `pacer run --out {path}` first")
+    try:
+        recorded = json.loads((path / "manifest.json").read_text(encoding="utf-8")).get("steps", {})
+    except (OSError, ValueError, AttributeError):
+        recorded = {}
+    for step in STEP_ORDER[: STEP_ORDER.index(after) + 1]:
+        files = recorded.get(step, {}).get("files", []) if isinstance(recorded.get(step), dict) else []
+        if step not in recorded or not all((path / name).is_file() for name in files):
+            if step == "ingest":
+                fail(
+                    f"--processed {path}: the ingest has not run there (no manifest.json with its tables); run `pacer ingest --out {path}` (or `pacer run --out {path}`) first"
+                )
+            fail(f"--processed {path}: the {step} step has not run there; run `pacer {step} --processed {path}` first")
     return path
 
 
@@ -429,7 +477,13 @@ def serve(
     ] = "interim",
     cron: Annotated[str, typer.Option("--cron", help="Schedule, cron syntax. Default: Mondays 06:00.")] = "0 6 * * 1",
     export: ExportOption = None,
-    out: OutOption = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="The folder of the runs: each scheduled run writes <out>/<data-cut>/ and the run log <out>/runs.jsonl. Default: data/processed.",
+        ),
+    ] = None,
     settings: SettingsOption = None,
 ) -> None:
     """Deploy the pipeline on a running Prefect server (PREFECT_API_URL) with a schedule, and run what it schedules.
@@ -446,7 +500,8 @@ def serve(
         fail(
             "PREFECT_API_URL is not set: start a server (`prefect server start`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
-    run_parameters(export, None, out, None, settings)
+    run_parameters(export, None, None, None, settings)
+    check_paths([], [out])
     serve_pipeline(name, cron, export or DEMO_EXPORT, out, settings)
 
 
@@ -645,7 +700,7 @@ def bootstrap(
     check_dask_address(dask_address)
     table = run_user_step(
         run_bootstrap,
-        processed=existing_folder(processed),
+        processed=existing_folder(processed, "derive"),
         historical=historical,
         plan=load_plan(settings),
         replicates=replicates,
@@ -680,7 +735,7 @@ def notebooks(
     from pipelines.notebooks import NOTEBOOKS, NOTEBOOKS_DIR, NotebookError, execute_notebook, notebook_source
 
     if processed is not None:
-        existing_folder(processed)
+        existing_folder(processed, "analyze")
     try:
         processed = processed or processed_folder()
     except FileNotFoundError as exc:

@@ -10,6 +10,6 @@ DEMO_EXPORT = PROJECT_ROOT / "data" / "raw" / "demo"
 PROCESSED_ROOT = PROJECT_ROOT / "data" / "processed"
 
 
-def default_out_dir(data_cut: date) -> Path:
-    """outputs.md: by default ``data/processed/<data-cut>/``."""
-    return PROCESSED_ROOT / data_cut.isoformat()
+def default_out_dir(data_cut: date, parent: Path | None = None) -> Path:
+    """outputs.md: by default ``data/processed/<data-cut>/``; ``<parent>/<data-cut>/`` when a parent is given (`pacer serve --out`)."""
+    return (PROCESSED_ROOT if parent is None else Path(parent)) / data_cut.isoformat()

@@ -18,7 +18,7 @@ from pipelines.artifacts import run_summary_artifact_task
 from pipelines.audit import RunLog
 from pipelines.derive import derive_task
 from pipelines.export_step import export_task
-from pipelines.ingest import ingest_target, ingest_task
+from pipelines.ingest import ingest_target, ingest_task, overwrite_refusal
 from pipelines.outcome import pass_on
 from pipelines.report import report_task
 from pipelines.step_runner import in_one_commit
@@ -36,6 +36,8 @@ def run_flow(
     plan: AnalysisPlan | None = None,
     partitions: int | None = None,
     export_formats: tuple[str, ...] = (),
+    force: bool = False,
+    out_parent: Path | None = None,
 ) -> list[StepOutcome]:
     """Ingest an export bundle, then every later step on what it wrote; return each step's outcome.
 
@@ -64,10 +66,17 @@ def run_flow(
     export_formats
         With formats (``xpt``, ``dataset-json``, ``csv``), the export step writes the ADaM datasets,
         define.xml and the cards ARD into ``<out_dir>/adam/`` after the report.
+    force
+        Replace an output folder that holds another export's or another cut's outputs
+        (:func:`pipelines.ingest.overwrite_refusal`); the run then starts from an empty folder.
+        Without it such a run is refused in one line.
+    out_parent
+        Without ``out_dir``: the folder of the runs, each into ``<out_parent>/<data-cut>/`` (what
+        ``pacer serve --out`` gives every scheduled run); default ``data/processed``.
 
     The run is built in a staging copy of its output folder and switched in whole at its end
     (:func:`pipelines.step_runner.in_one_commit`): the folder holds the previous run or this one,
-    never a mix. The run log (``runs.jsonl`` beside the output folder) gets a ``started`` line
+    never a mix. The run log (``runs.jsonl`` beside the output folder, in the folder of the runs) gets a ``started`` line
     before any work and an ``ended`` line after, whatever the result.
     """
     log = RunLog(
@@ -81,9 +90,12 @@ def run_flow(
             "historical_export": historical_export,
             "partitions": partitions,
             "export_formats": export_formats,
+            "force": force,
+            "out_parent": out_parent,
         },
         out_dir,
         export,
+        out_parent,
     )
     outcomes: list[StepOutcome] = []
     if plan is None:
@@ -95,14 +107,18 @@ def run_flow(
 
     def work() -> list[StepOutcome] | State:
         try:
-            target = ingest_target(export, data_cut, out_dir, time_zone)
+            target = ingest_target(export, data_cut, out_dir, time_zone, out_parent)
+            refusal = overwrite_refusal(target, export, data_cut, time_zone)
         except ExportError as exc:
             return Failed(message=str(exc))
+        if refusal is not None and not force:
+            return Failed(message=refusal)
         result = in_one_commit(
             target,
             lambda folder: chain_steps(
                 export, data_cut, folder, time_zone, historical_export, plan, outcomes, partitions, export_formats
             ),
+            fresh=refusal is not None,
         )
         if not isinstance(result, State):  # the run's Markdown summary in the Prefect UI; never fails the run
             run_summary_artifact_task(result[0].out_dir, plan, return_state=True)

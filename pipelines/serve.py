@@ -16,21 +16,25 @@ from pipelines.run import run_flow
 WEEKLY_MONDAY_0600 = "0 6 * * 1"
 
 
-def deployment_parameters(export: Path, out_dir: Path | None, settings: Path | None) -> dict[str, str | None]:
-    """The deployment's default parameters, as the Prefect UI shows them (absolute paths)."""
+def deployment_parameters(export: Path, out_parent: Path | None, settings: Path | None) -> dict[str, str | None]:
+    """The deployment's default parameters, as the Prefect UI shows them (absolute paths).
+
+    ``out_parent`` is the folder of the runs: each scheduled run writes ``<out_parent>/<data-cut>/``
+    (a new folder each week, never the previous week's), the run log ``<out_parent>/runs.jsonl``.
+    """
     return {
         "export": str(export.resolve()),
-        "out_dir": None if out_dir is None else str(out_dir.resolve()),
+        "out_parent": None if out_parent is None else str(out_parent.resolve()),
         "settings": None if settings is None else str(settings.resolve()),
     }
 
 
-def serve_pipeline(name: str, cron: str, export: Path, out_dir: Path | None, settings: Path | None) -> None:
+def serve_pipeline(name: str, cron: str, export: Path, out_parent: Path | None, settings: Path | None) -> None:
     """Register and serve the ``pacer-run`` deployment; blocks until interrupted."""
     run_flow.serve(
         name=name,
         cron=cron,
-        parameters=deployment_parameters(export, out_dir, settings),
+        parameters=deployment_parameters(export, out_parent, settings),
         tags=["pacer"],
         description="PACER interim analysis: ingest → derive → analyze on the given export and data cut.",
         print_starting_message=True,

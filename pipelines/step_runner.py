@@ -110,17 +110,18 @@ def step_key(out_dir: Path, step: str) -> str | None:
     return read_manifest(out_dir)["steps"].get(step, {}).get("key")
 
 
-def in_one_commit(out_dir: Path, work: Callable[[Path], Any]) -> Any:
+def in_one_commit(out_dir: Path, work: Callable[[Path], Any], fresh: bool = False) -> Any:
     """Run ``work`` on a staging copy of ``out_dir`` and switch it in whole when it ends well (:class:`RunCommit`).
 
     ``work`` gets the staging folder and returns a step's outcome, a list of them, or a Failed
     state (a user error: nothing is switched in). Outcomes come back with the output folder's
     paths, and a failure's message names the output folder, not the staging folder. The run holds
-    the locks of its folders until it ends.
+    the locks of its folders until it ends. ``fresh``: the staging folder starts empty (a forced run
+    replacing another export's or cut's outputs keeps none of them).
     """
     with hold_output_locks():
         try:
-            with RunCommit(out_dir) as run:
+            with RunCommit(out_dir, fresh=fresh) as run:
                 result = work(run.folder)
                 if isinstance(result, State) and result.is_failed():
                     return Failed(message=run.public(result.message or ""))

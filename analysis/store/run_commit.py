@@ -82,7 +82,8 @@ class RunCommit:
 
     Entering locks ``out_dir`` (created when missing), removes what killed runs left beside it
     (:meth:`recover`), and makes the staging folder. Leaving without :meth:`commit` (an error, an
-    interrupt) removes the staging folder: the output folder is as it was.
+    interrupt) removes the staging folder: the output folder is as it was. ``fresh``: the staging
+    folder starts empty instead (a forced run replacing another export's or cut's outputs).
 
     Raises
     ------
@@ -91,8 +92,9 @@ class RunCommit:
         would replace them), and for disk-full or permission errors while staging.
     """
 
-    def __init__(self, out_dir: Path) -> None:
+    def __init__(self, out_dir: Path, fresh: bool = False) -> None:
         self.out_dir = Path(os.path.abspath(out_dir))
+        self.fresh = fresh
         self.folder = self.out_dir.parent / f"{RUN_STAGING_PREFIX}{os.getpid()}-{self.out_dir.name}"
         self._stack = ExitStack()
         self.committed = False
@@ -105,7 +107,8 @@ class RunCommit:
             self._stack.callback(shutil.rmtree, self.folder, ignore_errors=True)
             self.folder.mkdir()
             os.chmod(self.folder, self.out_dir.stat().st_mode & 0o7777 if self._has_content() else output_dir_mode())
-            _link_tree(self.out_dir, self.folder)
+            if not self.fresh:
+                _link_tree(self.out_dir, self.folder)
         except BaseException as exc:
             self._stack.close()
             if is_user_os_error(exc):

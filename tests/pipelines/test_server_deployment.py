@@ -110,5 +110,5 @@ def test_deploy_trigger_and_complete_on_a_real_server(prefect_server: dict[str, 
     finally:
         stop(serve)
         log.close()
-    assert len(pd.read_parquet(out / "ard.parquet")) > 0
-    assert len(pd.read_parquet(out / "participants.parquet")) == 45
+    assert len(pd.read_parquet(out / "2026-11-01" / "ard.parquet")) > 0
+    assert len(pd.read_parquet(out / "2026-11-01" / "participants.parquet")) == 45

@@ -60,7 +60,7 @@ def pacer_run(
     mark = uuid.uuid4().hex
     finished = subprocess.run(
         [sys.executable, "-m", "tests.reliability.worker", "cli", str(out), *options, "--", "run"]
-        + ["--export", str(export), "--out", str(out), "--quiet"],
+        + ["--export", str(export), "--out", str(out), "--quiet", "--force"],
         cwd=REPO,
         text=True,
         capture_output=True,
