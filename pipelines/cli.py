@@ -108,9 +108,9 @@ def check_paths(inputs: list[Path | None], outputs: list[Path | None]) -> None:
     import os
     import stat
 
-    from analysis.export.bundle import input_path_problem, os_error_line
-
     for path in filter(None, inputs):
+        from analysis.export.bundle import input_path_problem
+
         problem = input_path_problem(path)
         if problem is not None:
             fail(problem)
@@ -120,6 +120,8 @@ def check_paths(inputs: list[Path | None], outputs: list[Path | None]) -> None:
         except FileNotFoundError:
             continue
         except OSError as exc:
+            from analysis.export.bundle import os_error_line
+
             fail(os_error_line(path, exc).replace("cannot be read", "cannot be the output folder", 1))
         if not stat.S_ISDIR(mode):
             fail(f"{path}: not a folder; it cannot be the output folder")
@@ -127,9 +129,11 @@ def check_paths(inputs: list[Path | None], outputs: list[Path | None]) -> None:
 
 def check_dask_address(address: str | None) -> None:
     """`--dask-address` must look like a scheduler address; a user error otherwise."""
+    if address is None:
+        return
     from pipelines.dask_runner import is_dask_address
 
-    if address is not None and not is_dask_address(address):
+    if not is_dask_address(address):
         fail(f"--dask-address '{address}' is not a Dask scheduler address such as tcp://host:8786")
 
 
@@ -191,7 +195,7 @@ def run_parameters(
 def check_overwrite(parameters: dict[str, Any], force: bool) -> None:
     """Refuse, before any server starts, an output folder holding another export's or cut's outputs (unless ``force``)."""
     from analysis.export.errors import ExportError
-    from pipelines.ingest import ingest_target, overwrite_refusal
+    from pipelines.out_folder import ingest_target, overwrite_refusal
 
     export, data_cut, time_zone = parameters["export"], parameters["data_cut"], parameters["time_zone"]
     try:
@@ -205,14 +209,16 @@ def check_overwrite(parameters: dict[str, Any], force: bool) -> None:
 
 def check_input_format(export: Path | None, input_format: str, option: str = "--export") -> None:
     """`--format` must name the kind of folder `--export` is (an SDTM folder is recognised by its DM domain)."""
-    from analysis.export.sdtm import is_sdtm_folder
-
     if input_format not in ("csv", "sdtm"):
         fail(f"--format {input_format}: not one of csv, sdtm")
     if export is None:
         if input_format == "sdtm":
             fail(f"--format sdtm needs {option} DIR (a folder with dm.xpt or dm.json)")
         return
+    if not export.exists():
+        return  # a missing export is reported with the other parameters (run_parameters)
+    from analysis.export.sdtm import is_sdtm_folder
+
     if input_format == "sdtm" and not is_sdtm_folder(export):
         fail(f"{option} {export}: no dm.xpt or dm.json there (and no participants.csv): not an SDTM export")
     if input_format == "csv" and is_sdtm_folder(export):
@@ -311,10 +317,6 @@ def run(
 
     A second run on the same export, cut, settings and code reuses the results and says so. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
     """
-    from pipelines.dask_runner import on_dask_cluster
-    from pipelines.derive import partitions_on
-    from pipelines.run import run_flow
-
     check_dask_address(dask_address)
     check_input_format(export, input_format)
     if historical_export is not None:
@@ -322,6 +324,10 @@ def run(
     formats = export_formats(export_format) if export_format else ()
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
     check_overwrite(parameters, force)
+    from pipelines.dask_runner import on_dask_cluster  # Prefect loads only once the parameters are good
+    from pipelines.derive import partitions_on
+    from pipelines.run import run_flow
+
     report_outcomes(
         run_user_step(
             on_dask_cluster(run_flow, dask_address),
@@ -348,11 +354,11 @@ def ingest(
     quiet: QuietOption = False,
 ) -> None:
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
-    from pipelines.ingest import ingest_flow
-
     check_input_format(export, input_format)
     parameters = run_parameters(export, data_cut, out, timezone, settings)
     check_overwrite(parameters, force)
+    from pipelines.ingest import ingest_flow  # Prefect loads only once the parameters are good
+
     report_outcomes([run_user_step(ingest_flow, quiet, **parameters, force=force)], quiet)
 
 
@@ -368,16 +374,17 @@ def derive(
 
     With --dask-address the participants are derived in groups on that Dask cluster; the tables are the same.
     """
-    from pipelines.derive import run_derive_flow
-
     check_dask_address(dask_address)
+    folder, plan = existing_folder(processed), load_plan(settings)
+    from pipelines.derive import run_derive_flow  # Prefect loads only once the parameters are good
+
     report_outcomes(
         [
             run_user_step(
                 run_derive_flow,
                 quiet,
-                processed=existing_folder(processed),
-                plan=load_plan(settings),
+                processed=folder,
+                plan=plan,
                 dask_address=dask_address,
                 partitions=partitions,
             )
@@ -389,23 +396,19 @@ def derive(
 @app.command()
 def analyze(processed: ProcessedOption, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
     """Compute every analysis result (rates, historical comparisons, survival) into ard.parquet."""
-    from pipelines.analyze import analyze_flow
+    folder, plan = existing_folder(processed, "derive"), load_plan(settings)
+    from pipelines.analyze import analyze_flow  # Prefect loads only once the parameters are good
 
-    report_outcomes(
-        [run_user_step(analyze_flow, quiet, processed=existing_folder(processed, "derive"), plan=load_plan(settings))],
-        quiet,
-    )
+    report_outcomes([run_user_step(analyze_flow, quiet, processed=folder, plan=plan)], quiet)
 
 
 @app.command()
 def report(processed: ProcessedOption, settings: SettingsOption = None, quiet: QuietOption = False) -> None:
     """Render the DSMB open and closed reports (HTML and PDF) into <processed>/report/."""
-    from pipelines.report import report_flow
+    folder, plan = existing_folder(processed, "analyze"), load_plan(settings)
+    from pipelines.report import report_flow  # Prefect loads only once the parameters are good
 
-    report_outcomes(
-        [run_user_step(report_flow, quiet, processed=existing_folder(processed, "analyze"), plan=load_plan(settings))],
-        quiet,
-    )
+    report_outcomes([run_user_step(report_flow, quiet, processed=folder, plan=plan)], quiet)
 
 
 ExportFormatOption = Annotated[
@@ -433,10 +436,10 @@ def export_cdisc(
     processed: ProcessedOption, data_format: ExportFormatOption = None, quiet: QuietOption = False
 ) -> None:
     """Write the ADaM datasets (ADSL, ADTTE, ADAE, ADCRS), define.xml and the cards ARD into <processed>/adam/."""
-    from pipelines.export_step import export_flow
-
     formats = export_formats(data_format)
     folder = existing_folder(processed, "analyze")
+    from pipelines.export_step import export_flow  # Prefect loads only once the parameters are good
+
     report_outcomes([run_user_step(export_flow, quiet, processed=folder, formats=formats)], quiet)
 
 

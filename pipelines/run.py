@@ -18,7 +18,8 @@ from pipelines.artifacts import run_summary_artifact_task
 from pipelines.audit import RunLog
 from pipelines.derive import derive_task
 from pipelines.export_step import export_task
-from pipelines.ingest import ingest_target, ingest_task, overwrite_refusal
+from pipelines.ingest import ingest_task
+from pipelines.out_folder import ingest_target, overwrite_refusal
 from pipelines.outcome import pass_on
 from pipelines.report import report_task
 from pipelines.step_runner import in_one_commit
