@@ -730,12 +730,12 @@ def notebooks(
         ),
     ] = None,
 ) -> None:
-    """Execute the exploratory notebooks on an output folder and write notebooks/<name>.ipynb with their outputs.
+    """Execute the exploratory notebooks on an output folder and write <processed>/notebooks/<name>.ipynb with their outputs.
 
-    The .ipynb files are not committed (they can show participant-level data); the source is notebooks/<name>.py (Jupytext percent format), which also opens directly in VS Code or PyCharm.
+    The executed notebooks can show participant-level data, so they land beside the outputs they read, at the outputs' permissions (0640), never in the source tree; the source is notebooks/<name>.py (Jupytext percent format), which also opens directly in VS Code or PyCharm.
     """
     from analysis.explore import processed_folder
-    from pipelines.notebooks import NOTEBOOKS, NOTEBOOKS_DIR, NotebookError, execute_notebook, notebook_source
+    from pipelines.notebooks import NOTEBOOKS, NotebookError, execute_notebook, executed_path, notebook_source
 
     if processed is not None:
         existing_folder(processed, "analyze")
@@ -749,7 +749,7 @@ def notebooks(
             source = notebook_source(name)
         except FileNotFoundError as exc:
             fail(str(exc))
-        output = NOTEBOOKS_DIR / f"{source.stem}.ipynb"
+        output = executed_path(processed, source.stem)
         try:
             execute_notebook(source, processed=processed, output=output)
         except NotebookError as exc:

@@ -20,6 +20,7 @@ from pathlib import Path
 from pipelines.paths import PROJECT_ROOT
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+"""The notebooks' sources (``<name>.py``); the executed ``.ipynb`` go beside the outputs (:func:`executed_path`)."""
 NOTEBOOKS = ("crs_timeline_explorer", "survival_explorer", "comparison_sensitivity")
 KERNEL_NAME = "pacer-python"
 
@@ -79,7 +80,6 @@ def execute_notebook(
         when a cell raises (the executed notebook, with the traceback, is still written to ``output``).
     """
     import jupytext
-    import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import AsyncKernelManager
     from nbclient import NotebookClient
@@ -109,6 +109,28 @@ def execute_notebook(
             raise NotebookError(f"{source.name}: {exc.ename}: {exc.evalue}") from exc
         finally:
             if output is not None:
-                Path(output).parent.mkdir(parents=True, exist_ok=True)
-                nbformat.write(notebook, str(output))
+                write_executed(notebook, Path(output))
     return notebook
+
+
+def executed_path(processed: Path, name: str) -> Path:
+    """Where ``pacer notebooks`` writes an executed notebook: beside the outputs it read, ``<processed>/notebooks/<name>.ipynb``.
+
+    Its outputs can show participant-level data, so it belongs with the tables it shows, not in
+    the source tree.
+    """
+    return Path(processed) / "notebooks" / f"{Path(name).stem}.ipynb"
+
+
+def write_executed(notebook, output: Path) -> None:
+    """Write the executed notebook to ``output`` at the outputs' modes (files 0640, a new folder 0750; ``PACER_OUTPUT_MODE``,
+    ``PACER_DIR_MODE``), through a temporary file renamed into place: a reader sees the previous notebook or this one."""
+    import nbformat
+
+    from analysis.store.permissions import ensure_output_dir, output_file_mode
+
+    ensure_output_dir(output.parent)
+    partial = output.with_name(f".{output.name}.tmp")
+    nbformat.write(notebook, str(partial))
+    os.chmod(partial, output_file_mode())
+    os.replace(partial, output)

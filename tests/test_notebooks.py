@@ -86,3 +86,25 @@ def test_pacer_notebooks_without_any_run_is_a_user_error(tmp_path: Path, monkeyp
     result = CliRunner().invoke(app, ["notebooks"])
     assert result.exit_code == 2
     assert "run `pacer run`" in result.output
+
+
+def test_pacer_notebooks_writes_beside_the_outputs_at_their_mode(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from pipelines.cli import app
+
+    monkeypatch.delenv("PACER_OUTPUT_MODE", raising=False)
+    monkeypatch.delenv("PACER_DIR_MODE", raising=False)
+    in_source_tree = NOTEBOOKS_DIR / "survival_explorer.ipynb"
+    before = in_source_tree.stat().st_mtime_ns if in_source_tree.exists() else None
+    result = CliRunner().invoke(app, ["notebooks", "survival_explorer", "--processed", str(demo)])
+    assert result.exit_code == 0, result.output
+    written = demo / "notebooks" / "survival_explorer.ipynb"
+    assert f"survival_explorer: written to {written}" in result.output
+    assert written.stat().st_mode & 0o777 == 0o640
+    assert (demo / "notebooks").stat().st_mode & 0o777 == 0o750
+    assert not list((demo / "notebooks").glob(".*.tmp"))
+    after = in_source_tree.stat().st_mtime_ns if in_source_tree.exists() else None
+    assert after == before, "the executed notebook landed in the source tree"
