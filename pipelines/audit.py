@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -136,9 +137,28 @@ class RunLog:
         failed = self.start()
         if failed is not None:
             return failed
+        entry = (self, plan, outcomes)
+        ACTIVE_RUN_LOGS.append(entry)
         try:
             result = work()
         except BaseException as exc:
+            ACTIVE_RUN_LOGS.remove(entry)
             self.finish(exc, plan, outcomes)
             raise
+        ACTIVE_RUN_LOGS.remove(entry)
         return self.finish(result, plan, outcomes)
+
+
+ACTIVE_RUN_LOGS: list[tuple[RunLog, AnalysisPlan | None, list[StepOutcome] | None]] = []
+"""The runs of this process between their ``started`` and ``ended`` lines (for :func:`end_interrupted_runs`)."""
+
+
+def end_interrupted_runs(signal_name: str, public_path: Callable[[Path], Path] = lambda path: path) -> None:
+    """Append the ``interrupted`` line of every run this process has started and not ended (a signal stops it now).
+
+    ``public_path`` maps a step's staging folder to the output folder it stands for (the log names the latter).
+    """
+    while ACTIVE_RUN_LOGS:
+        log, plan, outcomes = ACTIVE_RUN_LOGS.pop()
+        finished = [replace(outcome, out_dir=public_path(outcome.out_dir)) for outcome in outcomes or []]
+        log.finish(KeyboardInterrupt(signal_name), plan, finished)

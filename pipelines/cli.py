@@ -231,12 +231,17 @@ def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
     Checks first that Prefect's local server can start (:func:`pipelines.prefect_server.prefect_start_problem`)
     and makes it stop with this process (:func:`pipelines.prefect_server.guard_temporary_server`).
     """
+    import threading
+
+    from pipelines.interrupt import stop_on_signals
     from pipelines.outcome import USER_ERRORS, quiet_prefect_run_loggers, state_exception
     from pipelines.prefect_server import guard_temporary_server, prefect_start_problem
 
     problem = prefect_start_problem()
     if problem is not None:
         fail(problem)
+    if threading.current_thread() is threading.main_thread():
+        stop_on_signals()
     guard_temporary_server()
     quiet_prefect_run_loggers()
     show_progress(quiet)
@@ -758,13 +763,11 @@ def notebooks(
 
 
 def main() -> None:
-    """Entry point for `pacer` and `python -m pipelines.cli`: SIGTERM ends a run as Ctrl-C does; a defect outside the steps exits 1."""
-    import signal
+    """Entry point for `pacer` and `python -m pipelines.cli`: a defect outside the steps exits 1.
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    signal.signal(signal.SIGTERM, interrupt)
+    SIGINT (Ctrl-C) and SIGTERM: before a flow starts, Python's default (Ctrl-C ends the command);
+    during a flow, :func:`pipelines.interrupt.stop_now` (one line, exit code 130 or 143).
+    """
     try:
         app(prog_name="pacer")
     except Exception as exc:  # click has handled user errors, --help and Ctrl-C: what is left is a defect

@@ -30,6 +30,7 @@ from analysis.store import (
     step_is_current,
 )
 from analysis.store.run_commit import RunCommit
+from pipelines.interrupt import ACTIVE_COMMITS
 from pipelines.steps import StepOutcome
 
 
@@ -122,11 +123,15 @@ def in_one_commit(out_dir: Path, work: Callable[[Path], Any], fresh: bool = Fals
     with hold_output_locks():
         try:
             with RunCommit(out_dir, fresh=fresh) as run:
-                result = work(run.folder)
-                if isinstance(result, State) and result.is_failed():
-                    return Failed(message=run.public(result.message or ""))
-                run.commit()
-                return public_outcomes(result, run)
+                ACTIVE_COMMITS.append(run)  # a signal removes its staging folder and exits (pipelines.interrupt)
+                try:
+                    result = work(run.folder)
+                    if isinstance(result, State) and result.is_failed():
+                        return Failed(message=run.public(result.message or ""))
+                    run.commit()
+                    return public_outcomes(result, run)
+                finally:
+                    ACTIVE_COMMITS.remove(run)
         except OutputError as exc:
             return Failed(message=str(exc))
 
