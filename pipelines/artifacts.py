@@ -1,8 +1,9 @@
-"""The Prefect artifact of each `pacer run`: a Markdown summary with aggregate numbers and the report links.
+"""The Prefect artifact of each `pacer run`: a Markdown summary with open-session counts and the open report links.
 
-The summary is built by :func:`analysis.report.run_summary.build_run_summary` (counts, the
-severe-CRS rate with its CI, the stopping-rule status lines, the report paths; never a participant
-row) and published with ``prefect.artifacts.create_markdown_artifact`` under the key
+The Prefect UI has no login: the summary, built by
+:func:`analysis.report.run_summary.build_run_summary`, carries open-report content only (the
+analysis sets' sizes, the open reports' paths; no outcome rate, comparison or stopping-rule
+status, never a participant row) and is published with ``prefect.artifacts.create_markdown_artifact`` under the key
 :data:`RUN_SUMMARY_KEY`, so the Prefect UI shows the latest summary and its history.
 """
 
@@ -28,6 +29,6 @@ def run_summary_artifact_task(processed: Path, plan: AnalysisPlan) -> str:
     create_markdown_artifact(
         markdown=markdown,
         key=RUN_SUMMARY_KEY,
-        description="PACER run summary: analysis sets, severe CRS, stopping rules, reports",
+        description="PACER run summary (open session): analysis sets, open reports",
     )
     return markdown

@@ -506,11 +506,34 @@ def serve(
 
     if not os.environ.get("PREFECT_API_URL"):
         fail(
-            "PREFECT_API_URL is not set: start a server (`prefect server start`) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
+            "PREFECT_API_URL is not set: start a server (`pacer server`, Prefect with its telemetry off) and export PREFECT_API_URL=http://127.0.0.1:4200/api"
         )
     run_parameters(export, None, None, None, settings)
     check_paths([], [out])
     serve_pipeline(name, cron, export or DEMO_EXPORT, out, settings)
+
+
+@app.command()
+def server(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on. Default: this machine only.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port of the API and UI.")] = 4200,
+) -> None:
+    """Start a Prefect server for `pacer serve`, offline: DO_NOT_TRACK=1 and PREFECT_SERVER_ANALYTICS_ENABLED=false.
+
+    The same as `prefect server start` with its telemetry off (a plain `prefect server start` sends
+    analytics unless those are set). Stop with Ctrl-C.
+    """
+    import os
+
+    from pipelines.prefect_server import offline_server_command
+
+    argv, environ = offline_server_command(dict(os.environ), host, port)
+    typer.echo(
+        f"starting the Prefect server offline on http://{host}:{port} (export PREFECT_API_URL=http://{host}:{port}/api)"
+    )
+    os.execve(argv[0], argv, environ)
 
 
 @settings_app.command("show")

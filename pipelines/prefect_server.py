@@ -95,3 +95,29 @@ def guard_temporary_server() -> None:
     from prefect.server.api.server import SubprocessASGIServer
 
     SubprocessASGIServer._run_uvicorn_command = _guarded_uvicorn_command
+
+
+SERVER_TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+"""What `pacer server` always sets: Prefect's server makes no outbound analytics connection (whatever the shell says)."""
+
+
+def offline_server_command(environ: dict[str, str], host: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """The ``prefect server start`` command of `pacer server` and its environment, telemetry off.
+
+    Parameters
+    ----------
+    environ
+        The caller's environment; :data:`SERVER_TELEMETRY_OFF` overrides it.
+    host, port
+        Where the server listens (default 127.0.0.1:4200: this machine only).
+
+    Returns
+    -------
+    tuple[list[str], dict[str, str]]
+        The argument vector (this environment's ``prefect``) and the environment to run it with.
+    """
+    prefect = str(Path(sys.executable).with_name("prefect"))
+    return (
+        [prefect, "server", "start", "--host", host, "--port", str(port)],
+        {**environ, **SERVER_TELEMETRY_OFF},
+    )

@@ -1,28 +1,25 @@
-"""The run summary in Markdown (the Prefect artifact of each `pacer run`): aggregate numbers only.
+"""The run summary in Markdown (the Prefect artifact of each `pacer run`): open-report content only.
 
-What it holds: the data cut, the analysis sets' sizes (enrolled, infused, CRS-evaluable), the
-severe-CRS rate with its exact 95 % CI as ``ard.parquet`` holds it, the status line of every
-safety stopping rule (the ARD's ``stopping_status`` rows, worded as the DSMB report words them)
-and where the reports are. It never holds a participant identifier, a participant row or
-free text: every number is a count or an ARD statistic.
+The Prefect UI has no login, so the summary holds only what the DSMB's open session may see:
+the data cut, the analysis sets' sizes (enrolled, infused, CRS-evaluable, as the open report's
+disposition counts them) and where the open reports are. No outcome rate, no comparison with a
+historical cohort and no stopping-rule status: those are closed-session results, in the closed
+report only. It never holds a participant identifier, a participant row or free text.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from analysis.report import fmt, summaries
+from analysis.report import summaries
 from analysis.report.inputs import load_inputs
-from analysis.report.sections import context
-from analysis.report.sections_stopping import status_lines
 from analysis.settings import AnalysisPlan
 
 REPORT_TITLES = {
     "dsmb_open_report.html": "DSMB open report (HTML)",
     "dsmb_open_report.pdf": "DSMB open report (PDF)",
-    "dsmb_report.html": "DSMB closed report (HTML)",
-    "dsmb_report.pdf": "DSMB closed report (PDF)",
 }
+"""The reports the summary links: the open session's only (the closed report is not named in the UI)."""
 
 
 def build_run_summary(processed: Path, plan: AnalysisPlan) -> str:
@@ -35,14 +32,12 @@ def build_run_summary(processed: Path, plan: AnalysisPlan) -> str:
     """
     processed = Path(processed).resolve()
     inputs = load_inputs(processed)
-    ctx = context(inputs, plan)
     adsl = inputs["adsl"]
-    severe = ctx.ard.rate("crs_rate", "all", "crs_grade3plus")
-    grade4 = ctx.ard.rate("crs_rate", "all", "crs_grade4plus")
     lines = [
         f"# PACER run summary — data cut {inputs.data_cut}",
         "",
-        "Aggregate numbers only (no participant rows).",
+        "Open-session content only: aggregate counts, no participant rows, no outcome rates, "
+        "comparisons or stopping-rule status (those are in the closed report).",
         "",
         "## Analysis sets",
         "",
@@ -52,16 +47,7 @@ def build_run_summary(processed: Path, plan: AnalysisPlan) -> str:
         f"| infused | {int(summaries.flag(adsl, 'infused').sum())} |",
         f"| CRS-evaluable | {int(summaries.flag(adsl, 'crs_evaluable').sum())} |",
         "",
-        "## Severe CRS (ASTCT grade ≥ 3), CRS-evaluable set",
-        "",
-        f"- grade ≥ 3: {fmt.rate(severe)}",
-        f"- grade ≥ 4: {fmt.rate(grade4)}",
-        "",
-        "## Safety stopping rules",
-        "",
-        *[f"- **{title}** — {text}" for title, text, _ in status_lines(ctx)],
-        "",
-        "## Reports",
+        "## Open reports",
         "",
         *report_lines(processed, inputs.manifest),
         "",
@@ -71,12 +57,16 @@ def build_run_summary(processed: Path, plan: AnalysisPlan) -> str:
 
 
 def report_lines(processed: Path, manifest: dict) -> list[str]:
-    """A link per report the manifest records and the folder holds; one line saying so when there is none."""
-    names = sorted(name.removeprefix("report/") for name in manifest.get("files", {}) if name.startswith("report/"))
+    """A link per open report the manifest records and the folder holds; one line saying so when there is none."""
+    names = sorted(
+        name.removeprefix("report/")
+        for name in manifest.get("files", {})
+        if name.startswith("report/") and name.removeprefix("report/") in REPORT_TITLES
+    )
     present = [name for name in names if (processed / "report" / name).is_file()]
     if not present:
         return ["- not rendered yet (`pacer report --processed DIR`)"]
-    return [f"- [{REPORT_TITLES.get(name, name)}]({(processed / 'report' / name).as_uri()})" for name in present]
+    return [f"- [{REPORT_TITLES[name]}]({(processed / 'report' / name).as_uri()})" for name in present]
 
 
 __all__ = ["build_run_summary"]

@@ -109,3 +109,14 @@ def test_a_later_step_names_the_command_to_run_first(demo_ingest: Path, tmp_path
     result = runner.invoke(app, ["analyze", "--processed", str(tmp_path)])
     assert result.exit_code == 2
     assert f"run `pacer ingest --out {tmp_path}` (or `pacer run --out {tmp_path}`) first" in result.stderr
+
+
+def test_pacer_server_starts_prefect_with_its_telemetry_off() -> None:
+    from pipelines.prefect_server import offline_server_command
+
+    argv, environ = offline_server_command(
+        {"PATH": "/usr/bin", "DO_NOT_TRACK": "0", "PREFECT_SERVER_ANALYTICS_ENABLED": "true"}, "127.0.0.1", 4200
+    )
+    assert argv[1:] == ["server", "start", "--host", "127.0.0.1", "--port", "4200"]
+    assert Path(argv[0]).name == "prefect" and Path(argv[0]).is_file()
+    assert environ == {"PATH": "/usr/bin", "DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

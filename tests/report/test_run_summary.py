@@ -19,21 +19,21 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_demo_processed(tmp_path_factory.mktemp("summary") / "out")
 
 
-def test_summary_holds_the_counts_the_severe_crs_rate_and_the_stopping_rules(demo: Path) -> None:
+def test_summary_holds_open_session_counts_and_no_closed_results(demo: Path) -> None:
     markdown = build_run_summary(demo, AnalysisPlan())
     adsl = pd.read_parquet(demo / "adsl.parquet")
-    ard = pd.read_parquet(demo / "ard.parquet")
-    severe = ard[(ard["analysis"] == "crs_rate") & (ard["group"] == "all") & (ard["variable"] == "crs_grade3plus")]
-    stat = dict(zip(severe["stat_name"], severe["stat_value"]))
     assert "data cut 2026-11-01" in markdown
     assert f"| enrolled | {len(adsl)} |" in markdown
     assert f"| infused | {int(adsl['infused'].sum())} |" in markdown
     assert f"| CRS-evaluable | {int(adsl['crs_evaluable'].sum())} |" in markdown
-    n, big_n, low, high = int(stat["n"]), int(stat["N"]), 100 * stat["ci_low"], 100 * stat["ci_high"]
-    assert f"grade ≥ 3: {n}/{big_n} (" in markdown and f"CI {low:.1f}–{high:.1f})" in markdown
-    assert re.search(r"\*\*Grade ≥ 4 CRS\*\* — (boundary not crossed|BOUNDARY CROSSED|not yet monitored)", markdown)
-    assert "**Treatment-related death** — " in markdown
     assert "not rendered yet" in markdown
+    ard = pd.read_parquet(demo / "ard.parquet")
+    severe = ard[(ard["analysis"] == "crs_rate") & (ard["group"] == "all") & (ard["variable"] == "crs_grade3plus")]
+    stat = dict(zip(severe["stat_name"], severe["stat_value"]))
+    assert f"{int(stat['n'])}/{int(stat['N'])}" not in markdown  # no outcome rate
+    closed_words = ("grade ≥ 3", "Grade ≥ 4 CRS", "boundary", "BOUNDARY", "stopping rule", "Treatment-related death")
+    assert not [word for word in closed_words if word in markdown]
+    assert not re.search(r"\bp\s*[=<]|historical|\bCI\b", markdown)
 
 
 def test_summary_never_names_a_participant_or_quotes_free_text(demo: Path) -> None:
@@ -63,5 +63,5 @@ def test_summary_links_the_reports_the_manifest_records(demo: Path, tmp_path: Pa
     )
     markdown = build_run_summary(folder, AnalysisPlan())
     assert f"[DSMB open report (HTML)]({(folder / 'report' / 'dsmb_open_report.html').resolve().as_uri()})" in markdown
-    assert "[DSMB closed report (PDF)](file://" in markdown
+    assert "dsmb_report.pdf" not in markdown and "closed report (" not in markdown
     assert "not rendered yet" not in markdown
