@@ -282,31 +282,6 @@ def survival(
         return to_svg(fig, name)
 
 
-def boundaries(tables: Mapping[str, pd.DataFrame], current: Mapping[str, tuple[int, int]]) -> str:
-    """Stopping boundaries (events that stop, by number evaluated) with the current count marked."""
-    colours = [TRIAL_COLOUR, "#d6453d"]
-    with matplotlib.rc_context(RC):
-        fig, ax = plt.subplots(figsize=(6.5, 2.8))
-        for (label, table), colour in zip(tables.items(), colours):
-            stop = table["stop_at"].astype("float64")
-            ax.step(table["n_evaluated"], stop, where="mid", color=colour, label=f"{label}: boundary")
-            events, evaluated = current[label]
-            ax.plot(
-                [evaluated],
-                [events],
-                marker="o",
-                color=colour,
-                markersize=6,
-                linestyle="none",
-                label=f"{label}: now {events} in {evaluated}",
-            )
-        ax.set_xlabel("number evaluated (CRS-evaluable set)")
-        ax.set_ylabel("events that stop")
-        ax.legend(loc="upper left", fontsize=7)
-        ax.grid(color="#eeeeee")
-        return to_svg(fig, "boundaries")
-
-
 def operating_characteristics(tables: Mapping[str, pd.DataFrame]) -> str:
     """Probability of stopping against the true rate, one line per rule."""
     colours = [TRIAL_COLOUR, "#d6453d"]
