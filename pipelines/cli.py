@@ -215,6 +215,7 @@ def check_input_format(export: Path | None, input_format: str, option: str = "--
         if input_format == "sdtm":
             fail(f"--format sdtm needs {option} DIR (a folder with dm.xpt or dm.json)")
         return
+    check_paths([export], [])
     if not export.exists():
         return  # a missing export is reported with the other parameters (run_parameters)
     from analysis.export.sdtm import is_sdtm_folder

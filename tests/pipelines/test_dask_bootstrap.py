@@ -110,14 +110,23 @@ def test_a_folder_without_the_historical_cohort_is_one_line(tmp_path: Path) -> N
     from typer.testing import CliRunner
 
     from pipelines.cli import app
+    from pipelines.derive import run_derive
     from pipelines.ingest import run_ingest
     from pipelines.paths import DEMO_EXPORT
 
     run_ingest(DEMO_EXPORT, data_cut=None, out_dir=tmp_path, time_zone=None, plan=AnalysisPlan())
     result = CliRunner().invoke(app, ["bootstrap", "--processed", str(tmp_path), "--replicates", "100"])
-    assert result.exit_code == 2
-    assert f"IPTW bootstrap: {tmp_path}: no adsl.parquet, crs.parquet, adtte.parquet" in result.output
-    assert "Traceback" not in result.output
+    assert (result.exit_code, result.output) == (
+        2,
+        f"error: --processed {tmp_path}: the derive step has not run there; run `pacer derive --processed {tmp_path}` first\n",
+    )
+    run_derive(tmp_path, AnalysisPlan())
+    result = CliRunner().invoke(app, ["bootstrap", "--processed", str(tmp_path), "--replicates", "100"])
+    assert (result.exit_code, result.output) == (
+        2,
+        f"error: IPTW bootstrap: {tmp_path / 'historical'}: no adsl.parquet, crs.parquet, adtte.parquet; "
+        "run `pacer run --historical-export PATH` (or `pacer derive`) first\n",
+    )
 
 
 def test_bootstrap_rejects_a_malformed_address_in_one_line(demo_folders: Path) -> None:
