@@ -26,11 +26,11 @@ from analysis.cdisc.metadata import (
     TEXT,
     Dataset,
 )
+from analysis.units import HOURS_PER_DAY
 
 SOURCE_TABLES: tuple[str, ...] = ("participants", "events", "adsl", "adtte", "ae", "crs", "icans", "anakinra")
 """The processed tables the ADaM datasets are built from."""
 
-HOURS_PER_DAY = 24.0
 TRACE_TOLERANCE_HOURS = 1e-6
 """How close (hours) an events row must lie to an ADTTE time to be named its source record."""
 
