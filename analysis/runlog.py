@@ -9,8 +9,10 @@ the log appends an ``interrupted`` end for it (:func:`close_interrupted_runs`), 
 :func:`read_runs` shows it as interrupted. The file is only ever appended to (``O_APPEND``, under
 ``flock`` so that two runs writing at once write two whole lines); nothing rewrites or truncates it.
 
-Where: ``$PACER_RUN_LOG`` when set, else ``runs.jsonl`` in the parent of the output folder
-(``data/processed/runs.jsonl`` for the default folders ``data/processed/<data-cut>/``).
+Where: ``$PACER_RUN_LOG`` when set; else, for the pipeline's own folders of runs, ``runs.jsonl``
+beside the ``<data-cut>/`` folders (``data/processed/runs.jsonl`` by default, ``<out>/runs.jsonl``
+for ``pacer serve --out``); for a folder named with ``--out DIR`` (or ``--processed DIR``) outside
+them, ``DIR/runs.jsonl``, inside the folder the pipeline writes, never in a parent it does not own.
 """
 
 from __future__ import annotations
@@ -26,17 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from analysis.store import code_version, file_sha256, output_file_mode, read_manifest
+from analysis.store.run_commit import RUN_LOG_NAME
 
-RUN_LOG_NAME = "runs.jsonl"
 RUN_LOG_VARIABLE = "PACER_RUN_LOG"
 RECORD_VERSION = 2
 STARTED, ENDED = "started", "ended"
 
 
-def run_log_path(beside: Path) -> Path:
-    """``$PACER_RUN_LOG``, else ``beside/runs.jsonl`` (``beside``: the parent of the output folder)."""
+def run_log_path(folder: Path) -> Path:
+    """``$PACER_RUN_LOG``, else ``folder/runs.jsonl`` (``folder``: the folder of the runs, or the output folder)."""
     configured = os.environ.get(RUN_LOG_VARIABLE, "").strip()
-    return Path(configured) if configured else Path(beside) / RUN_LOG_NAME
+    return Path(configured) if configured else Path(folder) / RUN_LOG_NAME
 
 
 def utc_now() -> str:

@@ -20,7 +20,7 @@ from analysis.runlog import (
     utc_now,
 )
 from analysis.settings import AnalysisPlan
-from analysis.store import OutputError
+from analysis.store import OutputError, ensure_output_dir
 from pipelines import (
     paths,
     prefect_env,  # noqa: F401  (offline defaults before Prefect loads)
@@ -35,8 +35,7 @@ class RunLog:
     """One flow's line of the run log.
 
     ``out_dir``: the output folder as given (None: ``<out_parent>/<data-cut>/``, by default
-    ``data/processed/<data-cut>/``); the log goes beside it, in the folder of the runs
-    (:func:`analysis.runlog.run_log_path`).
+    ``data/processed/<data-cut>/``); where the log goes: :meth:`path`.
     """
 
     def __init__(
@@ -62,6 +61,7 @@ class RunLog:
         """
         path = self.path()
         try:
+            ensure_output_dir(path.parent)
             close_interrupted_runs(path, self.run_id)
             append_run_record(
                 path,
@@ -78,10 +78,16 @@ class RunLog:
         return None
 
     def path(self) -> Path:
-        """Where this run's line goes."""
-        if self.out_dir is not None:
-            return run_log_path(self.out_dir.parent)
-        return run_log_path(self.out_parent if self.out_parent is not None else paths.PROCESSED_ROOT)
+        """Where this run's line goes: the folder of the runs, or inside the output folder named with ``--out``.
+
+        A ``<data-cut>/`` folder of ``data/processed/`` (or of ``pacer serve --out``) logs into the
+        folder of the runs beside it; any other output folder logs into itself, never into a parent
+        the pipeline does not own (:func:`analysis.runlog.run_log_path`).
+        """
+        runs_folder = self.out_parent if self.out_parent is not None else paths.PROCESSED_ROOT
+        if self.out_dir is None or self.out_dir.resolve().parent == runs_folder.resolve():
+            return run_log_path(runs_folder)
+        return run_log_path(self.out_dir)
 
     def finish(self, result: T, plan: AnalysisPlan | None, outcomes: list[StepOutcome] | None = None) -> T | State:
         """Append the line for ``result`` (a step's outcome, a list of them, a Failed state, or an exception).

@@ -193,13 +193,18 @@ def run_parameters(
 
 
 def check_overwrite(parameters: dict[str, Any], force: bool) -> None:
-    """Refuse, before any server starts, an output folder holding another export's or cut's outputs (unless ``force``)."""
+    """Refuse, before any server starts, an output folder holding files the pipeline did not write (always), or
+    another export's or cut's outputs (unless ``force``)."""
     from analysis.export.errors import ExportError
+    from analysis.store.run_commit import foreign_content_refusal
     from pipelines.out_folder import ingest_target, overwrite_refusal
 
     export, data_cut, time_zone = parameters["export"], parameters["data_cut"], parameters["time_zone"]
     try:
         target = ingest_target(export, data_cut, parameters["out_dir"], time_zone)
+        foreign = foreign_content_refusal(target)
+        if foreign is not None:
+            fail(foreign)
         refusal = overwrite_refusal(target, export, data_cut, time_zone)
     except ExportError as exc:
         fail(str(exc))

@@ -77,7 +77,7 @@ def run_flow(
 
     The run is built in a staging copy of its output folder and switched in whole at its end
     (:func:`pipelines.step_runner.in_one_commit`): the folder holds the previous run or this one,
-    never a mix. The run log (``runs.jsonl`` beside the output folder, in the folder of the runs) gets a ``started`` line
+    never a mix. The run log (``runs.jsonl``, :meth:`pipelines.audit.RunLog.path`) gets a ``started`` line
     before any work and an ``ended`` line after, whatever the result.
     """
     log = RunLog(

@@ -26,6 +26,7 @@ from analysis.store.permissions import output_dir_mode
 from analysis.store.staging import STAGING_PREFIX
 
 RUN_STAGING_PREFIX = ".pacer-run-"
+RUN_LOG_NAME = "runs.jsonl"
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -52,6 +53,40 @@ def is_pacer_leftover(name: str) -> bool:
     return name == LOCK_NAME or name.startswith(STAGING_PREFIX) or (name.startswith(".") and name.endswith(".tmp"))
 
 
+def foreign_content_refusal(out_dir: Path) -> str | None:
+    """Why a run must not write into ``out_dir``, which holds files that are not a pacer run's; None when it may.
+
+    A folder that is missing, empty, or holds only the run log (``runs.jsonl``) and what killed
+    runs left is free; one with a ``manifest.json`` is a pacer output folder. Anything else belongs to
+    somebody else, and no option replaces it (``--force`` replaces only another run's outputs).
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir() or (out_dir / MANIFEST_NAME).is_file():
+        return None
+    foreign = sorted(entry.name for entry in out_dir.iterdir() if not _is_pipeline_file(entry.name))
+    if not foreign:
+        return None
+    shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+    return (
+        f"output folder {out_dir} holds files that are not a pacer run's outputs ({shown}; no {MANIFEST_NAME}); "
+        "give an empty or new folder with --out (--force never replaces files the pipeline did not write)"
+    )
+
+
+def _is_pipeline_file(name: str) -> bool:
+    return name == RUN_LOG_NAME or is_pacer_leftover(name)
+
+
+def _link_file(source: Path, destination: Path) -> None:
+    """``destination`` as a hard link of ``source`` (a copy where the file system has none)."""
+    try:
+        os.link(source, destination)
+    except OSError as exc:
+        if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copy2(source, destination)
+
+
 def _link_tree(source: Path, target: Path) -> None:
     """``target`` as a copy of ``source`` made of hard links (copies where the file system has none)."""
     for entry in sorted(source.iterdir()):
@@ -63,12 +98,7 @@ def _link_tree(source: Path, target: Path) -> None:
             os.chmod(destination, entry.stat().st_mode & 0o7777)
             _link_tree(entry, destination)
         elif entry.is_file() and not entry.is_symlink():
-            try:
-                os.link(entry, destination)
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-                    raise
-                shutil.copy2(entry, destination)
+            _link_file(entry, destination)
 
 
 class RunCommit:
@@ -83,13 +113,15 @@ class RunCommit:
     Entering locks ``out_dir`` (created when missing), removes what killed runs left beside it
     (:meth:`recover`), and makes the staging folder. Leaving without :meth:`commit` (an error, an
     interrupt) removes the staging folder: the output folder is as it was. ``fresh``: the staging
-    folder starts empty instead (a forced run replacing another export's or cut's outputs).
+    folder starts with the run log alone instead (a forced run replacing another export's or cut's
+    outputs). The run log ``runs.jsonl`` of a folder named with ``--out`` is carried as a hard link,
+    so the lines a run appends while it stages are in the folder whichever run ends up switched in.
 
     Raises
     ------
     OutputError
-        when ``out_dir`` holds files but no ``manifest.json`` (not a pacer output folder: a run
-        would replace them), and for disk-full or permission errors while staging.
+        when ``out_dir`` holds files the pipeline did not write (:func:`foreign_content_refusal`),
+        and for disk-full or permission errors while staging.
     """
 
     def __init__(self, out_dir: Path, fresh: bool = False) -> None:
@@ -109,6 +141,8 @@ class RunCommit:
             os.chmod(self.folder, self.out_dir.stat().st_mode & 0o7777 if self._has_content() else output_dir_mode())
             if not self.fresh:
                 _link_tree(self.out_dir, self.folder)
+            elif (self.out_dir / RUN_LOG_NAME).is_file():
+                _link_file(self.out_dir / RUN_LOG_NAME, self.folder / RUN_LOG_NAME)
         except BaseException as exc:
             self._stack.close()
             if is_user_os_error(exc):
@@ -126,11 +160,9 @@ class RunCommit:
         return any(not is_pacer_leftover(entry.name) for entry in self.out_dir.iterdir())
 
     def _check_is_output_folder(self) -> None:
-        if self._has_content() and not (self.out_dir / MANIFEST_NAME).is_file():
-            raise OutputError(
-                f"output folder {self.out_dir} holds files that are not a pacer run's outputs (no {MANIFEST_NAME}); "
-                "give an empty or new folder with --out"
-            )
+        refusal = foreign_content_refusal(self.out_dir)
+        if refusal is not None:
+            raise OutputError(refusal)
 
     def recover(self) -> None:
         """Remove what killed runs left beside the output folder (call while holding its lock).

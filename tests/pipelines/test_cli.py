@@ -27,6 +27,7 @@ def test_ingest_writes_the_four_outputs(prefect_harness: None, tmp_path: Path) -
         "manifest.json",
         "participants.parquet",
         "quarantine.parquet",
+        "runs.jsonl",
     ]
     assert len(pd.read_parquet(tmp_path / "out" / "events.parquet")) == 7
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
@@ -60,7 +61,7 @@ def test_identifier_column_is_a_one_line_user_error(prefect_harness: None, tmp_p
         "(export-format.md, HIPAA Safe Harbor: a medical record number) — remove the column and export again"
     ]
     assert "Traceback" not in result.output
-    assert not (tmp_path / "out").exists()
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["runs.jsonl"], "only the refused run's log line"
 
 
 def test_bad_data_cut_fails_before_any_work(tmp_path: Path) -> None:

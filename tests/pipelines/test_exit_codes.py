@@ -57,7 +57,9 @@ def test_a_defect_inside_a_step_is_exit_code_1_with_its_traceback_and_the_step(
         "error: a defect in the derive step: ZeroDivisionError: planted defect (traceback above; please report it)"
     )
     assert "Task run encountered an exception" not in result.output
-    assert not (tmp_path / "out").exists(), "a failed first run leaves no folder"
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["runs.jsonl"], (
+        "a failed first run leaves its log only"
+    )
 
 
 @pytest.mark.flow

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from analysis.runlog import read_runs
 from analysis.settings import AnalysisPlan
 from pipelines.cli import app
 from pipelines.ingest import cut_counts_line, overwrite_refusal, run_ingest
@@ -62,6 +63,23 @@ def test_another_cut_or_export_in_the_folder_is_refused_in_one_line(demo_ingest:
     assert result.stderr.count("\n") == 1
 
 
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_a_folder_of_somebody_elses_files_is_refused_even_with_force(tmp_path: Path, force: list[str]) -> None:
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("the statistician's own notes")
+    (out / "runs.jsonl").write_text("")  # a run log alone is the pipeline's
+    for command in ("run", "ingest"):
+        result = runner.invoke(app, [command, "--out", str(out), *force])
+        assert result.exit_code == 2
+        assert result.stderr.splitlines() == [
+            f"error: output folder {out} holds files that are not a pacer run's outputs (notes.txt; no manifest.json); "
+            "give an empty or new folder with --out (--force never replaces files the pipeline did not write)"
+        ]
+    assert sorted(path.name for path in out.iterdir()) == ["notes.txt", "runs.jsonl"]
+    assert (out / "notes.txt").read_text() == "the statistician's own notes"
+
+
 @pytest.mark.flow
 def test_force_replaces_another_cut_and_keeps_nothing_of_it(prefect_harness: None, tmp_path: Path) -> None:
     out = ingest_demo(tmp_path / "out")
@@ -72,6 +90,7 @@ def test_force_replaces_another_cut_and_keeps_nothing_of_it(prefect_harness: Non
     assert result.exit_code == 0, result.output
     assert json.loads((out / "manifest.json").read_text())["steps"]["ingest"]["data_cut"] == "2026-06-30"
     assert not stale.exists()
+    assert [record["data_cut"] for record in read_runs(out / "runs.jsonl")] == ["2026-06-30"], "the log is kept"
     assert "cut 2026-06-30: 38 enrolled, 35 infused, 7 left out (enrolled after the cut)" in result.stdout
 
 

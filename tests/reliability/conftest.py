@@ -79,7 +79,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
-    return DemoRun(out=out, run_log=root / "runs.jsonl", log_text=captured.getvalue())
+    return DemoRun(out=out, run_log=out / "runs.jsonl", log_text=captured.getvalue())
 
 
 def copy_output(source: Path, target: Path) -> Path:

@@ -222,7 +222,7 @@ def test_planted_identifiers_in_free_text_stay_in_the_free_text_columns(tmp_path
     out = tmp_path / "out"
     log = RunLog("run", {"export": bundle, "out_dir": out}, out, bundle)
     log.finish(run_demo_pipeline(out, export=bundle), AnalysisPlan())
-    run = DemoRun(out=out, run_log=tmp_path / "runs.jsonl", log_text="")
+    run = DemoRun(out=out, run_log=out / "runs.jsonl", log_text="")
 
     texts = output_texts(run)
     carriers = {

@@ -31,7 +31,7 @@ def run_ingest_into(out: Path) -> None:
 
 def test_defaults_keep_outputs_from_other_users(demo_run: DemoRun) -> None:
     folders = [demo_run.out, demo_run.out / "report"]
-    files = [p for p in demo_run.out.rglob("*") if p.is_file()]
+    files = [p for p in demo_run.out.rglob("*") if p.is_file() and p != demo_run.run_log]
     recorded = json.loads((demo_run.out / "manifest.json").read_text(encoding="utf-8"))["files"]
     assert sorted(p.relative_to(demo_run.out).as_posix() for p in files) == sorted([*recorded, "manifest.json"])
     assert len(files) == 23  # 17 tables, the comparison notes, 4 reports and the manifest

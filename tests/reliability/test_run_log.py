@@ -1,4 +1,4 @@
-"""The run log ``runs.jsonl``: a started line and an ended line per run, appended beside the output folders, whatever the result."""
+"""The run log ``runs.jsonl``: a started line and an ended line per run, appended in a folder the pipeline owns, whatever the result."""
 
 from __future__ import annotations
 
@@ -77,7 +77,9 @@ def test_a_run_writes_one_line_with_the_audit_trail(demo_run: DemoRun) -> None:
     assert record["code_version"] == code_version()
     assert record["out_dir"] == str(demo_run.out.resolve())
     files = {
-        str(p.resolve()): file_sha256(p) for p in demo_run.out.rglob("*") if p.is_file() and p.name != "manifest.json"
+        str(p.resolve()): file_sha256(p)
+        for p in demo_run.out.rglob("*")
+        if p.is_file() and p.name not in ("manifest.json", "runs.jsonl")
     }
     assert record["files_written"] == files
     assert len(files) == 22  # 17 tables, comparison_notes.json and the four reports
@@ -91,6 +93,22 @@ def test_the_log_is_beside_the_output_folder_or_where_pacer_run_log_says(
     assert run_log_path(tmp_path / "processed") == tmp_path / "processed" / "runs.jsonl"
     monkeypatch.setenv("PACER_RUN_LOG", str(tmp_path / "audit" / "pacer.jsonl"))
     assert run_log_path(tmp_path / "processed") == tmp_path / "audit" / "pacer.jsonl"
+
+
+def test_the_log_stays_in_folders_the_pipeline_owns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A <data-cut>/ folder logs into the folder of the runs; a folder named with --out logs into itself."""
+    from pipelines import paths
+    from pipelines.audit import RunLog
+
+    monkeypatch.delenv("PACER_RUN_LOG", raising=False)
+    default_cut = paths.PROCESSED_ROOT / "2026-11-01"
+    assert RunLog("run", {}, None).path() == paths.PROCESSED_ROOT / "runs.jsonl"
+    assert RunLog("analyze", {}, default_cut).path() == paths.PROCESSED_ROOT / "runs.jsonl"
+    assert RunLog("run", {}, None, out_parent=tmp_path / "weekly").path() == tmp_path / "weekly" / "runs.jsonl"
+    assert RunLog("analyze", {}, tmp_path / "weekly" / "2026-11-01", out_parent=tmp_path / "weekly").path() == (
+        tmp_path / "weekly" / "runs.jsonl"
+    )
+    assert RunLog("run", {}, tmp_path / "mine").path() == tmp_path / "mine" / "runs.jsonl"
 
 
 def test_appends_from_two_processes_at_once_stay_whole_lines(tmp_path: Path) -> None:
@@ -142,7 +160,7 @@ def test_two_runs_give_two_lines(prefect_harness: None, demo_run: DemoRun, tmp_p
     for _ in range(2):
         outcomes = run_flow(export=DEMO_EXPORT, out_dir=out)
         assert [o.reused for o in outcomes] == [True, True, True, True]
-    records = read_runs(tmp_path / "runs.jsonl")
+    records = read_runs(out / "runs.jsonl")[1:]  # the copied folder carries the demo run's own line first
     assert [(r["command"], r["result"]) for r in records] == [("run", "completed"), ("run", "completed")]
     assert records[0]["pid"] == records[1]["pid"] and records[0]["started_at"] <= records[1]["started_at"]
     assert all(r["files_written"] == {} and r["data_cut"] == "2026-11-01" for r in records)
@@ -159,7 +177,7 @@ def test_a_failed_run_writes_a_failed_line(prefect_harness: None, tmp_path: Path
     )
     state = run_flow(export=bundle, out_dir=tmp_path / "out", return_state=True)
     assert state.is_failed()
-    [record] = read_runs(tmp_path / "runs.jsonl")
+    [record] = read_runs(tmp_path / "out" / "runs.jsonl")
     assert (record["result"], record["exit_code"]) == ("failed", 2)
     assert record["message"] == state.message
     assert record["message"].startswith("participants.csv: column 'MRN' looks like a direct identifier")
@@ -167,8 +185,9 @@ def test_a_failed_run_writes_a_failed_line(prefect_harness: None, tmp_path: Path
         name: file_sha256(bundle / name) for name in ("events.csv", "manifest.json", "participants.csv")
     }
     assert record["steps"] == [] and record["files_written"] == {}
-    assert not (tmp_path / "out").exists()
-    assert "12345" not in (tmp_path / "runs.jsonl").read_text()
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["runs.jsonl"], "the log only, in the folder named"
+    assert not (tmp_path / "runs.jsonl").exists(), "nothing written in the folder's parent"
+    assert "12345" not in (tmp_path / "out" / "runs.jsonl").read_text()
 
 
 @pytest.mark.flow
@@ -176,7 +195,7 @@ def test_a_single_step_writes_its_line_with_the_files_it_wrote(prefect_harness: 
     from pipelines.ingest import ingest_flow
 
     ingest_flow(export=DEMO_EXPORT, out_dir=tmp_path / "out")
-    [record] = read_runs(tmp_path / "runs.jsonl")
+    [record] = read_runs(tmp_path / "out" / "runs.jsonl")
     assert record["command"] == "ingest" and record["result"] == "completed"
     assert sorted(Path(p).name for p in record["files_written"]) == [
         "events.parquet",
@@ -205,7 +224,7 @@ def test_the_command_line_on_a_folder_in_use(prefect_harness: None, demo_run: De
     assert result.output.strip().splitlines() == [
         f"error: output folder {out} is in use by another run (pid {pid}); wait for it to finish, or write to another folder"
     ]
-    [record] = read_runs(tmp_path / "runs.jsonl")
+    record = read_runs(out / "runs.jsonl")[-1]
     assert (record["command"], record["result"]) == ("analyze", "failed")
     assert "is in use by another run" in record["message"]
 
