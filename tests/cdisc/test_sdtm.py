@@ -91,7 +91,7 @@ def test_a_site_edits_the_mapping_not_the_code(demo_sdtm: Path, tmp_path: Path) 
 def test_dataset_json_domains_read_as_the_xpt(demo_sdtm: Path, tmp_path: Path) -> None:
     json_folder = tmp_path / "json"
     json_folder.mkdir()
-    for domain, frame in read_domains(demo_sdtm).items():
+    for domain, table in read_domains(demo_sdtm).items():
         metadata = {
             "datasetJSONVersion": "1.1.0",
             "itemGroupOID": f"IG.{domain}",
@@ -99,7 +99,7 @@ def test_dataset_json_domains_read_as_the_xpt(demo_sdtm: Path, tmp_path: Path) -
             "label": domain,
             "datasetJSONCreationDateTime": "2026-11-01T09:00:00",
         }
-        dsjframe.write_dataset(frame, json_folder / f"{domain.lower()}.json", metadata)
+        dsjframe.write_dataset(table.to_pandas(), json_folder / f"{domain.lower()}.json", metadata)
     (json_folder / "manifest.json").write_bytes((demo_sdtm / "manifest.json").read_bytes())
     from_json, from_xpt = map_sdtm(json_folder), map_sdtm(demo_sdtm)
     assert from_json.events_csv == from_xpt.events_csv and from_json.participants_csv == from_xpt.participants_csv
