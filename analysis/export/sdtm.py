@@ -136,7 +136,7 @@ def read_domain(path: Path, variables: frozenset[str] | None = None) -> pa.Table
             usecols = None
             if variables is not None:
                 _empty, meta = pyreadstat.read_xport(path, metadataonly=True)
-                usecols = [name for name in meta.column_names if name.upper() in variables]
+                usecols = [name for name in meta.column_names if name.upper() in variables] or None
             columns, _meta = pyreadstat.read_xport(path, usecols=usecols, output_format="dict")
             arrays = {str(name).upper(): list_text(values) for name, values in columns.items()}
         else:
@@ -146,7 +146,8 @@ def read_domain(path: Path, variables: frozenset[str] | None = None) -> pa.Table
             arrays = {str(name).upper(): series_text(frame[name]) for name in frame.columns}
     except Exception as exc:  # a damaged file of either library: one line naming it
         raise ExportError(f"{path}: not a readable SDTM dataset ({exc})") from exc
-    return pa.table({name: values for name, values in arrays.items() if variables is None or name in variables})
+    kept = {name: values for name, values in arrays.items() if variables is None or name in variables}
+    return pa.table(kept or arrays)  # a file with none of the variables keeps its records, to be quarantined
 
 
 def list_text(values: list[Any]) -> pa.Array:
@@ -254,6 +255,11 @@ def _mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _cells(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """The cells of ``rows`` as Python strings (for the few quarantined records only)."""
+    return np.asarray(pc.take(values, pa.array(rows, type=pa.int64())).to_pylist(), dtype=object)
+
+
 def _quarantine(file: str, seq: np.ndarray, column: str, values: np.ndarray, reason: Any) -> pd.DataFrame:
     """Quarantine rows of one file: ``line`` = the records' --SEQ (0 where none)."""
     return pd.DataFrame(
@@ -275,7 +281,7 @@ def _empty_quarantine() -> pd.DataFrame:
 def map_domain_events(
     domain: str, file: str, records: pa.Table, mapping: SdtmMapping, subjects: dict[str, str]
 ) -> tuple[pa.Table, pd.DataFrame]:
-    """events.csv rows of one domain and its quarantined records, with Arrow compute (no per-record Python).
+    """events.csv rows of one domain and its quarantined records, with Arrow compute (Python objects only for quarantined records).
 
     Returns
     -------
@@ -290,7 +296,6 @@ def map_domain_events(
     quarantined: list[pd.DataFrame] = []
     names = set(records.column_names)
     usubjid = records["USUBJID"] if "USUBJID" in names else pa.repeat(pa.scalar(""), count)
-    usubjid_cells = usubjid.to_numpy(zero_copy_only=False) if isinstance(usubjid, pa.Array) else usubjid.to_numpy()
     seq = sequence_numbers(records, domain)
     subject_index = pc.index_in(usubjid, value_set=pa.array(list(subjects), type=pa.string()))
     participant = pc.take(pa.array(list(subjects.values()), type=pa.string()), subject_index)
@@ -335,9 +340,9 @@ def map_domain_events(
                 expected = ", ".join(rule.detail_terms)
                 reason = [
                     f"USUBJID {subject}: {rule.detail} term not in sdtm_mapping.yaml; expected one of {expected}"
-                    for subject in usubjid_cells[where]
+                    for subject in _cells(usubjid, where)
                 ]
-                values = written.to_numpy()[unmapped]
+                values = _cells(written, np.flatnonzero(unmapped))
                 quarantined.append(_quarantine(file, seq[where], rule.detail, values, reason))
             bad |= unmapped
             detail = pc.fill_null(codes, "")
@@ -350,7 +355,7 @@ def map_domain_events(
         unknown_subject = ~_mask(pc.is_valid(participant.take(rows))) & ~bad
         if unknown_subject.any():
             where = rows[unknown_subject]
-            quarantined.append(_quarantine(file, seq[where], "USUBJID", usubjid_cells[where], "USUBJID is not in DM"))
+            quarantined.append(_quarantine(file, seq[where], "USUBJID", _cells(usubjid, where), "USUBJID is not in DM"))
         mapped = pa.table(
             {
                 "participant_id": participant.take(rows),
@@ -368,10 +373,10 @@ def map_domain_events(
     if len(rest):
         where = rules[0].where if rules else None
         column = where if where in names else "DOMAIN"
-        values = records[column].to_numpy()[rest] if column in names else np.full(len(rest), domain, dtype=object)
+        values = _cells(records[column], rest) if column in names else np.full(len(rest), domain, dtype=object)
         reason = [
             f"USUBJID {subject}: no rule of sdtm_mapping.yaml takes this {domain} record"
-            for subject in usubjid_cells[rest]
+            for subject in _cells(usubjid, rest)
         ]
         quarantined.append(_quarantine(file, seq[rest], column, values, reason))
     events_table = pa.concat_tables(events) if events else _empty_events()

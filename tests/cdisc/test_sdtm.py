@@ -182,3 +182,21 @@ def test_mapped_rows_are_written_as_pandas_writes_csv() -> None:
 def test_numbers_read_from_a_domain_are_written_as_the_export_writes_them() -> None:
     numbers = np.array([3.0, 2.5, np.nan, -0.0, 1e15, 0.1, -12.0])
     assert number_text(numbers).to_pylist() == ["3", "2.5", "", "0", "1000000000000000.0", "0.1", "-12"]
+
+
+def test_a_domain_without_the_mapped_variables_is_quarantined_record_by_record(demo_sdtm: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    import pyreadstat
+
+    folder = tmp_path / "sdtm"
+    folder.mkdir()
+    for name in ("dm.xpt", "suppdm.xpt"):
+        (folder / name).write_bytes((demo_sdtm / name).read_bytes())
+    frame = pd.DataFrame({"STUDYID": ["PACER", "PACER"], "DOMAIN": ["VS", "VS"]})
+    pyreadstat.write_xport(frame, folder / "vs.xpt", table_name="VS", file_format_version=5)
+    intake = map_sdtm(folder)
+    assert intake.domain_counts["VS"] == {"read": 2, "mapped": 0, "quarantined": 2}
+    assert intake.quarantine[["file", "line", "column", "value"]].values.tolist() == [
+        ["vs.xpt", 0, "DOMAIN", "VS"],
+        ["vs.xpt", 0, "DOMAIN", "VS"],
+    ]
