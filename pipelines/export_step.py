@@ -10,9 +10,9 @@ from prefect import flow, task
 from prefect.states import Failed, State
 
 from analysis.cdisc.adam import read_processed
-from analysis.cdisc.export import cdisc_export_files
+from analysis.cdisc.export import cdisc_export_files, data_time
 from analysis.cdisc.xpt import XptLimitError
-from analysis.store import StepWriter
+from analysis.store import StepWriter, read_manifest
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.steps import StepOutcome
@@ -24,11 +24,15 @@ def run_export(processed: Path, formats: tuple[str, ...]) -> StepOutcome:
     """Write the CDISC export of ``processed`` into ``processed/adam/`` and record it in the manifest.
 
     Needs the derive and analyze steps' tables (ard.parquet). The files land together or not at
-    all (:class:`analysis.store.StepWriter`).
+    all (:class:`analysis.store.StepWriter`). Their creation time is the ingest's data time
+    (:func:`analysis.cdisc.export.data_time`), so exporting the same outputs again gives the same bytes.
     """
     started = time.perf_counter()
     with StepWriter(processed, "export") as writer:
-        files = cdisc_export_files(read_processed(processed), pd.read_parquet(processed / "ard.parquet"), formats)
+        created = data_time(read_manifest(processed).get("steps", {}).get("ingest", {}))
+        files = cdisc_export_files(
+            read_processed(processed), pd.read_parquet(processed / "ard.parquet"), formats, created
+        )
         for name, content in sorted(files.items()):
             writer.file(f"{ADAM_DIR}/{name}", content)
         writer.commit({"formats": list(formats)})

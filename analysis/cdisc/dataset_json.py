@@ -7,7 +7,9 @@ metadata (OIDs matching define.xml, labels, types, lengths, keys) comes from
 
 from __future__ import annotations
 
+import re
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,8 @@ import pandas as pd
 from analysis.cdisc.metadata import FLAG, FLOAT, INTEGER, TEXT, Dataset, Variable
 
 DATASET_JSON_VERSION = "1.1.0"
+CREATION_FIELD = re.compile(rb'"datasetJSONCreationDateTime": ?"[^"]*"')
+"""The creation time dsjframe writes (the metadata come before the rows: the first match is it)."""
 DATA_TYPES = {TEXT: "string", FLAG: "string", INTEGER: "integer", FLOAT: "double"}
 """Variable kind → Dataset-JSON ``dataType``."""
 
@@ -69,7 +73,7 @@ def json_frame(frame: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     return out
 
 
-def dataset_json_bytes(frame: pd.DataFrame, dataset: Dataset, study_id: str) -> bytes:
+def dataset_json_bytes(frame: pd.DataFrame, dataset: Dataset, study_id: str, created: datetime) -> bytes:
     """The Dataset-JSON 1.1 file of one ADaM dataset.
 
     Parameters
@@ -80,9 +84,14 @@ def dataset_json_bytes(frame: pd.DataFrame, dataset: Dataset, study_id: str) -> 
         Its metadata.
     study_id
         STUDYID (``studyOID`` ``ST.<study>``).
+    created
+        ``datasetJSONCreationDateTime``, written in UTC (``…Z``). dsjframe stamps the clock and has
+        no option for it, so its stamp is replaced in the bytes it wrote.
 
-    dsjframe stamps ``datasetJSONCreationDateTime`` with the time of writing (UTC): the rows and
-    metadata are the same for the same output folder, the creation time is not.
+    Raises
+    ------
+    ValueError
+        when dsjframe's output holds no creation time to replace.
     """
     metadata = {
         "datasetJSONVersion": DATASET_JSON_VERSION,
@@ -100,7 +109,12 @@ def dataset_json_bytes(frame: pd.DataFrame, dataset: Dataset, study_id: str) -> 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{dataset.name.lower()}.json"
         dsjframe.write_dataset(json_frame(frame, dataset), path, metadata, json_indent=None)
-        return path.read_bytes()
+        content = path.read_bytes()
+    stamp = created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamped, found = CREATION_FIELD.subn(f'"datasetJSONCreationDateTime":"{stamp}"'.encode("ascii"), content, count=1)
+    if not found:
+        raise ValueError(f"{dataset.name}: dsjframe wrote no datasetJSONCreationDateTime")
+    return stamped
 
 
 def read_dataset_json(path: Path) -> pd.DataFrame:

@@ -101,7 +101,7 @@ def _codelist(mdv: etree._Element, oid: str, name: str, values: tuple[str, ...],
         etree.SubElement(codelist, "EnumeratedItem", CodedValue=value, OrderNumber=str(order))
 
 
-def define_xml_bytes(frames: dict[str, pd.DataFrame], study_id: str, created: str | None = None) -> bytes:
+def define_xml_bytes(frames: dict[str, pd.DataFrame], study_id: str, created: datetime) -> bytes:
     """Define-XML 2.1 of the ADaM datasets.
 
     Parameters
@@ -111,7 +111,8 @@ def define_xml_bytes(frames: dict[str, pd.DataFrame], study_id: str, created: st
     study_id
         STUDYID.
     created
-        ``CreationDateTime`` (ISO 8601); default now, in UTC.
+        ``CreationDateTime``, written in UTC (ISO 8601): the output folder's data time
+        (:func:`analysis.cdisc.export.data_time`).
 
     Returns
     -------
@@ -121,13 +122,12 @@ def define_xml_bytes(frames: dict[str, pd.DataFrame], study_id: str, created: st
         MethodDef per derived variable whose text names the processed column and the grading.md
         rule, code lists for flags, PARAMCD and CNSR.
     """
-    created = created or datetime.now(UTC).isoformat(timespec="seconds")
     odm = etree.Element(
         "ODM",
         nsmap=NSMAP,
         FileType="Snapshot",
         FileOID=f"DEF.{study_id}.ADAM",
-        CreationDateTime=created,
+        CreationDateTime=created.astimezone(UTC).isoformat(timespec="seconds"),
         ODMVersion="1.3.2",
         Originator="PACER outcome-analysis pipeline",
         SourceSystem="pacer",

@@ -11,12 +11,14 @@ variable, value and a reason naming its USUBJID; the reconciliation holds per do
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
 from analysis.export.bundle import MAX_MEMBER_BYTES, Bundle, Manifest, parse_manifest
@@ -64,9 +66,9 @@ def term_key(value: Any) -> str:
     return str(value).strip().upper()
 
 
-def term_keys(values: pd.Series) -> pd.Series:
+def term_keys(values: pa.Array) -> pa.Array:
     """:func:`term_key` of a text column, vectorized."""
-    return values.astype(str).str.strip().str.upper()
+    return pc.utf8_upper(pc.utf8_trim_whitespace(values))
 
 
 def load_mapping(path: Path = MAPPING_PATH) -> SdtmMapping:
@@ -120,11 +122,12 @@ def is_sdtm_folder(path: Path) -> bool:
         return False
 
 
-def read_domain(path: Path, variables: frozenset[str] | None = None) -> pd.DataFrame:
-    """One SDTM domain file as text cells (numbers written as their shortest repr, missing as "").
+def read_domain(path: Path, variables: frozenset[str] | None = None) -> pa.Table:
+    """One SDTM domain file as a table of text cells (numbers written as their shortest repr, missing as "").
 
-    XPT v5 through pyreadstat, Dataset-JSON through dsjframe. With ``variables``, only those
-    (upper-case names) are read and converted: the ones the mapping uses.
+    XPT v5 through pyreadstat (as plain columns: the mapping works on Arrow arrays, so no pandas
+    frame is built), Dataset-JSON through dsjframe. With ``variables``, only those (upper-case
+    names) are read and converted: the ones the mapping uses.
     """
     try:
         if path.suffix == ".xpt":
@@ -133,17 +136,50 @@ def read_domain(path: Path, variables: frozenset[str] | None = None) -> pd.DataF
             usecols = None
             if variables is not None:
                 _empty, meta = pyreadstat.read_xport(path, metadataonly=True)
-                usecols = [name for name in meta.column_names if name.upper() in variables]
-            frame, _meta = pyreadstat.read_xport(path, usecols=usecols)
+                usecols = [name for name in meta.column_names if name.upper() in variables] or None
+            columns, _meta = pyreadstat.read_xport(path, usecols=usecols, output_format="dict")
+            arrays = {str(name).upper(): list_text(values) for name, values in columns.items()}
         else:
             import dsjframe
 
             frame = dsjframe.read_dataset(path, as_pandas=True)
+            arrays = {str(name).upper(): series_text(frame[name]) for name in frame.columns}
     except Exception as exc:  # a damaged file of either library: one line naming it
         raise ExportError(f"{path}: not a readable SDTM dataset ({exc})") from exc
-    frame.columns = [str(column).upper() for column in frame.columns]
-    kept = [column for column in frame.columns if variables is None or column in variables]
-    return pd.DataFrame({column: column_text(frame[column]) for column in kept}, index=frame.index)
+    kept = {name: values for name, values in arrays.items() if variables is None or name in variables}
+    return pa.table(kept or arrays)  # a file with none of the variables keeps its records, to be quarantined
+
+
+def list_text(values: list[Any]) -> pa.Array:
+    """A column as pyreadstat reads it (a list of str, of float, or of dates) as export text."""
+    if values and isinstance(values[0], str):
+        return pc.fill_null(pa.array(values, type=pa.string()), "")
+    try:
+        numbers = np.asarray(values, dtype="float64")
+    except (TypeError, ValueError):
+        return pa.array(["" if value is None else str(value) for value in values], type=pa.string())
+    return number_text(numbers)
+
+
+def series_text(values: pd.Series) -> pa.Array:
+    """A column as dsjframe reads it (a pandas series) as export text."""
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        return number_text(values.astype("float64").to_numpy())
+    return pa.array(values.astype(object).where(values.notna(), "").astype(str), type=pa.string())
+
+
+def number_text(numbers: np.ndarray) -> pa.Array:
+    """Numbers as export text: a whole number without ``.0``, any other as its shortest repr, missing as ""."""
+    present = ~np.isnan(numbers)
+    whole = present & (np.abs(numbers) < 1e15)
+    whole[whole] = numbers[whole] % 1 == 0
+    text = pc.if_else(pa.array(whole), pc.cast(pa.array(np.where(whole, numbers, 0).astype("int64")), pa.string()), "")
+    fractional = np.flatnonzero(present & ~whole)
+    if len(fractional):
+        cells = text.to_numpy(zero_copy_only=False)
+        cells[fractional] = [repr(float(number)) for number in numbers[fractional]]
+        text = pa.array(cells, type=pa.string())
+    return text
 
 
 def mapped_variables(domain: str, mapping: SdtmMapping) -> frozenset[str] | None:
@@ -151,23 +187,10 @@ def mapped_variables(domain: str, mapping: SdtmMapping) -> frozenset[str] | None
     rules = [rule for rule in mapping.rules if rule.domain == domain]
     if not rules or domain in NOT_EVENTS:
         return None
-    named = {"USUBJID", "DOMAIN", f"{domain}SEQ"}
+    named = {"USUBJID", f"{domain}SEQ"}
     for rule in rules:
         named |= {rule.where, rule.time, rule.end, rule.value, rule.unit, rule.detail, rule.text} - {None}
     return frozenset(name.upper() for name in named)
-
-
-def column_text(values: pd.Series) -> pd.Series:
-    """A column as export text: numbers as their shortest repr (a whole number without ``.0``), missing as ""."""
-    if not pd.api.types.is_numeric_dtype(values):
-        return values.astype(object).where(values.notna(), "").astype(str)
-    numbers = values.astype("float64")
-    whole = numbers.notna() & (numbers % 1 == 0) & (numbers.abs() < 1e15)
-    text = pd.Series("", index=values.index, dtype=object)
-    text[whole] = numbers[whole].astype("int64").astype(str)
-    fractional = numbers.notna() & ~whole
-    text[fractional] = numbers[fractional].map(repr)
-    return text.astype(str)
 
 
 def domain_files(path: Path) -> dict[str, Path]:
@@ -191,7 +214,7 @@ def domain_files(path: Path) -> dict[str, Path]:
     return files
 
 
-def read_domains(path: Path, mapping: SdtmMapping | None = None) -> dict[str, pd.DataFrame]:
+def read_domains(path: Path, mapping: SdtmMapping | None = None) -> dict[str, pa.Table]:
     """Every domain of the folder by upper-case domain name (:func:`domain_files`); with a mapping, only its variables."""
     return {
         domain: read_domain(file, None if mapping is None else mapped_variables(domain, mapping))
@@ -199,11 +222,11 @@ def read_domains(path: Path, mapping: SdtmMapping | None = None) -> dict[str, pd
     }
 
 
-def map_participants(domains: dict[str, pd.DataFrame], mapping: SdtmMapping) -> tuple[pd.DataFrame, dict[str, str]]:
+def map_participants(domains: dict[str, pa.Table], mapping: SdtmMapping) -> tuple[pd.DataFrame, dict[str, str]]:
     """participants.csv rows from DM (and SUPPDM); and USUBJID → participant_id."""
-    dm = domains["DM"]
+    dm = domains["DM"].to_pandas()
     rows = pd.DataFrame({column: dm.get(variable, "") for column, variable in mapping.participant_columns.items()})
-    supp = domains.get("SUPPDM")
+    supp = domains["SUPPDM"].to_pandas() if "SUPPDM" in domains else None
     for column, qnam in mapping.supplemental.items():
         values = pd.Series("", index=dm.index)
         if supp is not None and {"USUBJID", "QNAM", "QVAL"} <= set(supp.columns):
@@ -216,108 +239,177 @@ def map_participants(domains: dict[str, pd.DataFrame], mapping: SdtmMapping) -> 
     return rows[list(PARTICIPANT_COLUMNS)], dict(zip(dm["USUBJID"], rows["participant_id"], strict=True))
 
 
-def _quarantine(file: str, records: pd.DataFrame, column: str, values: pd.Series, reason: pd.Series) -> pd.DataFrame:
-    seq_column = f"{file.split('.', maxsplit=1)[0].upper()}SEQ"
-    seq = records[seq_column] if seq_column in records else pd.Series("", index=records.index)
+def sequence_numbers(records: pa.Table, domain: str) -> np.ndarray:
+    """Each record's ``--SEQ`` as a float (NaN where it is not a number; 0 for every record when the domain has none)."""
+    name = f"{domain}SEQ"
+    if name not in records.column_names:
+        return np.zeros(records.num_rows)
+    try:
+        return pc.cast(records[name], pa.float64()).to_numpy()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pd.to_numeric(records[name].to_numpy(), errors="coerce").astype("float64")
+
+
+def _mask(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean Arrow array as a NumPy mask (null = False)."""
+    return np.asarray(pc.fill_null(values, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _cells(values: pa.Array | pa.ChunkedArray, rows: np.ndarray) -> np.ndarray:
+    """The cells of ``rows`` as Python strings (for the few quarantined records only)."""
+    return np.asarray(pc.take(values, pa.array(rows, type=pa.int64())).to_pylist(), dtype=object)
+
+
+def _quarantine(file: str, seq: np.ndarray, column: str, values: np.ndarray, reason: Any) -> pd.DataFrame:
+    """Quarantine rows of one file: ``line`` = the records' --SEQ (0 where none)."""
     return pd.DataFrame(
         {
             "file": file,
-            "line": pd.to_numeric(seq, errors="coerce").fillna(0).astype("int64"),
+            "line": np.nan_to_num(seq, nan=0.0).astype("int64"),
             "column": column,
-            "value": values.astype(str),
+            "value": pd.Series(values, dtype=object).astype(str).to_numpy(),
             "reason": reason,
         }
     )
 
 
+def _empty_quarantine() -> pd.DataFrame:
+    """No quarantined record, with the columns' types."""
+    return _quarantine("", np.zeros(0), "", np.zeros(0, dtype=object), [])
+
+
 def map_domain_events(
-    domain: str, file: str, records: pd.DataFrame, mapping: SdtmMapping, subjects: dict[str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """events.csv rows of one domain and its quarantined records.
+    domain: str, file: str, records: pa.Table, mapping: SdtmMapping, subjects: dict[str, str]
+) -> tuple[pa.Table, pd.DataFrame]:
+    """events.csv rows of one domain and its quarantined records, with Arrow compute (Python objects only for quarantined records).
 
     Returns
     -------
     (events, quarantine)
-        ``events`` has :data:`EVENT_COLUMNS` and ``seq`` (the record's --SEQ, for the row order);
+        ``events`` has :data:`EVENT_COLUMNS` (text) and ``seq`` (the record's --SEQ, for the row order);
         ``quarantine`` the columns of the ingest's quarantine (``line`` = --SEQ).
     """
     rules = [rule for rule in mapping.rules if rule.domain == domain]
-    taken = pd.Series(False, index=records.index)
-    events, quarantined = [], []
-    usubjid = records.get("USUBJID", pd.Series("", index=records.index))
-    keys_by_variable: dict[str, pd.Series] = {}
+    count = records.num_rows
+    taken = np.zeros(count, dtype=bool)
+    events: list[pa.Table] = []
+    quarantined: list[pd.DataFrame] = []
+    names = set(records.column_names)
+    usubjid = records["USUBJID"] if "USUBJID" in names else pa.repeat(pa.scalar(""), count)
+    seq = sequence_numbers(records, domain)
+    subject_index = pc.index_in(usubjid, value_set=pa.array(list(subjects), type=pa.string()))
+    participant = pc.take(pa.array(list(subjects.values()), type=pa.string()), subject_index)
+    keys_by_variable: dict[str, pa.ChunkedArray] = {}
     for rule in rules:
         if rule.where is None:
             selected = ~taken
-            event_type = pd.Series(rule.event_type, index=records.index)
+            event_type = pa.repeat(pa.scalar(rule.event_type), count)
         else:
-            if rule.where not in records:
+            if rule.where not in names:
                 continue
             if rule.where not in keys_by_variable:
                 keys_by_variable[rule.where] = term_keys(records[rule.where])
-            keys = keys_by_variable[rule.where]
-            selected = ~taken & keys.isin(list(rule.event_type_by_term))
-            event_type = keys.map(rule.event_type_by_term)
+            term_index = pc.index_in(
+                keys_by_variable[rule.where], value_set=pa.array(list(rule.event_type_by_term), type=pa.string())
+            )
+            selected = ~taken & _mask(pc.is_valid(term_index))
+            event_type = pc.take(pa.array(list(rule.event_type_by_term.values()), type=pa.string()), term_index)
         taken |= selected
-        chosen = records[selected]
-        if chosen.empty:
+        rows = np.flatnonzero(selected)
+        if not len(rows):
             continue
-        rows = pd.DataFrame(
+        chosen = records.take(rows)
+        chosen_count = len(rows)
+
+        def cell(variable: str | None, chosen: pa.Table = chosen, chosen_count: int = chosen_count) -> Any:
+            if variable is not None and variable in names:
+                return chosen[variable]
+            return pa.repeat(pa.scalar(""), chosen_count)
+
+        detail: Any = pa.repeat(pa.scalar(rule.detail_value or ""), chosen_count)
+        bad = np.zeros(chosen_count, dtype=bool)
+        if rule.detail and rule.detail in names and not rule.detail_free:
+            written = chosen[rule.detail]
+            codes = pc.take(
+                pa.array(list(rule.detail_terms.values()), type=pa.string()),
+                pc.index_in(term_keys(written), value_set=pa.array(list(rule.detail_terms), type=pa.string())),
+            )
+            unmapped = _mask(pc.and_(pc.is_null(codes), pc.not_equal(written, "")))
+            if unmapped.any():
+                where = rows[unmapped]
+                expected = ", ".join(rule.detail_terms)
+                reason = [
+                    f"USUBJID {subject}: {rule.detail} term not in sdtm_mapping.yaml; expected one of {expected}"
+                    for subject in _cells(usubjid, where)
+                ]
+                values = _cells(written, np.flatnonzero(unmapped))
+                quarantined.append(_quarantine(file, seq[where], rule.detail, values, reason))
+            bad |= unmapped
+            detail = pc.fill_null(codes, "")
+            if rule.text and rule.text in names:
+                text = chosen[rule.text]
+                with_text = pc.binary_join_element_wise(detail, text, ": ")
+                detail = pc.if_else(pc.equal(text, ""), detail, with_text)
+        elif rule.detail and rule.detail in names:
+            detail = chosen[rule.detail]
+        unknown_subject = ~_mask(pc.is_valid(participant.take(rows))) & ~bad
+        if unknown_subject.any():
+            where = rows[unknown_subject]
+            quarantined.append(_quarantine(file, seq[where], "USUBJID", _cells(usubjid, where), "USUBJID is not in DM"))
+        mapped = pa.table(
             {
-                "participant_id": usubjid[selected].map(subjects),
-                "event_time": chosen.get(rule.time, ""),
-                "end_time": chosen[rule.end] if rule.end in chosen else "",
-                "event_type": event_type[selected],
-                "value": chosen[rule.value] if rule.value in chosen else "",
-                "unit": chosen[rule.unit] if rule.unit in chosen else "",
-                "detail": rule.detail_value or "",
-                "seq": pd.to_numeric(chosen.get(f"{domain}SEQ", pd.Series(0, index=chosen.index)), errors="coerce"),
+                "participant_id": participant.take(rows),
+                "event_time": cell(rule.time),
+                "end_time": cell(rule.end),
+                "event_type": pc.take(event_type, rows),
+                "value": cell(rule.value),
+                "unit": cell(rule.unit),
+                "detail": detail,
+                "seq": seq[rows],
             }
         )
-        bad = pd.Series(False, index=chosen.index)
-        if rule.detail and rule.detail in chosen and not rule.detail_free:
-            codes = term_keys(chosen[rule.detail]).map(rule.detail_terms)
-            unmapped = codes.isna() & (chosen[rule.detail] != "")
-            expected = ", ".join(rule.detail_terms)
-            quarantined.append(
-                _quarantine(
-                    file,
-                    chosen[unmapped],
-                    rule.detail,
-                    chosen.loc[unmapped, rule.detail],
-                    "USUBJID " + usubjid[chosen.index[unmapped]] + f": {rule.detail} term not in sdtm_mapping.yaml; "
-                    f"expected one of {expected}",
-                )
-            )
-            bad |= unmapped
-            rows["detail"] = codes.fillna("")
-            if rule.text and rule.text in chosen:
-                text = chosen[rule.text]
-                rows["detail"] = rows["detail"].where(text == "", rows["detail"] + ": " + text)
-        elif rule.detail and rule.detail in chosen:
-            rows["detail"] = chosen[rule.detail]
-        unknown_subject = rows["participant_id"].isna()
-        quarantined.append(
-            _quarantine(
-                file,
-                chosen[unknown_subject & ~bad],
-                "USUBJID",
-                usubjid[chosen.index[unknown_subject & ~bad]],
-                pd.Series("USUBJID is not in DM", index=chosen.index[unknown_subject & ~bad]),
-            )
-        )
-        events.append(rows[~(bad | unknown_subject)])
-    rest = records[~taken]
+        events.append(mapped.filter(pa.array(~(bad | unknown_subject))))
+    rest = np.flatnonzero(~taken)
     if len(rest):
         where = rules[0].where if rules else None
-        column = where if where in rest else "DOMAIN"
-        values = rest[column] if column in rest else pd.Series(domain, index=rest.index)
-        reason = "USUBJID " + usubjid[rest.index] + f": no rule of sdtm_mapping.yaml takes this {domain} record"
-        quarantined.append(_quarantine(file, rest, column, values, reason))
-    columns = [*EVENT_COLUMNS, "seq"]
-    events_frame = pd.concat(events, ignore_index=True) if events else pd.DataFrame(columns=columns)
-    quarantine = pd.concat(quarantined, ignore_index=True) if quarantined else pd.DataFrame(columns=QUARANTINE_COLUMNS)
-    return events_frame[columns], quarantine[list(QUARANTINE_COLUMNS)]
+        column = where if where in names else "DOMAIN"
+        values = _cells(records[column], rest) if column in names else np.full(len(rest), domain, dtype=object)
+        reason = [
+            f"USUBJID {subject}: no rule of sdtm_mapping.yaml takes this {domain} record"
+            for subject in _cells(usubjid, rest)
+        ]
+        quarantined.append(_quarantine(file, seq[rest], column, values, reason))
+    events_table = pa.concat_tables(events) if events else _empty_events()
+    quarantine = pd.concat(quarantined, ignore_index=True) if quarantined else _empty_quarantine()
+    return events_table, quarantine[list(QUARANTINE_COLUMNS)]
+
+
+def _empty_events() -> pa.Table:
+    """No events: the columns of :func:`map_domain_events`' table."""
+    return pa.table({**{name: pa.array([], pa.string()) for name in EVENT_COLUMNS}, "seq": pa.array([], pa.float64())})
+
+
+def csv_bytes(table: pa.Table) -> bytes:
+    """A table of text as CSV (comma, ``\\n``, a header; a cell quoted only when it holds a comma, quote or line break).
+
+    The cells are joined with Arrow compute into one buffer: no Python object per cell.
+    """
+    header = (",".join(table.column_names) + "\n").encode("utf-8")
+    if table.num_rows == 0:
+        return header
+    quote, comma, line_break, nothing = (pa.scalar(text, pa.large_string()) for text in ('"', ",", "\n", ""))
+    fields = []
+    for name in table.column_names:
+        cells = pc.fill_null(pc.cast(table[name], pa.large_string()), "")
+        needs_quotes = pc.match_substring_regex(cells, '[,"\r\n]')
+        if pc.any(needs_quotes).as_py():
+            quoted = pc.binary_join_element_wise(quote, pc.replace_substring(cells, '"', '""'), quote, nothing)
+            cells = pc.if_else(needs_quotes, quoted, cells)
+        fields.append(cells)
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, comma), nothing, line_break)
+    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=len(lines) + 1, offset=8 * lines.offset)
+    return header + memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
 
 
 @dataclass(frozen=True)
@@ -343,32 +435,30 @@ def map_sdtm(path: Path, mapping: SdtmMapping | None = None) -> SdtmIntake:
     """
     mapping = mapping or load_mapping()
     domains = read_domains(path, mapping)
-    if "DM" not in domains or "USUBJID" not in domains["DM"]:
+    if "DM" not in domains or "USUBJID" not in domains["DM"].column_names:
         raise ExportError(f"{path}: an SDTM export needs a DM domain (dm.xpt or dm.json) with USUBJID")
     participants, subjects = map_participants(domains, mapping)
     file_names = {domain: file.name for domain, file in domain_files(path).items()}
     events, quarantine = [], []
-    counts = {"DM": {"read": len(domains["DM"]), "mapped": len(participants), "quarantined": 0}}
+    counts = {"DM": {"read": domains["DM"].num_rows, "mapped": len(participants), "quarantined": 0}}
     for domain, records in domains.items():
         if domain in NOT_EVENTS:
             continue
         mapped, unmapped = map_domain_events(domain, file_names[domain], records, mapping, subjects)
-        events.append(mapped.assign(domain=domain))
+        events.append(mapped.append_column("domain", pa.repeat(pa.scalar(domain), mapped.num_rows)))
         quarantine.append(unmapped)
-        counts[domain] = {"read": len(records), "mapped": len(mapped), "quarantined": len(unmapped)}
-    rows = pd.concat(events, ignore_index=True).sort_values(["seq", "domain"], kind="stable")
+        counts[domain] = {"read": records.num_rows, "mapped": mapped.num_rows, "quarantined": len(unmapped)}
+    rows = pa.concat_tables(events) if events else _empty_events().append_column("domain", pa.array([], pa.string()))
+    rows = rows.take(pc.sort_indices(rows, sort_keys=[("seq", "ascending"), ("domain", "ascending")]))
+    participant_table = pa.table(
+        {name: pa.array(participants[name].astype(str), type=pa.string()) for name in participants}
+    )
     return SdtmIntake(
-        participants_csv=_csv(participants),
-        events_csv=_csv(rows[list(EVENT_COLUMNS)]),
-        quarantine=pd.concat(quarantine, ignore_index=True) if quarantine else pd.DataFrame(columns=QUARANTINE_COLUMNS),
+        participants_csv=csv_bytes(participant_table),
+        events_csv=csv_bytes(rows.select(list(EVENT_COLUMNS))),
+        quarantine=pd.concat(quarantine, ignore_index=True) if quarantine else _empty_quarantine(),
         domain_counts=counts,
     )
-
-
-def _csv(frame: pd.DataFrame) -> bytes:
-    buffer = io.StringIO()
-    frame.to_csv(buffer, index=False, lineterminator="\n")
-    return buffer.getvalue().encode("utf-8")
 
 
 def read_sdtm_bundle(path: Path) -> Bundle:

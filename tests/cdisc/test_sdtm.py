@@ -8,12 +8,22 @@ from datetime import date
 from pathlib import Path
 
 import dsjframe
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from analysis.export.bundle import read_bundle
 from analysis.export.ingest import ingest_bundle
-from analysis.export.sdtm import MAPPING_PATH, is_sdtm_folder, load_mapping, map_sdtm, read_domains
+from analysis.export.sdtm import (
+    MAPPING_PATH,
+    csv_bytes,
+    is_sdtm_folder,
+    load_mapping,
+    map_sdtm,
+    number_text,
+    read_domains,
+)
 from analysis.settings import AnalysisPlan
 from analysis.simulate.sdtm import bundle_to_sdtm
 from pipelines.derive import run_derive
@@ -91,7 +101,7 @@ def test_a_site_edits_the_mapping_not_the_code(demo_sdtm: Path, tmp_path: Path) 
 def test_dataset_json_domains_read_as_the_xpt(demo_sdtm: Path, tmp_path: Path) -> None:
     json_folder = tmp_path / "json"
     json_folder.mkdir()
-    for domain, frame in read_domains(demo_sdtm).items():
+    for domain, table in read_domains(demo_sdtm).items():
         metadata = {
             "datasetJSONVersion": "1.1.0",
             "itemGroupOID": f"IG.{domain}",
@@ -99,7 +109,7 @@ def test_dataset_json_domains_read_as_the_xpt(demo_sdtm: Path, tmp_path: Path) -
             "label": domain,
             "datasetJSONCreationDateTime": "2026-11-01T09:00:00",
         }
-        dsjframe.write_dataset(frame, json_folder / f"{domain.lower()}.json", metadata)
+        dsjframe.write_dataset(table.to_pandas(), json_folder / f"{domain.lower()}.json", metadata)
     (json_folder / "manifest.json").write_bytes((demo_sdtm / "manifest.json").read_bytes())
     from_json, from_xpt = map_sdtm(json_folder), map_sdtm(demo_sdtm)
     assert from_json.events_csv == from_xpt.events_csv and from_json.participants_csv == from_xpt.participants_csv
@@ -158,3 +168,35 @@ def test_simulate_writes_sdtm_and_the_format_is_checked(tmp_path: Path) -> None:
     assert wrong.exit_code == 2 and "not an SDTM export" in wrong.output
     csv = runner.invoke(app, ["ingest", "--export", str(out), "--out", str(tmp_path / "y")])
     assert csv.exit_code == 2 and "holds SDTM domains; pass --format sdtm" in csv.output
+
+
+def test_mapped_rows_are_written_as_pandas_writes_csv() -> None:
+    """The mapped rows' CSV quotes a cell only for a comma, a quote or a line break, as pandas' ``to_csv`` does —
+    and for a carriage return, which pandas leaves bare and the ingest would read as a line break."""
+    cells = {"a": ["plain", "x,y", 'say "hi"', "", "two\nlines"], "b": ["1", "", "c\rr", " padded ", "z"]}
+    expected = 'a,b\nplain,1\n"x,y",\n"say ""hi""","c\rr"\n, padded \n"two\nlines",z\n'
+    assert csv_bytes(pa.table(cells)).decode("utf-8") == expected
+    assert csv_bytes(pa.table({"a": pa.array([], pa.string())})) == b"a\n"
+
+
+def test_numbers_read_from_a_domain_are_written_as_the_export_writes_them() -> None:
+    numbers = np.array([3.0, 2.5, np.nan, -0.0, 1e15, 0.1, -12.0])
+    assert number_text(numbers).to_pylist() == ["3", "2.5", "", "0", "1000000000000000.0", "0.1", "-12"]
+
+
+def test_a_domain_without_the_mapped_variables_is_quarantined_record_by_record(demo_sdtm: Path, tmp_path: Path) -> None:
+    import pandas as pd
+    import pyreadstat
+
+    folder = tmp_path / "sdtm"
+    folder.mkdir()
+    for name in ("dm.xpt", "suppdm.xpt"):
+        (folder / name).write_bytes((demo_sdtm / name).read_bytes())
+    frame = pd.DataFrame({"STUDYID": ["PACER", "PACER"], "DOMAIN": ["VS", "VS"]})
+    pyreadstat.write_xport(frame, folder / "vs.xpt", table_name="VS", file_format_version=5)
+    intake = map_sdtm(folder)
+    assert intake.domain_counts["VS"] == {"read": 2, "mapped": 0, "quarantined": 2}
+    assert intake.quarantine[["file", "line", "column", "value"]].values.tolist() == [
+        ["vs.xpt", 0, "DOMAIN", "VS"],
+        ["vs.xpt", 0, "DOMAIN", "VS"],
+    ]

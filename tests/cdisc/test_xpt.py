@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,8 @@ from analysis.cdisc.adam import read_processed
 from analysis.cdisc.metadata import ADAE, DATASETS, FLOAT, INTEGER, Variable
 from analysis.cdisc.xpt import XptLimitError, read_xpt, xpt_bytes
 from tests.cdisc.expected import expected_columns
+
+CREATED = datetime(2026, 11, 1, 15, 0, tzinfo=UTC)
 
 
 def small_adae(term_text: str) -> pd.DataFrame:
@@ -33,7 +36,7 @@ def small_adae(term_text: str) -> pd.DataFrame:
 
 def test_a_value_of_200_bytes_fits(tmp_path: Path) -> None:
     path = tmp_path / "adae.xpt"
-    path.write_bytes(xpt_bytes(small_adae("x" * 200), ADAE))
+    path.write_bytes(xpt_bytes(small_adae("x" * 200), ADAE, CREATED))
     frame, _labels = read_xpt(path)
     assert frame["AETERM"].tolist() == ["rash", "x" * 200]
 
@@ -41,16 +44,16 @@ def test_a_value_of_200_bytes_fits(tmp_path: Path) -> None:
 def test_a_value_that_would_be_cut_names_dataset_variable_and_row() -> None:
     # "é" is two bytes in UTF-8: 100 of them are 200 characters' worth of bytes plus one more.
     with pytest.raises(XptLimitError, match=r"ADAE\.AETERM, row 2 \(USUBJID PACER-B\): a value of 201 bytes"):
-        xpt_bytes(small_adae("é" * 100 + "x"), ADAE)
+        xpt_bytes(small_adae("é" * 100 + "x"), ADAE, CREATED)
 
 
 def test_a_long_label_or_name_is_an_error() -> None:
     long_label = replace(ADAE, variables=(*ADAE.variables[:-1], Variable("ASTDY", "L" * 41, INTEGER)))
     with pytest.raises(XptLimitError, match=r"ADAE\.ASTDY: the label 'L{41}' is longer than 40"):
-        xpt_bytes(small_adae("rash"), long_label)
+        xpt_bytes(small_adae("rash"), long_label, CREATED)
     long_name = replace(ADAE, variables=(*ADAE.variables[:-1], Variable("ASTUDYDAY", "Day", INTEGER)))
     with pytest.raises(XptLimitError, match=r"ADAE\.ASTUDYDAY: the variable name is longer than 8"):
-        xpt_bytes(small_adae("rash").rename(columns={"ASTDY": "ASTUDYDAY"}), long_name)
+        xpt_bytes(small_adae("rash").rename(columns={"ASTDY": "ASTUDYDAY"}), long_name, CREATED)
 
 
 def test_python_reads_every_xpt_back_equal(demo_adam: Path) -> None:
