@@ -15,7 +15,8 @@ from analysis.store import file_sha256, read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
-from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
+from pipelines.step_keys import analyze_key_parts
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step
 from pipelines.steps import StepOutcome
 
 ANALYSIS_INPUTS = ("adsl", "crs", "icans", "anakinra", "crs_timeline", "adtte")
@@ -30,14 +31,6 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
     ``historical``: the processed folder of the site's historical export (ingested and derived
     exactly as the trial's), which adds the trial-vs-historical regression rows.
     """
-
-    def key_parts() -> dict:
-        return {
-            "derive": step_key(processed, "derive"),
-            "historical": None if historical is None else step_key(historical, "derive"),
-            "cohorts": file_sha256(HISTORICAL_COHORTS_PATH),
-            "settings": plan.settings_hash(),
-        }
 
     def compute() -> StepOutputs:
         cohorts = load_cohorts(HISTORICAL_COHORTS_PATH).cohorts
@@ -54,7 +47,7 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
             documents={"comparison_notes.json": ({"skipped_comparisons": notes}, len(notes))},
         )
 
-    return run_step("analyze", processed, key_parts, compute)
+    return run_step("analyze", processed, lambda: analyze_key_parts(processed, plan, historical), compute)
 
 
 def read_tables(processed: Path) -> dict[str, pd.DataFrame]:

@@ -1,14 +1,15 @@
-"""The run log of a flow (:mod:`analysis.runlog`): a ``started`` line before any work, an ``ended`` line after."""
+"""The run log of a flow (:mod:`analysis.runlog`): a ``started`` line before any work, an ``ended`` line after.
+
+Prefect is imported only where a Prefect state or signal is at hand, so that a run with nothing to
+do (:mod:`pipelines.reuse`) writes its two lines without loading Prefect.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-from prefect.exceptions import TerminationSignal
-from prefect.states import Failed, State
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from analysis.runlog import (
     append_run_record,
@@ -28,6 +29,9 @@ from pipelines import (
 from pipelines.outcome import USER_ERROR_CODE, exit_code_of
 from pipelines.steps import StepOutcome
 
+if TYPE_CHECKING:
+    from prefect.states import State
+
 T = TypeVar("T")
 
 
@@ -35,7 +39,9 @@ class RunLog:
     """One flow's line of the run log.
 
     ``out_dir``: the output folder as given (None: ``<out_parent>/<data-cut>/``, by default
-    ``data/processed/<data-cut>/``); where the log goes: :meth:`path`.
+    ``data/processed/<data-cut>/``); where the log goes: :meth:`path`. ``note``: the ``message`` of a
+    completed run's line (None for a run of the steps; what a run that had nothing to do did instead,
+    :mod:`pipelines.reuse`).
     """
 
     def __init__(
@@ -53,6 +59,7 @@ class RunLog:
         self.export = export
         self.started_at = utc_now()
         self.run_id = new_run_id()
+        self.note: str | None = None
 
     def start(self) -> State | None:
         """Append the ``started`` line (after an ``interrupted`` end for each killed run the log shows).
@@ -74,6 +81,8 @@ class RunLog:
                 ),
             )
         except (OSError, OutputError, ValueError) as exc:
+            from prefect.states import Failed
+
             return Failed(message=f"the run log {path} could not be written: {getattr(exc, 'strerror', None) or exc}")
         return None
 
@@ -100,14 +109,8 @@ class RunLog:
         elif isinstance(result, list):
             outcomes = result
         outcomes = outcomes or []
-        if isinstance(result, KeyboardInterrupt | SystemExit | TerminationSignal):
-            failed, message, ended, code = True, f"interrupted ({type(result).__name__})", "interrupted", None
-        elif isinstance(result, BaseException):
-            failed, message, ended, code = True, f"{type(result).__name__}: {result}", "failed", exit_code_of(result)
-        elif isinstance(result, State) and result.is_failed():
-            failed, message, ended, code = True, result.message, "failed", USER_ERROR_CODE
-        else:
-            failed, message, ended, code = False, None, "completed", 0
+        failed, message, ended, code = run_end(result)
+        message = message if failed else self.note
         steps = [
             {"step": o.step, "out_dir": str(o.out_dir), "reused": o.reused, "seconds": round(o.seconds, 3)}
             for o in outcomes
@@ -130,10 +133,10 @@ class RunLog:
             append_run_record(path, record)
         except (OSError, OutputError) as exc:
             problem = f"the run log {path} could not be written: {getattr(exc, 'strerror', None) or exc}"
-            if not failed:
-                return Failed(message=f"the run completed but {problem}")
-            if isinstance(result, State):
-                return Failed(message=f"{message}; and {problem}")
+            if not failed or is_state(result):
+                from prefect.states import Failed
+
+                return Failed(message=f"{message}; and {problem}" if failed else f"the run completed but {problem}")
         return result
 
     def record(
@@ -153,6 +156,67 @@ class RunLog:
             raise
         ACTIVE_RUN_LOGS.remove(entry)
         return self.finish(result, plan, outcomes)
+
+
+def run_command_log(
+    export: Path,
+    data_cut: Any,
+    out_dir: Path | None,
+    time_zone: str | None,
+    settings: Path | None,
+    historical_export: Path | None,
+    partitions: int | None,
+    export_formats: tuple[str, ...],
+    force: bool,
+    out_parent: Path | None,
+) -> RunLog:
+    """The run log line of `pacer run` (:func:`pipelines.run.run_flow`, or a run with nothing to do), with its parameters."""
+    return RunLog(
+        "run",
+        {
+            "export": export,
+            "data_cut": data_cut,
+            "out_dir": out_dir,
+            "time_zone": time_zone,
+            "settings": settings,
+            "historical_export": historical_export,
+            "partitions": partitions,
+            "export_formats": export_formats,
+            "force": force,
+            "out_parent": out_parent,
+        },
+        out_dir,
+        export,
+        out_parent,
+    )
+
+
+def is_state(result: Any) -> bool:
+    """Whether ``result`` is a Prefect state (checked without loading Prefect: a state exists only once it is loaded)."""
+    import sys
+
+    states = sys.modules.get("prefect.states")
+    return states is not None and isinstance(result, states.State)
+
+
+def run_end(result: Any) -> tuple[bool, str | None, str, int | None]:
+    """How a run ended, from what its work returned or raised: (failed, message, ``ended`` value, exit code).
+
+    A step's outcome or a list of them is a completed run (exit code 0); a Failed state a user
+    error (2); Ctrl-C, SIGTERM or Prefect's termination signal an interrupted run (no exit code);
+    any other exception a failure with its own exit code (:func:`pipelines.outcome.exit_code_of`).
+    """
+    if isinstance(result, KeyboardInterrupt | SystemExit):
+        return True, f"interrupted ({type(result).__name__})", "interrupted", None
+    if isinstance(result, BaseException):
+        from prefect.exceptions import TerminationSignal
+
+        if isinstance(result, TerminationSignal):
+            return True, f"interrupted ({type(result).__name__})", "interrupted", None
+        return True, f"{type(result).__name__}: {result}", "failed", exit_code_of(result)
+    if is_state(result) and result.is_failed():
+        return True, result.message, "failed", USER_ERROR_CODE
+    return False, None, "completed", 0
 
 
 ACTIVE_RUN_LOGS: list[tuple[RunLog, AnalysisPlan | None, list[StepOutcome] | None]] = []

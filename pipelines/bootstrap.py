@@ -38,7 +38,8 @@ from analysis.stats.iptw_bootstrap import (
 from analysis.store import OutputError, read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.dask_runner import on_dask_cluster
-from pipelines.step_runner import StepOutputs, run_step, step_key
+from pipelines.step_keys import step_key
+from pipelines.step_runner import StepOutputs, run_step
 from pipelines.steps import PROGRESS
 
 DASK_CHUNKS = 8

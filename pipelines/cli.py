@@ -231,24 +231,36 @@ def check_input_format(export: Path | None, input_format: str, option: str = "--
         fail(f"{option} {export} holds SDTM domains; pass --format sdtm")
 
 
+def start_prefect_server() -> None:
+    """Check that Prefect's local server can start (:func:`pipelines.prefect_server.prefect_start_problem`), then start
+    it in the background, guarded to stop with this process (:func:`pipelines.prefect_server.start_temporary_server`).
+
+    A command calls it as soon as its parameters are good, before it loads its flow's code, so the
+    server comes up meanwhile; :func:`run_user_step` calls it too (it starts one server only).
+    """
+    from pipelines.prefect_server import prefect_start_problem, start_temporary_server
+
+    problem = prefect_start_problem()
+    if problem is not None:
+        fail(problem)
+    start_temporary_server()
+
+
 def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
     """Run a flow; a user error becomes one line on stderr and exit code 2, a defect its traceback and exit code 1.
 
-    Checks first that Prefect's local server can start (:func:`pipelines.prefect_server.prefect_start_problem`)
-    and makes it stop with this process (:func:`pipelines.prefect_server.guard_temporary_server`).
+    Starts Prefect's local server first, unless a server is given (:func:`start_prefect_server`), and waits until it answers.
     """
     import threading
 
     from pipelines.interrupt import stop_on_signals
     from pipelines.outcome import USER_ERRORS, quiet_prefect_run_loggers, state_exception
-    from pipelines.prefect_server import guard_temporary_server, prefect_start_problem
+    from pipelines.prefect_server import wait_for_temporary_server
 
-    problem = prefect_start_problem()
-    if problem is not None:
-        fail(problem)
+    start_prefect_server()
     if threading.current_thread() is threading.main_thread():
         stop_on_signals()
-    guard_temporary_server()
+    wait_for_temporary_server()
     quiet_prefect_run_loggers()
     show_progress(quiet)
     state = step(**kwargs, return_state=True)
@@ -326,8 +338,10 @@ def run(
 ) -> None:
     """Run the whole pipeline (ingest → derive → analyze → report) on an export, and print where the outputs are.
 
-    A second run on the same export, cut, settings and code reuses the results and says so. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
+    A second run on the same export, cut, settings and code reuses the results and says so; when every step is reused it starts no Prefect server. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
     """
+    from pipelines.dask_runner import partitions_on
+
     check_dask_address(dask_address)
     check_input_format(export, input_format)
     if historical_export is not None:
@@ -335,8 +349,21 @@ def run(
     formats = export_formats(export_format) if export_format else ()
     parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
     check_overwrite(parameters, force)
-    from pipelines.dask_runner import on_dask_cluster  # Prefect loads only once the parameters are good
-    from pipelines.derive import partitions_on
+    run_partitions = partitions_on(dask_address, partitions)
+    if not formats:  # the export step always writes: a run with one always has work to do
+        from pipelines.reuse import run_if_nothing_to_do
+
+        show_progress(quiet)
+        reused = run_if_nothing_to_do(
+            **parameters, historical_export=historical_export, partitions=run_partitions, force=force
+        )
+        if isinstance(reused, str):
+            fail(reused)
+        if reused is not None:
+            report_outcomes(reused, quiet)
+            return
+    start_prefect_server()  # comes up while the steps' code loads
+    from pipelines.dask_runner import on_dask_cluster
     from pipelines.run import run_flow
 
     report_outcomes(
@@ -345,7 +372,7 @@ def run(
             quiet,
             **parameters,
             historical_export=historical_export,
-            partitions=partitions_on(dask_address, partitions),
+            partitions=run_partitions,
             export_formats=formats,
             force=force,
         ),

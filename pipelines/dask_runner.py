@@ -8,20 +8,26 @@ workers must be able to import this project (the same environment: ``make instal
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from prefect import Flow
+from typing import TYPE_CHECKING, TypeVar
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 
+if TYPE_CHECKING:  # the command line checks an address before Prefect loads
+    from prefect import Flow
+
 DASK_SCHEMES = ("tcp://", "tls://", "ucx://", "inproc://", "ws://", "wss://")
 
-FlowT = TypeVar("FlowT", bound=Flow)
+FlowT = TypeVar("FlowT", bound="Flow")
 
 
 def is_dask_address(address: str) -> bool:
     """A scheduler address such as ``tcp://10.0.0.5:8786``."""
     return address.startswith(DASK_SCHEMES) and len(address) > address.index("://") + 3
+
+
+def partitions_on(dask_address: str | None, partitions: int) -> int | None:
+    """The flows' ``partitions``: ``partitions`` on a Dask cluster, None (one piece, in this process) without one."""
+    return None if dask_address is None else partitions
 
 
 def on_dask_cluster(flow: FlowT, dask_address: str | None, connect_timeout: float = 30.0) -> FlowT:

@@ -24,9 +24,10 @@ from analysis.settings import AnalysisPlan
 from analysis.store import read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
-from pipelines.dask_runner import on_dask_cluster
+from pipelines.dask_runner import on_dask_cluster, partitions_on
 from pipelines.outcome import as_user_outcome, pass_on
-from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
+from pipelines.step_keys import derive_key_parts
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step
 from pipelines.steps import StepOutcome
 
 DEFAULT_PARTITIONS = 16
@@ -59,11 +60,6 @@ def run_derive(processed: Path, plan: AnalysisPlan, derive_tables: DeriveTables 
         )
 
     return run_step("derive", processed, lambda: derive_key_parts(processed, plan), compute)
-
-
-def derive_key_parts(processed: Path, plan: AnalysisPlan) -> dict:
-    """What determines the derived tables: the ingest's own key and the settings."""
-    return {"ingest": step_key(processed, "ingest"), "settings": plan.settings_hash()}
 
 
 @task(name="derive-partition", cache_policy=NO_CACHE)
@@ -136,8 +132,3 @@ def run_derive_flow(
     return derive_on(
         processed=processed, plan=plan, partitions=partitions_on(dask_address, partitions), return_state=return_state
     )
-
-
-def partitions_on(dask_address: str | None, partitions: int) -> int | None:
-    """The flows' ``partitions``: ``partitions`` on a Dask cluster, None (one piece, in this process) without one."""
-    return None if dask_address is None else partitions

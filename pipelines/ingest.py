@@ -9,18 +9,18 @@ from pathlib import Path
 from prefect import flow, task
 from prefect.states import Failed, State
 
-from analysis.export.bundle import read_bundle
 from analysis.export.errors import ExportError
-from analysis.export.ingest import IngestResult, export_time_zone, ingest_bundle, resolve_data_cut
+from analysis.export.ingest import IngestResult, ingest_bundle
 from analysis.settings import AnalysisPlan
-from analysis.store import provenance, read_manifest
+from analysis.store import provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.out_folder import ingest_target, overwrite_refusal
 from pipelines.outcome import as_user_outcome, pass_on, retry_on_io_error
 from pipelines.paths import default_out_dir
+from pipelines.step_keys import ingest_input, ingest_key_parts
 from pipelines.step_runner import StepOutputs, in_one_commit, run_step
-from pipelines.steps import PROGRESS, StepOutcome
+from pipelines.steps import PROGRESS, StepOutcome, cut_counts_line
 
 INGEST_TABLES = ("participants", "events", "quarantine")
 
@@ -33,9 +33,7 @@ def run_ingest(
     Reuses the folder's tables when the ingest last ran there with the same input files, data
     cut, time zone, settings and code (:func:`pipelines.step_runner.run_step`).
     """
-    bundle = read_bundle(export)
-    zone = export_time_zone(bundle, time_zone)
-    cut = resolve_data_cut(data_cut, bundle, zone)
+    bundle, zone, cut = ingest_input(export, data_cut, time_zone)
 
     def compute() -> StepOutputs:
         result = ingest_bundle(bundle, data_cut=cut, timezone=time_zone)
@@ -49,11 +47,6 @@ def run_ingest(
 
     target = out_dir if out_dir is not None else default_out_dir(cut)
     return run_step("ingest", target, lambda: ingest_key_parts(bundle.sha256(), cut, zone, plan), compute)
-
-
-def ingest_key_parts(input_sha256: dict[str, str], cut: date, zone: str | None, plan: AnalysisPlan) -> dict:
-    """What determines the ingest's tables: the input bytes, the cut, the time zone and the settings."""
-    return {"inputs": input_sha256, "data_cut": cut.isoformat(), "timezone": zone, "settings": plan.settings_hash()}
 
 
 def ingest_details(result: IngestResult, origin: str, input_sha256: dict[str, str]) -> dict:
@@ -84,33 +77,6 @@ def ingest_task(
     if isinstance(outcome, StepOutcome):
         PROGRESS.info(cut_counts_line(outcome.out_dir))
     return outcome
-
-
-def cut_counts_line(out_dir: Path) -> str:
-    """One line of what the cut did, read from what the ingest wrote (never re-derived).
-
-    grading.md 2.2 ("The cut cannot outrun the data"): every run says how many participants were
-    enrolled by the cut, how many of them were infused, and how many were left out because they
-    enrolled after it. Enrolled: the rows of ``participants.parquet``; infused: its ``infused``
-    flag; left out: the manifest's reconciliation of ``participants.csv`` (``left_out_by_cut``).
-
-    Returns
-    -------
-    str
-        e.g. ``cut 2026-11-01: 45 enrolled, 40 infused, 0 left out (enrolled after the cut)``.
-    """
-    import pyarrow.parquet as pq
-
-    record = read_manifest(out_dir)["steps"]["ingest"]
-    infused = pq.read_table(Path(out_dir) / "participants.parquet", columns=["infused"]).column("infused")
-    enrolled = len(infused)
-    infused_count = sum(1 for flag in infused.to_pylist() if flag)
-    left_out = record["reconciliation"]["participants.csv"]["left_out_by_cut"]
-    label = " (historical)" if Path(out_dir).name == "historical" else ""
-    return (
-        f"cut {record['data_cut']}{label}: {enrolled} enrolled, {infused_count} infused, "
-        f"{left_out} left out (enrolled after the cut)"
-    )
 
 
 @flow(name="pacer-ingest", log_prints=False)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
-
-from prefect.states import Failed, State
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from analysis.export.errors import ExportError
 from analysis.report.inputs import ReportInputError
@@ -22,6 +20,9 @@ from analysis.settings import SettingsError
 from analysis.store import OutputError
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.steps import PROGRESS, StepOutcome
+
+if TYPE_CHECKING:  # Prefect loads where a state is made: the run log of a run with nothing to do does without it
+    from prefect.states import State
 
 USER_ERRORS = (ExportError, SettingsError, ReportInputError, OutputError)
 USER_ERROR_CODE = 2
@@ -59,6 +60,8 @@ def as_user_outcome(step: Callable[..., T], *args: Any, **kwargs: Any) -> T | St
     try:
         result = step(*args, **kwargs)
     except USER_ERRORS as exc:
+        from prefect.states import Failed
+
         return Failed(message=str(exc))
     if isinstance(result, StepOutcome):
         PROGRESS.info(result.line())
@@ -89,6 +92,8 @@ def pass_on(state: State, step: str) -> Any:
         cause = state_exception(state)
         if cause is not None and not isinstance(cause, USER_ERRORS):
             raise StepDefectError(step, cause) from cause
+        from prefect.states import Failed
+
         return Failed(message=state.message)
     return state.result()
 

@@ -6,7 +6,10 @@ loopback interface to listen on), so a run that cannot have one stops in one lin
 :func:`guard_temporary_server` makes the server die with its run: it is started through
 :mod:`pipelines.server_guard`, which holds the read end of a pipe whose write end only the run
 holds, and stops the server when that pipe closes — which the kernel does when the run ends in
-any way, SIGKILL included.
+any way, SIGKILL included. :func:`start_temporary_server` starts it in a background thread as soon
+as the command line knows the run has work to do, so that it comes up (in its own process, on
+another core) while the run's own code is still loading; the flow waits for it
+(:func:`wait_for_temporary_server`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -95,6 +99,51 @@ def guard_temporary_server() -> None:
     from prefect.server.api.server import SubprocessASGIServer
 
     SubprocessASGIServer._run_uvicorn_command = _guarded_uvicorn_command
+
+
+_server_start: list[threading.Thread] = []
+"""The thread starting the temporary server (at most one), until :func:`wait_for_temporary_server` joins it."""
+_server_start_errors: list[BaseException] = []
+
+
+def start_temporary_server() -> None:
+    """Start Prefect's temporary server now, in a background thread, when the run will need one (no API URL given).
+
+    Guarded (:func:`guard_temporary_server`). The flow's client finds the server already running
+    (Prefect keeps one temporary server per process); :func:`wait_for_temporary_server` must be
+    called before the first flow. Does nothing when a server is given (``PREFECT_API_URL``, or a
+    test harness), when Prefect may not start one, or when the start is already under way.
+    """
+    guard_temporary_server()
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    if _server_start or PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+        return
+
+    def start() -> None:
+        try:
+            SubprocessASGIServer().start()
+        except BaseException as exc:
+            _server_start_errors.append(exc)
+
+    thread = threading.Thread(target=start, daemon=True, name="pacer-prefect-server-start")
+    _server_start.append(thread)
+    thread.start()
+
+
+def wait_for_temporary_server() -> None:
+    """Wait until the server :func:`start_temporary_server` started answers (nothing when none was started).
+
+    Raises
+    ------
+    Exception
+        whatever Prefect raised when the server did not come up (e.g. its start-up timeout).
+    """
+    while _server_start:
+        _server_start.pop().join()
+    if _server_start_errors:
+        raise _server_start_errors.pop()
 
 
 SERVER_TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

@@ -13,21 +13,11 @@ from analysis.settings import AnalysisPlan
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
-from pipelines.step_runner import StepOutputs, in_one_commit, run_step, step_key
+from pipelines.step_keys import report_key_parts
+from pipelines.step_runner import StepOutputs, in_one_commit, run_step
 from pipelines.steps import StepOutcome
 
 REPORT_DIR = "report"
-
-
-def report_key_parts(processed: Path, plan: AnalysisPlan) -> dict:
-    """What determines the reports: the derive, analyze and bootstrap steps' keys and the settings (the code,
-    templates included, is added by the runner)."""
-    return {
-        "derive": step_key(processed, "derive"),
-        "analyze": step_key(processed, "analyze"),
-        "bootstrap": step_key(processed, "bootstrap"),
-        "settings": plan.settings_hash(),
-    }
 
 
 def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = None) -> StepOutcome:

@@ -15,7 +15,7 @@ from analysis.settings import AnalysisPlan, SettingsError, load_settings
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.analyze import analyze_task
 from pipelines.artifacts import run_summary_artifact_task
-from pipelines.audit import RunLog
+from pipelines.audit import run_command_log
 from pipelines.derive import derive_task
 from pipelines.export_step import export_task
 from pipelines.ingest import ingest_task
@@ -80,22 +80,16 @@ def run_flow(
     never a mix. The run log (``runs.jsonl``, :meth:`pipelines.audit.RunLog.path`) gets a ``started`` line
     before any work and an ``ended`` line after, whatever the result.
     """
-    log = RunLog(
-        "run",
-        {
-            "export": export,
-            "data_cut": data_cut,
-            "out_dir": out_dir,
-            "time_zone": time_zone,
-            "settings": settings,
-            "historical_export": historical_export,
-            "partitions": partitions,
-            "export_formats": export_formats,
-            "force": force,
-            "out_parent": out_parent,
-        },
-        out_dir,
+    log = run_command_log(
         export,
+        data_cut,
+        out_dir,
+        time_zone,
+        settings,
+        historical_export,
+        partitions,
+        export_formats,
+        force,
         out_parent,
     )
     outcomes: list[StepOutcome] = []

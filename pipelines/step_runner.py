@@ -20,17 +20,10 @@ import pandas as pd
 from prefect.states import Failed, State
 
 from analysis.schemas import validate_output
-from analysis.store import (
-    OutputError,
-    StepWriter,
-    cache_key,
-    code_version,
-    hold_output_locks,
-    read_manifest,
-    step_is_current,
-)
+from analysis.store import OutputError, StepWriter, hold_output_locks, step_is_current
 from analysis.store.run_commit import RunCommit
 from pipelines.interrupt import ACTIVE_COMMITS
+from pipelines.step_keys import step_cache_key
 from pipelines.steps import StepOutcome
 
 
@@ -75,8 +68,8 @@ def run_step(
         The output folder the step writes (and usually reads) in.
     key_parts
         What determines the step's result (input SHA-256s, upstream steps' keys, settings hash);
-        called under the folder's lock, since it may read the manifest. The code version is added
-        here, for every step.
+        called under the folder's lock, since it may read the manifest (:mod:`pipelines.step_keys`).
+        The code version is added here, for every step (:func:`pipelines.step_keys.step_cache_key`).
     compute
         The step's work, called only when its outputs are not current.
 
@@ -87,7 +80,7 @@ def run_step(
     """
     started = time.perf_counter()
     with StepWriter(out_dir, name) as writer:
-        key = cache_key({**key_parts(), "code": code_version()})
+        key = step_cache_key(key_parts())
         if step_is_current(out_dir, name, key):
             return StepOutcome(name, out_dir, reused=True, seconds=time.perf_counter() - started)
         outputs = compute()
@@ -101,14 +94,6 @@ def run_step(
             writer.file(file_name, content)
         writer.commit({**outputs.details, "key": key})
     return StepOutcome(name, out_dir, reused=False, seconds=time.perf_counter() - started)
-
-
-def step_key(out_dir: Path, step: str) -> str | None:
-    """The cache key ``step`` last recorded in ``out_dir/manifest.json`` (None when it has not run there).
-
-    A later step's key includes the keys of the steps it reads, so it is recomputed when they change.
-    """
-    return read_manifest(out_dir)["steps"].get(step, {}).get("key")
 
 
 def in_one_commit(out_dir: Path, work: Callable[[Path], Any], fresh: bool = False) -> Any:

@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 from analysis.runlog import read_runs
 from analysis.settings import AnalysisPlan
 from pipelines.cli import app
-from pipelines.ingest import cut_counts_line, overwrite_refusal, run_ingest
+from pipelines.ingest import overwrite_refusal, run_ingest
 from pipelines.paths import DEMO_EXPORT
 from pipelines.serve import deployment_parameters
+from pipelines.steps import cut_counts_line
 
 runner = CliRunner()
 
