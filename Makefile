@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed
 PACER_ARGS ?=
 # pytest-xdist workers for make test: one per core (tests that share a Prefect harness start one per worker).
 TEST_WORKERS ?= auto
+# Tests sharing an expensive session fixture run on one worker (tests/conftest.py: SHARED_SESSION_FIXTURES).
+TEST_DIST ?= loadgroup
 
 .PHONY: run test lint install lock check-system clean
 
@@ -33,7 +35,7 @@ run: check-system install
 	$(BIN)/pacer run $(PACER_ARGS)
 
 test: check-system install lint
-	@$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist $(TEST_DIST) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 # ruff keeps the style: lint and format (pyproject.toml [tool.ruff]).

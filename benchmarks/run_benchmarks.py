@@ -47,12 +47,11 @@ def measure(*arguments: str) -> dict:
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def measure_demo_run(work: Path) -> dict:
-    """`pacer run` on the demo export, end to end, Prefect included, on a fresh PREFECT_HOME."""
-    env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home")}
+def timed_pacer_run(out: Path, env: dict[str, str]) -> tuple[float, dict[str, str]]:
+    """`pacer run --out OUT` on the demo export in a new process: its wall seconds and its step lines by step."""
     started = time.perf_counter()
     completed = subprocess.run(
-        [str(Path(sys.executable).parent / "pacer"), "run", "--out", str(work / "demo-out")],
+        [str(Path(sys.executable).parent / "pacer"), "run", "--out", str(out)],
         capture_output=True,
         text=True,
         env=env,
@@ -64,7 +63,59 @@ def measure_demo_run(work: Path) -> dict:
     steps = {
         line.split()[0]: line for line in completed.stdout.splitlines() if " done in " in line or " reused " in line
     }
-    return {"step": "demo pacer run (Prefect included)", "wall_s": wall, "step_lines": steps}
+    return wall, steps
+
+
+def measure_demo_run(work: Path) -> dict:
+    """`pacer run` on the demo export, end to end, Prefect included: on a fresh PREFECT_HOME (``wall_s``); again on
+    the same folder, every step reused (``reuse_wall_s``); into a new folder with the now warm PREFECT_HOME
+    (``warm_wall_s``); and into a new folder against a running `pacer server` (``server_wall_s``)."""
+    env = {**os.environ, "PREFECT_HOME": str(work / "prefect-home")}
+    env.pop("PREFECT_API_URL", None)
+    wall, steps = timed_pacer_run(work / "demo-out", env)
+    reuse_wall, _ = timed_pacer_run(work / "demo-out", env)
+    warm_wall, _ = timed_pacer_run(work / "demo-warm", env)
+    return {
+        "step": "demo pacer run (Prefect included)",
+        "wall_s": wall,
+        "step_lines": steps,
+        "reuse_wall_s": reuse_wall,
+        "warm_wall_s": warm_wall,
+        "server_wall_s": time_against_server(work, env),
+    }
+
+
+def time_against_server(work: Path, env: dict[str, str]) -> float:
+    """Start `pacer server` on a free port, wait until it answers, time `pacer run` into a new folder against it, stop it."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "pacer"), "server", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                with urllib.request.urlopen(f"{api}/health", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise SystemExit("pacer server did not start") from None
+                time.sleep(0.5)
+        wall, _ = timed_pacer_run(work / "demo-server", {**env, "PREFECT_API_URL": api})
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return wall
 
 
 def measure_derive_dask(bundle: Path, out: Path, dask_address: str | None) -> dict:
@@ -155,9 +206,12 @@ def table(report: dict) -> str:
         lines.append(
             f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | – |"
         )
+    demo = report["demo"]
     lines.append(
-        f"\nDemo `pacer run`, end to end with Prefect: {report['demo']['wall_s']:.1f} s wall "
-        f"({'; '.join(report['demo']['step_lines'].values())})"
+        f"\nDemo `pacer run`, end to end with Prefect: {demo['wall_s']:.1f} s wall on a new PREFECT_HOME "
+        f"({'; '.join(demo['step_lines'].values())}); {demo['warm_wall_s']:.1f} s into a new folder, warm; "
+        f"{demo['server_wall_s']:.1f} s against a running `pacer server`; {demo['reuse_wall_s']:.1f} s again with "
+        "every step reused"
     )
     return "\n".join(lines)
 

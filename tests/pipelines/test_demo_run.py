@@ -90,16 +90,6 @@ REQUIRED_ARD = (
 )
 
 
-@pytest.fixture(scope="session")
-def demo_output(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from pipelines.run import run_flow
-
-    out = tmp_path_factory.mktemp("demo") / "out"
-    outcomes = run_flow(export=DEMO_EXPORT, out_dir=out)
-    assert [o.step for o in outcomes] == ["ingest", "derive", "analyze", "report"]
-    return out
-
-
 def test_every_table_is_written_with_its_rows(demo_output: Path) -> None:
     manifest = json.loads((demo_output / "manifest.json").read_text())
     for name in TABLES:

@@ -13,7 +13,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,12 +122,3 @@ def run_worker(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
         timeout=timeout,
         env={**os.environ},
     )
-
-
-@pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """Prefect's test harness for the few flow tests here (the run log is written by the flows)."""
-    from prefect.testing.utilities import prefect_test_harness
-
-    with prefect_test_harness(server_startup_timeout=120):
-        yield
