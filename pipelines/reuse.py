@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -97,8 +98,8 @@ def run_if_nothing_to_do(
 ) -> list[StepOutcome] | str | None:
     """Finish `pacer run` here when every step is current (:func:`current_steps`); None when it has work to do.
 
-    Under the output folder's lock (a folder in use by another run, or any error, leaves the
-    decision to the run of the steps): the run log's ``started`` line, each step's line on the
+    Under the output folder's lock (a folder in use by another run, an unreadable bundle or file
+    leaves the decision to the run of the steps, which reports it): the run log's ``started`` line, each step's line on the
     progress logger (with the cut's counts after each ingest), :data:`NOTHING_TO_RUN`, the
     ``ended`` line. The parameters are the run's (:func:`pipelines.run.run_flow`), for its log.
 
@@ -108,21 +109,22 @@ def run_if_nothing_to_do(
         The reused steps; a message when the run log could not be written (a user error); None
         when the steps have to run.
     """
-    try:
-        target = ingest_target(export, data_cut, out_dir, time_zone)
-        if not (target / MANIFEST_NAME).is_file():
-            return None
-        with output_lock(target):
-            outcomes = current_steps(export, data_cut, target, time_zone, historical_export, plan)
-            if outcomes is None:
+    with ExitStack() as held:
+        try:
+            target = ingest_target(export, data_cut, out_dir, time_zone)
+            if not (target / MANIFEST_NAME).is_file():
                 return None
-            log = run_command_log(
-                export, data_cut, out_dir, time_zone, None, historical_export, partitions, (), force, None
-            )
-            log.note = NOTHING_TO_RUN
-            result = log.record(plan, lambda: report_reused(outcomes))
-    except (ExportError, OutputError):
-        return None
+            held.enter_context(output_lock(target))
+            outcomes = current_steps(export, data_cut, target, time_zone, historical_export, plan)
+        except (ExportError, OutputError, OSError):
+            return None
+        if outcomes is None:
+            return None
+        log = run_command_log(
+            export, data_cut, out_dir, time_zone, None, historical_export, partitions, (), force, None
+        )
+        log.note = NOTHING_TO_RUN
+        result = log.record(plan, lambda: report_reused(outcomes))
     return result if isinstance(result, list) else result.message
 
 
