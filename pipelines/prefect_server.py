@@ -112,14 +112,15 @@ def start_temporary_server() -> None:
     Guarded (:func:`guard_temporary_server`). The flow's client finds the server already running
     (Prefect keeps one temporary server per process); :func:`wait_for_temporary_server` must be
     called before the first flow. Does nothing when a server is given (``PREFECT_API_URL``, or a
-    test harness), when Prefect may not start one, or when the start is already under way.
+    test harness: then Prefect's server code is not even loaded here), when Prefect may not start
+    one, or when the start is already under way.
     """
-    guard_temporary_server()
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
 
     if _server_start or PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
         return
+    guard_temporary_server()
+    from prefect.server.api.server import SubprocessASGIServer
 
     def start() -> None:
         try:
