@@ -26,6 +26,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -99,6 +100,7 @@ def time_against_server(work: Path, env: dict[str, str]) -> float:
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # its own process group: stopped whole below
     )
     api = f"http://127.0.0.1:{port}/api"
     try:
@@ -113,7 +115,7 @@ def time_against_server(work: Path, env: dict[str, str]) -> float:
                 time.sleep(0.5)
         wall, _ = timed_pacer_run(work / "demo-server", {**env, "PREFECT_API_URL": api})
     finally:
-        server.terminate()
+        os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
     return wall
 
