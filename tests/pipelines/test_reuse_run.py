@@ -51,7 +51,7 @@ def test_every_step_current_is_a_run_without_prefect(demo_output: Path) -> None:
         "exit 0",
         "prefect loaded False",
     ]
-    started, ended = (json.loads(line) for line in (demo_output.parent / "runs.jsonl").read_text().splitlines()[-2:])
+    started, ended = (json.loads(line) for line in (demo_output / "runs.jsonl").read_text().splitlines()[-2:])
     assert (started["event"], ended["event"]) == ("started", "ended")
     assert started["run_id"] == ended["run_id"]
     assert (ended["command"], ended["result"], ended["exit_code"], ended["message"]) == (
