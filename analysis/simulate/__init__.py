@@ -93,6 +93,8 @@ def simulate_export(
     exported_at: str = DEFAULT_EXPORTED_AT,
     timezone: str = DEFAULT_TIMEZONE,
     hourly_vitals_days: int = 0,
+    first_number: int = 1,
+    cohort_size: int | None = None,
 ) -> Path:
     """Simulate a PACER export bundle and write it into ``out_dir``.
 
@@ -118,6 +120,9 @@ def simulate_export(
     hourly_vitals_days
         Add hourly monitor charting of temperature and SBP over days 0 to this (the registry-scale
         benchmark workload; 0 = none): :func:`analysis.simulate.vitals.monitor_readings`.
+    first_number, cohort_size
+        Number the participant ids from ``first_number``, as wide as ``cohort_size``'s ids: one
+        part of a larger cohort (:mod:`analysis.simulate.parts`).
 
     Returns
     -------
@@ -138,6 +143,8 @@ def simulate_export(
         exported_at=exported_at,
         timezone=timezone,
         hourly_vitals_days=hourly_vitals_days,
+        first_number=first_number,
+        cohort_size=cohort_size,
     )
     return write_bundle(bundle, out_dir)
 

@@ -269,6 +269,8 @@ def simulate_bundle(
     exported_at: str = DEFAULT_EXPORTED_AT,
     timezone: str = DEFAULT_TIMEZONE,
     hourly_vitals_days: int = 0,
+    first_number: int = 1,
+    cohort_size: int | None = None,
 ) -> SimulatedExport:
     """Simulate one export bundle in memory; see :func:`analysis.simulate.simulate_export`."""
     if n_participants < 1:
@@ -283,7 +285,9 @@ def simulate_bundle(
     export_minute = utc_minutes(parse_export_time(exported_at))
     export_date = local_dates(np.array([export_minute]), timezone)[0]
 
-    cohort = simulate_cohort(rngs["cohort"], n_participants, n_not_infused, model, export_date, timezone)
+    cohort = simulate_cohort(
+        rngs["cohort"], n_participants, n_not_infused, model, export_date, timezone, first_number, cohort_size
+    )
     cohort.insert(0, "pidx", np.arange(len(cohort)))
     events, course, days_to_export = _generate_events(rngs, cohort, model, export_minute, hourly_vitals_days)
     kept = _cut(events, cohort, course, export_minute)

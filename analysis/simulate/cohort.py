@@ -62,6 +62,8 @@ def simulate_cohort(
     model: CohortModel,
     export_date: np.datetime64,
     timezone: str,
+    first_number: int = 1,
+    cohort_size: int | None = None,
 ) -> pd.DataFrame:
     """One row per enrolled participant, ids assigned in enrollment order.
 
@@ -77,6 +79,10 @@ def simulate_cohort(
         The export's local calendar date (``datetime64[D]``).
     timezone
         IANA zone of the site.
+    first_number, cohort_size
+        The ids are numbered from ``first_number``, zero-padded to the width of ``cohort_size``
+        (default ``n_participants``): a part of a larger cohort (:mod:`analysis.simulate.parts`)
+        numbers its participants within the whole cohort's ids.
 
     Returns
     -------
@@ -111,8 +117,8 @@ def simulate_cohort(
     )
     order = np.lexsort((rng.random(n), frame["enrollment_date"].to_numpy()))
     frame = frame.iloc[order].reset_index(drop=True)
-    width = max(3, len(str(n)))
-    numbers = pd.Series(np.arange(1, n + 1)).astype(str).str.zfill(width)
+    width = max(3, len(str(cohort_size or n)))
+    numbers = pd.Series(np.arange(first_number, first_number + n)).astype(str).str.zfill(width)
     frame.insert(0, "participant_id", (model.id_prefix + numbers).to_numpy())
     return _with_derived_columns(frame, timezone)
 
