@@ -9,7 +9,11 @@ the cohort cut into ``--partitions`` groups of participants derived on a Dask cl
 ``--dask-address``, else a ``LocalCluster`` with one single-threaded worker per core, started before
 the clock starts: an existing cluster is the case it serves). ``derive_dask`` submits the groups with
 a plain ``distributed.Client``, without Prefect, so it measures the partitioned derivation itself; its
-JSON adds the cluster's start-up time and the workers' peak memory.
+JSON adds the cluster's start-up time and the workers' peak memory. ``scale_dask``: a cohort of
+``--participants`` simulated in ``--partitions`` part bundles on a ``LocalCluster`` of
+``--workers`` workers held to ``--memory-limit`` each, the workers restarted, then the parts ingested
+and derived on them (:func:`pipelines.scale.run_scale`, ``pacer scale``): its JSON gives the
+simulation's time apart, the phases, each worker's and this client's peak memory.
 """
 
 from __future__ import annotations
@@ -112,6 +116,17 @@ def dask_client(dask_address: str | None) -> Iterator[Any]:
         yield client
 
 
+def cluster_for(args: argparse.Namespace) -> Any:
+    """The Dask client a step needs (None for the steps in this process alone)."""
+    if args.step == "derive_dask":
+        return dask_client(args.dask_address)
+    if args.step == "scale_dask":
+        from pipelines.scale import scale_client
+
+        return scale_client(args.dask_address, args.workers or os.cpu_count() or 1, args.memory_limit)
+    return nullcontext()
+
+
 def derive_on_client(client: Any, partitions: int) -> Callable[..., dict[str, Any]]:
     """A ``derive_tables`` for :func:`pipelines.derive.run_derive`: the groups of participants derived on ``client``'s workers."""
     from analysis.derive.all_tables import derive_all_tables
@@ -131,6 +146,32 @@ def workers_peak_rss_mb(client: Any) -> float:
     """The largest peak resident set among the cluster's workers."""
     peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     return max(peaks.values())
+
+
+def scale_on_client(client: Any, args: argparse.Namespace) -> dict[str, Any]:
+    """Simulate the cohort in parts on the workers, restart them, ingest and derive the parts (``pacer scale``)."""
+    from pipelines.scale import run_scale, simulate_parts
+
+    started = time.perf_counter()
+    simulate_parts(
+        args.participants,
+        args.partitions,
+        args.seed,
+        args.bundle,
+        hourly_vitals_days=args.hourly_vitals_days,
+        run=lambda function, items: client.gather(client.map(function, items, pure=False)),
+    )
+    simulate_s = time.perf_counter() - started
+    client.restart()
+    started = time.perf_counter()
+    summary = run_scale(args.bundle, args.out, client)
+    return {
+        "simulate_s": simulate_s,
+        "scale_s": time.perf_counter() - started,
+        "partitions": args.partitions,
+        "memory_limit": args.memory_limit,
+        **{key: summary[key] for key in ("phase_seconds", "rows", "workers_peak_rss_mb", "client_peak_rss_mb")},
+    }
 
 
 def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
@@ -160,6 +201,8 @@ def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
             "workers": len(client.scheduler_info()["workers"]),
             "workers_peak_rss_mb": workers_peak_rss_mb(client),
         }
+    elif args.step == "scale_dask":
+        return scale_on_client(client, args)
     elif args.step == "analyze":
         from pipelines.analyze import run_analyze
 
@@ -187,6 +230,7 @@ def main() -> None:
             "ingest",
             "derive",
             "derive_dask",
+            "scale_dask",
             "analyze",
             "stats_100k",
             "oc_100k",
@@ -199,10 +243,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--hourly-vitals-days", type=int, default=0)
     parser.add_argument("--dask-address", help="derive_dask: the Dask scheduler to use (default: a LocalCluster)")
-    parser.add_argument("--partitions", type=int, default=16, help="derive_dask: groups of participants")
+    parser.add_argument(
+        "--partitions", type=int, default=16, help="derive_dask: groups of participants; scale_dask: parts"
+    )
+    parser.add_argument("--workers", type=int, help="scale_dask: LocalCluster workers (default: one per core)")
+    parser.add_argument("--memory-limit", default="4GiB", help="scale_dask: each LocalCluster worker's memory limit")
     args = parser.parse_args()
     cluster_started = time.perf_counter()
-    with dask_client(args.dask_address) if args.step == "derive_dask" else nullcontext() as client:
+    with cluster_for(args) as client:
         cluster_start_s = time.perf_counter() - cluster_started
         started_wall = time.perf_counter()
         extra = run_step(args, client)

@@ -595,6 +595,22 @@ def simulate(
             help="csv (manifest.json, participants.csv, events.csv) or sdtm (manifest.json and SDTM domains as XPT v5: DM, SUPPDM, VS, EX, CM, QS, RS, DS, AE, XP).",
         ),
     ] = "csv",
+    parts: Annotated[
+        int | None,
+        typer.Option(
+            "--parts",
+            min=1,
+            help="Write the cohort as this many part bundles <out>/part-00000, … of consecutive participant ids, for `pacer scale` (csv only).",
+        ),
+    ] = None,
+    hourly_vitals_days: Annotated[
+        int,
+        typer.Option(
+            "--hourly-vitals-days",
+            min=0,
+            help="Add hourly monitor charting of temperature and SBP to this day (the registry-scale workload; 0 = none).",
+        ),
+    ] = 0,
 ) -> None:
     """Write a simulated PACER export bundle (manifest.json, participants.csv, events.csv), or the same as SDTM."""
     import tempfile
@@ -604,12 +620,68 @@ def simulate(
 
     if output_format not in ("csv", "sdtm"):
         fail(f"--format {output_format}: not one of csv, sdtm")
+    if parts is not None:
+        from pipelines.scale import simulate_parts
+
+        if output_format != "csv" or historical:
+            fail("--parts writes trial cohorts in csv only: drop --format sdtm and --historical")
+        if parts > participants:
+            fail(f"--parts {parts} is more than --participants {participants}")
+        simulate_parts(participants, parts, seed, out, hourly_vitals_days=hourly_vitals_days)
+        typer.echo(f"simulated export written to {out} in {parts} parts")
+        return
     if output_format == "csv":
-        simulate_export(participants, seed, out, historical=historical)
+        simulate_export(participants, seed, out, historical=historical, hourly_vitals_days=hourly_vitals_days)
     else:
         with tempfile.TemporaryDirectory() as folder:
-            bundle_to_sdtm(simulate_export(participants, seed, Path(folder), historical=historical), out)
+            bundle_to_sdtm(
+                simulate_export(
+                    participants, seed, Path(folder), historical=historical, hourly_vitals_days=hourly_vitals_days
+                ),
+                out,
+            )
     typer.echo(f"simulated export written to {out}")
+
+
+@app.command()
+def scale(
+    parts_dir: Annotated[
+        Path, typer.Option("--parts", help="Folder of part bundles (part-00000, …: `pacer simulate --parts`).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Output folder: a partitioned Parquet dataset per table.")],
+    dask_address: DaskAddressOption = None,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="Without --dask-address: worker processes of the local cluster.")
+    ] = 2,
+    memory_limit: Annotated[
+        str,
+        typer.Option("--memory-limit", help="Without --dask-address: each local worker's memory limit, e.g. 4GiB."),
+    ] = "4GiB",
+    data_cut: Annotated[
+        str | None, typer.Option("--data-cut", help="Data cut YYYY-MM-DD. Default: the manifest's export date.")
+    ] = None,
+    settings: SettingsOption = None,
+) -> None:
+    """Ingest and derive an export in parts, part by part on a Dask cluster, into partitioned Parquet.
+
+    The parts' tables one after the other equal those of the whole export ingested and derived in one process; no process holds the whole event table.
+    """
+    import json
+
+    from analysis.export.errors import ExportError
+    from pipelines.scale import run_scale, scale_client
+
+    check_dask_address(dask_address)
+    check_paths([parts_dir], [out])
+    cut = parse_data_cut(data_cut)
+    plan = load_plan(settings)
+    with scale_client(dask_address, workers, memory_limit) as client:
+        try:
+            summary = run_scale(parts_dir, out, client, data_cut=cut, plan=plan)
+        except ExportError as exc:
+            fail(str(exc))
+    typer.echo(json.dumps({key: summary[key] for key in ("rows", "phase_seconds", "workers_peak_rss_mb")}, indent=2))
+    typer.echo(f"scaled run written to {out}")
 
 
 @app.command("simulate-oc")

@@ -33,9 +33,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
-from analysis.derive.all_tables import TABLE_KEYS, derive_all_tables, sort_by_key
-from analysis.derive.partitions import concatenate, in_one_chunk
+from analysis.derive.all_tables import TABLE_KEYS, derive_all_tables
+from analysis.derive.partitions import concatenate
 from analysis.export import events as events_file
 from analysis.export import participants as participants_file
 from analysis.export.bundle import read_bundle
@@ -45,6 +46,7 @@ from analysis.export.parts import (
     add_counts,
     check_disjoint_ranges,
     check_foreign_events,
+    check_no_unclosed_quote,
     check_same_manifest,
     data_lines,
     line_offsets,
@@ -154,10 +156,20 @@ def derive_part(out_dir: Path, index: int, plan: AnalysisPlan) -> dict[str, int]
     return {name: len(frame) for name, frame in tables.items()}
 
 
-def whole_table(out_dir: Path, table: str, parts: int) -> pd.DataFrame:
-    """A partitioned table's parts one after the other (its rows sorted by its key, as the parts are)."""
-    frames = [pd.read_parquet(part_path(out_dir, table, index)) for index in range(parts)]
-    return in_one_chunk(sort_by_key(concatenate(frames), TABLE_KEYS.get(table, ("participant_id",))))
+def whole_table(out_dir: Path, table: str, parts: int) -> pa.Table:
+    """A partitioned table's non-empty parts one after the other, in one chunk (the first part when all are empty).
+
+    Read and joined in Arrow, so the types are the parts' own; the parts' rows are already sorted by
+    the table's key, and so is their succession.
+    """
+    tables = [pq.read_table(part_path(out_dir, table, index)) for index in range(parts)]
+    filled = [part for part in tables if part.num_rows] or tables[:1]
+    return pa.concat_tables(filled).combine_chunks()
+
+
+def write_whole_table(table: pa.Table, path: Path) -> None:
+    """Write ``table`` as :func:`analysis.store.tables.write_table` writes a frame (zstd), its parts' metadata kept."""
+    pq.write_table(table, path, compression="zstd")
 
 
 def whole_quarantine(quarantines: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -216,15 +228,19 @@ def run_scale(
             ]
         )
         check_foreign_events(parts, ids_by_part, [part.foreign_ids for part in ingested])
+        check_no_unclosed_quote(parts, [part.quarantine for part in ingested])
     with timed(phases, "derive"):
         derived_rows: list[dict[str, int]] = client.gather(
             [client.submit(derive_part, out_dir, index, plan, pure=False) for index in range(len(parts))]
         )
     with timed(phases, "combine"):
-        record = read_provenance(part_path(out_dir, "adsl", 0))
         for table in SUBJECT_TABLES:
-            write_table(whole_table(out_dir, table, len(parts)), out_dir / f"{table}.parquet", record)
-        write_table(whole_quarantine([part.quarantine for part in ingested]), out_dir / "quarantine.parquet", record)
+            write_whole_table(whole_table(out_dir, table, len(parts)), out_dir / f"{table}.parquet")
+        write_table(
+            whole_quarantine([part.quarantine for part in ingested]),
+            out_dir / "quarantine.parquet",
+            read_provenance(part_path(out_dir, "events", 0)),
+        )
     summary = {
         "parts": [str(part) for part in parts],
         "data_cut": ingested[0].data_cut,
@@ -299,7 +315,9 @@ def simulate_parts(
 
     from analysis.simulate.parts import cohort_parts, simulate_part
 
-    simulate = partial(simulate_part, cohort_size=n_participants, out_dir=out_dir, hourly_vitals_days=hourly_vitals_days)
+    simulate = partial(
+        simulate_part, cohort_size=n_participants, out_dir=out_dir, hourly_vitals_days=hourly_vitals_days
+    )
     cohort = cohort_parts(n_participants, parts, seed)
     if run is None:
         return [simulate(part) for part in cohort]

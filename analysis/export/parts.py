@@ -12,11 +12,14 @@ participant at a time — except three, which this module checks across parts on
 - parts whose ids are not ascending, non-overlapping ranges are refused, so that the parts' tables
   one after the other are sorted by participant id as the whole cohort's are;
 - an event naming a participant of another part, or a participant id unknown in two parts (an
-  orphan row, or an exact duplicate across parts), is refused: :func:`check_foreign_events`.
+  orphan row, or an exact duplicate across parts), is refused: :func:`check_foreign_events`;
+- a quoted cell never closed before the end of a part but the last (in one piece, it would run
+  into the next part's rows) is refused: :func:`check_no_unclosed_quote`.
 
 Line numbers are per file: a part's row on line ``k`` of its file is on line ``k + offset`` of the
 concatenated file, where ``offset`` counts the data lines of the parts before it
-(:func:`line_offsets`, :func:`shift_lines`). So the parts' tables, one after the other, are the
+(:func:`line_offsets`, :func:`shift_lines`), and so are the line numbers the quarantine's reasons
+quote (:func:`shift_quarantine_lines`). So the parts' tables, one after the other, are the
 tables of the cohort ingested in one piece, or the parts are refused.
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import fields
@@ -115,7 +119,9 @@ def check_disjoint_ranges(parts: Sequence[Path], ids_by_part: Sequence[Sequence[
             )
 
 
-def check_foreign_events(parts: Sequence[Path], ids_by_part: Sequence[Sequence[str]], foreign: Sequence[set[str]]) -> None:
+def check_foreign_events(
+    parts: Sequence[Path], ids_by_part: Sequence[Sequence[str]], foreign: Sequence[set[str]]
+) -> None:
     """Every event of a part names a participant of that part, or an id unknown to every other part.
 
     ``foreign[k]``: the participant ids of part ``k``'s events that are not in its participants.csv
@@ -155,7 +161,11 @@ def data_lines(path: Path) -> int:
 
 def line_offsets(lines_by_part: Sequence[dict[str, int]]) -> list[dict[str, int]]:
     """Each part's line offset per file in the concatenated export: the data lines of the parts before it."""
-    totals = accumulate(lines_by_part, lambda before, lines: {name: before[name] + lines[name] for name in PART_FILES}, initial=dict.fromkeys(PART_FILES, 0))
+    totals = accumulate(
+        lines_by_part,
+        lambda before, lines: {name: before[name] + lines[name] for name in PART_FILES},
+        initial=dict.fromkeys(PART_FILES, 0),
+    )
     return list(totals)[: len(lines_by_part)]
 
 
@@ -164,10 +174,43 @@ def shift_lines(frame: pd.DataFrame, offset: int) -> pd.DataFrame:
     return frame.assign(**{LINE: frame[LINE] + offset}) if offset else frame
 
 
+LINE_REFERENCES = (
+    (participants_file.FILE, participants_file.FILE, re.compile(r"(first given at line )(\d+)")),
+    (events_file.FILE, participants_file.FILE, re.compile(r"(participants\.csv \(line )(\d+)")),
+    *((name, name, re.compile(r"(the row runs from line )(\d+)")) for name in PART_FILES),
+    *((name, name, re.compile(r"(to the end of the file \(line )(\d+)")) for name in PART_FILES),
+)
+"""The line numbers quoted in quarantine reasons: (file of the row, file the number refers to, pattern)."""
+
+UNCLOSED_QUOTE = "a quoted cell is never closed"
+"""A quarantine reason that, in the concatenated export, would run into the next part's rows."""
+
+
 def shift_quarantine_lines(quarantine: pd.DataFrame, offsets: dict[str, int]) -> pd.DataFrame:
-    """The quarantine's ``line`` numbers moved by the offset of each row's ``file``."""
+    """The quarantine's line numbers moved by their file's offset: ``line`` and the lines its reasons quote."""
     offset = quarantine["file"].map(offsets).fillna(0).astype("int64")
-    return quarantine.assign(**{LINE: quarantine[LINE] + offset})
+    reasons = quarantine["reason"].copy()
+    for row_file, quoted_file, pattern in LINE_REFERENCES:
+        rows = quarantine["file"] == row_file
+        if rows.any() and offsets.get(quoted_file):
+            moved = offsets[quoted_file]
+            reasons[rows] = reasons[rows].str.replace(
+                pattern, lambda match, by=moved: f"{match.group(1)}{int(match.group(2)) + by}", regex=True
+            )
+    return quarantine.assign(**{LINE: quarantine[LINE] + offset, "reason": reasons})
+
+
+def check_no_unclosed_quote(parts: Sequence[Path], quarantines: Sequence[pd.DataFrame]) -> None:
+    """A quoted cell never closed in a part before the last would, in one piece, swallow the next parts' rows.
+
+    Raises
+    ------
+    ExportError
+        naming the part: its files must end with every quote closed.
+    """
+    for part, quarantine in zip(parts[:-1], quarantines[:-1]):
+        if quarantine["reason"].str.contains(UNCLOSED_QUOTE, regex=False).any():
+            raise ExportError(f"{part}: {UNCLOSED_QUOTE} before the end of the part: the parts are not one export")
 
 
 def add_counts(counts_by_part: Sequence[dict[str, FileCounts]]) -> dict[str, FileCounts]:
@@ -175,7 +218,10 @@ def add_counts(counts_by_part: Sequence[dict[str, FileCounts]]) -> dict[str, Fil
     names = list(counts_by_part[0])
     return {
         name: FileCounts(
-            **{field.name: sum(getattr(counts[name], field.name) for counts in counts_by_part) for field in fields(FileCounts)}
+            **{
+                field.name: sum(getattr(counts[name], field.name) for counts in counts_by_part)
+                for field in fields(FileCounts)
+            }
         )
         for name in names
     }
