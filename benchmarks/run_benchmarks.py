@@ -15,7 +15,9 @@ group-by). The demo run end to end is ``pacer run`` on the committed demo, Prefe
 one true rate). ``derive_dask`` derives a copy of the same ingested folder in groups of participants
 on a Dask cluster (``--dask-address``, else a LocalCluster with one worker per core) and checks that
 it wrote the same bytes as ``derive``. ``bootstrap_2000`` times the IPTW bootstrap, 2,000 replicates
-of 100 simulated participants (40 % trial), in one process.
+of 100 simulated participants (40 % trial), in one process. With ``--scale-participants N``,
+``scale_dask`` simulates a cohort of N in ``--scale-parts`` part bundles on a LocalCluster of two
+workers (``--scale-memory-limit`` each) and ingests and derives them part by part (``pacer scale``).
 Results go to ``benchmarks/out/results.json`` and are printed as a table.
 """
 
@@ -131,6 +133,25 @@ def measure_derive_dask(bundle: Path, out: Path, dask_address: str | None) -> di
     return {**result, "same_tables": same}
 
 
+def measure_scale_dask(work: Path, participants: int, parts: int, seed: int, memory_limit: str) -> dict:
+    """``scale_dask``: a cohort of ``participants`` in ``parts`` part bundles, simulated, ingested and derived on 2 workers."""
+    arguments = ["--participants", str(participants), "--partitions", str(parts), "--seed", str(seed)]
+    return measure(
+        "scale_dask",
+        "--bundle",
+        str(work / "scale-parts"),
+        "--out",
+        str(work / "scale-out"),
+        *arguments,
+        "--hourly-vitals-days",
+        "14",
+        "--workers",
+        "2",
+        "--memory-limit",
+        memory_limit,
+    )
+
+
 def run(sizes: list[int], seed: int, work: Path, dask_address: str | None = None) -> dict:
     results: list[dict] = []
     for size in sizes:
@@ -237,12 +258,21 @@ def main() -> None:
     parser.add_argument(
         "--dask-address", help="the Dask scheduler derive_dask uses (default: a LocalCluster, one worker per core)"
     )
+    parser.add_argument("--scale-participants", type=int, help="also run scale_dask on a cohort of this many")
+    parser.add_argument("--scale-parts", type=int, default=50, help="scale_dask: part bundles of the cohort")
+    parser.add_argument("--scale-memory-limit", default="4GiB", help="scale_dask: each worker's memory limit")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pacer-bench-") as work:
         report = run(args.sizes, args.seed, Path(work), args.dask_address)
+        if args.scale_participants:
+            report["scale_dask"] = measure_scale_dask(
+                Path(work), args.scale_participants, args.scale_parts, args.seed, args.scale_memory_limit
+            )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2))
     print(table(report))
+    if "scale_dask" in report:
+        print(f"\nscale_dask: {json.dumps(report['scale_dask'])}")
     print(f"\nwritten to {args.out}")
 
 
