@@ -150,7 +150,7 @@ def workers_peak_rss_mb(client: Any) -> float:
 
 def scale_on_client(client: Any, args: argparse.Namespace) -> dict[str, Any]:
     """Simulate the cohort in parts on the workers, restart them, ingest and derive the parts (``pacer scale``)."""
-    from pipelines.scale import run_scale, simulate_parts
+    from pipelines.scale import checked_parts, run_scale, simulate_parts
 
     started = time.perf_counter()
     simulate_parts(
@@ -164,7 +164,7 @@ def scale_on_client(client: Any, args: argparse.Namespace) -> dict[str, Any]:
     simulate_s = time.perf_counter() - started
     client.restart()
     started = time.perf_counter()
-    summary = run_scale(args.bundle, args.out, client)
+    summary = run_scale(checked_parts(args.bundle), args.out, client)
     return {
         "simulate_s": simulate_s,
         "scale_s": time.perf_counter() - started,

@@ -669,17 +669,18 @@ def scale(
     import json
 
     from analysis.export.errors import ExportError
-    from pipelines.scale import run_scale, scale_client
+    from pipelines.scale import checked_parts, run_scale, scale_client
 
     check_dask_address(dask_address)
     check_paths([parts_dir], [out])
     cut = parse_data_cut(data_cut)
     plan = load_plan(settings)
-    with scale_client(dask_address, workers, memory_limit) as client:
-        try:
-            summary = run_scale(parts_dir, out, client, data_cut=cut, plan=plan)
-        except ExportError as exc:
-            fail(str(exc))
+    try:
+        parts = checked_parts(parts_dir)
+        with scale_client(dask_address, workers, memory_limit) as client:
+            summary = run_scale(parts, out, client, data_cut=cut, plan=plan)
+    except ExportError as exc:
+        fail(str(exc))
     typer.echo(json.dumps({key: summary[key] for key in ("rows", "phase_seconds", "workers_peak_rss_mb")}, indent=2))
     typer.echo(f"scaled run written to {out}")
 

@@ -182,15 +182,42 @@ def workers_peak_rss_mb(client: Any) -> dict[str, float]:
     return client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
+@dataclass(frozen=True)
+class CheckedParts:
+    """The part bundles of an export in parts and their participant ids, checked across parts."""
+
+    parts: list[Path]
+    ids_by_part: list[list[str]]
+
+
+def checked_parts(parts_dir: Path) -> CheckedParts:
+    """The parts of ``parts_dir``, refused before any cluster work when they are not one export cut by participant.
+
+    One manifest, no participant in two parts, ascending ranges of ids
+    (:mod:`analysis.export.parts`); the client reads the participant_id column of each part's
+    participants.csv, nothing else.
+
+    Raises
+    ------
+    analysis.export.errors.ExportError
+        naming the part at fault.
+    """
+    parts = part_folders(parts_dir)
+    check_same_manifest(parts)
+    ids_by_part = [participant_ids(part) for part in parts]
+    check_disjoint_ranges(parts, ids_by_part)
+    return CheckedParts(parts, ids_by_part)
+
+
 def run_scale(
-    parts_dir: Path, out_dir: Path, client: Any, *, data_cut: date | None = None, plan: AnalysisPlan | None = None
+    checked: CheckedParts, out_dir: Path, client: Any, *, data_cut: date | None = None, plan: AnalysisPlan | None = None
 ) -> dict[str, Any]:
-    """Ingest and derive the export in parts at ``parts_dir`` on ``client``'s cluster; write ``out_dir``.
+    """Ingest and derive an export in parts on ``client``'s cluster; write ``out_dir``.
 
     Parameters
     ----------
-    parts_dir
-        A folder of part bundles (:func:`analysis.export.parts.part_folders`).
+    checked
+        The part bundles, checked across parts (:func:`checked_parts`).
     out_dir
         The output folder: a dataset folder per table (:data:`PARTITIONED_TABLES`), the tables of
         one row per participant and the quarantine whole, and :data:`SUMMARY_FILE`.
@@ -209,16 +236,13 @@ def run_scale(
     Raises
     ------
     analysis.export.errors.ExportError
-        when the parts are not one export cut by participant, or a part is refused by the ingest.
+        when an event names a participant of another part, or a part is refused by the ingest.
     """
     plan = plan or AnalysisPlan()
     out_dir = Path(out_dir)
     phases: dict[str, float] = {}
-    parts = part_folders(parts_dir)
-    with timed(phases, "check"):
-        check_same_manifest(parts)
-        ids_by_part = [participant_ids(part) for part in parts]
-        check_disjoint_ranges(parts, ids_by_part)
+    parts, ids_by_part = checked.parts, checked.ids_by_part
+    with timed(phases, "count lines"):
         offsets = line_offsets(client.gather(client.map(part_lines, parts, pure=False)))
     with timed(phases, "ingest"):
         ingested: list[IngestedPart] = client.gather(

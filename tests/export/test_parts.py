@@ -13,6 +13,7 @@ from analysis.export.parts import (
     add_counts,
     check_disjoint_ranges,
     check_foreign_events,
+    check_no_unclosed_quote,
     check_same_manifest,
     concatenate_parts,
     data_lines,
@@ -83,10 +84,25 @@ def test_line_offsets_count_the_data_lines_of_the_parts_before(tmp_path: Path) -
     ]
 
 
-def test_quarantine_lines_move_by_their_files_offset() -> None:
-    quarantine = pd.DataFrame({"file": ["participants.csv", "events.csv"], "line": [2, 7]})
+def test_quarantine_lines_move_by_their_files_offset_and_so_do_the_lines_reasons_quote() -> None:
+    quarantine = pd.DataFrame(
+        {
+            "file": ["participants.csv", "events.csv", "events.csv"],
+            "line": [4, 7, 9],
+            "reason": [
+                "participant_id is not unique: first given at line 2",
+                "unknown temperature unit; expected C or F; the participant's row in participants.csv (line 4) was quarantined",
+                "a quoted cell is never closed: the row runs from line 9 to the end of the file (line 12)",
+            ],
+        }
+    )
     moved = shift_quarantine_lines(quarantine, {"participants.csv": 10, "events.csv": 1000})
-    assert moved["line"].tolist() == [12, 1007]
+    assert moved["line"].tolist() == [14, 1007, 1009]
+    assert moved["reason"].tolist() == [
+        "participant_id is not unique: first given at line 12",
+        "unknown temperature unit; expected C or F; the participant's row in participants.csv (line 14) was quarantined",
+        "a quoted cell is never closed: the row runs from line 1009 to the end of the file (line 1012)",
+    ]
 
 
 def test_counts_add_up_over_the_parts() -> None:
@@ -102,3 +118,14 @@ def test_the_concatenation_keeps_one_header_and_every_row_in_part_order(tmp_path
     assert (whole / "participants.csv").read_text() == PARTICIPANTS_HEADER + "P-01,S\nP-02,S\nP-03,S\n"
     assert (whole / "events.csv").read_text() == EVENTS_HEADER + "P-01,a\nP-02,b\nP-03,c\n"
     assert (whole / "manifest.json").read_text() == MANIFEST
+
+
+def test_a_quote_left_open_before_the_last_part_is_refused() -> None:
+    open_quote = pd.DataFrame(
+        {"reason": ["a quoted cell is never closed: the row runs from line 3 to the end of the file"]}
+    )
+    clean = pd.DataFrame({"reason": pd.Series([], dtype=object)})
+    parts = [Path("a"), Path("b")]
+    check_no_unclosed_quote(parts, [clean, open_quote])  # the last part: in one piece it ends the file too
+    with pytest.raises(ExportError, match="a: a quoted cell is never closed before the end of the part"):
+        check_no_unclosed_quote(parts, [open_quote, clean])

@@ -4,6 +4,8 @@ is the cohort's export ingested and derived in one process — every table, data
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -18,7 +20,7 @@ from analysis.simulate.parts import cohort_parts
 from analysis.store import read_manifest
 from pipelines.derive import run_derive
 from pipelines.ingest import run_ingest
-from pipelines.scale import SUBJECT_TABLES, SUMMARY_FILE, part_path, run_scale, simulate_parts
+from pipelines.scale import SUBJECT_TABLES, SUMMARY_FILE, checked_parts, part_path, run_scale, simulate_parts
 
 pytestmark = pytest.mark.flow
 
@@ -68,7 +70,7 @@ def scaled_and_whole(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pa
         ) as cluster,
         Client(cluster) as client,
     ):
-        summary = run_scale(root / "parts", root / "scaled", client, plan=plan)
+        summary = run_scale(checked_parts(root / "parts"), root / "scaled", client, plan=plan)
     return root / "scaled", whole, summary
 
 
@@ -138,14 +140,28 @@ def test_the_parts_number_one_cohort_and_are_reproducible(tmp_path: Path) -> Non
             assert (part / name).read_bytes() == (same / name).read_bytes()
 
 
-def test_a_participant_in_two_parts_is_refused_before_any_work(tmp_path: Path) -> None:
+def test_a_participant_in_two_parts_is_refused_in_one_line_before_a_cluster_starts(tmp_path: Path) -> None:
     parts = simulate_parts(6, 2, SEED, tmp_path / "parts")
     with open(parts[1] / "participants.csv", "a") as stream:
         stream.write((parts[0] / "participants.csv").read_text().splitlines()[1] + "\n")
-
-    class NoCluster:
-        def map(self, *args: object, **kwargs: object) -> None:
-            raise AssertionError("the cluster was used")
-
     with pytest.raises(ExportError, match="participant PACER-001 is also in"):
-        run_scale(tmp_path / "parts", tmp_path / "out", NoCluster())
+        checked_parts(tmp_path / "parts")
+    completed = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "pacer"),
+            "scale",
+            "--parts",
+            str(tmp_path / "parts"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 2
+    assert (
+        completed.stderr
+        == f"error: {parts[1]}: participant PACER-001 is also in {parts[0]}: each participant must be in exactly one part\n"
+    )
+    assert not (tmp_path / "out").exists()
