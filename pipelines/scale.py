@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,14 +57,12 @@ from analysis.export.parts import (
     shift_quarantine_lines,
 )
 from analysis.settings import AnalysisPlan
+from analysis.simulate.parts import cohort_parts, simulate_part
 from analysis.store import provenance, read_provenance
 from analysis.store.tables import write_json, write_table
 
 PART_FILE = "{table}/part-{index:05d}.parquet"
 """Where part ``index`` of a partitioned table is written, inside the output folder."""
-
-PARTITIONED_TABLES = ("participants", "events", *TABLE_KEYS)
-"""The tables written as partitioned datasets (one file per part)."""
 
 SUBJECT_TABLES = ("participants", *(name for name, key in TABLE_KEYS.items() if key == ("participant_id",)))
 """The tables of one row per participant, also written whole (``OUT/<table>.parquet``): small at any scale."""
@@ -219,7 +218,7 @@ def run_scale(
     checked
         The part bundles, checked across parts (:func:`checked_parts`).
     out_dir
-        The output folder: a dataset folder per table (:data:`PARTITIONED_TABLES`), the tables of
+        The output folder: a dataset folder per table (participants, events, each derived table), the tables of
         one row per participant and the quarantine whole, and :data:`SUMMARY_FILE`.
     client
         A ``distributed.Client``; its workers must import this project.
@@ -335,10 +334,6 @@ def simulate_parts(
     ``lambda function, items: client.gather(client.map(function, items))``); the parts' bytes
     are the same wherever they are simulated.
     """
-    from functools import partial
-
-    from analysis.simulate.parts import cohort_parts, simulate_part
-
     simulate = partial(
         simulate_part, cohort_size=n_participants, out_dir=out_dir, hourly_vitals_days=hourly_vitals_days
     )
