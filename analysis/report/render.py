@@ -20,7 +20,6 @@ from analysis.report.inputs import ReportInputs
 from analysis.report.sections import Section, context, front_matter, provenance_appendix
 from analysis.report.sections_closed import closed_sections, summary_section
 from analysis.report.sections_open import open_sections
-from analysis.report.tables import shared_css
 from analysis.settings import AnalysisPlan
 from analysis.store import output_file_mode
 
@@ -79,7 +78,7 @@ def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at
     if kind == "closed":
         sections = [summary_section(ctx), *sections, *closed_sections(ctx)]
     sections.append(provenance_appendix(front))
-    css = shared_css() + (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
     template = _environment().get_template("report.html")
     return template.render(
         front=front, sections=numbered(sections), css=css, paper_size=PAGE_SIZES[plan.report.paper_size]
@@ -89,8 +88,8 @@ def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at
 def render_pdf(html: str) -> bytes:
     """The PDF of a rendered HTML report (WeasyPrint; vector figures; metadata dates from the HTML head).
 
-    WeasyPrint's warnings about CSS it does not use (SVG presentation attributes, great_tables'
-    ``overflow-x``) are kept out of the run log; its errors still show.
+    WeasyPrint's warnings about CSS it does not use (SVG presentation attributes) are kept out of the
+    run log; its errors still show.
     """
     from weasyprint import HTML
 

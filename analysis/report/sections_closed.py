@@ -17,7 +17,7 @@ from analysis.report.sections_map import map_prior_section
 from analysis.report.sections_safety import ae_section, anakinra_section, crs_section, icans_section, listings_section
 from analysis.report.sections_site_historical import site_historical_section
 from analysis.report.sections_stopping import oc_appendix, stopping_section, summary_section
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 __all__ = ["closed_sections", "settings_appendix", "summary_section"]
 
@@ -28,7 +28,9 @@ def settings_appendix(ctx: ReportContext) -> Section:
     table = pd.DataFrame({"Setting": list(flat), "Value": [str(v) for v in flat.values()]})
     section = Section("settings", "Analysis-plan settings in force", appendix=True)
     return section.add(
-        gt_html(table, "tbl-settings", "Analysis-plan settings", subtitle=f"settings hash {ctx.plan.settings_hash()}")
+        html_table(
+            table, "tbl-settings", "Analysis-plan settings", subtitle=f"settings hash {ctx.plan.settings_hash()}"
+        )
     )
 
 

@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis.report import figures, fmt
 from analysis.report.sections import ReportContext, Section, figure, para
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 HISTORICAL_12MO = {"OS": "os_12mo", "EFS": "efs_12mo"}
 HISTORICAL_RESPONSE = {
@@ -77,7 +77,13 @@ def efficacy_section(ctx: ReportContext) -> Section:
             }
         )
     section.add(
-        gt_html(pd.DataFrame(rows), "tbl-response", "Response", subtitle="efficacy-evaluable set; exact 95 % CI")
+        html_table(
+            pd.DataFrame(rows),
+            "tbl-response",
+            "Response",
+            subtitle="efficacy-evaluable set; exact 95 % CI",
+            widths={"Endpoint": 22, "Historical (as published)": 50},
+        )
     )
     follow = ard.value("follow_up", "all", "months", "median")
     section.add(para(f"Median follow-up (reverse Kaplan–Meier on OS): {fmt.number(follow)} months."))
@@ -139,7 +145,7 @@ def efficacy_section(ctx: ReportContext) -> Section:
     km_rows.append(row)
     km_frame = pd.DataFrame(km_rows)[["Endpoint", *[c for m in (3, 6, 12) for c in (f"{m} months", f"at risk {m}")]]]
     section.add(
-        gt_html(
+        html_table(
             km_frame,
             "tbl-km",
             "Survival and relapse at 3, 6 and 12 months",

@@ -189,7 +189,11 @@ def test_comparison_section_states_bias_overlap_primary_and_interim(typical: Pat
     assert "overlaps ELIANA: not independent" in text
     assert "At this interim look every p-value is descriptive" in text
     assert "two readings ≥ 38.5 °C within 24 h (CHOP)" in text
-    assert "prwcc_schultz_2022 × crs_grade3plus: not compared — confirmed: false" in text
+    assert (
+        "Pediatric Real-World CAR Consortium (disease-burden report) · CRS grade ≥ 3: not compared — confirmed: false"
+        in text
+    )
+    assert "prwcc_schultz_2022" not in text
 
 
 def svg_texts(html: str, figure_id: str) -> list[str]:
