@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -38,13 +39,15 @@ RC = {
     "text.parse_math": False,
 }
 """Every figure's style. ``text.parse_math`` off: a label is drawn as written, a ``$`` is a dollar sign."""
+RASTER_DPI = 200
+"""Resolution of a figure's data layer where it is drawn as an image (many bars or points), its text staying text."""
 
 
 def to_svg(fig: plt.Figure, name: str) -> str:
     """The figure as an ``<svg>`` element (no XML prolog, no metadata block), deterministically."""
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.hashsalt": f"pacer-{name}"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05)
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05, dpi=RASTER_DPI)
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
@@ -123,20 +126,62 @@ def consort(flow: Mapping[str, Mapping[str, str]]) -> str:
         return to_svg(fig, "consort")
 
 
-def swimmer(timeline: pd.DataFrame, doses: pd.DataFrame, followed_days: Mapping[str, float], days: float = 30.0) -> str:
-    """Each participant's CRS grade (ASTCT) over days 0–``days``, with anakinra, tocilizumab and steroid doses."""
+SWIMMER_ROWS = 25
+"""Participants per swimmer figure: a cohort of any size becomes figures of at most this many rows, each
+small enough to share a page (the report draws one figure per block, :func:`swimmer_blocks`)."""
+
+
+def swimmer_blocks(ids: Sequence[str], rows: int = SWIMMER_ROWS) -> list[list[str]]:
+    """The participants in order, cut into blocks of at most ``rows`` (the last one shorter), none when empty."""
+    ordered = sorted(ids)
+    return [ordered[k : k + rows] for k in range(0, len(ordered), rows)]
+
+
+def swimmer(
+    timeline: pd.DataFrame,
+    doses: pd.DataFrame,
+    followed_days: Mapping[str, float],
+    days: float = 30.0,
+    name: str = "swimmer",
+) -> str:
+    """Each participant's CRS grade (ASTCT) over days 0–``days``, with anakinra, tocilizumab and steroid doses.
+
+    One row per participant of ``followed_days`` (sorted); the report draws a block of at most
+    :data:`SWIMMER_ROWS` per figure. The bars and markers are one image at :data:`RASTER_DPI` inside the SVG
+    (hundreds of shapes would cost the PDF layout seconds); labels, ticks and the legend stay text.
+    ``name`` is unique in the report (the SVG's ids).
+    """
     ids = sorted(followed_days)
+    index = {pid: y for y, pid in enumerate(ids)}
     with matplotlib.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.24 * max(len(ids), 3)))
-        for y, pid in enumerate(ids):
-            ax.barh(y, min(followed_days[pid], days), left=0, height=0.25, color=GRADE_COLOURS[0], edgecolor="none")
-            rows = timeline[timeline["participant_id"] == pid]
-            for r in rows.itertuples(index=False):
-                start, end = r.start_hours / 24.0, min(r.end_hours / 24.0, days)
-                if start >= days or pd.isna(r.crs_grade) or int(r.crs_grade) == 0:
-                    continue
-                ax.barh(y, end - start, left=start, height=0.6, color=GRADE_COLOURS[int(r.crs_grade)], edgecolor="none")
-        index = {pid: y for y, pid in enumerate(ids)}
+        followed = np.minimum([float(followed_days[pid]) for pid in ids], days)
+        ax.barh(
+            np.arange(len(ids)),
+            followed,
+            left=0,
+            height=0.25,
+            color=GRADE_COLOURS[0],
+            edgecolor="none",
+            rasterized=True,
+        )
+        rows = timeline[timeline["participant_id"].isin(index)]
+        grade = pd.to_numeric(rows["crs_grade"], errors="coerce")
+        start = rows["start_hours"].astype(float) / 24.0
+        end = np.minimum(rows["end_hours"].astype(float) / 24.0, days)
+        shown = grade.notna() & (grade > 0) & (start < days)
+        for level in range(1, 6):
+            part = shown & (grade == level)
+            if part.any():
+                ax.barh(
+                    rows.loc[part, "participant_id"].map(index),
+                    (end - start)[part],
+                    left=start[part],
+                    height=0.6,
+                    color=GRADE_COLOURS[level],
+                    edgecolor="none",
+                    rasterized=True,
+                )
         for drug, (marker, colour) in DRUG_MARKERS.items():
             sub = doses[(doses["drug_class"] == drug) & doses["participant_id"].isin(index)]
             offset = {"anakinra": 0.42, "tocilizumab": -0.42, "corticosteroid": -0.42}[drug]
@@ -149,16 +194,17 @@ def swimmer(timeline: pd.DataFrame, doses: pd.DataFrame, followed_days: Mapping[
                 label=drug,
                 zorder=3,
                 linewidths=0,
+                rasterized=True,
             )
-        for grade in range(1, 6):
-            ax.barh([-10], [0], color=GRADE_COLOURS[grade], label=f"grade {grade}")
+        for level in range(1, 6):
+            ax.barh([-10], [0], color=GRADE_COLOURS[level], label=f"grade {level}")
         ax.set_yticks(range(len(ids)), [visible_text(str(pid)) for pid in ids])
         ax.set_ylim(-0.8, max(len(ids), 1) - 0.2)
         ax.invert_yaxis()
         ax.set_xlim(0, days)
         ax.set_xlabel("study day (days since infusion)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(ids) < 8 else -0.12), ncols=8, fontsize=7)
-        return to_svg(fig, "swimmer")
+        return to_svg(fig, name)
 
 
 def anakinra_timing(anakinra: pd.DataFrame, window_hours: float) -> str:
@@ -171,7 +217,9 @@ def anakinra_timing(anakinra: pd.DataFrame, window_hours: float) -> str:
         ):
             values = data[column].dropna().astype(float).to_numpy()
             jitter = (np.arange(values.size) % 5 - 2) * 0.06
-            ax.scatter(values, y + jitter, s=16, color=TRIAL_COLOUR, alpha=0.8, linewidths=0)
+            ax.scatter(
+                values, y + jitter, s=16, color=TRIAL_COLOUR, alpha=0.8, linewidths=0, rasterized=values.size > 200
+            )
         ax.axvline(window_hours, color="#d6453d", linestyle="--", linewidth=1)
         ax.text(
             window_hours,
@@ -235,7 +283,8 @@ def survival(
     """Step curves (months) with numbers at risk under the axis and historical 12-month estimates marked.
 
     ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points, and optionally
-    ``censored`` (a censoring mark at that corner);
+    ``censored`` (a censoring mark at that corner) and ``low``/``high`` (the pointwise 95 % limits at that
+    corner, drawn as a band; NaN where the analyze step has none, e.g. while S = 1);
     ``at_risk``: label → {month: printed number}; ``historical``: dicts with ``label``, ``month``,
     ``estimate``, ``low``, ``high`` (percent; low/high may be None).
     """
@@ -244,6 +293,17 @@ def survival(
         fig, ax = plt.subplots(figsize=(7.0, 3.4))
         fig.subplots_adjust(left=0.1, right=0.66, bottom=0.3)
         for (label, curve), colour in zip(curves.items(), colours):
+            if "low" in curve and "high" in curve:
+                ax.fill_between(
+                    curve["time"],
+                    100 * curve["low"],
+                    100 * curve["high"],
+                    step="post",
+                    color=colour,
+                    alpha=0.13,
+                    linewidth=0,
+                    label=f"{label} 95 % CI",
+                )
             ax.step(curve["time"], 100 * curve["value"], where="post", color=colour, label=label, linewidth=1.4)
             if "censored" in curve:
                 marks = curve[curve["censored"]]
@@ -364,7 +424,7 @@ def map_prior(densities: pd.DataFrame, titles: Mapping[str, str]) -> str:
                 line = part[part["curve"] == curve]
                 if len(line):
                     ax.plot(100 * line["p"], line["density"], color=colour, linestyle=style, linewidth=1.2, label=label)
-            ax.set_title(titles[group], fontsize=7.5)
+            ax.set_title("\n".join(textwrap.wrap(titles[group], 34)), fontsize=7.5)
             ax.set_xlim(0, 100)
             ax.set_yticks([])
             ax.set_xlabel("rate, %", fontsize=7)

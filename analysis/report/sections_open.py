@@ -6,6 +6,8 @@ participant or free text from the export (withdrawal reasons, AE text, new-thera
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from analysis.report import figures, fmt, summaries
 from analysis.report.sections import ReportContext, Section, figure, para
 from analysis.report.tables import html_table
@@ -107,6 +109,15 @@ def completeness_section(ctx: ReportContext) -> Section:
     )
 
 
+OPEN_SECTIONS: tuple[Callable[[ReportContext], Section], ...] = (
+    enrollment_section,
+    disposition_section,
+    baseline_section,
+    completeness_section,
+)
+"""The open report's section builders, in order (the closed report repeats them after its summary)."""
+
+
 def open_sections(ctx: ReportContext) -> list[Section]:
     """Every section of the open report, in order."""
-    return [enrollment_section(ctx), disposition_section(ctx), baseline_section(ctx), completeness_section(ctx)]
+    return [build(ctx) for build in OPEN_SECTIONS]

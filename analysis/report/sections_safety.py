@@ -97,14 +97,25 @@ def crs_section(ctx: ReportContext) -> Section:
     followed = _followed_days(ctx)
     if followed:
         doses = summaries.medication_doses(inputs["events"], ctx.plan.crs_window_days)
-        section.add(
-            figure(
-                figures.swimmer(timeline, doses, followed, ctx.plan.crs_window_days),
-                "CRS grade (ASTCT) of each infused participant over days 0–30; grey: followed without CRS; "
-                "markers: anakinra (▼), tocilizumab (◆), corticosteroid (■) doses.",
-                "fig-swimmer",
+        blocks = figures.swimmer_blocks(list(followed))
+        for k, ids in enumerate(blocks):
+            part = f" — participants {k * figures.SWIMMER_ROWS + 1}–{k * figures.SWIMMER_ROWS + len(ids)} of {len(followed)}"
+            section.add(
+                figure(
+                    figures.swimmer(
+                        timeline,
+                        doses,
+                        {pid: followed[pid] for pid in ids},
+                        ctx.plan.crs_window_days,
+                        _block_id("swimmer", k),
+                    ),
+                    "CRS grade (ASTCT) of each infused participant over days 0–30; grey: followed without CRS; "
+                    "markers: anakinra (▼), tocilizumab (◆), corticosteroid (■) doses"
+                    + (part if len(blocks) > 1 else "")
+                    + ".",
+                    _block_id("fig-swimmer", k),
+                )
             )
-        )
     else:
         section.add(para("No participant is infused at this data cut: no CRS course to show."))
     discrepancies = inputs["queries"]
@@ -123,6 +134,11 @@ def crs_section(ctx: ReportContext) -> Section:
             empty="No discrepancy between the derived and the reported maximum CRS grade.",
         )
     )
+
+
+def _block_id(prefix: str, block: int) -> str:
+    """The first block keeps the plain id (``fig-swimmer``), the next ones are numbered (``fig-swimmer-2``)."""
+    return prefix if block == 0 else f"{prefix}-{block + 1}"
 
 
 def _followed_days(ctx: ReportContext) -> dict[str, float]:
