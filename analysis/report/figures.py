@@ -1,4 +1,4 @@
-"""The report's figures: matplotlib, returned as inline SVG (vector in the HTML and in the PDF).
+"""The report's figures: matplotlib (imported with the first figure), returned as inline SVG (vector in the HTML and in the PDF).
 
 Reproducible output: each figure is saved with a fixed ``svg.hashsalt`` (its own name, so ids never
 clash between the figures of one page) and ``metadata={'Date': None}``; text stays text
@@ -13,16 +13,15 @@ import io
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("svg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from analysis.report.escaping import visible_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 GRADE_COLOURS = {0: "#e8e8e8", 1: "#f6d55c", 2: "#ed9a3c", 3: "#d6453d", 4: "#8c1c13", 5: "#111111"}
 DRUG_MARKERS = {"anakinra": ("v", "#1f5fa8"), "tocilizumab": ("D", "#2a9d8f"), "corticosteroid": ("s", "#7b3fa0")}
@@ -43,10 +42,22 @@ RASTER_DPI = 200
 """Resolution of a figure's data layer where it is drawn as an image (many bars or points), its text staying text."""
 
 
-def to_svg(fig: plt.Figure, name: str) -> str:
+def _pyplot() -> Any:
+    """matplotlib's pyplot on its SVG backend, imported with the first figure: a command that draws none (a
+    reused report step, every other step) never pays for the import."""
+    import matplotlib
+
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def to_svg(fig: Figure, name: str) -> str:
     """The figure as an ``<svg>`` element (no XML prolog, no metadata block), deterministically."""
+    plt = _pyplot()
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"pacer-{name}"}):
+    with plt.rc_context({"svg.hashsalt": f"pacer-{name}"}):
         fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05, dpi=RASTER_DPI)
     plt.close(fig)
     text = buffer.getvalue()
@@ -65,7 +76,8 @@ def unique_ids(svg: str, prefix: str) -> str:
 
 def enrollment(by_month: pd.DataFrame, target: int) -> str:
     """Cumulative enrollment by month against the planned number."""
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
         x = np.arange(len(by_month))
         ax.bar(x, by_month["enrolled"], color="#b9cfe8", label="enrolled in the month")
@@ -106,7 +118,8 @@ def consort(flow: Mapping[str, Mapping[str, str]]) -> str:
         f"  in follow-up at the cut {efficacy['in_follow_up']}",
         "",
     ]
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 4.6))
         ax.set_axis_off()
         ax.set_xlim(0, 10)
@@ -153,7 +166,8 @@ def swimmer(
     """
     ids = sorted(followed_days)
     index = {pid: y for y, pid in enumerate(ids)}
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.24 * max(len(ids), 3)))
         followed = np.minimum([float(followed_days[pid]) for pid in ids], days)
         ax.barh(
@@ -210,7 +224,8 @@ def swimmer(
 def anakinra_timing(anakinra: pd.DataFrame, window_hours: float) -> str:
     """Hours from first fever and from the protocol trigger to the first anakinra dose, one dot per participant."""
     data = anakinra.dropna(subset=["first_anakinra_hours"])
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 1.9))
         for y, (column, _label) in enumerate(
             (("fever_to_anakinra_hours", "first fever → dose"), ("trigger_to_anakinra_hours", "trigger → dose"))
@@ -242,7 +257,8 @@ def forest(rows: Sequence[Mapping[str, Any]]) -> str:
     ``rows``: dicts with ``label``, ``kind`` ("trial" or "historical"), ``p``, ``low``, ``high``,
     ``primary`` (bool), ``note`` (short text right of the plot).
     """
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(7.0, 0.7 + 0.26 * max(len(rows), 2)))
         fig.subplots_adjust(left=0.33, right=0.98)
         for y, r in enumerate(rows):
@@ -289,7 +305,8 @@ def survival(
     ``estimate``, ``low``, ``high`` (percent; low/high may be None).
     """
     colours = [TRIAL_COLOUR, "#d6453d", "#2a9d8f"]
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(7.0, 3.4))
         fig.subplots_adjust(left=0.1, right=0.66, bottom=0.3)
         for (label, curve), colour in zip(curves.items(), colours):
@@ -345,7 +362,8 @@ def survival(
 def operating_characteristics(tables: Mapping[str, pd.DataFrame]) -> str:
     """Probability of stopping against the true rate, one line per rule."""
     colours = [TRIAL_COLOUR, "#d6453d"]
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
         for (label, table), colour in zip(tables.items(), colours):
             ax.plot(
@@ -372,7 +390,8 @@ def stopping_boundary(boundary: pd.DataFrame, path: pd.DataFrame, title: str, na
     name : str
         Unique in the report (the SVG's ids).
     """
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
         stop = boundary["boundary"].astype("float64")
         top = float(np.nanmax(stop)) + 1 if stop.notna().any() else 1.0
@@ -416,7 +435,8 @@ def map_prior(densities: pd.DataFrame, titles: Mapping[str, str]) -> str:
     groups = [g for g in titles if g in set(densities["group"])]
     columns = min(3, max(len(groups), 1))
     rows = -(-max(len(groups), 1) // columns)
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, axes = plt.subplots(rows, columns, figsize=(7.0, 2.0 * rows), squeeze=False)
         for ax, group in zip(axes.flat, groups, strict=False):
             part = densities[densities["group"] == group]
