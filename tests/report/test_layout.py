@@ -68,7 +68,9 @@ def test_swimmer_draws_its_marks_as_one_image_and_its_labels_as_text():
     timeline = pd.DataFrame({"participant_id": ids, "start_hours": 24.0, "end_hours": 72.0, "crs_grade": 2})
     doses = pd.DataFrame({"participant_id": ids, "day": 1.5, "drug_class": "anakinra"})
     svg = figures.swimmer(timeline, doses, dict.fromkeys(ids, 30.0), name="swimmer-test")
-    assert svg.count("<image") == 1 and "data:image/png;base64," in svg
+    # two image layers (the bars; the dose markers above the axes' spines), not a shape per bar or marker
+    assert svg.count("<image") == 2 and svg.count("data:image/png;base64,") == 2
+    assert svg.count('id="swimmer-test-patch_') < 15
     texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
     assert "PACER-001" in [t.strip() for t in texts] and "PACER-025" in [t.strip() for t in texts]
 
@@ -82,8 +84,11 @@ def test_ten_participants_are_one_swimmer_figure(typical: Path):
 def test_each_section_says_when_it_is_built(typical: Path):
     lines: list[str] = []
     sections = report_sections(context(load_inputs(typical), AnalysisPlan()), progress=lines.append)
-    titles = [s.title for s in sections["closed"]]
-    assert [line.split(" (")[0] for line in lines] == [f"report   section {t}" for t in titles]
+    opened, closed = sections["open"], sections["closed"]
+    # built in this order: the open sections, the summary, the closed report's own sections
+    built = [*opened, closed[0], *closed[1 + len(opened) :]]
+    assert len(built) == len(closed) and closed[0].title == "Summary for the DSMB"
+    assert [line.split(" (")[0] for line in lines] == [f"report   section {s.title}" for s in built]
     assert all(re.fullmatch(r"report   section .+ \(\d+\.\d s\)", line) for line in lines)
     # the closed report holds the open report's very sections (built once)
     assert all(any(s is c for c in sections["closed"]) for s in sections["open"])
