@@ -144,6 +144,18 @@ SWIMMER_ROWS = 25
 small enough to share a page (the report draws one figure per block, :func:`swimmer_blocks`)."""
 
 
+def _bars(y: np.ndarray, left: np.ndarray, width: np.ndarray, height: float, colour: str) -> Any:
+    """Horizontal bars as one rasterized collection (``barh`` makes a patch per bar: seconds for a large cohort)."""
+    from matplotlib.collections import PolyCollection
+
+    bottom, top = y - height / 2, y + height / 2
+    right = left + width
+    corners = np.stack(
+        [np.column_stack(c) for c in ((left, bottom), (right, bottom), (right, top), (left, top))], axis=1
+    )
+    return PolyCollection(corners, facecolors=colour, edgecolors="none", linewidths=0, rasterized=True)
+
+
 def swimmer_blocks(ids: Sequence[str], rows: int = SWIMMER_ROWS) -> list[list[str]]:
     """The participants in order, cut into blocks of at most ``rows`` (the last one shorter), none when empty."""
     ordered = sorted(ids)
@@ -170,15 +182,7 @@ def swimmer(
     with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.24 * max(len(ids), 3)))
         followed = np.minimum([float(followed_days[pid]) for pid in ids], days)
-        ax.barh(
-            np.arange(len(ids)),
-            followed,
-            left=0,
-            height=0.25,
-            color=GRADE_COLOURS[0],
-            edgecolor="none",
-            rasterized=True,
-        )
+        ax.add_collection(_bars(np.arange(len(ids)), np.zeros(len(ids)), followed, 0.25, GRADE_COLOURS[0]))
         rows = timeline[timeline["participant_id"].isin(index)]
         grade = pd.to_numeric(rows["crs_grade"], errors="coerce")
         start = rows["start_hours"].astype(float) / 24.0
@@ -187,15 +191,9 @@ def swimmer(
         for level in range(1, 6):
             part = shown & (grade == level)
             if part.any():
-                ax.barh(
-                    rows.loc[part, "participant_id"].map(index),
-                    (end - start)[part],
-                    left=start[part],
-                    height=0.6,
-                    color=GRADE_COLOURS[level],
-                    edgecolor="none",
-                    rasterized=True,
-                )
+                y = rows.loc[part, "participant_id"].map(index).to_numpy(float)
+                left, width = start[part].to_numpy(float), (end - start)[part].to_numpy(float)
+                ax.add_collection(_bars(y, left, width, 0.6, GRADE_COLOURS[level]))
         for drug, (marker, colour) in DRUG_MARKERS.items():
             sub = doses[(doses["drug_class"] == drug) & doses["participant_id"].isin(index)]
             offset = {"anakinra": 0.42, "tocilizumab": -0.42, "corticosteroid": -0.42}[drug]
