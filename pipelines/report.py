@@ -15,7 +15,7 @@ from pipelines.audit import RunLog
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.step_keys import report_key_parts
 from pipelines.step_runner import StepOutputs, in_one_commit, run_step
-from pipelines.steps import StepOutcome
+from pipelines.steps import PROGRESS, StepOutcome
 
 REPORT_DIR = "report"
 
@@ -24,7 +24,8 @@ def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = No
     """Render both reports from ``processed`` into ``processed/report/`` and record them in the manifest.
 
     Reuses the reports (and so their declared render time) when the tables, settings and code are
-    unchanged; ``rendered_at`` (ISO 8601) defaults to now, in UTC.
+    unchanged; ``rendered_at`` (ISO 8601) defaults to now, in UTC. While it renders, one line per section
+    and one per PDF (pages, size, layout time) go to the progress log (:data:`pipelines.steps.PROGRESS`).
     """
 
     def compute() -> StepOutputs:
@@ -32,7 +33,7 @@ def run_report(processed: Path, plan: AnalysisPlan, rendered_at: str | None = No
         return StepOutputs(
             files={
                 f"{REPORT_DIR}/{name}": content
-                for name, content in render_reports(load_inputs(processed), plan, at).items()
+                for name, content in render_reports(load_inputs(processed), plan, at, PROGRESS.info).items()
             },
             details={"rendered_at": at, "analysis_plan_sha256": plan.settings_hash()},
         )

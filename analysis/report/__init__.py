@@ -9,7 +9,7 @@ ARD carries is never recomputed here, and no module of this package imports ``an
 - :mod:`~analysis.report.inputs` reads the output folder (tables, ARD, manifest, provenance);
 - :mod:`~analysis.report.ardview` looks numbers up in the ARD; :mod:`~analysis.report.fmt` formats them;
 - :mod:`~analysis.report.summaries` makes the descriptive tables (pure pandas: counts and listings);
-- :mod:`~analysis.report.tables` (great_tables) and :mod:`~analysis.report.figures` (matplotlib, SVG);
+- :mod:`~analysis.report.tables` (lean HTML tables) and :mod:`~analysis.report.figures` (matplotlib, SVG);
 - :mod:`~analysis.report.sections` (building blocks, front matter), :mod:`~analysis.report.sections_open`
   (aggregate only) and, for the closed report, :mod:`~analysis.report.sections_safety`,
   :mod:`~analysis.report.sections_comparison`, :mod:`~analysis.report.sections_efficacy`,

@@ -4,7 +4,7 @@ Invisible and direction-changing characters (Unicode format characters, category
 space and joiners, left-to-right and right-to-left marks, embeddings, overrides and isolates, the
 byte-order mark) and control characters (category Cc, but tab and line feed) are shown as their code
 point, e.g. ``<U+202E>``: a reader sees that they are there, and the text around them keeps its
-order. HTML special characters are escaped by Jinja's autoescape and great_tables; matplotlib draws
+order. HTML special characters are escaped by Jinja's autoescape and the table renderer; matplotlib draws
 every label literally (``text.parse_math`` off in :data:`analysis.report.figures.RC`); long tokens
 wrap (``overflow-wrap: anywhere`` in the report's stylesheet).
 """

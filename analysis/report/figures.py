@@ -1,4 +1,4 @@
-"""The report's figures: matplotlib, returned as inline SVG (vector in the HTML and in the PDF).
+"""The report's figures: matplotlib (imported with the first figure), returned as inline SVG (vector in the HTML and in the PDF).
 
 Reproducible output: each figure is saved with a fixed ``svg.hashsalt`` (its own name, so ids never
 clash between the figures of one page) and ``metadata={'Date': None}``; text stays text
@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import io
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import matplotlib
-
-matplotlib.use("svg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from analysis.report.escaping import visible_text
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 GRADE_COLOURS = {0: "#e8e8e8", 1: "#f6d55c", 2: "#ed9a3c", 3: "#d6453d", 4: "#8c1c13", 5: "#111111"}
 DRUG_MARKERS = {"anakinra": ("v", "#1f5fa8"), "tocilizumab": ("D", "#2a9d8f"), "corticosteroid": ("s", "#7b3fa0")}
@@ -38,13 +38,27 @@ RC = {
     "text.parse_math": False,
 }
 """Every figure's style. ``text.parse_math`` off: a label is drawn as written, a ``$`` is a dollar sign."""
+RASTER_DPI = 200
+"""Resolution of a figure's data layer where it is drawn as an image (many bars or points), its text staying text."""
 
 
-def to_svg(fig: plt.Figure, name: str) -> str:
+def _pyplot() -> Any:
+    """matplotlib's pyplot on its SVG backend, imported with the first figure: a command that draws none (a
+    reused report step, every other step) never pays for the import."""
+    import matplotlib
+
+    matplotlib.use("svg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def to_svg(fig: Figure, name: str) -> str:
     """The figure as an ``<svg>`` element (no XML prolog, no metadata block), deterministically."""
+    plt = _pyplot()
     buffer = io.StringIO()
-    with matplotlib.rc_context({"svg.hashsalt": f"pacer-{name}"}):
-        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05)
+    with plt.rc_context({"svg.hashsalt": f"pacer-{name}"}):
+        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight", pad_inches=0.05, dpi=RASTER_DPI)
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
@@ -62,7 +76,8 @@ def unique_ids(svg: str, prefix: str) -> str:
 
 def enrollment(by_month: pd.DataFrame, target: int) -> str:
     """Cumulative enrollment by month against the planned number."""
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
         x = np.arange(len(by_month))
         ax.bar(x, by_month["enrolled"], color="#b9cfe8", label="enrolled in the month")
@@ -103,7 +118,8 @@ def consort(flow: Mapping[str, Mapping[str, str]]) -> str:
         f"  in follow-up at the cut {efficacy['in_follow_up']}",
         "",
     ]
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 4.6))
         ax.set_axis_off()
         ax.set_xlim(0, 10)
@@ -123,20 +139,61 @@ def consort(flow: Mapping[str, Mapping[str, str]]) -> str:
         return to_svg(fig, "consort")
 
 
-def swimmer(timeline: pd.DataFrame, doses: pd.DataFrame, followed_days: Mapping[str, float], days: float = 30.0) -> str:
-    """Each participant's CRS grade (ASTCT) over days 0–``days``, with anakinra, tocilizumab and steroid doses."""
+SWIMMER_ROWS = 25
+"""Participants per swimmer figure: a cohort of any size becomes figures of at most this many rows, each
+small enough to share a page (the report draws one figure per block, :func:`swimmer_blocks`)."""
+
+
+def _bars(y: np.ndarray, left: np.ndarray, width: np.ndarray, height: float, colour: str) -> Any:
+    """Horizontal bars as one rasterized collection (``barh`` makes a patch per bar: seconds for a large cohort)."""
+    from matplotlib.collections import PolyCollection
+
+    bottom, top = y - height / 2, y + height / 2
+    right = left + width
+    corners = np.stack(
+        [np.column_stack(c) for c in ((left, bottom), (right, bottom), (right, top), (left, top))], axis=1
+    )
+    return PolyCollection(corners, facecolors=colour, edgecolors="none", linewidths=0, rasterized=True)
+
+
+def swimmer_blocks(ids: Sequence[str], rows: int = SWIMMER_ROWS) -> list[list[str]]:
+    """The participants in order, cut into blocks of at most ``rows`` (the last one shorter), none when empty."""
+    ordered = sorted(ids)
+    return [ordered[k : k + rows] for k in range(0, len(ordered), rows)]
+
+
+def swimmer(
+    timeline: pd.DataFrame,
+    doses: pd.DataFrame,
+    followed_days: Mapping[str, float],
+    days: float = 30.0,
+    name: str = "swimmer",
+) -> str:
+    """Each participant's CRS grade (ASTCT) over days 0–``days``, with anakinra, tocilizumab and steroid doses.
+
+    One row per participant of ``followed_days`` (sorted); the report draws a block of at most
+    :data:`SWIMMER_ROWS` per figure. The bars and markers are one image at :data:`RASTER_DPI` inside the SVG
+    (hundreds of shapes would cost the PDF layout seconds); labels, ticks and the legend stay text.
+    ``name`` is unique in the report (the SVG's ids).
+    """
     ids = sorted(followed_days)
-    with matplotlib.rc_context(RC):
+    index = {pid: y for y, pid in enumerate(ids)}
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.8, 0.8 + 0.24 * max(len(ids), 3)))
-        for y, pid in enumerate(ids):
-            ax.barh(y, min(followed_days[pid], days), left=0, height=0.25, color=GRADE_COLOURS[0], edgecolor="none")
-            rows = timeline[timeline["participant_id"] == pid]
-            for r in rows.itertuples(index=False):
-                start, end = r.start_hours / 24.0, min(r.end_hours / 24.0, days)
-                if start >= days or pd.isna(r.crs_grade) or int(r.crs_grade) == 0:
-                    continue
-                ax.barh(y, end - start, left=start, height=0.6, color=GRADE_COLOURS[int(r.crs_grade)], edgecolor="none")
-        index = {pid: y for y, pid in enumerate(ids)}
+        followed = np.minimum([float(followed_days[pid]) for pid in ids], days)
+        ax.add_collection(_bars(np.arange(len(ids)), np.zeros(len(ids)), followed, 0.25, GRADE_COLOURS[0]))
+        rows = timeline[timeline["participant_id"].isin(index)]
+        grade = pd.to_numeric(rows["crs_grade"], errors="coerce")
+        start = rows["start_hours"].astype(float) / 24.0
+        end = np.minimum(rows["end_hours"].astype(float) / 24.0, days)
+        shown = grade.notna() & (grade > 0) & (start < days)
+        for level in range(1, 6):
+            part = shown & (grade == level)
+            if part.any():
+                y = rows.loc[part, "participant_id"].map(index).to_numpy(float)
+                left, width = start[part].to_numpy(float), (end - start)[part].to_numpy(float)
+                ax.add_collection(_bars(y, left, width, 0.6, GRADE_COLOURS[level]))
         for drug, (marker, colour) in DRUG_MARKERS.items():
             sub = doses[(doses["drug_class"] == drug) & doses["participant_id"].isin(index)]
             offset = {"anakinra": 0.42, "tocilizumab": -0.42, "corticosteroid": -0.42}[drug]
@@ -149,29 +206,33 @@ def swimmer(timeline: pd.DataFrame, doses: pd.DataFrame, followed_days: Mapping[
                 label=drug,
                 zorder=3,
                 linewidths=0,
+                rasterized=True,
             )
-        for grade in range(1, 6):
-            ax.barh([-10], [0], color=GRADE_COLOURS[grade], label=f"grade {grade}")
+        for level in range(1, 6):
+            ax.barh([-10], [0], color=GRADE_COLOURS[level], label=f"grade {level}")
         ax.set_yticks(range(len(ids)), [visible_text(str(pid)) for pid in ids])
         ax.set_ylim(-0.8, max(len(ids), 1) - 0.2)
         ax.invert_yaxis()
         ax.set_xlim(0, days)
         ax.set_xlabel("study day (days since infusion)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.35 if len(ids) < 8 else -0.12), ncols=8, fontsize=7)
-        return to_svg(fig, "swimmer")
+        return to_svg(fig, name)
 
 
 def anakinra_timing(anakinra: pd.DataFrame, window_hours: float) -> str:
     """Hours from first fever and from the protocol trigger to the first anakinra dose, one dot per participant."""
     data = anakinra.dropna(subset=["first_anakinra_hours"])
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 1.9))
         for y, (column, _label) in enumerate(
             (("fever_to_anakinra_hours", "first fever → dose"), ("trigger_to_anakinra_hours", "trigger → dose"))
         ):
             values = data[column].dropna().astype(float).to_numpy()
             jitter = (np.arange(values.size) % 5 - 2) * 0.06
-            ax.scatter(values, y + jitter, s=16, color=TRIAL_COLOUR, alpha=0.8, linewidths=0)
+            ax.scatter(
+                values, y + jitter, s=16, color=TRIAL_COLOUR, alpha=0.8, linewidths=0, rasterized=values.size > 200
+            )
         ax.axvline(window_hours, color="#d6453d", linestyle="--", linewidth=1)
         ax.text(
             window_hours,
@@ -194,7 +255,8 @@ def forest(rows: Sequence[Mapping[str, Any]]) -> str:
     ``rows``: dicts with ``label``, ``kind`` ("trial" or "historical"), ``p``, ``low``, ``high``,
     ``primary`` (bool), ``note`` (short text right of the plot).
     """
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(7.0, 0.7 + 0.26 * max(len(rows), 2)))
         fig.subplots_adjust(left=0.33, right=0.98)
         for y, r in enumerate(rows):
@@ -235,15 +297,28 @@ def survival(
     """Step curves (months) with numbers at risk under the axis and historical 12-month estimates marked.
 
     ``curves``: label → frame with ``time`` (months) and ``value`` (0–1) corner points, and optionally
-    ``censored`` (a censoring mark at that corner);
+    ``censored`` (a censoring mark at that corner) and ``low``/``high`` (the pointwise 95 % limits at that
+    corner, drawn as a band; NaN where the analyze step has none, e.g. while S = 1);
     ``at_risk``: label → {month: printed number}; ``historical``: dicts with ``label``, ``month``,
     ``estimate``, ``low``, ``high`` (percent; low/high may be None).
     """
     colours = [TRIAL_COLOUR, "#d6453d", "#2a9d8f"]
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(7.0, 3.4))
         fig.subplots_adjust(left=0.1, right=0.66, bottom=0.3)
         for (label, curve), colour in zip(curves.items(), colours):
+            if "low" in curve and "high" in curve:
+                ax.fill_between(
+                    curve["time"],
+                    100 * curve["low"],
+                    100 * curve["high"],
+                    step="post",
+                    color=colour,
+                    alpha=0.13,
+                    linewidth=0,
+                    label=f"{label} 95 % CI",
+                )
             ax.step(curve["time"], 100 * curve["value"], where="post", color=colour, label=label, linewidth=1.4)
             if "censored" in curve:
                 marks = curve[curve["censored"]]
@@ -285,7 +360,8 @@ def survival(
 def operating_characteristics(tables: Mapping[str, pd.DataFrame]) -> str:
     """Probability of stopping against the true rate, one line per rule."""
     colours = [TRIAL_COLOUR, "#d6453d"]
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
         for (label, table), colour in zip(tables.items(), colours):
             ax.plot(
@@ -312,7 +388,8 @@ def stopping_boundary(boundary: pd.DataFrame, path: pd.DataFrame, title: str, na
     name : str
         Unique in the report (the SVG's ids).
     """
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, ax = plt.subplots(figsize=(6.5, 2.6))
         stop = boundary["boundary"].astype("float64")
         top = float(np.nanmax(stop)) + 1 if stop.notna().any() else 1.0
@@ -356,7 +433,8 @@ def map_prior(densities: pd.DataFrame, titles: Mapping[str, str]) -> str:
     groups = [g for g in titles if g in set(densities["group"])]
     columns = min(3, max(len(groups), 1))
     rows = -(-max(len(groups), 1) // columns)
-    with matplotlib.rc_context(RC):
+    plt = _pyplot()
+    with plt.rc_context(RC):
         fig, axes = plt.subplots(rows, columns, figsize=(7.0, 2.0 * rows), squeeze=False)
         for ax, group in zip(axes.flat, groups, strict=False):
             part = densities[densities["group"] == group]
@@ -364,7 +442,7 @@ def map_prior(densities: pd.DataFrame, titles: Mapping[str, str]) -> str:
                 line = part[part["curve"] == curve]
                 if len(line):
                     ax.plot(100 * line["p"], line["density"], color=colour, linestyle=style, linewidth=1.2, label=label)
-            ax.set_title(titles[group], fontsize=7.5)
+            ax.set_title("\n".join(textwrap.wrap(titles[group], 34)), fontsize=7.5)
             ax.set_xlim(0, 100)
             ax.set_yticks([])
             ax.set_xlabel("rate, %", fontsize=7)

@@ -3,7 +3,8 @@
 The HTML carries its CSS inline and its figures as inline SVG; it makes no request (a
 Content-Security-Policy forbids any). The PDF is WeasyPrint's rendering of the same HTML, with
 fixed metadata dates (the data cut), so two renders of one run differ only in the declared
-render time.
+render time. Each section is built once: the closed report repeats the open report's sections as
+they are (their figures are drawn once).
 """
 
 from __future__ import annotations
@@ -11,16 +12,17 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
 from analysis.report.inputs import ReportInputs
-from analysis.report.sections import Section, context, front_matter, provenance_appendix
-from analysis.report.sections_closed import closed_sections, summary_section
-from analysis.report.sections_open import open_sections
-from analysis.report.tables import shared_css
+from analysis.report.sections import ReportContext, Section, context, front_matter, provenance_appendix
+from analysis.report.sections_closed import CLOSED_SECTIONS, summary_section
+from analysis.report.sections_open import OPEN_SECTIONS
 from analysis.settings import AnalysisPlan
 from analysis.store import output_file_mode
 
@@ -65,6 +67,57 @@ PAGE_SIZES = {"letter": "letter", "a4": "A4"}
 """CSS ``@page`` size of each ``report.paper_size`` setting."""
 
 
+Progress = Callable[[str], None]
+"""Where the report step's progress lines go (the pipeline's progress log); by default nowhere."""
+
+
+def _quiet(line: str) -> None:
+    """The default :data:`Progress`: say nothing."""
+
+
+def build_sections(
+    ctx: ReportContext, builders: Sequence[Callable[[ReportContext], Section | None]], progress: Progress = _quiet
+) -> list[Section]:
+    """Each builder's section in order (a builder returning None adds none), one progress line per section."""
+    sections = []
+    for build in builders:
+        start = time.perf_counter()
+        section = build(ctx)
+        if section is not None:
+            sections.append(section)
+            progress(f"report   section {section.title} ({time.perf_counter() - start:.1f} s)")
+    return sections
+
+
+def report_sections(
+    ctx: ReportContext, kinds: Sequence[str] = KINDS, progress: Progress = _quiet
+) -> dict[str, list[Section]]:
+    """The sections of each report of ``kinds``, each built once: the closed report is its summary, the open
+    report's very sections (figures and tables drawn once for both) and its own sections."""
+    for kind in kinds:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    opened = build_sections(ctx, OPEN_SECTIONS, progress)
+    out = {"open": opened}
+    if "closed" in kinds:
+        summary = build_sections(ctx, (summary_section,), progress)
+        out["closed"] = [*summary, *opened, *build_sections(ctx, CLOSED_SECTIONS, progress)]
+    return {kind: out[kind] for kind in kinds}
+
+
+def document_html(ctx: ReportContext, kind: str, sections: list[Section], rendered_at: str) -> str:
+    """One report's self-contained HTML: the front matter, ``sections`` and the provenance appendix."""
+    front = front_matter(ctx, kind, rendered_at)
+    css = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    template = _environment().get_template("report.html")
+    return template.render(
+        front=front,
+        sections=numbered([*sections, provenance_appendix(front)]),
+        css=css,
+        paper_size=PAGE_SIZES[ctx.plan.report.paper_size],
+    )
+
+
 def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at: str) -> str:
     """The ``kind`` ("open" or "closed") report as one self-contained HTML document.
 
@@ -74,23 +127,19 @@ def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     ctx = context(inputs, plan)
-    front = front_matter(ctx, kind, rendered_at)
-    sections = open_sections(ctx)
-    if kind == "closed":
-        sections = [summary_section(ctx), *sections, *closed_sections(ctx)]
-    sections.append(provenance_appendix(front))
-    css = shared_css() + (TEMPLATES / "report.css").read_text(encoding="utf-8")
-    template = _environment().get_template("report.html")
-    return template.render(
-        front=front, sections=numbered(sections), css=css, paper_size=PAGE_SIZES[plan.report.paper_size]
-    )
+    return document_html(ctx, kind, report_sections(ctx, (kind,))[kind], rendered_at)
 
 
 def render_pdf(html: str) -> bytes:
-    """The PDF of a rendered HTML report (WeasyPrint; vector figures; metadata dates from the HTML head).
+    """The PDF of a rendered HTML report (WeasyPrint; metadata dates from the HTML head)."""
+    return _laid_out_pdf(html)[0]
 
-    WeasyPrint's warnings about CSS it does not use (SVG presentation attributes, great_tables'
-    ``overflow-x``) are kept out of the run log; its errors still show.
+
+def _laid_out_pdf(html: str) -> tuple[bytes, int]:
+    """The PDF and its number of pages.
+
+    WeasyPrint's warnings about CSS it does not use (SVG presentation attributes) are kept out of the
+    run log; its errors still show.
     """
     from weasyprint import HTML
 
@@ -98,18 +147,28 @@ def render_pdf(html: str) -> bytes:
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        return HTML(string=html, base_url=str(TEMPLATES)).write_pdf()
+        document = HTML(string=html, base_url=str(TEMPLATES)).render()
+        return document.write_pdf(), len(document.pages)
     finally:
         logger.setLevel(level)
 
 
-def render_reports(inputs: ReportInputs, plan: AnalysisPlan, rendered_at: str) -> dict[str, bytes]:
-    """Both reports in both formats: file name → bytes."""
+def render_reports(
+    inputs: ReportInputs, plan: AnalysisPlan, rendered_at: str, progress: Progress = _quiet
+) -> dict[str, bytes]:
+    """Both reports in both formats: file name → bytes; a progress line per section and per PDF."""
+    ctx = context(inputs, plan)
     documents: dict[str, bytes] = {}
-    for kind in KINDS:
-        html = render_html(inputs, plan, kind, rendered_at)
+    for kind, sections in report_sections(ctx, KINDS, progress).items():
+        html = document_html(ctx, kind, sections, rendered_at)
         documents[f"{FILE_NAMES[kind]}.html"] = html.encode("utf-8")
-        documents[f"{FILE_NAMES[kind]}.pdf"] = render_pdf(html)
+        start = time.perf_counter()
+        pdf, pages = _laid_out_pdf(html)
+        documents[f"{FILE_NAMES[kind]}.pdf"] = pdf
+        progress(
+            f"report   {FILE_NAMES[kind]}.pdf: {pages} pages, {len(pdf) // 1024} KB "
+            f"({time.perf_counter() - start:.1f} s to lay out)"
+        )
     return documents
 
 

@@ -101,11 +101,11 @@ def provenance_appendix(front: dict[str, Any]) -> Section:
     """The output tables' SHA-256s (manifest.json) and the package versions (the tables' provenance)."""
     import pandas as pd
 
-    from analysis.report.tables import gt_html
+    from analysis.report.tables import html_table
 
     section = Section("provenance", "Provenance", appendix=True)
     section.add(
-        gt_html(
+        html_table(
             pd.DataFrame(front["output_files"], columns=["Output table", "SHA-256"]),
             "tbl-output-hashes",
             "Output tables read by this report",
@@ -114,7 +114,7 @@ def provenance_appendix(front: dict[str, Any]) -> Section:
         )
     )
     return section.add(
-        gt_html(
+        html_table(
             pd.DataFrame(front["packages"], columns=["Package", "Version"]),
             "tbl-packages",
             "Package versions",

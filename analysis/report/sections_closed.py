@@ -6,6 +6,7 @@ events, the historical comparison, the site's own historical cohort (with ``--hi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -17,9 +18,9 @@ from analysis.report.sections_map import map_prior_section
 from analysis.report.sections_safety import ae_section, anakinra_section, crs_section, icans_section, listings_section
 from analysis.report.sections_site_historical import site_historical_section
 from analysis.report.sections_stopping import oc_appendix, stopping_section, summary_section
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
-__all__ = ["closed_sections", "settings_appendix", "summary_section"]
+__all__ = ["CLOSED_SECTIONS", "closed_sections", "settings_appendix", "summary_section"]
 
 
 def settings_appendix(ctx: ReportContext) -> Section:
@@ -28,7 +29,9 @@ def settings_appendix(ctx: ReportContext) -> Section:
     table = pd.DataFrame({"Setting": list(flat), "Value": [str(v) for v in flat.values()]})
     section = Section("settings", "Analysis-plan settings in force", appendix=True)
     return section.add(
-        gt_html(table, "tbl-settings", "Analysis-plan settings", subtitle=f"settings hash {ctx.plan.settings_hash()}")
+        html_table(
+            table, "tbl-settings", "Analysis-plan settings", subtitle=f"settings hash {ctx.plan.settings_hash()}"
+        )
     )
 
 
@@ -43,21 +46,26 @@ def _flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+CLOSED_SECTIONS: tuple[Callable[[ReportContext], Section | None], ...] = (
+    crs_section,
+    anakinra_section,
+    icans_section,
+    ae_section,
+    historical_section,
+    site_historical_section,
+    map_prior_section,
+    efficacy_section,
+    stopping_section,
+    listings_section,
+    oc_appendix,
+    skipped_appendix,
+    settings_appendix,
+)
+"""The closed report's own section builders (after the open ones), appendices last; :func:`summary_section` goes
+first. A builder returning None has nothing to show at this run (the site's historical cohort without
+``--historical-export``)."""
+
+
 def closed_sections(ctx: ReportContext) -> list[Section]:
-    """The closed report's own sections (after the open ones), appendices last; :func:`summary_section` goes first."""
-    site = site_historical_section(ctx)
-    return [
-        crs_section(ctx),
-        anakinra_section(ctx),
-        icans_section(ctx),
-        ae_section(ctx),
-        historical_section(ctx),
-        *([site] if site is not None else []),
-        map_prior_section(ctx),
-        efficacy_section(ctx),
-        stopping_section(ctx),
-        listings_section(ctx),
-        oc_appendix(ctx),
-        skipped_appendix(ctx),
-        settings_appendix(ctx),
-    ]
+    """The closed report's own sections, in order (:data:`CLOSED_SECTIONS`)."""
+    return [section for build in CLOSED_SECTIONS if (section := build(ctx)) is not None]

@@ -7,6 +7,8 @@ and the exact CI of each published proportion are read from the analyze step's `
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
@@ -14,8 +16,9 @@ import pandas as pd
 from analysis.report import figures, fmt
 from analysis.report.inputs import ReportInputError
 from analysis.report.sections import ReportContext, Section, bullets, figure, para
+from analysis.report.sections_map import map_group_title
 from analysis.report.sections_safety import PENN_BIAS
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 ENDPOINT_NAMES = {
     "crs_any": "any CRS",
@@ -182,11 +185,12 @@ def historical_section(ctx: ReportContext) -> Section:
     )
     primary = pd.Series([r["primary"] for r in rows])
     section.add(
-        gt_html(
+        html_table(
             how,
             "tbl-historical-how",
             "How each comparison is made",
             highlight=primary,
+            widths={"Comparison": 30},
             notes=[
                 "Overlapping cohorts (ELIANA 2018, ELIANA n = 79, pooled ELIANA + ENSIGN) share patients "
                 "and are not independent evidence.",
@@ -211,11 +215,12 @@ def historical_section(ctx: ReportContext) -> Section:
         ]
     )
     return section.add(
-        gt_html(
+        html_table(
             numbers,
             "tbl-historical",
             "Trial against historical cohorts",
             highlight=primary,
+            widths={"Comparison": 24},
             subtitle="all p-values descriptive at an interim look",
             notes=[
                 "RD: risk difference trial − historical, Newcombe hybrid score CI. RR: risk ratio, "
@@ -232,9 +237,46 @@ def historical_section(ctx: ReportContext) -> Section:
     )
 
 
+def cohort_names(ctx: ReportContext) -> dict[str, str]:
+    """Every cohort id of ``comparison_plan`` and ``published_outcomes`` → the reference's ``name`` of the cohort."""
+    names: dict[str, str] = {}
+    for table in ("published_outcomes", "comparison_plan"):
+        frame = ctx.inputs[table].dropna(subset=["cohort_name"])
+        names.update(zip(frame["cohort_id"].astype(str), frame["cohort_name"].astype(str), strict=True))
+    return names
+
+
+_COMPARISON_NOTE = re.compile(r"^(?P<cohort>\S+) × (?P<endpoint>\S+): (?P<rest>.*)$", re.S)
+_MAP_NOTE = re.compile(r"^MAP prior (?P<group>\S+): (?P<rest>.*)$", re.S)
+_IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def readable_note(note: str, names: Mapping[str, str]) -> str:
+    """One note of ``comparison_notes.json`` with readable labels: each cohort id as the reference's name,
+    the endpoint and the MAP-prior group in words (the reasons' reference field names are kept as written).
+
+    ``"eliana_2018 × icans_any: not compared — …"`` becomes ``"ELIANA (primary report) · any ICANS: not
+    compared — …"``; ``"MAP prior crs_any__penn: kadauke_pt_hlb left out — …"`` becomes ``"MAP prior for any
+    CRS, Penn (…): <name> left out — …"``. An id the comparison plan does not name is left as written.
+    """
+
+    def names_in(text: str) -> str:
+        return _IDENTIFIER.sub(lambda m: names.get(m.group(0), m.group(0)), text)
+
+    comparison = _COMPARISON_NOTE.match(note)
+    if comparison and comparison["cohort"] in names:
+        endpoint = ENDPOINT_NAMES.get(comparison["endpoint"], comparison["endpoint"])
+        return f"{names[comparison['cohort']]} · {endpoint}: {names_in(comparison['rest'])}"
+    prior = _MAP_NOTE.match(note)
+    if prior:
+        return f"MAP prior for {map_group_title(prior['group'])}: {names_in(prior['rest'])}"
+    return names_in(note)
+
+
 def skipped_appendix(ctx: ReportContext) -> Section:
-    """The analyze step's notes on comparisons not made (comparison_notes.json)."""
-    skipped = ctx.inputs.comparison_notes
+    """The analyze step's notes on comparisons not made (comparison_notes.json), with the cohorts' names."""
+    names = cohort_names(ctx)
+    skipped = [readable_note(note, names) for note in ctx.inputs.comparison_notes]
     section = Section("comparisons-not-made", "Historical comparisons not made", appendix=True)
     section.add(para("A cohort with an unknown scale, a null figure or confirmed: false is not compared (outputs.md)."))
     return section.add(bullets(skipped, "small") if skipped else para("Every planned comparison was made."))

@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis.report import figures, fmt
 from analysis.report.sections import ReportContext, Section, figure, para
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 HISTORICAL_12MO = {"OS": "os_12mo", "EFS": "efs_12mo"}
 HISTORICAL_RESPONSE = {
@@ -53,6 +53,24 @@ def n_at_risk(steps: pd.DataFrame, month: float) -> int:
     return int(later.iloc[0]) if len(later) else 0
 
 
+def rfs_note(km_curves: pd.DataFrame) -> str:
+    """Why RFS at 12 months is not estimable, and the latest RFS that is: the last step of the analyze step's
+    RFS curve (its time from CR/CRi, estimate and log-log 95 % CI), when there is one."""
+    why = (
+        "RFS starts at the first CR/CRi and follow-up ends 365.25 days after infusion (grading.md), so no "
+        "responder can be followed 12 months from remission: RFS at 12 months is not estimable by construction."
+    )
+    steps = km_curves[km_curves["parameter"] == "RFS"].sort_values("step")
+    if len(steps) < 2:
+        return why
+    last = steps.iloc[-1]
+    return (
+        f"{why} The latest RFS estimable is at the longest follow-up from remission, "
+        f"{fmt.number(last['time_months'])} months: {fmt.pct(last['surv'])} ({fmt.ci(last['ci_low'], last['ci_high'])}), "
+        f"{fmt.count(last['n_risk'])} at risk just before it."
+    )
+
+
 def efficacy_section(ctx: ReportContext) -> Section:
     ard = ctx.ard
     section = Section("efficacy", "Efficacy")
@@ -77,7 +95,13 @@ def efficacy_section(ctx: ReportContext) -> Section:
             }
         )
     section.add(
-        gt_html(pd.DataFrame(rows), "tbl-response", "Response", subtitle="efficacy-evaluable set; exact 95 % CI")
+        html_table(
+            pd.DataFrame(rows),
+            "tbl-response",
+            "Response",
+            subtitle="efficacy-evaluable set; exact 95 % CI",
+            widths={"Endpoint": 22, "Historical (as published)": 50},
+        )
     )
     follow = ard.value("follow_up", "all", "months", "median")
     section.add(para(f"Median follow-up (reverse Kaplan–Meier on OS): {fmt.number(follow)} months."))
@@ -92,6 +116,8 @@ def efficacy_section(ctx: ReportContext) -> Section:
                 "time": steps["time_months"].to_numpy(float),
                 "value": steps["surv"].to_numpy(float),
                 "censored": steps["n_censor"].to_numpy(int) > 0,
+                "low": steps["ci_low"].to_numpy(float),
+                "high": steps["ci_high"].to_numpy(float),
             }
         )
         at_risk[param] = {
@@ -116,8 +142,8 @@ def efficacy_section(ctx: ReportContext) -> Section:
         section.add(
             figure(
                 figures.survival(curves, at_risk, historical, "surviving / event-free, %", "km"),
-                "Kaplan–Meier estimates of overall (OS) and event-free survival (EFS); | a censored participant; "
-                "numbers at risk under every tick; pale marks: historical 12-month estimates (OS blue, EFS red) with their published 95 % CIs.",
+                "Kaplan–Meier estimates of overall (OS) and event-free survival (EFS) with pointwise log-log 95 % "
+                "confidence bands; | a censored participant; numbers at risk under every tick; pale marks: historical 12-month estimates (OS blue, EFS red) with their published 95 % CIs.",
                 "fig-km",
             )
         )
@@ -139,19 +165,14 @@ def efficacy_section(ctx: ReportContext) -> Section:
     km_rows.append(row)
     km_frame = pd.DataFrame(km_rows)[["Endpoint", *[c for m in (3, 6, 12) for c in (f"{m} months", f"at risk {m}")]]]
     section.add(
-        gt_html(
+        html_table(
             km_frame,
             "tbl-km",
             "Survival and relapse at 3, 6 and 12 months",
             labels={f"at risk {m}": "at risk" for m in (3, 6, 12)},
             subtitle="Kaplan–Meier with log-log 95 % CI (OS, EFS, RFS); Aalen–Johansen with death without "
             "relapse competing (CIR)",
-            notes=[
-                "n.e.: not estimable (beyond the longest follow-up).",
-                "RFS starts at the first CR/CRi and follow-up ends 365.25 days after infusion (grading.md), so "
-                "no responder can be followed 12 months from remission: RFS at 12 months is not estimable by "
-                "construction; RFS at 3 and 6 months is what the design allows.",
-            ],
+            notes=["n.e.: not estimable (beyond the longest follow-up).", rfs_note(km_curves)],
         )
     )
     cif_curves = ctx.inputs["cif_curves"]

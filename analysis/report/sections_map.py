@@ -10,7 +10,7 @@ import pandas as pd
 
 from analysis.report import figures, fmt
 from analysis.report.sections import ReportContext, Section, figure, para
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 ANALYSIS = "map_prior"
 ENDPOINTS = {
@@ -23,7 +23,8 @@ ENDPOINTS = {
 SCALES = {"penn": "Penn (trial: Penn approximation)", "astct": "ASTCT"}
 
 
-def _title(group: str) -> str:
+def map_group_title(group: str) -> str:
+    """A MAP-prior group (``crs_any__penn``) in words: "any CRS, Penn (trial: Penn approximation)"."""
     endpoint, _, scale = group.partition("__")
     return f"{ENDPOINTS.get(endpoint, endpoint)}, {SCALES.get(scale, scale)}"
 
@@ -51,7 +52,7 @@ def map_prior_section(ctx: ReportContext) -> Section:
     table = pd.DataFrame(
         [
             {
-                "Endpoint, scale": _title(g),
+                "Endpoint, scale": map_group_title(g),
                 "Studies": fmt.count(v(g, "map", "n_studies")),
                 "MAP prior, % (95 % interval)": f"{fmt.pct(v(g, 'map', 'mean'))} ({fmt.ci(v(g, 'map', 'q025'), v(g, 'map', 'q975'))})",
                 "ESS MAP / robust": f"{fmt.number(v(g, 'map', 'ess', 'elir'), 0)} / {fmt.number(v(g, 'robust_map', 'ess', 'elir'), 0)}",
@@ -64,7 +65,7 @@ def map_prior_section(ctx: ReportContext) -> Section:
         ]
     )
     section.add(
-        gt_html(
+        html_table(
             table,
             "tbl-map-prior",
             "Robust MAP priors and the trial's posterior",
@@ -75,7 +76,7 @@ def map_prior_section(ctx: ReportContext) -> Section:
     if densities is not None and len(densities):
         section.add(
             figure(
-                figures.map_prior(densities, {g: _title(g) for g in groups}),
+                figures.map_prior(densities, {g: map_group_title(g) for g in groups}),
                 "MAP prior (dashed), robust MAP prior and the trial's posterior under it, per endpoint and scale.",
                 "fig-map-prior",
             )

@@ -6,9 +6,11 @@ participant or free text from the export (withdrawal reasons, AE text, new-thera
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from analysis.report import figures, fmt, summaries
 from analysis.report.sections import ReportContext, Section, figure, para
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 
 def enrollment_section(ctx: ReportContext) -> Section:
@@ -32,7 +34,7 @@ def enrollment_section(ctx: ReportContext) -> Section:
         )
     )
     table = by_month.rename(columns={"month": "Month", "enrolled": "Enrolled", "cumulative": "Cumulative"})
-    return section.add(gt_html(table, "tbl-enrollment", "Enrollment by month"))
+    return section.add(html_table(table, "tbl-enrollment", "Enrollment by month"))
 
 
 def disposition_section(ctx: ReportContext) -> Section:
@@ -63,7 +65,7 @@ def baseline_section(ctx: ReportContext) -> Section:
     table = summaries.baseline(ctx.inputs["adsl"], ctx.inputs["participants"])
     section = Section("baseline", "Baseline characteristics")
     return section.add(
-        gt_html(
+        html_table(
             table,
             "tbl-baseline",
             "Baseline characteristics",
@@ -80,7 +82,7 @@ def completeness_section(ctx: ReportContext) -> Section:
     exported_at = inputs.manifest.get("steps", {}).get("ingest", {}).get("exported_at")
     section = Section("completeness", "Data completeness and timeliness")
     section.add(
-        gt_html(
+        html_table(
             summaries.completeness(inputs["participants"], inputs["events"], exported_at),
             "tbl-completeness",
             "Events by type",
@@ -89,7 +91,7 @@ def completeness_section(ctx: ReportContext) -> Section:
     )
     queries = inputs["queries"]
     section.add(
-        gt_html(
+        html_table(
             summaries.counts_by(queries, ["kind"], {"kind": "Query kind"}),
             "tbl-query-counts",
             f"Open data queries: {len(queries)}",
@@ -98,7 +100,7 @@ def completeness_section(ctx: ReportContext) -> Section:
     )
     quarantine = inputs["quarantine"]
     return section.add(
-        gt_html(
+        html_table(
             summaries.counts_by(quarantine, ["file", "column"], {"file": "File", "column": "Column"}),
             "tbl-quarantine-counts",
             f"Rows quarantined at ingest: {len(quarantine)}",
@@ -107,6 +109,15 @@ def completeness_section(ctx: ReportContext) -> Section:
     )
 
 
+OPEN_SECTIONS: tuple[Callable[[ReportContext], Section], ...] = (
+    enrollment_section,
+    disposition_section,
+    baseline_section,
+    completeness_section,
+)
+"""The open report's section builders, in order (the closed report repeats them after its summary)."""
+
+
 def open_sections(ctx: ReportContext) -> list[Section]:
     """Every section of the open report, in order."""
-    return [enrollment_section(ctx), disposition_section(ctx), baseline_section(ctx), completeness_section(ctx)]
+    return [build(ctx) for build in OPEN_SECTIONS]

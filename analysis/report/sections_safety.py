@@ -12,7 +12,7 @@ import pandas as pd
 
 from analysis.report import figures, fmt, summaries
 from analysis.report.sections import ReportContext, Section, figure, para
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 RATE_VARIABLES = {
     "crs_any": "Any CRS",
@@ -46,7 +46,7 @@ def rates_table(ctx: ReportContext, variables: list[str], table_id: str, title: 
     for group, label in summaries.BURDEN_GROUPS:
         spanners[label] = [f"{group}_n", f"{group}_p"]
         labels[f"{group}_n"], labels[f"{group}_p"] = "n/N", "% (95 % CI)"
-    return gt_html(
+    return html_table(
         pd.DataFrame(rows),
         table_id,
         title,
@@ -69,7 +69,7 @@ def crs_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             summaries.grade_distribution(crs, adsl, "crs_max_grade"),
             "tbl-crs-astct",
             "Maximum CRS grade, ASTCT 2019",
@@ -77,7 +77,7 @@ def crs_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             summaries.grade_distribution(crs, adsl, "crs_max_grade_penn"),
             "tbl-crs-penn",
             "Maximum CRS grade, Penn approximation",
@@ -86,7 +86,7 @@ def crs_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             summaries.onset_duration(crs, adsl),
             "tbl-crs-onset",
             "CRS onset and duration",
@@ -97,14 +97,25 @@ def crs_section(ctx: ReportContext) -> Section:
     followed = _followed_days(ctx)
     if followed:
         doses = summaries.medication_doses(inputs["events"], ctx.plan.crs_window_days)
-        section.add(
-            figure(
-                figures.swimmer(timeline, doses, followed, ctx.plan.crs_window_days),
-                "CRS grade (ASTCT) of each infused participant over days 0–30; grey: followed without CRS; "
-                "markers: anakinra (▼), tocilizumab (◆), corticosteroid (■) doses.",
-                "fig-swimmer",
+        blocks = figures.swimmer_blocks(list(followed))
+        for k, ids in enumerate(blocks):
+            part = f" — participants {k * figures.SWIMMER_ROWS + 1}–{k * figures.SWIMMER_ROWS + len(ids)} of {len(followed)}"
+            section.add(
+                figure(
+                    figures.swimmer(
+                        timeline,
+                        doses,
+                        {pid: followed[pid] for pid in ids},
+                        ctx.plan.crs_window_days,
+                        _block_id("swimmer", k),
+                    ),
+                    "CRS grade (ASTCT) of each infused participant over days 0–30; grey: followed without CRS; "
+                    "markers: anakinra (▼), tocilizumab (◆), corticosteroid (■) doses"
+                    + (part if len(blocks) > 1 else "")
+                    + ".",
+                    _block_id("fig-swimmer", k),
+                )
             )
-        )
     else:
         section.add(para("No participant is infused at this data cut: no CRS course to show."))
     discrepancies = inputs["queries"]
@@ -116,13 +127,18 @@ def crs_section(ctx: ReportContext) -> Section:
         }
     )
     return section.add(
-        gt_html(
+        html_table(
             table,
             "tbl-crs-discrepancies",
             "Derived versus investigator-reported CRS grade",
             empty="No discrepancy between the derived and the reported maximum CRS grade.",
         )
     )
+
+
+def _block_id(prefix: str, block: int) -> str:
+    """The first block keeps the plain id (``fig-swimmer``), the next ones are numbered (``fig-swimmer-2``)."""
+    return prefix if block == 0 else f"{prefix}-{block + 1}"
 
 
 def _followed_days(ctx: ReportContext) -> dict[str, float]:
@@ -161,7 +177,7 @@ def anakinra_section(ctx: ReportContext) -> Section:
             }
         )
     section.add(
-        gt_html(
+        html_table(
             pd.DataFrame(rows),
             "tbl-anakinra-summary",
             "Time to the first anakinra dose",
@@ -193,7 +209,7 @@ def anakinra_section(ctx: ReportContext) -> Section:
     )
     listing = summaries.anakinra_listing(anakinra)
     section.add(
-        gt_html(
+        html_table(
             listing.drop(columns="Deviation"),
             "tbl-anakinra-listing",
             "Anakinra by participant",
@@ -202,7 +218,7 @@ def anakinra_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             listing.loc[listing["Deviation"] != "", ["Participant", "Deviation"]],
             "tbl-anakinra-deviations",
             "Protocol deviations (anakinra)",
@@ -210,7 +226,7 @@ def anakinra_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             summaries.severe_crs_and_anakinra(inputs["crs"], inputs["crs_timeline"], anakinra),
             "tbl-severe-before-anakinra",
             "Severe CRS relative to the trigger and the first anakinra dose",
@@ -243,7 +259,7 @@ def icans_rates_table(ctx: ReportContext) -> str:
                     "assessed_p": assessed_estimate,
                 }
             )
-    return gt_html(
+    return html_table(
         pd.DataFrame(rows),
         "tbl-icans-rates",
         "ICANS rates",
@@ -271,21 +287,23 @@ def icans_section(ctx: ReportContext) -> Section:
     section = Section("icans", "ICANS")
     section.add(icans_rates_table(ctx))
     section.add(
-        gt_html(
+        html_table(
             summaries.grade_distribution(icans, adsl, "icans_max_grade"),
             "tbl-icans-grades",
             "Maximum ICANS grade, ASTCT 2019",
             subtitle="CRS-evaluable set, by burden",
         )
     )
-    return section.add(gt_html(summaries.icans_summary(icans, adsl), "tbl-icans-summary", "ICANS onset and assessment"))
+    return section.add(
+        html_table(summaries.icans_summary(icans, adsl), "tbl-icans-summary", "ICANS onset and assessment")
+    )
 
 
 def ae_section(ctx: ReportContext) -> Section:
     ae = ctx.inputs["ae"]
     section = Section("adverse-events", "Adverse events")
     section.add(
-        gt_html(
+        html_table(
             summaries.ae_by_term(ae),
             "tbl-ae-term",
             "Adverse events of grade ≥ 3 by term",
@@ -294,7 +312,7 @@ def ae_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             summaries.ae_listing(ae, terms=("infection", "febrile_neutropenia")),
             "tbl-ae-infections",
             "Infections (any grade)",
@@ -303,7 +321,7 @@ def ae_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             summaries.ae_listing(ae, terms=summaries.CYTOPENIAS, after_day=30),
             "tbl-ae-cytopenias",
             "Cytopenias beyond day 30",
@@ -312,7 +330,7 @@ def ae_section(ctx: ReportContext) -> Section:
         )
     )
     return section.add(
-        gt_html(
+        html_table(
             summaries.ae_listing(ae, terms=("iec_hs",)),
             "tbl-ae-iechs",
             "IEC-HS (HLH-like syndrome)",
@@ -328,7 +346,7 @@ def listings_section(ctx: ReportContext) -> Section:
     inputs = ctx.inputs
     section = Section("listings", "Listings")
     section.add(
-        gt_html(
+        html_table(
             summaries.listing_severe_crs(inputs["crs"]),
             "tbl-list-crs",
             "Grade ≥ 3 CRS (ASTCT)",
@@ -336,7 +354,7 @@ def listings_section(ctx: ReportContext) -> Section:
         )
     )
     section.add(
-        gt_html(
+        html_table(
             summaries.listing_severe_icans(inputs["icans"]),
             "tbl-list-icans",
             "Grade ≥ 3 ICANS",
@@ -344,5 +362,5 @@ def listings_section(ctx: ReportContext) -> Section:
         )
     )
     return section.add(
-        gt_html(summaries.listing_deaths(inputs["adsl"]), "tbl-list-deaths", "Deaths", empty="No death.")
+        html_table(summaries.listing_deaths(inputs["adsl"]), "tbl-list-deaths", "Deaths", empty="No death.")
     )

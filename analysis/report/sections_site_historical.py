@@ -11,7 +11,7 @@ import pandas as pd
 
 from analysis.report import fmt
 from analysis.report.sections import ReportContext, Section, para
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 COVARIATES = {
     "cohort_trial": "Trial vs historical",
@@ -93,7 +93,7 @@ def severe_crs_table(ctx: ReportContext) -> str:
         f"{fmt.number(weights('ess_historical'))} (historical); weights {fmt.number(weights('weight_min'), 2)}–"
         f"{fmt.number(weights('weight_max'), 2)}.",
     )
-    return gt_html(
+    return html_table(
         pd.DataFrame(rows),
         "tbl-site-severe-crs",
         "Severe CRS: trial against the site's historical cohort",
@@ -116,7 +116,7 @@ def balance_table(ctx: ReportContext) -> str:
         for variable, label in COVARIATES.items()
         if variable != "cohort_trial"
     ]
-    return gt_html(
+    return html_table(
         pd.DataFrame(rows),
         "tbl-site-balance",
         "Covariate balance",
@@ -150,7 +150,7 @@ def survival_table(ctx: ReportContext) -> str:
             else:
                 row["Cox HR (95 % CI), p"] = row["Log-rank χ², p"] = ""
             rows.append(row)
-    return gt_html(
+    return html_table(
         pd.DataFrame(rows),
         "tbl-site-survival",
         "Survival: trial against the site's historical cohort",

@@ -18,7 +18,7 @@ from analysis.report import figures, fmt
 from analysis.report.sections import ReportContext, Section, bullets, figure, para
 from analysis.report.sections_comparison import comparisons
 from analysis.report.sections_safety import RATE_VARIABLES
-from analysis.report.tables import gt_html
+from analysis.report.tables import html_table
 
 RULE_TITLES = {"crs_grade4plus": "Grade ≥ 4 CRS", "treatment_related_death": "Treatment-related death"}
 EVENT_LABELS = {"crs_grade4plus": "grade ≥ 4 CRS", "treatment_related_death": "treatment-related death"}
@@ -194,7 +194,7 @@ def stopping_section(ctx: ReportContext) -> Section:
             for rule in rules
         ]
     )
-    section.add(gt_html(status, "tbl-stopping-status", "Current status"))
+    section.add(html_table(status, "tbl-stopping-status", "Current status"))
     for rule in rules:
         section.add(
             figure(
@@ -220,7 +220,7 @@ def boundary_table(rules: list[RuleRows]) -> str:
         block.columns = [f"{c}_{j}" for c in block.columns]
         labels.update({f"n_{j}": "n", **{f"rule{k}_{j}": rule.title for k, rule in enumerate(rules)}})
         blocks.append(block)
-    return gt_html(
+    return html_table(
         pd.concat(blocks, axis=1).fillna(""),
         "tbl-boundaries",
         "Stopping boundaries",
@@ -289,7 +289,7 @@ def oc_appendix(ctx: ReportContext) -> Section:
                 "Expected number evaluated": rule.oc["expected_n"].map(lambda v: fmt.number(v)),
             }
         )
-        section.add(gt_html(shown, f"tbl-oc-{k}", f"Operating characteristics: {rule.title}"))
+        section.add(html_table(shown, f"tbl-oc-{k}", f"Operating characteristics: {rule.title}"))
     return section
 
 

@@ -1,25 +1,64 @@
-"""Display frames as great_tables HTML: one look for every table of the report.
+"""Display frames as lean HTML tables: one look for every table of the report.
 
-Each table gets a fixed ``id`` (great_tables otherwise draws a random one), so two renders of the
-same run give the same HTML. Every table shares the same options, so great_tables' per-table
-``<style>`` block is dropped and one copy, scoped to the class ``gt-wrap``, goes into the page's
-stylesheet (:func:`shared_css`): a third of the HTML and much faster PDF layout.
+Each table is a ``<table>`` in a ``<div class="rt" id=…>`` (a fixed id, so two renders of one run
+give the same HTML) with as few elements and classes as the look needs: the PDF's layout time grows
+with the number of boxes and of style rules, and long listings are most of the report. The look is
+in ``templates/report.css`` (``.rt``); the page-breaking rules that go with it:
+
+- the title, the subtitle, the spanners and the column labels are the ``<thead>``, which the PDF
+  repeats at the top of every page a long table continues on; rows never split across pages;
+- a table of at most :data:`KEEP_TOGETHER_ROWS` rows is kept whole with its title (``rt keep``): it
+  moves to the next page rather than leave its header or a few rows behind;
+- a cell breaks only between words: a token (``29/36``, ``PACER-001``, a confidence interval
+  ``54.8–85.8``) is never split, and one holding an en dash is kept whole (``nw``), since the
+  line breaker may otherwise break after the dash; only a column holding a token longer than
+  :data:`LONG_TOKEN` characters (a hash, hostile text) may break anywhere (``any``), so nothing
+  overflows the page;
+- a column whose every cell is a number, a count, a percentage or an interval is right-aligned
+  (``r``).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import pandas as pd
-from great_tables import GT, html
+from markupsafe import escape
 
 from analysis.report.escaping import visible_text
 
-FONT = ["DejaVu Sans", "Liberation Sans", "Arial", "sans-serif"]
+KEEP_TOGETHER_ROWS = 12
+"""A table of at most this many body rows is kept on one page with its title: a short table moves whole
+to the next page rather than leave its title or a few rows behind; a longer one fills the page and goes on."""
+WIDE_TABLE_COLUMNS = 7
+"""A table of at least this many columns is set a size smaller (``rt wide``), so its numbers fit unbroken."""
+LONG_TOKEN = 40
+"""A column holding a token longer than this may break it anywhere (no real cell has one; a hash, hostile text)."""
+
+_NUMERIC = re.compile(r"^[-−+<>≤≥~]?\s?[\d.,]+(?:[\s\u00a0]?%)?(?:/[\d.,]+)?(?:[\s\u00a0]*\(.*\))?$|^(?:n\.e\.|–|-|)$")
+_DASHED_TOKEN = re.compile(r"[^\s]*–[^\s]*")
 
 
-def gt_html(
+def _cell(text: str, dashed: bool) -> str:
+    """One cell's text, escaped, invisible characters shown; each token with an en dash kept whole."""
+    shown = str(escape(visible_text(text)))
+    if dashed and "–" in shown:
+        shown = _DASHED_TOKEN.sub(lambda m: f'<span class="nw">{m.group(0)}</span>', shown)
+    return shown
+
+
+def _column_classes(values: pd.Series) -> str:
+    """``r`` for a numeric column, ``any`` for a column with a very long token; "" otherwise."""
+    texts = values.tolist()
+    classes = []
+    if all(_NUMERIC.match(t) for t in texts) and any(t not in ("", "–", "-") for t in texts):
+        classes.append("r")
+    if any(len(token) > LONG_TOKEN for t in texts for token in t.split()):
+        classes.append("any")
+    return " ".join(classes)
+
+
+def html_table(
     frame: pd.DataFrame,
     table_id: str,
     title: str | None = None,
@@ -29,84 +68,94 @@ def gt_html(
     highlight: pd.Series | None = None,
     spanners: dict[str, list[str]] | None = None,
     labels: dict[str, str] | None = None,
+    widths: dict[str, int] | None = None,
 ) -> str:
-    """Render ``frame`` (strings) as a great_tables HTML fragment.
+    """Render ``frame`` (strings) as an HTML table fragment.
 
     Parameters
     ----------
     frame : DataFrame
         Already formatted for display; column names are the headers. Every cell is shown literally:
-        HTML-escaped by great_tables, invisible and direction-changing characters as ``<U+XXXX>``
+        HTML-escaped, invisible and direction-changing characters as ``<U+XXXX>``
         (:func:`analysis.report.escaping.visible_text`).
     table_id : str
-        Unique in the report (CSS scoping and determinism).
+        Unique in the report (anchors and determinism).
     title, subtitle : str, optional
+        Repeated with the column labels on every page the table continues on.
     notes : sequence of str
-        Source notes under the table (plain text).
+        Notes under the table (plain text), once.
     empty : str
         Shown instead of an empty table.
     highlight : boolean Series, optional
         Rows to set in bold (e.g. the primary comparison).
     spanners : dict, optional
-        Spanner label → the columns under it.
+        Spanner label → the adjacent columns under it.
     labels : dict, optional
         Column → the header shown (column names must be unique; headers need not be).
+    widths : dict, optional
+        Column → its share of the table's width in percent, for a column of long text (a comparison's
+        name) that should wrap in a column of its own rather than squeeze the numbers beside it.
+
+    Returns
+    -------
+    str
+        ``<div class="rt" id="table_id">`` with the table and its notes.
     """
+    notes_html = "".join(f"<p class='table-note'>{escape(n)}</p>" for n in notes)
     if frame.empty:
-        text = (
-            f"<p class='empty-table'><strong>{_escape(title)}</strong> — {_escape(empty)}</p>"
-            if title
-            else f"<p class='empty-table'>{_escape(empty)}</p>"
-        )
-        return text + "".join(f"<p class='table-note'>{_escape(n)}</p>" for n in notes)
-    data = frame.reset_index(drop=True).astype(str).map(visible_text)
-    table = GT(data, id=table_id)
+        head = f"<strong>{escape(title)}</strong> — {escape(empty)}" if title else str(escape(empty))
+        return f"<p class='empty-table'>{head}</p>{notes_html}"
+    data = frame.reset_index(drop=True).astype(str)
+    columns = list(data.columns)
+    width = len(columns)
+    classes = [_column_classes(data[c]) for c in columns]
+    head = []
     if title:
-        table = table.tab_header(title=title, subtitle=subtitle)
-    for label, columns in (spanners or {}).items():
-        table = table.tab_spanner(label=label, columns=columns)
-    if labels:
-        table = table.cols_label(cases=labels)
-    for note in notes:
-        table = table.tab_source_note(html(_escape(note)))
-    if highlight is not None and highlight.any():
-        from great_tables import loc, style
-
-        rows = [i for i, v in enumerate(highlight.tolist()) if v]
-        table = table.tab_style(style=style.text(weight="bold"), locations=loc.body(rows=rows))
-    return _without_style(_styled(table).as_raw_html(), table_id)
-
-
-def _styled(table: GT) -> GT:
-    return table.tab_options(
-        table_font_names=FONT,
-        table_font_size="9pt",
-        heading_title_font_size="11pt",
-        heading_subtitle_font_size="9pt",
-        column_labels_font_weight="bold",
-        data_row_padding="2px",
-        source_notes_font_size="8pt",
-        table_width="100%",
-        heading_align="left",
+        subtitle_html = f"<span class='sub'>{escape(subtitle)}</span>" if subtitle else ""
+        head.append(f"<tr><th colspan='{width}' class='title'>{escape(title)}{subtitle_html}</th></tr>")
+    if spanners:
+        head.append(_spanner_row(columns, spanners))
+    shown = labels or {}
+    head.append(
+        "<tr class='cols'>"
+        + "".join(
+            f"<th{_class_attr(css)}{_width(widths, c)}>{escape(visible_text(str(shown.get(c, c))))}</th>"
+            for c, css in zip(columns, classes)
+        )
+        + "</tr>"
+    )
+    bold = set() if highlight is None else {i for i, on in enumerate(highlight.tolist()) if on}
+    body = []
+    for i, row in enumerate(data.itertuples(index=False, name=None)):
+        cells = "".join(f"<td{_class_attr(css)}>{_cell(v, 'any' not in css)}</td>" for v, css in zip(row, classes))
+        body.append(f"<tr class='b'>{cells}</tr>" if i in bold else f"<tr>{cells}</tr>")
+    keep = " keep" if len(data) <= KEEP_TOGETHER_ROWS else ""
+    wide = " wide" if width >= WIDE_TABLE_COLUMNS else ""
+    return (
+        f"<div class='rt{keep}{wide}' id='{escape(table_id)}'><table><thead>{''.join(head)}</thead>"
+        f"<tbody>{''.join(body)}</tbody></table>{notes_html}</div>"
     )
 
 
-def _without_style(fragment: str, table_id: str) -> str:
-    fragment = re.sub(r"<style>.*?</style>", "", fragment, count=1, flags=re.S)
-    return fragment.replace(f'<div id="{table_id}"', f'<div id="{table_id}" class="gt-wrap"', 1)
+def _width(widths: dict[str, int] | None, column: str) -> str:
+    return f" style='width: {int(widths[column])}%'" if widths and column in widths else ""
 
 
-@lru_cache(maxsize=1)
-def shared_css() -> str:
-    """great_tables' stylesheet for the report's table options, scoped to ``.gt-wrap``."""
-    sample = _styled(
-        GT(pd.DataFrame({"a": ["1"]}), id="gt-shared").tab_header(title="t", subtitle="s").tab_source_note("n")
-    ).as_raw_html()
-    css = re.search(r"<style>(.*?)</style>", sample, flags=re.S).group(1)
-    return css.replace("#gt-shared", ".gt-wrap")
+def _class_attr(css: str) -> str:
+    return f" class='{css}'" if css else ""
 
 
-def _escape(text: str | None) -> str:
-    from markupsafe import escape
-
-    return str(escape(text or ""))
+def _spanner_row(columns: list[str], spanners: dict[str, list[str]]) -> str:
+    """One header row: each spanner over its (adjacent) columns, empty cells elsewhere."""
+    owner = {column: label for label, members in spanners.items() for column in members}
+    cells, k = [], 0
+    while k < len(columns):
+        label = owner.get(columns[k])
+        span = 1
+        while k + span < len(columns) and label is not None and owner.get(columns[k + span]) == label:
+            span += 1
+        text = escape(label) if label is not None else ""
+        css = " class='span'" if label is not None else ""
+        cells.append(f"<th colspan='{span}'{css}>{text}</th>" if span > 1 else f"<th{css}>{text}</th>")
+        k += span
+    return "<tr class='spanners'>" + "".join(cells) + "</tr>"

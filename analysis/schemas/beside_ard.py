@@ -200,7 +200,7 @@ class KmCurves(OutputModel):
     `RFS`, each with at least one `adtte` record (none when no participant is infused). Code:
     `analysis/stats/results.py:km_curves_frame`, from the same fit (`analysis/stats/trial_ard.py:km_fit`,
     times in days) whose values at 3, 6 and 12 months are the ARD's `km` rows. The report draws OS and
-    EFS from it and prints its origin's `n_risk` under the axis at month 0.
+    EFS from it, with `ci_low`–`ci_high` as 95 % bands, and prints its origin's `n_risk` under the axis at month 0.
     """
 
     parameter: Series[pd.StringDtype] = field(
@@ -213,6 +213,20 @@ class KmCurves(OutputModel):
     time_months: Series[float] = field("`time_days` / `days_per_month`", ge=0, extra=True)
     surv: Series[float] = field(
         "the Kaplan–Meier survival just after `time_days` (R `survfit`'s `surv`)",
+        in_range={"min_value": 0, "max_value": 1},
+        extra=True,
+    )
+    ci_low: Series[float] = field(
+        "pointwise 95 % confidence limit of `surv`, lower: log-log transform with Greenwood's variance "
+        "(R `survfit(conf.type = 'log-log')` `lower`, the method of the ARD's `km` rows); 1 at the origin, "
+        "null where `surv` is 0 or 1 after it (R: NA)",
+        nullable=True,
+        in_range={"min_value": 0, "max_value": 1},
+        extra=True,
+    )
+    ci_high: Series[float] = field(
+        "the same, upper limit (R `survfit`'s `upper`)",
+        nullable=True,
         in_range={"min_value": 0, "max_value": 1},
         extra=True,
     )

@@ -36,6 +36,8 @@ KM_CURVE_COLUMNS: dict[str, str] = {
     "time_days": "float64",
     "time_months": "float64",
     "surv": "float64",
+    "ci_low": "float64",
+    "ci_high": "float64",
     "n_risk": "int64",
     "n_event": "int64",
     "n_censor": "int64",
@@ -84,8 +86,12 @@ def km_curves_frame(adtte: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
     DataFrame
         Columns :data:`KM_CURVE_COLUMNS`. Per parameter with at least one participant: step 0 is the
         origin (time 0, ``surv`` 1, ``n_risk`` = the participants), then one step per distinct
-        observed time with the fit's survival just after it and its numbers at risk, of events and
-        of censorings (R's ``survfit``: ``time``, ``surv``, ``n.risk``, ``n.event``, ``n.censor``).
+        observed time with the fit's survival just after it, its pointwise log-log 95 % confidence
+        limits and its numbers at risk, of events and of censorings (R's ``survfit(...,
+        conf.type = "log-log")``: ``time``, ``surv``, ``lower``, ``upper``, ``n.risk``, ``n.event``,
+        ``n.censor``). The limits are those of the ARD's ``km`` rows (:func:`analysis.stats.kaplan_meier.
+        survival_at` reads the same fit): 1 and 1 at the origin (R's ``survfit0`` row), NaN where S is 0 or 1
+        after it (R's NA).
     """
     frames = []
     for parameter in KM_PARAMETERS:
@@ -101,6 +107,8 @@ def km_curves_frame(adtte: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
                     "time_days": time_days,
                     "time_months": time_days / plan.days_per_month,
                     "surv": np.r_[1.0, fit.surv],
+                    "ci_low": np.r_[1.0, fit.lower],
+                    "ci_high": np.r_[1.0, fit.upper],
                     "n_risk": np.r_[fit.n, fit.n_risk],
                     "n_event": np.r_[0, fit.n_event],
                     "n_censor": np.r_[0, fit.n_censor],

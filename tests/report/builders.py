@@ -900,8 +900,8 @@ def _comparison_plan() -> pd.DataFrame:
 def _curves(adtte: pd.DataFrame, specs: list[Spec]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Step curves through the ARD's values at 3, 6 and 12 months (``_ard``), up to the longest follow-up.
 
-    Each parameter with a record starts at its origin (time 0, every record at risk); nothing is
-    estimated here.
+    Each parameter with a record starts at its origin (time 0, every record at risk, limits 1 and 1); the
+    limits after it are the ARD's (``_ard``: estimate − 0.2 and estimate + 0.05); nothing is estimated here.
     """
     longest = max([s.infused_days_before_cut or 0 for s in specs]) / MONTH
     months = [m for m in (3, 6, 12) if m <= longest]
@@ -918,6 +918,8 @@ def _curves(adtte: pd.DataFrame, specs: list[Spec]) -> tuple[pd.DataFrame, pd.Da
                 "time_days": month * MONTH,
                 "time_months": month,
                 "surv": surv,
+                "ci_low": 1.0 if step == 0 else surv - 0.2,
+                "ci_high": 1.0 if step == 0 else min(1.0, surv + 0.05),
                 "n_risk": at_risk if step == 0 else max(at_risk - step, 1),
                 "n_event": 0 if step == 0 else 1,
                 "n_censor": 0,

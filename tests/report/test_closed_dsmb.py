@@ -207,3 +207,23 @@ def test_km_figure_marks_censoring_and_explains_rfs(typical: Path):
     block = block[: block.index("</figure>")]
     assert "| a censored participant; numbers at risk under every tick" in html_text_of(block)
     assert "no responder can be followed 12 months from remission" in closed_html(typical)
+
+
+def test_notes_on_comparisons_not_made_name_the_cohorts():
+    """comparison_notes.json speaks in ids; the appendix shows the reference's names and the endpoints in words."""
+    from analysis.report.sections_comparison import readable_note
+
+    names = {"eliana_2018": "ELIANA (primary report)", "kadauke_pt_hlb": "Kadauke pre-emptive tocilizumab, low burden"}
+    assert (
+        readable_note("eliana_2018 × icans_any: not compared — neurotoxicity not graded as ASTCT ICANS.", names)
+        == "ELIANA (primary report) · any ICANS: not compared — neurotoxicity not graded as ASTCT ICANS."
+    )
+    assert (
+        readable_note("MAP prior crs_any__penn: kadauke_pt_hlb left out — shares patients with eliana_2018.", names)
+        == "MAP prior for any CRS, Penn (trial: Penn approximation): Kadauke pre-emptive tocilizumab, low burden "
+        "left out — shares patients with ELIANA (primary report)."
+    )
+    # an id no table names, and a reason's reference field name, stay as written
+    assert readable_note("x_2020 × crs_any: not compared — crs_any_n is null.", names) == (
+        "x_2020 × crs_any: not compared — crs_any_n is null."
+    )

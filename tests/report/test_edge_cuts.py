@@ -26,8 +26,10 @@ def test_no_infused_participant_renders(none_infused: Path, kind: str):
         assert "not yet monitored: 0 grade ≥ 4 CRS in 0 evaluable; the rule applies from 5 evaluable" in text
         assert "0/0: not estimable" in text
         assert "No grade ≥ 3 CRS." in text and "No death." in text
-        # the analyze step's notes (comparison_notes.json), as the builder writes them by default
-        assert "cibmtr_john_2025 × crs_any: not compared — unknown CRS grading scale" in text
+        # the analyze step's notes (comparison_notes.json), as the builder writes them by default, with the
+        # cohort's name from published_outcomes instead of its id
+        assert "CIBMTR real-world update (ALL) · any CRS: not compared — unknown CRS grading scale" in text
+        assert "cibmtr_john_2025" not in text
 
 
 def test_every_participant_past_12_months_renders(all_12_months: Path):

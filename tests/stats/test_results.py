@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from test_trial_ard import tables
 
@@ -39,6 +42,33 @@ def test_km_curve_is_the_survfit_step_function_from_the_origin():
     assert os_curve["n_event"].tolist() == [0, 0, 0, 1, 0, 0]
     assert os_curve["n_censor"].tolist() == [0, 1, 1, 0, 1, 1]
     assert os_curve["surv"].tolist() == pytest.approx([1, 1, 1, 2 / 3, 2 / 3, 2 / 3])
+
+
+def test_km_curve_carries_the_log_log_limits_of_survfit():
+    """The pointwise 95 % limits: 1 and 1 at the origin (survfit0), NA while S = 1, then R's log-log limits.
+
+    R: ``survfit(Surv(c(100, 365.25, 200, 50, 20), c(1, 0, 0, 0, 0)) ~ 1, conf.type = "log-log")`` gives
+    lower NA NA 0.05407342679 0.05407342679 0.05407342679 and upper NA NA 0.9452063873 (three times).
+    """
+    os_curve = km_curves_frame(tables()["adtte"], AnalysisPlan()).query("parameter == 'OS'")
+    low, high = os_curve["ci_low"].to_numpy(), os_curve["ci_high"].to_numpy()
+    assert (low[0], high[0]) == (1.0, 1.0)
+    assert math.isnan(low[1]) and math.isnan(low[2]) and math.isnan(high[1]) and math.isnan(high[2])
+    assert low[3:] == pytest.approx([0.05407342679] * 3, abs=1e-9)
+    assert high[3:] == pytest.approx([0.9452063873] * 3, abs=1e-9)
+
+
+def test_km_curve_limits_match_survfit_on_aml():
+    """R's aml data as an OS parameter: every step's limits are survfit's ``lower`` and ``upper``
+    (tests/fixtures/r/km_curve.csv, dataset ``aml_all``, ``conf.type = "log-log"``)."""
+    fixtures = Path(__file__).resolve().parents[1] / "fixtures" / "r"
+    aml = pd.read_csv(fixtures / "data_aml.csv")
+    adtte = pd.DataFrame({"paramcd": "OS", "aval": aml["time"].astype(float), "cnsr": 1 - aml["status"]})
+    curve = km_curves_frame(adtte, AnalysisPlan())
+    expected = pd.read_csv(fixtures / "km_curve.csv").query("dataset == 'aml_all'")
+    assert curve["time_days"].tolist()[1:] == expected["time"].astype(float).tolist()
+    np.testing.assert_allclose(curve["ci_low"].to_numpy()[1:], expected["lower"].to_numpy(), atol=1e-9)
+    np.testing.assert_allclose(curve["ci_high"].to_numpy()[1:], expected["upper"].to_numpy(), atol=1e-9)
 
 
 def test_cif_curve_is_the_cuminc_corner_points():

@@ -1,0 +1,104 @@
+"""How the report pages: table heads that repeat, short tables kept whole, tokens never split, figures in
+blocks of bounded size, a progress line per section."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.report import figures
+from analysis.report.inputs import load_inputs
+from analysis.report.render import report_sections
+from analysis.report.sections import context
+from analysis.report.tables import KEEP_TOGETHER_ROWS, html_table
+from analysis.settings import AnalysisPlan
+from tests.report.conftest import pdf_pages
+from tests.report.test_render import report
+
+
+def test_a_table_repeats_its_head_and_keeps_tokens_whole():
+    frame = pd.DataFrame(
+        {
+            "Endpoint": ["Any CRS", "CRS grade ≥ 3"],
+            "n/N": ["29/36", "10/36"],
+            "% (95 % CI)": ["80.6\u00a0% (64.0–91.8)", "27.8\u00a0% (14.2–45.2)"],
+        }
+    )
+    html = html_table(frame, "tbl-x", "Rates", subtitle="exact CI", notes=["a note"], widths={"Endpoint": 30})
+    head = html[html.index("<thead>") : html.index("</thead>")]
+    # the title, the subtitle and the column labels are the head, which the PDF repeats on every page
+    assert "Rates<span class='sub'>exact CI</span>" in head and "<th style='width: 30%'>Endpoint</th>" in head
+    # numbers right-aligned, each interval kept on one line, the text column left as it is
+    assert "<td class='r'>29/36</td>" in html and "<td>Any CRS</td>" in html
+    assert "<td class='r'>80.6\u00a0% <span class=\"nw\">(64.0–91.8)</span></td>" in html
+    # a short table is kept whole with its title; the note comes once, after the table
+    assert html.startswith("<div class='rt keep' id='tbl-x'>")
+    assert html.index("a note") > html.index("</table>")
+
+
+def test_only_a_short_table_is_kept_whole_and_only_a_long_token_may_break():
+    rows = pd.DataFrame({"Participant": [f"PACER-{k:03d}" for k in range(KEEP_TOGETHER_ROWS + 1)], "Note": "ok"})
+    assert html_table(rows.iloc[:KEEP_TOGETHER_ROWS], "tbl-a").startswith("<div class='rt keep'")
+    assert html_table(rows, "tbl-b").startswith("<div class='rt' ")
+    hashes = html_table(pd.DataFrame({"File": ["adsl.parquet"], "SHA-256": ["ab" * 32]}), "tbl-c")
+    assert f"<td class='any'>{'ab' * 32}</td>" in hashes and "<td>adsl.parquet</td>" in hashes
+    many = html_table(pd.DataFrame({f"c{k}": ["1"] for k in range(7)}), "tbl-d")
+    assert many.startswith("<div class='rt keep wide'")
+
+
+def test_spanners_cover_their_columns():
+    frame = pd.DataFrame({"Endpoint": ["a"], "all_n": ["1/2"], "all_p": ["50.0 %"], "na": ["0"]})
+    html = html_table(frame, "tbl-s", spanners={"All": ["all_n", "all_p"]})
+    assert "<tr class='spanners'><th></th><th colspan='2' class='span'>All</th><th></th></tr>" in html
+
+
+def test_swimmer_blocks_are_bounded_at_any_size():
+    ids = [f"P{k:04d}" for k in range(3000, 0, -1)]
+    blocks = figures.swimmer_blocks(ids)
+    assert len(blocks) == 120 and {len(b) for b in blocks} == {figures.SWIMMER_ROWS}
+    assert blocks[0][:2] == ["P0001", "P0002"] and blocks[-1][-1] == "P3000"
+    assert [len(b) for b in figures.swimmer_blocks(ids[:60])] == [25, 25, 10]
+    assert figures.swimmer_blocks([]) == []
+
+
+def test_swimmer_draws_its_marks_as_one_image_and_its_labels_as_text():
+    ids = [f"PACER-{k:03d}" for k in range(1, 26)]
+    timeline = pd.DataFrame({"participant_id": ids, "start_hours": 24.0, "end_hours": 72.0, "crs_grade": 2})
+    doses = pd.DataFrame({"participant_id": ids, "day": 1.5, "drug_class": "anakinra"})
+    svg = figures.swimmer(timeline, doses, dict.fromkeys(ids, 30.0), name="swimmer-test")
+    # two image layers (the bars; the dose markers above the axes' spines), not a shape per bar or marker
+    assert svg.count("<image") == 2 and svg.count("data:image/png;base64,") == 2
+    assert svg.count('id="swimmer-test-patch_') < 15
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", svg)
+    assert "PACER-001" in [t.strip() for t in texts] and "PACER-025" in [t.strip() for t in texts]
+
+
+def test_ten_participants_are_one_swimmer_figure(typical: Path):
+    """The typical folder has ten infused participants: one block, the plain caption."""
+    html = report(typical, "closed", "html").read_text(encoding="utf-8")
+    assert html.count('<figure id="fig-swimmer') == 1 and "participants 1–" not in html
+
+
+def test_each_section_says_when_it_is_built(typical: Path):
+    lines: list[str] = []
+    sections = report_sections(context(load_inputs(typical), AnalysisPlan()), progress=lines.append)
+    opened, closed = sections["open"], sections["closed"]
+    # built in this order: the open sections, the summary, the closed report's own sections
+    built = [*opened, closed[0], *closed[1 + len(opened) :]]
+    assert len(built) == len(closed) and closed[0].title == "Summary for the DSMB"
+    assert [line.split(" (")[0] for line in lines] == [f"report   section {s.title}" for s in built]
+    assert all(re.fullmatch(r"report   section .+ \(\d+\.\d s\)", line) for line in lines)
+    # the closed report holds the open report's very sections (built once)
+    assert all(any(s is c for c in sections["closed"]) for s in sections["open"])
+
+
+def test_km_figure_has_bands_and_rfs_note_gives_the_latest_estimable(typical: Path):
+    html = report(typical, "closed", "html").read_text(encoding="utf-8")
+    block = html[html.index('<figure id="fig-km">') :]
+    block = block[: block.index("</figure>")]
+    assert "OS 95 % CI" in block and "EFS 95 % CI" in block
+    text = " ".join(pdf_pages(report(typical, "closed", "pdf")))
+    # the builder's RFS curve ends at 6 months: 77.2 %, limits 57.2–82.2 (the ARD's: estimate − 0.2, + 0.05)
+    assert "The latest RFS estimable is at the longest follow-up from remission, 6.0 months: 77.2 % (57.2–82.2)" in text
