@@ -14,10 +14,13 @@ group-by). The demo run end to end is ``pacer run`` on the committed demo, Prefe
 ``oc_100k`` the stopping rules' operating characteristics over 100,000 simulated trials (each rule,
 one true rate). ``derive_dask`` derives a copy of the same ingested folder in groups of participants
 on a Dask cluster (``--dask-address``, else a LocalCluster with one worker per core) and checks that
-it wrote the same bytes as ``derive``. ``bootstrap_2000`` times the IPTW bootstrap, 2,000 replicates
-of 100 simulated participants (40 % trial), in one process. With ``--scale-participants N``,
-``scale_dask`` simulates a cohort of N in ``--scale-parts`` part bundles on a LocalCluster of two
-workers (``--scale-memory-limit`` each) and ingests and derives them part by part (``pacer scale``).
+it wrote the same bytes as ``derive``. ``floor_derive`` runs right after ``derive`` on the same
+ingested folder: the derivation's core columnar work done by polars, the floor ``derive`` is measured
+against (``derive / floor_derive``, the ``× floor`` table). ``bootstrap_2000`` times the IPTW
+bootstrap, 2,000 replicates of 100 simulated participants (40 % trial), in one process. With
+``--scale-participants N``, ``scale_dask`` simulates a cohort of N in ``--scale-parts`` part bundles
+on a LocalCluster of two workers (``--scale-memory-limit`` each) and ingests and derives them part by
+part (``pacer scale``).
 Results go to ``benchmarks/out/results.json`` and are printed as a table.
 """
 
@@ -39,6 +42,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STEP = ROOT / "benchmarks" / "step.py"
 STEPS = ("baseline", "ingest", "derive", "analyze")
+FLOOR_OF = {"derive": "floor_derive"}
+"""A project step → its columnar floor (``benchmarks/step.py``), measured right after it on the same folder."""
 DERIVED_TABLES = ("crs_timeline", "crs", "icans", "anakinra", "ae", "adsl", "adtte", "queries")
 
 
@@ -176,6 +181,14 @@ def run(sizes: list[int], seed: int, work: Path, dask_address: str | None = None
             )
             if step == "ingest":
                 shutil.copytree(out, out.with_name(out.name + "-dask"))
+            if step in FLOOR_OF:
+                results.append(
+                    {
+                        **measure(FLOOR_OF[step], "--bundle", str(bundle), "--out", str(out)),
+                        "participants": size,
+                        "event_rows": rows,
+                    }
+                )
         results.append({**measure_derive_dask(bundle, out, dask_address), "participants": size, "event_rows": rows})
     scale = [
         {
@@ -229,6 +242,7 @@ def table(report: dict) -> str:
         lines.append(
             f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | – |"
         )
+    lines.append("\n" + floor_table(report))
     demo = report["demo"]
     lines.append(
         f"\nDemo `pacer run`, end to end with Prefect: {demo['wall_s']:.1f} s wall on a new PREFECT_HOME "
@@ -236,6 +250,25 @@ def table(report: dict) -> str:
         f"{demo['server_wall_s']:.1f} s against a running `pacer server`; {demo['reuse_wall_s']:.1f} s again with "
         "every step reused"
     )
+    return "\n".join(lines)
+
+
+def floor_table(report: dict) -> str:
+    """Each step that has a columnar floor beside it (``FLOOR_OF``): wall and CPU of both, µs per event row, the ratio."""
+    measured = {(r["participants"], r["step"]): r for r in report["results"]}
+    lines = [
+        "| participants | event rows | step | wall s | CPU s | µs per row | floor | floor wall s | × floor |",
+        "|---:|---:|---|---:|---:|---:|---|---:|---:|",
+    ]
+    for (participants, step), r in measured.items():
+        if step not in FLOOR_OF or (participants, FLOOR_OF[step]) not in measured:
+            continue
+        floor = measured[participants, FLOOR_OF[step]]
+        lines.append(
+            f"| {participants:,} | {r['event_rows']:,} | {step} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+            f"{r['wall_s'] / r['event_rows'] * 1e6:.2f} | {floor['step']} | {floor['wall_s']:.2f} | "
+            f"{r['wall_s'] / floor['wall_s']:.1f} |"
+        )
     return "\n".join(lines)
 
 

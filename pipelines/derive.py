@@ -18,7 +18,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
-from analysis.derive.all_tables import derive_all_tables
+from analysis.derive.all_tables import EVENT_COLUMNS_READ, derive_all_tables, read_for_derivation
 from analysis.derive.partitions import combine_partitions, partitions_for_workers
 from analysis.settings import AnalysisPlan
 from analysis.store import read_provenance
@@ -47,8 +47,8 @@ def run_derive(processed: Path, plan: AnalysisPlan, derive_tables: DeriveTables 
     """
 
     def compute() -> StepOutputs:
-        participants = pd.read_parquet(processed / "participants.parquet")
-        events = pd.read_parquet(processed / "events.parquet")
+        participants = read_for_derivation(processed / "participants.parquet")
+        events = read_for_derivation(processed / "events.parquet", EVENT_COLUMNS_READ)
         return StepOutputs(
             tables={f"{name}.parquet": frame for name, frame in derive_tables(participants, events, plan).items()},
             provenance={

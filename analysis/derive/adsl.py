@@ -138,6 +138,7 @@ def build_adsl(
     crs: pd.DataFrame | None = None,
     icans: pd.DataFrame | None = None,
     anakinra: pd.DataFrame | None = None,
+    last_known_alive: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Derive adsl.parquet, one row per enrolled participant, and its queries.
 
@@ -150,6 +151,10 @@ def build_adsl(
         ``high_burden_pct``, the response settings, ``horizon_days`` and ``trm_*``.
     crs, icans, anakinra
         The safety derivations (outputs.md), optional.
+    last_known_alive
+        :func:`analysis.derive.key_times.derive_var_last_known_alive` of the same tables, when the
+        caller has it already (it reads rows of every type, so ``events`` may then leave out rows
+        no other variable here reads); derived from ``events`` when None.
 
     Returns
     -------
@@ -216,7 +221,9 @@ def build_adsl(
         compute_treatment_related_death(base["death_cause"], base["death_days"], plan) & infused
     )
 
-    lka = derive_var_last_known_alive(participants, events).set_index("participant_id")["last_known_alive_hours"]
+    if last_known_alive is None:
+        last_known_alive = derive_var_last_known_alive(participants, events)
+    lka = last_known_alive.set_index("participant_id")["last_known_alive_hours"]
     base["last_known_alive_days"] = base["participant_id"].map(lka).astype("float64") / HOURS_PER_DAY
     base["completed_12_months"] = (infused & (base["last_known_alive_days"] >= plan.horizon_days)).astype(bool)
     base["ongoing_at_cut"] = ~(base["death"] | base["withdrawn"] | base["completed_12_months"])

@@ -241,7 +241,12 @@ def declare_parameters(plan: AnalysisPlan) -> dict[str, tuple[list[EventSource],
     }
 
 
-def derive_adtte(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
+def derive_adtte(
+    participants: pd.DataFrame,
+    events: pd.DataFrame,
+    plan: AnalysisPlan,
+    last_known_alive: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """Derive adtte.parquet: OS, EFS, RFS, CIR per infused participant.
 
     grading.md, "Response and 12-month outcomes"; outputs.md, ``adtte.parquet``.
@@ -253,6 +258,10 @@ def derive_adtte(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysi
     plan
         ``horizon_days``, ``response_window_days``, ``efs_failure_day``,
         ``missing_day28_is_failure``, ``censor_at_hsct_in_remission`` are read.
+    last_known_alive
+        :func:`analysis.derive.key_times.derive_var_last_known_alive` of the same tables, when the
+        caller has it already (it reads rows of every type, so ``events`` may then leave out rows
+        no outcome reads); derived from ``events`` when None.
 
     Returns
     -------
@@ -267,7 +276,7 @@ def derive_adtte(participants: pd.DataFrame, events: pd.DataFrame, plan: Analysi
     response = derive_response(participants, events, plan)
     datasets = {
         "events": derive_outcome_events(participants, events),
-        "lka": derive_var_last_known_alive(participants, events),
+        "lka": derive_var_last_known_alive(participants, events) if last_known_alive is None else last_known_alive,
         "failures": derive_treatment_failure(participants, events, plan, response),
     }
     at_infusion = pd.DataFrame({"participant_id": infused["participant_id"], "origin_hours": 0.0})

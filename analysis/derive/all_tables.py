@@ -3,11 +3,23 @@
 The order follows the dependencies: CRS first (the timeline feeds the reconciliation), then
 anakinra, ICANS and adverse events, then the subject-level and time-to-event datasets, which join
 the safety summaries. The queries of every derivation go into one ``queries`` table.
+
+At registry scale nearly every event row is a charted vital sign (hourly temperature and systolic
+blood pressure: 96 % of the rows of a cohort charted hourly to day 14). Only the CRS physiology,
+the fever derivations (anakinra) and the checks that look at rows of every type (the last known
+alive, the contradictory dates) read them; every other derivation is handed the events without
+them (:func:`without_charted_vital_signs`), which gives the same tables, since none of those reads a
+vital sign, at a fraction of the cost.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from analysis.derive.adsl import build_adsl
 from analysis.derive.adtte import derive_adtte
@@ -16,6 +28,7 @@ from analysis.derive.anakinra import build_anakinra
 from analysis.derive.crs import build_crs_tables
 from analysis.derive.date_queries import derive_date_queries
 from analysis.derive.icans import build_icans
+from analysis.derive.key_times import derive_var_last_known_alive
 from analysis.derive.queries import QUERY_COLUMNS, RAISED_COLUMNS, empty_queries
 from analysis.derive.reconciliation import derive_grade_discrepancies
 from analysis.settings import AnalysisPlan
@@ -31,6 +44,38 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
     "queries": ("participant_id", "source", "kind", "detail"),
 }
 """Each derived table and the key it is sorted by (outputs.md: sorted by its key)."""
+
+EVENT_COLUMNS_READ: tuple[str, ...] = (
+    "line",
+    "participant_id",
+    "event_type",
+    "event_time",
+    "value",
+    "unit",
+    "detail",
+    "detail_text",
+    "hours_from_infusion",
+    "end_hours_from_infusion",
+)
+"""The columns of ``events.parquet`` the derivations read (``end_time`` and ``time_flag`` are not)."""
+
+CHARTED_VITAL_SIGNS: tuple[str, ...] = ("temperature", "systolic_bp")
+"""The charted readings that make up nearly every event row; see the module docstring."""
+
+ARROW_TEXT = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+"""Arrow's text types read as Arrow-backed ``string``: no Python object per cell."""
+
+
+def read_for_derivation(path: Path, columns: tuple[str, ...] | None = None) -> pd.DataFrame:
+    """A processed table (``participants.parquet``, ``events.parquet``) as :func:`derive_all_tables` takes it.
+
+    Only ``columns`` (every column when None) are read, and text is read straight into Arrow-backed
+    ``string`` columns, each in one chunk: the frame :func:`as_arrow_text` would make of
+    ``pandas.read_parquet``'s, without a Python string per cell in between (at 10,000
+    participants, 7.9 million event rows, gigabytes and seconds less).
+    """
+    table = pq.read_table(path, columns=None if columns is None else list(columns))
+    return table.combine_chunks().to_pandas(types_mapper=ARROW_TEXT.get)
 
 
 def derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
@@ -57,13 +102,30 @@ def as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype({name: pd.StringDtype("pyarrow") for name in text})
 
 
+def without_charted_vital_signs(events: pd.DataFrame) -> pd.DataFrame:
+    """The events but the charted temperature and systolic blood pressure rows (:data:`CHARTED_VITAL_SIGNS`), in order."""
+    codes, types = pd.factorize(events["event_type"])
+    vital = np.isin(np.asarray(types, dtype=object), CHARTED_VITAL_SIGNS)
+    return events.loc[~np.append(vital, False)[codes]]
+
+
 def _derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan) -> dict[str, pd.DataFrame]:
+    sparse = without_charted_vital_signs(events)
+    last_known_alive = derive_var_last_known_alive(participants, events)
     crs_tables = build_crs_tables(participants, events, plan)
     anakinra, anakinra_queries = build_anakinra(participants, events, plan)
-    icans, icans_queries = build_icans(participants, events, plan)
+    icans, icans_queries = build_icans(participants, sparse, plan)
     discrepancies = derive_grade_discrepancies(crs_tables["crs"], icans, crs_tables["crs_timeline"])
-    adsl, adsl_queries = build_adsl(participants, events, plan, crs=crs_tables["crs"], icans=icans, anakinra=anakinra)
-    adtte = derive_adtte(participants, events, plan)
+    adsl, adsl_queries = build_adsl(
+        participants,
+        sparse,
+        plan,
+        crs=crs_tables["crs"],
+        icans=icans,
+        anakinra=anakinra,
+        last_known_alive=last_known_alive,
+    )
+    adtte = derive_adtte(participants, sparse, plan, last_known_alive=last_known_alive)
     queries = combine_queries(
         {
             "crs": crs_tables["queries"],
@@ -79,7 +141,7 @@ def _derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: A
         "crs": crs_tables["crs"],
         "icans": icans,
         "anakinra": anakinra,
-        "ae": derive_ae(participants, events),
+        "ae": derive_ae(participants, sparse),
         "adsl": adsl,
         "adtte": adtte,
         "queries": queries,

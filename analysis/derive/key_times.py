@@ -54,7 +54,9 @@ def derive_var_first_fever(participants: pd.DataFrame, events: pd.DataFrame, pla
     ids = infused_participant_ids(participants)
     is_temperature = events["event_type"].astype("string").eq("temperature").fillna(False).astype(bool)
     after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
-    temperatures = events.loc[is_temperature & after_infusion]
+    temperatures = events.loc[
+        is_temperature & after_infusion, ["participant_id", "event_time", "hours_from_infusion", "value"]
+    ]
     celsius = np.round(temperatures["value"].to_numpy(dtype="float64", na_value=np.nan), 2)
     fevers = temperatures.loc[celsius >= plan.fever_celsius]
     fevers = fevers.assign(participant_id=fevers["participant_id"].astype("string"))

@@ -195,22 +195,37 @@ def prepare_events(events: pd.DataFrame, prepared_participants: pd.DataFrame) ->
         ``pid``, ``event_type``, ``t``, ``end`` (``NEVER`` when the row has no end), ``has_end``,
         ``value``, ``detail`` ("" when missing), ``unit``.
     """
-    codes = pd.Series(prepared_participants["pid"].to_numpy(), index=pd.Index(prepared_participants["participant_id"]))
-    after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
-    keep = events["participant_id"].astype(str).isin(codes.index).to_numpy(dtype=bool) & after_infusion
-    e = events.loc[keep]
-    end_h = e["end_hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)
+    pid = participant_codes(events["participant_id"], prepared_participants["participant_id"])
+    hours = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)
+    keep = np.flatnonzero((pid >= 0) & (hours >= 0))
+    end_h = events["end_hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)[keep]
     return pd.DataFrame(
         {
-            "pid": codes.reindex(e["participant_id"].astype(str)).to_numpy(dtype="int64"),
-            "event_type": e["event_type"].astype(object).fillna("").to_numpy(dtype=object),
-            "t": to_ticks(e["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)),
+            "pid": pid[keep],
+            "event_type": text_as_objects(events["event_type"], "")[keep],
+            "t": to_ticks(hours[keep]),
             "end": to_ticks(end_h),
             "has_end": ~np.isnan(end_h),
-            "value": e["value"].to_numpy(dtype="float64", na_value=np.nan),
-            "detail": e["detail"].astype(object).where(e["detail"].notna(), "").to_numpy(dtype=object),
+            "value": events["value"].to_numpy(dtype="float64", na_value=np.nan)[keep],
+            "detail": text_as_objects(events["detail"], "")[keep],
         }
     )
+
+
+def participant_codes(participant_id: pd.Series, sorted_ids: pd.Series) -> np.ndarray:
+    """The position of each ``participant_id`` in ``sorted_ids`` (the ``pid`` code), -1 where it is not there.
+
+    Looked up once per distinct id, so millions of event rows are never turned into Python strings.
+    """
+    codes, ids = pd.factorize(participant_id)
+    position = pd.Index(sorted_ids.to_numpy(dtype=object)).get_indexer(np.asarray(ids, dtype=object).astype(str))
+    return np.append(position, -1)[codes].astype("int64")
+
+
+def text_as_objects(text: pd.Series, missing: str) -> np.ndarray:
+    """A text column as a numpy object array, ``missing`` for NA; one Python string per distinct value, not per row."""
+    codes, values = pd.factorize(text)
+    return np.append(np.asarray(values, dtype=object), missing)[codes]
 
 
 def _before_horizon(frame: pd.DataFrame, prepared_participants: pd.DataFrame) -> pd.DataFrame:
