@@ -89,16 +89,21 @@ def derive_all_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: An
 
 
 def as_arrow_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every text column as Arrow-backed ``string``, converted once rather than in each derivation."""
+    """Every text column as Arrow-backed ``string``, converted once rather than in each derivation.
+
+    ``frame`` itself when every text column is already Arrow-backed (as :func:`read_for_derivation` reads them).
+    """
     text = [
         name
         for name, dtype in frame.dtypes.items()
-        if isinstance(dtype, pd.StringDtype)
+        if (isinstance(dtype, pd.StringDtype) and dtype != pd.StringDtype("pyarrow"))
         or (
             pd.api.types.is_object_dtype(dtype)
             and pd.api.types.infer_dtype(frame[name], skipna=True) in ("string", "empty")
         )
     ]
+    if not text:
+        return frame
     return frame.astype({name: pd.StringDtype("pyarrow") for name in text})
 
 

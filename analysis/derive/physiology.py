@@ -192,8 +192,8 @@ def prepare_events(events: pd.DataFrame, prepared_participants: pd.DataFrame) ->
     Returns
     -------
     pandas.DataFrame
-        ``pid``, ``event_type``, ``t``, ``end`` (``NEVER`` when the row has no end), ``has_end``,
-        ``value``, ``detail`` ("" when missing), ``unit``.
+        ``pid``, ``event_type`` (categorical), ``t``, ``end`` (``NEVER`` when the row has no end),
+        ``has_end``, ``value``, ``detail`` ("" when missing).
     """
     pid = participant_codes(events["participant_id"], prepared_participants["participant_id"])
     hours = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)
@@ -202,12 +202,12 @@ def prepare_events(events: pd.DataFrame, prepared_participants: pd.DataFrame) ->
     return pd.DataFrame(
         {
             "pid": pid[keep],
-            "event_type": text_as_objects(events["event_type"], "")[keep],
+            "event_type": text_as_categorical(events["event_type"], "")[keep],
             "t": to_ticks(hours[keep]),
             "end": to_ticks(end_h),
             "has_end": ~np.isnan(end_h),
             "value": events["value"].to_numpy(dtype="float64", na_value=np.nan)[keep],
-            "detail": text_as_objects(events["detail"], "")[keep],
+            "detail": np.asarray(text_as_categorical(events["detail"], ""), dtype=object)[keep],
         }
     )
 
@@ -222,10 +222,15 @@ def participant_codes(participant_id: pd.Series, sorted_ids: pd.Series) -> np.nd
     return np.append(position, -1)[codes].astype("int64")
 
 
-def text_as_objects(text: pd.Series, missing: str) -> np.ndarray:
-    """A text column as a numpy object array, ``missing`` for NA; one Python string per distinct value, not per row."""
+def text_as_categorical(text: pd.Series, missing: str) -> pd.Categorical:
+    """A text column coded once per distinct value, ``missing`` for NA: cheap to compare, to take, to turn into objects."""
     codes, values = pd.factorize(text)
-    return np.append(np.asarray(values, dtype=object), missing)[codes]
+    categories = pd.Index(np.asarray(values, dtype=object))
+    if (codes < 0).any():
+        if missing not in categories:
+            categories = categories.append(pd.Index([missing], dtype=object))
+        codes = np.where(codes < 0, categories.get_loc(missing), codes)
+    return pd.Categorical.from_codes(codes, categories=categories)
 
 
 def _before_horizon(frame: pd.DataFrame, prepared_participants: pd.DataFrame) -> pd.DataFrame:
