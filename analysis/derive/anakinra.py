@@ -43,13 +43,16 @@ def _format_numbers(values: pd.Series, decimals: int) -> pd.Series:
     return pd.Series(text, index=values.index, dtype=object)
 
 
-def _post_infusion(events: pd.DataFrame, event_type: str) -> pd.DataFrame:
+def _post_infusion(events: pd.DataFrame, event_type: str, columns: list[str] | None = None) -> pd.DataFrame:
     """Rows of one type at or after infusion (grading.md, "Time": earlier rows never describe day 0 on).
 
-    Temperatures are rounded to 0.01 °C, as the first fever compares them (grading.md, "Fever").
+    Only ``columns`` (with ``value``) are kept when given: the hourly temperatures of a registry are
+    millions of rows. Temperatures are rounded to 0.01 °C, as the first fever compares them
+    (grading.md, "Fever").
     """
     keep = events["event_type"].eq(event_type).fillna(False).astype(bool) & (events["hours_from_infusion"] >= 0)
-    rows = events.loc[keep].copy()
+    rows = events.loc[keep] if columns is None else events.loc[keep, [*columns, "value"]]
+    rows = rows.copy()
     rows["value"] = rows["value"].to_numpy(dtype=float, na_value=np.nan)
     if event_type == "temperature":
         rows["value"] = rows["value"].round(2)
@@ -77,7 +80,7 @@ def compute_persistent_fever_trigger(events: pd.DataFrame, plan: AnalysisPlan) -
     """
     if plan.trigger_max_gap_hours < plan.trigger_min_gap_hours:
         raise ValueError("trigger_max_gap_hours must not be below trigger_min_gap_hours")
-    temperatures = _post_infusion(events, "temperature")
+    temperatures = _post_infusion(events, "temperature", ["participant_id", "event_time", "hours_from_infusion"])
     high = temperatures.loc[
         temperatures["value"] > plan.trigger_temperature_celsius,
         ["participant_id", "event_time", "hours_from_infusion"],
