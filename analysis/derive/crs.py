@@ -125,10 +125,8 @@ def derive_masking_doses(
     pandas.DataFrame
         ``pid``, ``t`` (ticks), sorted.
     """
-    doses = prepared_events.loc[
-        (prepared_events["event_type"] == "medication") & prepared_events["detail"].isin(list(plan.masking_drugs)),
-        ["pid", "t"],
-    ]
+    medications = prepared_events.loc[prepared_events["event_type"] == "medication", ["pid", "t", "detail"]]
+    doses = medications.loc[medications["detail"].isin(list(plan.masking_drugs)), ["pid", "t"]]
     pid = doses["pid"].to_numpy()
     keep = (doses["t"].to_numpy() >= first_fever[pid]) & (
         doses["t"].to_numpy() < prepared_participants["horizon"].to_numpy()[pid]

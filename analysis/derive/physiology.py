@@ -332,10 +332,8 @@ def derive_vasopressor_intervals(
         ``pid``, ``drug``, ``start``, ``end`` (ticks), ``dose``, ``open`` (bool); sorted by
         participant, drug and time; zero-length rows dropped.
     """
-    rows = prepared_events.loc[
-        (prepared_events["event_type"] == "vasopressor") & (prepared_events["detail"] != ""),
-        ["pid", "detail", "t", "end", "value"],
-    ]
+    rows = prepared_events.loc[prepared_events["event_type"] == "vasopressor", ["pid", "detail", "t", "end", "value"]]
+    rows = rows.loc[rows["detail"] != ""]
     rows = _before_horizon(rows, prepared_participants).rename(columns={"detail": "drug"})
     rows = rows.groupby(["pid", "drug", "t"], sort=True).agg(dose=("value", "max"), end=("end", "max")).reset_index()
     pid = rows["pid"].to_numpy()
