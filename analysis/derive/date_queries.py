@@ -125,8 +125,8 @@ def _multiple_deaths(other_deaths: pd.DataFrame, death: pd.DataFrame) -> pd.Data
 
 def _deaths_before_infusion(death: pd.DataFrame, infusion: pd.Series) -> pd.DataFrame:
     """``death_before_infusion``: the death used lies before the recorded infusion."""
-    infused_at = death.index.map(lambda participant_id: infusion.get(participant_id, pd.NaT))
-    before = death.loc[pd.notna(infused_at) & (death["event_time"] < infused_at)]
+    infused_at = infusion.reindex(death.index)
+    before = death.loc[infused_at.notna() & (death["event_time"] < infused_at)]
     hours = before["hours_from_infusion"]
     detail = [
         "death recorded before the infusion"

@@ -163,3 +163,17 @@ def test_date_queries_of_several_participants_word_for_word() -> None:
             "relapse at day 30.00 after death at day 20.00; used: the death, the relapse is ignored",
         ],
     ]
+
+
+def test_date_queries_when_no_participant_with_a_death_has_an_infusion() -> None:
+    """A death of a participant never infused (no infusion instant) cannot be before the infusion: no query."""
+    participants, events = build([Participant("A", (death(3, "disease"), last_contact(5)), not_infused=True)])
+    queries = derive_date_queries(participants, events)
+    assert queries.values.tolist() == [
+        [
+            "A",
+            "last_contact_after_death",
+            "last contact at day n/a (not infused) after death at day n/a (not infused); used: the death; "
+            "last known alive capped at day n/a (not infused)",
+        ]
+    ]
