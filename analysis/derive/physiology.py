@@ -261,13 +261,17 @@ def derive_reading_intervals(
         (prepared_events["event_type"] == event_type) & prepared_events["value"].notna(), ["pid", "t", "value"]
     ]
     rows = _before_horizon(rows, prepared_participants)
-    worst = "max" if event_type == "temperature" else "min"
-    rows = rows.groupby(["pid", "t"], sort=True)["value"].agg(worst).reset_index()
-    pid = rows["pid"].to_numpy()
-    t = rows["t"].to_numpy()
+    worst = np.maximum if event_type == "temperature" else np.minimum
+    keys = pack(rows["pid"].to_numpy(), rows["t"].to_numpy())
+    order = np.argsort(keys, kind="stable")
+    keys = keys[order]
+    first = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, dtype="int64")
+    value = worst.reduceat(rows["value"].to_numpy(dtype="float64")[order], first) if len(keys) else np.zeros(0)
+    pid = keys[first] >> KEY_SHIFT
+    t = keys[first] & ((np.int64(1) << KEY_SHIFT) - 1)
     hold = hours_to_ticks(plan.reading_hold_hours)
     end = np.minimum(np.minimum(next_in_group(pid, t), t + hold), prepared_participants["horizon"].to_numpy()[pid])
-    return pd.DataFrame({"pid": pid, "start": t, "end": end, "value": rows["value"].to_numpy()})
+    return pd.DataFrame({"pid": pid, "start": t, "end": end, "value": value})
 
 
 def derive_bolus_intervals(
