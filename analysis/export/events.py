@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.export import vocabulary as vocab
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, not_a_number, parse_number
-from analysis.export.text import TEXT
+from analysis.export.text import TEXT, by_distinct
 from analysis.export.timestamps import AMBIGUOUS_FLAG, parse_instants
 
 FILE = "events.csv"
@@ -64,7 +64,7 @@ def validate_events(
 
     unit = _check_unit(cells, problems, event_type)
     detail, detail_text = _check_detail(cells, problems, event_type)
-    value = parse_number(cells["value"])
+    value = by_distinct(cells["value"], parse_number)
     problems.flag(not_a_number(cells["value"], value), "value", "value is not a number")
     _check_value(cells, problems, event_type, value, unit, detail)
 
@@ -89,7 +89,7 @@ def validate_events(
 
 
 def _check_event_type(cells: pd.DataFrame, problems: RowProblems) -> pd.Series:
-    event_type = vocab.normalize_code(cells["event_type"])
+    event_type = by_distinct(cells["event_type"], vocab.normalize_code)
     problems.flag(cells["event_type"] == "", "event_type", "event_type is missing")
     unknown = (cells["event_type"] != "") & ~event_type.isin(vocab.EVENT_TYPES)
     problems.flag(unknown, "event_type", "unknown event_type; expected one of " + ", ".join(vocab.EVENT_TYPES))
@@ -101,15 +101,17 @@ def _check_participant(
 ) -> None:
     pid = cells["participant_id"]
     problems.flag(pid == "", "participant_id", "participant_id is missing")
-    in_quarantine = pid.isin(list(quarantined))
-    problems.flag(
-        in_quarantine,
-        "participant_id",
-        "the participant's row in participants.csv (line "
-        + pid.map(quarantined).astype("Int64").astype(TEXT).fillna("")
-        + ") was quarantined",
-    )
-    unknown = (pid != "") & ~pid.isin(participants["participant_id"]) & ~in_quarantine
+    in_quarantine = by_distinct(pid, lambda distinct: distinct.isin(list(quarantined)))
+    if in_quarantine.any():
+        problems.flag(
+            in_quarantine,
+            "participant_id",
+            "the participant's row in participants.csv (line "
+            + by_distinct(pid, lambda distinct: distinct.map(quarantined).astype("Int64").astype(TEXT).fillna(""))
+            + ") was quarantined",
+        )
+    known = by_distinct(pid, lambda distinct: distinct.isin(participants["participant_id"]))
+    unknown = (pid != "") & ~known & ~in_quarantine
     problems.flag(unknown, "participant_id", "participant_id is not in participants.csv")
 
 
@@ -121,11 +123,17 @@ def _check_time_window(
     exported_at: datetime | None,
     timezone: str | None,
 ) -> None:
-    enrollment = cells["participant_id"].map(participants.set_index("participant_id")["enrollment_date"])
-    earliest_day = pd.to_datetime(enrollment) - pd.Timedelta(days=vocab.MAX_DAYS_BEFORE_ENROLLMENT)
-    earliest = earliest_day.dt.tz_localize(
-        timezone or "UTC", nonexistent="shift_forward", ambiguous=True
-    ).dt.tz_convert("UTC")
+    enrollment = participants.set_index("participant_id")["enrollment_date"]
+
+    def earliest_of(participant: pd.Series) -> pd.Series:
+        earliest_day = pd.to_datetime(participant.map(enrollment)) - pd.Timedelta(
+            days=vocab.MAX_DAYS_BEFORE_ENROLLMENT
+        )
+        return earliest_day.dt.tz_localize(timezone or "UTC", nonexistent="shift_forward", ambiguous=True).dt.tz_convert(
+            "UTC"
+        )
+
+    earliest = by_distinct(cells["participant_id"], earliest_of)
     problems.flag(
         start < earliest,
         "event_time",
@@ -139,14 +147,12 @@ def _check_time_window(
 
 def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> pd.Series:
     """The unit in its contract spelling; required where a type has units and a value is given."""
-    normalized = vocab.normalize_code(cells["unit"])
     unit = pd.Series(pd.NA, index=cells.index, dtype="object")
     for kind, allowed in vocab.UNITS.items():
         rows = event_type == kind
         if not rows.any():
             continue
-        spelled = normalized[rows].map(vocab.canonical(allowed))
-        unit[rows] = spelled
+        unit[rows] = _in_contract_spelling(cells["unit"], allowed)[rows]
         needs_unit = rows & (cells["value"] != "")
         missing = needs_unit & (cells["unit"] == "")
         problems.flag(missing, "unit", f"{kind} needs a unit ({' or '.join(allowed)})")
@@ -159,18 +165,16 @@ def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Serie
 def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The detail code in its contract spelling (free text kept for new_therapy and withdrawal)."""
     raw = cells["detail"]
-    # "term: free text" — two regular expressions rather than a split, so Arrow's kernels do the work
-    term = raw.str.replace(r":[\s\S]*$", "", regex=True).str.strip()
-    text = raw.str.replace(r"^[^:]*:?", "", regex=True).str.strip()
+    parts = by_distinct(raw, _term_and_text)
+    term, text = parts["term"], parts["text"]
     is_ae = event_type == "adverse_event"
     code_source = raw.where(~is_ae, term)
-    normalized = vocab.normalize_code(code_source)
     detail = pd.Series(pd.NA, index=cells.index, dtype="object")
     for kind, codes in vocab.DETAIL_CODES.items():
         rows = event_type == kind
         if not rows.any():
             continue
-        detail[rows] = normalized[rows].map(vocab.canonical(codes))
+        detail[rows] = _in_contract_spelling(term if kind == "adverse_event" else raw, codes)[rows]
         unknown = rows & (code_source != "") & detail.isna()
         problems.flag(unknown, "detail", f"unknown {kind} code; expected one of {', '.join(codes)}")
     required = event_type.isin(
@@ -193,6 +197,23 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
     detail[free] = raw[free]
     detail_text = text.where(is_ae & (text != ""), pd.NA)
     return detail, detail_text
+
+
+def _in_contract_spelling(cells: pd.Series, codes: tuple[str, ...]) -> pd.Series:
+    """Each cell's code in its contract spelling among ``codes`` (vocabulary matching), NaN if none."""
+    spelling = vocab.canonical(codes)
+    return by_distinct(cells, lambda distinct: vocab.normalize_code(distinct).map(spelling))
+
+
+def _term_and_text(detail: pd.Series) -> pd.DataFrame:
+    """An adverse event's detail ``term: free text`` split into ``term`` and ``text``, both trimmed."""
+    # two regular expressions rather than a split, so Arrow's kernels do the work
+    return pd.DataFrame(
+        {
+            "term": detail.str.replace(r":[\s\S]*$", "", regex=True).str.strip(),
+            "text": detail.str.replace(r"^[^:]*:?", "", regex=True).str.strip(),
+        }
+    )
 
 
 def _check_value(

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.export.errors import ExportError
-from analysis.export.text import TEXT
+from analysis.export.text import TEXT, by_distinct
 
 OFFSET_PATTERN = r"(?:[Zz]|[+-]\d{2}:?\d{2})$"
 ISO_PATTERN = r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)?" + r"(?:[Zz]|[+-]\d{2}:?\d{2})?$"
@@ -49,22 +49,34 @@ def parse_instants(
 ) -> ParsedInstants:
     """Parse text cells ('' = missing) into UTC instants.
 
+    Each distinct cell is parsed once (:func:`analysis.export.text.by_distinct`): a column of
+    millions of times repeats many of them.
+
     Raises
     ------
     ExportError
         when a naive time occurs and no time zone is known, naming the file, line, column and value.
     """
+    if timezone is None:
+        naive = by_distinct(values, naive_times)
+        if naive.any():
+            first = naive.idxmax()
+            cell = values.loc[[first]].astype(TEXT).str.strip().iloc[0]
+            raise ExportError(
+                f"{file_name}: line {int(lines.loc[first])}, column {column}: '{cell}' has no UTC offset and no "
+                "time zone is known; give the manifest a timezone or pass --timezone"
+            )
+    parsed = by_distinct(values, lambda distinct: _parse_distinct_instants(distinct, timezone))
+    return ParsedInstants(instant=parsed["instant"], problem=parsed["problem"], ambiguous=parsed["ambiguous"])
+
+
+def _parse_distinct_instants(values: pd.Series, timezone: str | None) -> pd.DataFrame:
+    """:func:`parse_instants` of cells with no naive time unless ``timezone`` is known: instant, problem, ambiguous."""
     text = values.astype(TEXT).fillna("").str.strip()
     present = text != ""
     well_formed = text.str.match(ISO_PATTERN).fillna(False).astype(bool)
     has_offset = text.str.contains(OFFSET_PATTERN, regex=True).fillna(False).astype(bool)
     naive = naive_times(text)
-    if naive.any() and timezone is None:
-        first = naive.idxmax()
-        raise ExportError(
-            f"{file_name}: line {int(lines.loc[first])}, column {column}: '{text.loc[first]}' has no UTC offset and no "
-            "time zone is known; give the manifest a timezone or pass --timezone"
-        )
     instant = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns, UTC]")
     problem = pd.Series(None, index=values.index, dtype="object")
     ambiguous = pd.Series(False, index=values.index)
@@ -97,4 +109,4 @@ def parse_instants(
     instant[out_of_range] = pd.NaT
     unparsed = present & instant.isna() & problem.isna()
     problem[unparsed] = UNPARSEABLE
-    return ParsedInstants(instant=instant, problem=problem, ambiguous=ambiguous)
+    return pd.DataFrame({"instant": instant, "problem": problem, "ambiguous": ambiguous})
