@@ -20,6 +20,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -85,7 +86,11 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
         found = ", ".join(header) if len(header) > 1 else f"one column '{raw_header[0]}' (is the file comma-separated?)"
         raise ExportError(f"{file_name}: missing required column(s) {', '.join(missing)}; found {found}")
     refuse_identifier_columns(file_name, raw_header)
-    body, overlong = _body_without_long_lines(text, len(text) if header_end < 0 else header_end + 1)
+    body_start = len(text) if header_end < 0 else header_end + 1
+    if _longest_line_bytes(data) > MAX_LINE_CHARS:
+        body, overlong = _body_without_long_lines(text, body_start)
+    else:
+        body, overlong = text[body_start:], _empty_malformed()
     del text
     cells, malformed = _parse_body(body, header)
     del body
@@ -108,6 +113,21 @@ def _decode(file_name: str, data: bytes) -> str:
         ) from exc
     # one line break per CRLF, LF or bare CR, as Arrow reads them: both readers then count lines alike
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+def _longest_line_bytes(data: bytes) -> int:
+    """The longest run of bytes without a line break (LF or CR): no line of the decoded text has more characters.
+
+    Scanned in slices with numpy, so that a file of ordinary lines costs no Python loop over its lines.
+    """
+    longest, last_break, step = 0, -1, 1 << 24
+    for start in range(0, len(data), step):
+        piece = np.frombuffer(data, dtype=np.uint8, count=min(step, len(data) - start), offset=start)
+        breaks = np.flatnonzero((piece == ord("\n")) | (piece == ord("\r"))) + start
+        if breaks.size:
+            longest = max(longest, int(breaks[0]) - last_break - 1, int(np.diff(breaks).max(initial=1)) - 1)
+            last_break = int(breaks[-1])
+    return max(longest, len(data) - last_break - 1)
 
 
 def _body_without_long_lines(text: str, body_start: int) -> tuple[str, pd.DataFrame]:

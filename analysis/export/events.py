@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.export import vocabulary as vocab
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, not_a_number, parse_number
-from analysis.export.text import TEXT, by_distinct
+from analysis.export.text import TEXT, DistinctCells, by_distinct
 from analysis.export.timestamps import AMBIGUOUS_FLAG, parse_instants
 
 FILE = "events.csv"
@@ -53,14 +53,15 @@ def validate_events(
     problems = RowProblems(FILE, cells)
 
     event_type = _check_event_type(cells, problems)
-    _check_participant(cells, problems, participants, quarantined_participant_lines)
+    participant = DistinctCells(cells["participant_id"])
+    _check_participant(cells, problems, participant, participants, quarantined_participant_lines)
     start = parse_instants(cells["event_time"], timezone, file_name=FILE, column="event_time", lines=cells[LINE])
     end = parse_instants(cells["end_time"], timezone, file_name=FILE, column="end_time", lines=cells[LINE])
     problems.flag(cells["event_time"] == "", "event_time", "event_time is missing")
     problems.flag(start.problem.notna(), "event_time", start.problem)
     problems.flag(end.problem.notna(), "end_time", end.problem)
     problems.flag(end.instant < start.instant, "end_time", "end_time is before event_time")
-    _check_time_window(cells, problems, start.instant, participants, exported_at, timezone)
+    _check_time_window(problems, participant, start.instant, participants, exported_at, timezone)
 
     unit = _check_unit(cells, problems, event_type)
     detail, detail_text = _check_detail(cells, problems, event_type)
@@ -97,27 +98,31 @@ def _check_event_type(cells: pd.DataFrame, problems: RowProblems) -> pd.Series:
 
 
 def _check_participant(
-    cells: pd.DataFrame, problems: RowProblems, participants: pd.DataFrame, quarantined: dict[str, int]
+    cells: pd.DataFrame,
+    problems: RowProblems,
+    participant: DistinctCells,
+    participants: pd.DataFrame,
+    quarantined: dict[str, int],
 ) -> None:
     pid = cells["participant_id"]
     problems.flag(pid == "", "participant_id", "participant_id is missing")
-    in_quarantine = by_distinct(pid, lambda distinct: distinct.isin(list(quarantined)))
+    in_quarantine = participant.apply(lambda distinct: distinct.isin(list(quarantined)))
     if in_quarantine.any():
         problems.flag(
             in_quarantine,
             "participant_id",
             "the participant's row in participants.csv (line "
-            + by_distinct(pid, lambda distinct: distinct.map(quarantined).astype("Int64").astype(TEXT).fillna(""))
+            + participant.apply(lambda distinct: distinct.map(quarantined).astype("Int64").astype(TEXT).fillna(""))
             + ") was quarantined",
         )
-    known = by_distinct(pid, lambda distinct: distinct.isin(participants["participant_id"]))
+    known = participant.apply(lambda distinct: distinct.isin(participants["participant_id"]))
     unknown = (pid != "") & ~known & ~in_quarantine
     problems.flag(unknown, "participant_id", "participant_id is not in participants.csv")
 
 
 def _check_time_window(
-    cells: pd.DataFrame,
     problems: RowProblems,
+    participant: DistinctCells,
     start: pd.Series,
     participants: pd.DataFrame,
     exported_at: datetime | None,
@@ -133,7 +138,7 @@ def _check_time_window(
             "UTC"
         )
 
-    earliest = by_distinct(cells["participant_id"], earliest_of)
+    earliest = participant.apply(earliest_of)
     problems.flag(
         start < earliest,
         "event_time",
@@ -147,12 +152,13 @@ def _check_time_window(
 
 def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> pd.Series:
     """The unit in its contract spelling; required where a type has units and a value is given."""
+    units = DistinctCells(cells["unit"])
     unit = pd.Series(pd.NA, index=cells.index, dtype="object")
     for kind, allowed in vocab.UNITS.items():
         rows = event_type == kind
         if not rows.any():
             continue
-        unit[rows] = _in_contract_spelling(cells["unit"], allowed)[rows]
+        unit[rows] = _in_contract_spelling(units, allowed)[rows]
         needs_unit = rows & (cells["value"] != "")
         missing = needs_unit & (cells["unit"] == "")
         problems.flag(missing, "unit", f"{kind} needs a unit ({' or '.join(allowed)})")
@@ -165,7 +171,8 @@ def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Serie
 def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> tuple[pd.Series, pd.Series]:
     """The detail code in its contract spelling (free text kept for new_therapy and withdrawal)."""
     raw = cells["detail"]
-    parts = by_distinct(raw, _term_and_text)
+    details = DistinctCells(raw)
+    parts = details.apply(_term_and_text)
     term, text = parts["term"], parts["text"]
     is_ae = event_type == "adverse_event"
     code_source = raw.where(~is_ae, term)
@@ -174,7 +181,7 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
         rows = event_type == kind
         if not rows.any():
             continue
-        detail[rows] = _in_contract_spelling(term if kind == "adverse_event" else raw, codes)[rows]
+        detail[rows] = _in_contract_spelling(details, codes, of_term=kind == "adverse_event")[rows]
         unknown = rows & (code_source != "") & detail.isna()
         problems.flag(unknown, "detail", f"unknown {kind} code; expected one of {', '.join(codes)}")
     required = event_type.isin(
@@ -199,10 +206,18 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
     return detail, detail_text
 
 
-def _in_contract_spelling(cells: pd.Series, codes: tuple[str, ...]) -> pd.Series:
-    """Each cell's code in its contract spelling among ``codes`` (vocabulary matching), NaN if none."""
+def _in_contract_spelling(cells: DistinctCells, codes: tuple[str, ...], *, of_term: bool = False) -> pd.Series:
+    """Each cell's code (``of_term``: its term, :func:`_term_and_text`) in its contract spelling among ``codes``, NaN if none.
+
+    Codes are matched as vocabulary values are (:func:`analysis.export.vocabulary.normalize_code`).
+    """
     spelling = vocab.canonical(codes)
-    return by_distinct(cells, lambda distinct: vocab.normalize_code(distinct).map(spelling))
+
+    def spelled(distinct: pd.Series) -> pd.Series:
+        code = _term_and_text(distinct)["term"] if of_term else distinct
+        return vocab.normalize_code(code).map(spelling)
+
+    return cells.apply(spelled)
 
 
 def _term_and_text(detail: pd.Series) -> pd.DataFrame:
