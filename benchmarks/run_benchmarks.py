@@ -21,6 +21,8 @@ bootstrap, 2,000 replicates of 100 simulated participants (40 % trial), in one p
 ``--scale-participants N``, ``scale_dask`` simulates a cohort of N in ``--scale-parts`` part bundles
 on a LocalCluster of two workers (``--scale-memory-limit`` each) and ingests and derives them part by
 part (``pacer scale``).
+``floor_ingest`` runs right after ``ingest`` on the same bundle, writing its own folder: a polars
+pass doing the same kind of work as the ingest (``benchmarks/floor_ingest.py``).
 Results go to ``benchmarks/out/results.json`` and are printed as a table.
 """
 
@@ -42,8 +44,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 STEP = ROOT / "benchmarks" / "step.py"
 STEPS = ("baseline", "ingest", "derive", "analyze")
-FLOOR_OF = {"derive": "floor_derive"}
-"""A project step → its columnar floor (``benchmarks/step.py``), measured right after it on the same folder."""
+FLOOR_OF = {"ingest": "floor_ingest", "derive": "floor_derive"}
+"""A project step → its columnar floor (``benchmarks/step.py``), measured right after it on the same input."""
 DERIVED_TABLES = ("crs_timeline", "crs", "icans", "anakinra", "ae", "adsl", "adtte", "queries")
 
 
@@ -182,9 +184,11 @@ def run(sizes: list[int], seed: int, work: Path, dask_address: str | None = None
             if step == "ingest":
                 shutil.copytree(out, out.with_name(out.name + "-dask"))
             if step in FLOOR_OF:
+                # the ingest's floor writes a folder of its own: the ingest's tables stay for derive
+                floor_out = work / f"floor_ingest-{size}" if step == "ingest" else out
                 results.append(
                     {
-                        **measure(FLOOR_OF[step], "--bundle", str(bundle), "--out", str(out)),
+                        **measure(FLOOR_OF[step], "--bundle", str(bundle), "--out", str(floor_out)),
                         "participants": size,
                         "event_rows": rows,
                     }
@@ -233,7 +237,11 @@ def table(report: dict) -> str:
         "|---:|---:|---|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
-        ratio = r["wall_s"] / baseline[r["participants"]] if r["step"] in (*STEPS, "derive_dask") else float("nan")
+        ratio = (
+            r["wall_s"] / baseline[r["participants"]]
+            if r["step"] in (*STEPS, *FLOOR_OF.values(), "derive_dask")
+            else float("nan")
+        )
         lines.append(
             f"| {r['participants']:,} | {r['event_rows']:,} | {step_label(r)} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
             f"{r['peak_rss_mb']:.0f} | {ratio:.1f} |"

@@ -4,7 +4,8 @@ Used by ``benchmarks/run_benchmarks.py``, which starts one process per step so t
 peak memory is its own. Steps: ``baseline`` (a bare multi-threaded Arrow CSV read plus one group-by
 over all events: the least work any tool must do), ``ingest``, ``derive``, ``analyze`` (the
 pipeline's own functions, without Prefect), ``simulate``, ``bootstrap_2000`` (the IPTW bootstrap, 2,000
-replicates, in one process), and ``derive_dask``: the derive step with
+replicates, in one process), ``floor_ingest`` (the ingest's floor: a polars pass doing the same kind of
+work, ``benchmarks/floor_ingest.py``, writing into ``--out``), and ``derive_dask``: the derive step with
 the cohort cut into ``--partitions`` groups of participants derived on a Dask cluster (the one at
 ``--dask-address``, else a ``LocalCluster`` with one single-threaded worker per core, started before
 the clock starts: an existing cluster is the case it serves). ``derive_dask`` submits the groups with
@@ -240,6 +241,10 @@ def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
         from pipelines.ingest import run_ingest
 
         run_ingest(args.bundle, data_cut=None, out_dir=args.out, time_zone=None, plan=AnalysisPlan())
+    elif args.step == "floor_ingest":
+        from floor_ingest import floor_ingest
+
+        floor_ingest(args.bundle, args.out)
     elif args.step == "derive":
         from pipelines.derive import run_derive
 
@@ -285,6 +290,7 @@ def main() -> None:
             "baseline",
             "simulate",
             "ingest",
+            "floor_ingest",
             "derive",
             "floor_derive",
             "derive_dask",
