@@ -77,9 +77,9 @@ def floor_ingest(bundle: Path, out: Path) -> None:
         pl.col("age_years", "weight_kg", "marrow_blast_pct").cast(pl.Float64, strict=False),
         pl.col("enrollment_date").str.to_date("%Y-%m-%d", strict=False),
         instants("infusion_datetime", zone),
-        pl.col("prior_hsct").str.to_lowercase().replace_strict(
-            {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}, default=None
-        ),
+        pl.col("prior_hsct")
+        .str.to_lowercase()
+        .replace_strict({"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}, default=None),
     ).with_columns(
         first_reason(
             (pl.col("participant_id") == "", "participant_id is missing"),
@@ -155,7 +155,10 @@ def floor_ingest(bundle: Path, out: Path) -> None:
             (pl.col("start") > exported_at, "event_time is after the export time"),
             ((pl.col("value") != "") & number.is_null(), "value is not a number"),
             (event_type.is_in(list(UNITS)) & (pl.col("unit") != "") & pl.col("unit_ok").is_null(), "unknown unit"),
-            (event_type.is_in(list(DETAIL_CODES)) & (pl.col("code") != "") & pl.col("code_ok").is_null(), "unknown code"),
+            (
+                event_type.is_in(list(DETAIL_CODES)) & (pl.col("code") != "") & pl.col("code_ok").is_null(),
+                "unknown code",
+            ),
             (number.is_not_null() & ~in_range.fill_null(False), "value out of range"),
         ).alias("reason")
     )

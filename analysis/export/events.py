@@ -131,12 +131,10 @@ def _check_time_window(
     enrollment = participants.set_index("participant_id")["enrollment_date"]
 
     def earliest_of(participant: pd.Series) -> pd.Series:
-        earliest_day = pd.to_datetime(participant.map(enrollment)) - pd.Timedelta(
-            days=vocab.MAX_DAYS_BEFORE_ENROLLMENT
-        )
-        return earliest_day.dt.tz_localize(timezone or "UTC", nonexistent="shift_forward", ambiguous=True).dt.tz_convert(
-            "UTC"
-        )
+        earliest_day = pd.to_datetime(participant.map(enrollment)) - pd.Timedelta(days=vocab.MAX_DAYS_BEFORE_ENROLLMENT)
+        return earliest_day.dt.tz_localize(
+            timezone or "UTC", nonexistent="shift_forward", ambiguous=True
+        ).dt.tz_convert("UTC")
 
     earliest = participant.apply(earliest_of)
     problems.flag(

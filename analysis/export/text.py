@@ -24,7 +24,9 @@ class DistinctCells:
         text = pa.chunked_array(values.astype(TEXT).array.__arrow_array__()).combine_chunks()
         encoded = text.dictionary_encode(null_encoding="encode")
         self.index = values.index
-        self.distinct = pd.Series(encoded.dictionary, dtype=TEXT) if len(encoded.dictionary) else pd.Series([], dtype=TEXT)
+        self.distinct = (
+            pd.Series(encoded.dictionary, dtype=TEXT) if len(encoded.dictionary) else pd.Series([], dtype=TEXT)
+        )
         self.positions = encoded.indices.to_numpy(zero_copy_only=False)
 
     def apply(self, cellwise: Callable[[pd.Series], Result]) -> Result:
