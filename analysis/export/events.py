@@ -90,7 +90,7 @@ def validate_events(
 
 
 def _check_event_type(cells: pd.DataFrame, problems: RowProblems) -> pd.Series:
-    event_type = by_distinct(cells["event_type"], vocab.normalize_code)
+    event_type = DistinctCells(cells["event_type"]).apply_as_categorical(vocab.normalize_code)
     problems.flag(cells["event_type"] == "", "event_type", "event_type is missing")
     unknown = (cells["event_type"] != "") & ~event_type.isin(vocab.EVENT_TYPES)
     problems.flag(unknown, "event_type", "unknown event_type; expected one of " + ", ".join(vocab.EVENT_TYPES))
@@ -151,19 +151,25 @@ def _check_time_window(
 def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> pd.Series:
     """The unit in its contract spelling; required where a type has units and a value is given."""
     units = DistinctCells(cells["unit"])
-    unit = pd.Series(pd.NA, index=cells.index, dtype="object")
+    unit_given, value_given = _given(cells["unit"]), _given(cells["value"])
+    unit = np.full(len(cells), pd.NA, dtype=object)
     for kind, allowed in vocab.UNITS.items():
-        rows = event_type == kind
+        rows = (event_type == kind).to_numpy()
         if not rows.any():
             continue
-        unit[rows] = _in_contract_spelling(units, allowed)[rows]
-        needs_unit = rows & (cells["value"] != "")
-        missing = needs_unit & (cells["unit"] == "")
-        problems.flag(missing, "unit", f"{kind} needs a unit ({' or '.join(allowed)})")
+        spelled = _in_contract_spelling(units, allowed, rows=rows)
+        unit[rows] = spelled.to_numpy()
         problems.flag(
-            rows & (cells["unit"] != "") & unit.isna(), "unit", f"unknown {kind} unit; expected {' or '.join(allowed)}"
+            pd.Series(rows & value_given & ~unit_given, index=cells.index),
+            "unit",
+            f"{kind} needs a unit ({' or '.join(allowed)})",
         )
-    return unit
+        problems.flag(
+            _on_rows(rows, unit_given[rows] & spelled.isna().to_numpy(), cells.index),
+            "unit",
+            f"unknown {kind} unit; expected {' or '.join(allowed)}",
+        )
+    return pd.Series(unit, index=cells.index)
 
 
 def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -174,14 +180,20 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
     term, text = parts["term"], parts["text"]
     is_ae = event_type == "adverse_event"
     code_source = raw.where(~is_ae, term)
-    detail = pd.Series(pd.NA, index=cells.index, dtype="object")
+    code_given = _given(code_source)
+    detail = np.full(len(cells), pd.NA, dtype=object)
     for kind, codes in vocab.DETAIL_CODES.items():
-        rows = event_type == kind
+        rows = (event_type == kind).to_numpy()
         if not rows.any():
             continue
-        detail[rows] = _in_contract_spelling(details, codes, of_term=kind == "adverse_event")[rows]
-        unknown = rows & (code_source != "") & detail.isna()
-        problems.flag(unknown, "detail", f"unknown {kind} code; expected one of {', '.join(codes)}")
+        spelled = _in_contract_spelling(details, codes, of_term=kind == "adverse_event", rows=rows)
+        detail[rows] = spelled.to_numpy()
+        problems.flag(
+            _on_rows(rows, code_given[rows] & spelled.isna().to_numpy(), cells.index),
+            "detail",
+            f"unknown {kind} code; expected one of {', '.join(codes)}",
+        )
+    detail = pd.Series(detail, index=cells.index)
     required = event_type.isin(
         [
             "vasopressor",
@@ -195,17 +207,29 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
             "adverse_event",
         ]
     )
-    problems.flag(
-        required & (code_source == ""), "detail", "detail is missing (a code is required for this event_type)"
-    )
+    problems.flag(required & ~code_given, "detail", "detail is missing (a code is required for this event_type)")
     free = event_type.isin(vocab.FREE_TEXT_DETAIL) & (raw != "")
     detail[free] = raw[free]
     detail_text = text.where(is_ae & (text != ""), pd.NA)
     return detail, detail_text
 
 
-def _in_contract_spelling(cells: DistinctCells, codes: tuple[str, ...], *, of_term: bool = False) -> pd.Series:
-    """Each cell's code (``of_term``: its term, :func:`_term_and_text`) in its contract spelling among ``codes``, NaN if none.
+def _given(cells: pd.Series) -> np.ndarray:
+    """True where a text cell is not empty."""
+    return (cells != "").to_numpy(dtype=bool)
+
+
+def _on_rows(rows: np.ndarray, flagged: np.ndarray, index: pd.Index) -> pd.Series:
+    """A mask over all rows, true where ``flagged`` (one value per true of ``rows``) is true."""
+    mask = np.zeros(len(rows), dtype=bool)
+    mask[rows] = flagged
+    return pd.Series(mask, index=index)
+
+
+def _in_contract_spelling(
+    cells: DistinctCells, codes: tuple[str, ...], *, of_term: bool = False, rows: np.ndarray | None = None
+) -> pd.Series:
+    """The code of each cell (``of_term``: its term, :func:`_term_and_text`) of ``rows`` in its contract spelling among ``codes``, NaN if none.
 
     Codes are matched as vocabulary values are (:func:`analysis.export.vocabulary.normalize_code`).
     """
@@ -215,7 +239,7 @@ def _in_contract_spelling(cells: DistinctCells, codes: tuple[str, ...], *, of_te
         code = _term_and_text(distinct)["term"] if of_term else distinct
         return vocab.normalize_code(code).map(spelling)
 
-    return cells.apply(spelled)
+    return cells.apply(spelled, rows=rows)
 
 
 def _term_and_text(detail: pd.Series) -> pd.DataFrame:
@@ -237,6 +261,8 @@ def _check_value(
     unit: pd.Series,
     detail: pd.Series,
 ) -> None:
+    # as categoricals, the look-ups and comparisons below read codes rather than hash millions of strings
+    unit, detail = unit.astype("category"), detail.astype("category")
     present = value.notna()
     needs_value = event_type.isin(vocab.VALUE_REQUIRED) | (
         (event_type == "oxygen") & ~detail.isin(vocab.OXYGEN_DEVICES_WITHOUT_FLOW)
@@ -251,7 +277,7 @@ def _check_value(
     out_of("temperature", value.between(86, 113), "temperature outside 86–113 °F", unit == "F")
     out_of("systolic_bp", value.between(20, 250), "systolic_bp outside 20–250 mmHg")
     out_of("oxygen", value.between(0, 80), "oxygen flow outside 0–80 L/min")
-    max_dose = detail.map(vocab.VASOPRESSOR_MAX_DOSE)
+    max_dose = detail.map(vocab.VASOPRESSOR_MAX_DOSE).astype("float64")
     out_of(
         "vasopressor",
         (value > 0) & (value <= max_dose),

@@ -4,6 +4,7 @@ vectorized kernels rather than a Python loop over cells (pandas' default ``"stri
 from collections.abc import Callable
 from typing import TypeVar
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -29,23 +30,37 @@ class DistinctCells:
         )
         self.positions = encoded.indices.to_numpy(zero_copy_only=False)
 
-    def apply(self, cellwise: Callable[[pd.Series], Result]) -> Result:
-        """``cellwise`` of every row's cell, computed once per distinct value.
+    def apply(self, cellwise: Callable[[pd.Series], Result], rows: np.ndarray | None = None) -> Result:
+        """``cellwise`` of every row's cell (or of the ``rows`` only), computed once per distinct value.
 
         Parameters
         ----------
         cellwise
             a function of a text Series returning a Series or DataFrame aligned with its argument, each
             row's result from that row's cell alone.
+        rows
+            a boolean mask of the rows wanted; all rows when None.
 
         Returns
         -------
         pandas.Series or pandas.DataFrame
-            one row per row of the column, with its index and ``cellwise``'s dtypes.
+            one row per (wanted) row of the column, with its index and ``cellwise``'s dtypes.
         """
-        spread = cellwise(self.distinct).take(self.positions)
-        spread.index = self.index
+        positions, index = (self.positions, self.index) if rows is None else (self.positions[rows], self.index[rows])
+        spread = cellwise(self.distinct).take(positions)
+        spread.index = index
         return spread
+
+    def apply_as_categorical(self, cellwise: Callable[[pd.Series], pd.Series]) -> pd.Series:
+        """:meth:`apply` for a ``cellwise`` giving text, as a categorical: a look-up or comparison then reads its codes.
+
+        Returns
+        -------
+        pandas.Series
+            of dtype ``category``, its categories the distinct results; missing where ``cellwise`` gives NA.
+        """
+        codes, categories = pd.factorize(cellwise(self.distinct))
+        return pd.Series(pd.Categorical.from_codes(codes[self.positions], categories=categories), index=self.index)
 
 
 def by_distinct(values: pd.Series, cellwise: Callable[[pd.Series], Result]) -> Result:
