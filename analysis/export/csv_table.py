@@ -94,10 +94,10 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
     del text
     cells, malformed = _parse_body(body, header)
     del body
-    cells, oversized = _set_aside_long_cells(cells, header)
-    malformed = _concat_malformed([malformed, overlong, oversized])
     for name in header:
         cells[name] = cells[name].str.strip()
+    cells, oversized = _set_aside_long_cells(cells, header)
+    malformed = _concat_malformed([malformed, overlong, oversized])
     return CsvCells(file_name=file_name, cells=cells, malformed=malformed)
 
 
@@ -165,11 +165,11 @@ def _body_without_long_lines(text: str, body_start: int) -> tuple[str, pd.DataFr
 
 
 def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Rows with a cell over MAX_CELL_CHARS become malformed rows naming the first such column."""
+    """Rows with a (trimmed) cell over MAX_CELL_CHARS become malformed rows naming the first such column."""
     too_long = pd.Series(False, index=cells.index)
     found: list[pd.DataFrame] = []
     for name in header:
-        lengths = cells[name].str.strip().str.len().fillna(0)
+        lengths = cells[name].str.len().fillna(0)
         new = (lengths > MAX_CELL_CHARS) & ~too_long
         if new.any():
             found.append(
@@ -177,7 +177,7 @@ def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.Da
                     {
                         LINE: cells.loc[new, LINE].astype("int64"),
                         "column": name,
-                        "value": cells.loc[new, name].str.strip().str.slice(0, 200).astype("object"),
+                        "value": cells.loc[new, name].str.slice(0, 200).astype("object"),
                         "reason": [
                             f"cell is {n} characters long (the limit is {MAX_CELL_CHARS})"
                             for n in lengths[new].astype(int)

@@ -21,6 +21,7 @@ from analysis.export.bundle import Bundle, check_timezone
 from analysis.export.csv_table import LINE, CsvCells, read_csv_cells
 from analysis.export.errors import ExportError
 from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine, neutralize_text_columns
+from analysis.export.text import by_distinct
 from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, naive_times
 from analysis.participant_vars import compute_age_at_infusion_years, derive_analysis_sets
 
@@ -315,12 +316,11 @@ def _type_participants(participants: pd.DataFrame, cut_instant: datetime, export
 
 def _add_hours_from_infusion(events: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
     """hours_from_infusion and end_hours_from_infusion: absolute elapsed time from infusion (NaN if not infused)."""
-    infusion = events["participant_id"].map(
-        participants.set_index("participant_id")["infusion_datetime"].where(
-            participants.set_index("participant_id")["infused"]
-        )
+    by_participant = participants.set_index("participant_id")
+    infusion_if_infused = by_participant["infusion_datetime"].where(by_participant["infused"])
+    infusion = by_distinct(
+        events["participant_id"], lambda participant: pd.to_datetime(participant.map(infusion_if_infused), utc=True)
     )
-    infusion = pd.to_datetime(infusion, utc=True)
     typed = events.assign(
         hours_from_infusion=(events["event_time"] - infusion) / HOURS,
         end_hours_from_infusion=(events["end_time"] - infusion) / HOURS,
