@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,10 +88,14 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
         raise ExportError(f"{file_name}: missing required column(s) {', '.join(missing)}; found {found}")
     refuse_identifier_columns(file_name, raw_header)
     body_start = len(text) if header_end < 0 else header_end + 1
+    overlong = _empty_malformed()
     if _longest_line_bytes(data) > MAX_LINE_CHARS:
-        body, overlong = _body_without_long_lines(text, body_start)
+        body_text, overlong = _body_without_long_lines(text, body_start)
+        body = Body(body_text.encode("utf-8"), 0)
+    elif len(text) == len(data) and b"\r" not in data:  # ASCII, LF line breaks: the file's own bytes, not copied
+        body = Body(data, body_start)
     else:
-        body, overlong = text[body_start:], _empty_malformed()
+        body = Body(text[body_start:].encode("utf-8"), 0)
     del text
     cells, malformed = _parse_body(body, header)
     del body
@@ -191,7 +196,38 @@ def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.Da
     return cells.loc[~too_long], _concat_malformed(found)
 
 
-def _parse_body(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+@dataclass(frozen=True)
+class Body:
+    """The rows after the header: the UTF-8 bytes of ``data`` from ``start`` on, LF line breaks only."""
+
+    data: bytes
+    start: int
+
+    def text(self) -> str:
+        """The body as text."""
+        return self.data[self.start :].decode("utf-8")
+
+    def line_breaks(self) -> int:
+        """The number of line breaks."""
+        return self.data.count(b"\n", self.start)
+
+    def ends_with_line_break(self) -> bool:
+        """True when the body is not empty and its last character is a line break."""
+        return len(self.data) > self.start and self.data.endswith(b"\n")
+
+    def is_blank(self) -> bool:
+        """True when the body is empty or only white space (as ``str.strip`` reads it)."""
+        first = _NOT_ASCII_SPACE.search(self.data, self.start)
+        if first is None:
+            return True
+        return first.group()[0] >= 0x80 and not self.text().strip()
+
+
+_NOT_ASCII_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c\x1c-\x1f]")
+"""A byte that is not one of the ASCII characters ``str.strip`` removes (a byte from 0x80 may start a Unicode space)."""
+
+
+def _parse_body(body: Body, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fast path with Arrow's reader; the exact Python reader when line numbers would not map one to one."""
     invalid: list[object] = []
 
@@ -201,7 +237,7 @@ def _parse_body(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFram
 
     try:
         table = pacsv.read_csv(
-            io.BytesIO(body.encode("utf-8")),
+            pa.BufferReader(pa.py_buffer(body.data)[body.start :]),
             read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=skip_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -212,10 +248,10 @@ def _parse_body(body: str, header: list[str]) -> tuple[pd.DataFrame, pd.DataFram
         )
     except pa.ArrowInvalid:
         invalid.append("arrow could not parse")
-    physical_lines = body.count("\n") + (0 if body.endswith("\n") else 1)
-    if invalid or not body.strip() or table.num_rows != physical_lines or _last_row_has_line_break(table):
+    physical_lines = body.line_breaks() + (0 if body.ends_with_line_break() else 1)
+    if invalid or body.is_blank() or table.num_rows != physical_lines or _last_row_has_line_break(table):
         # a malformed row, a blank line, a quoted line break or an unclosed quote: only the exact reader keeps line numbers
-        return _parse_body_exactly(body, header)
+        return _parse_body_exactly(body.text(), header)
     frame = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
     frame.insert(0, LINE, pd.Series(range(2, len(frame) + 2), dtype="int64"))
     return frame, _empty_malformed()

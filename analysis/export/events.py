@@ -86,7 +86,8 @@ def validate_events(
             ),
         }
     )
-    return ValidatedEvents(events=typed.drop(index=problems.rows()), problems=problems)
+    faulty = problems.rows()
+    return ValidatedEvents(events=typed.drop(index=faulty) if len(faulty) else typed, problems=problems)
 
 
 def _check_event_type(cells: pd.DataFrame, problems: RowProblems) -> pd.Series:

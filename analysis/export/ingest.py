@@ -190,17 +190,22 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     )
 
     participants = checked_participants.participants
-    check_cut_within_data(cut, participants, checked_events.events, exported_at, zone, bundle.origin)
+    events, event_problems = checked_events.events, checked_events.problems.quarantine()
+    del checked_events  # its copy of the cells is no longer needed
+    check_cut_within_data(cut, participants, events, exported_at, zone, bundle.origin)
     enrolled_late = pd.to_datetime(participants["enrollment_date"]) > pd.Timestamp(cut)
     late_ids = set(participants.loc[enrolled_late, "participant_id"])
     participants = participants.loc[~enrolled_late]
-    events = checked_events.events
     after_cut = events["participant_id"].isin(late_ids) | (events["event_time"] >= pd.Timestamp(cut_instant))
-    events = events.loc[~after_cut]
+    if after_cut.any():
+        events = events.loc[~after_cut]
 
     participants = _type_participants(participants, cut_instant, exported_at)
     events = _add_hours_from_infusion(events, participants)
-    participants = derive_analysis_sets(participants, events)
+    # the analysis sets read the death rows only (derive_vars_death)
+    participants = derive_analysis_sets(
+        participants, events.loc[(events["event_type"] == "death").fillna(False).to_numpy(bool)]
+    )
 
     quarantine = (
         pd.concat(
@@ -208,7 +213,7 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
                 malformed_to_quarantine(participants_file.FILE, participant_cells.malformed),
                 checked_participants.problems.quarantine(),
                 malformed_to_quarantine(events_file.FILE, event_cells.malformed),
-                checked_events.problems.quarantine(),
+                event_problems,
             ],
             ignore_index=True,
         )
@@ -325,4 +330,4 @@ def _add_hours_from_infusion(events: pd.DataFrame, participants: pd.DataFrame) -
         hours_from_infusion=(events["event_time"] - infusion) / HOURS,
         end_hours_from_infusion=(events["end_time"] - infusion) / HOURS,
     )
-    return typed.sort_values(["participant_id", "event_time", "event_type", LINE], kind="stable").reset_index(drop=True)
+    return typed.sort_values(["participant_id", "event_time", "event_type", LINE], kind="stable", ignore_index=True)
