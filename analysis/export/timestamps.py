@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis.export.errors import ExportError
 from analysis.export.text import TEXT, by_distinct
@@ -34,6 +36,30 @@ class ParsedInstants:
     instant: pd.Series
     problem: pd.Series
     ambiguous: pd.Series
+
+
+USUAL_SPELLING = "%Y-%m-%dT%H:%M:%S"
+USUAL_PATTERN = r"^(?:19\d\d|20\d\d|2100)-\d\d-\d\dT\d\d:\d\d:\d\d$"
+"""The usual spelling of a local time in an export, within the years :func:`parse_instants` accepts."""
+
+
+def _parse_local_times(text: pd.Series) -> pd.Series:
+    """Naive ISO-8601 text to naive ``datetime64[ns]``, NaT where it is not a date-time, as pandas' ISO-8601 parser reads it.
+
+    Text in the usual spelling (:data:`USUAL_SPELLING`) is parsed by Arrow's ``strptime`` (a
+    hundred times faster) and kept where it prints back to the same text: Arrow rolls 30 February
+    over to 1 March and second 60 over to the next minute, where pandas refuses both. Every other
+    cell is parsed by pandas.
+    """
+    cells = pa.chunked_array(text.astype(TEXT).array.__arrow_array__())
+    usual = pc.if_else(pc.match_substring_regex(cells, USUAL_PATTERN), cells, None)
+    parsed = pc.strptime(usual, format=USUAL_SPELLING, unit="s", error_is_null=True)
+    exact = pc.fill_null(pc.equal(pc.strftime(parsed, format=USUAL_SPELLING), cells), False)
+    local = pd.Series(parsed.cast(pa.timestamp("ns")).to_numpy(), index=text.index)
+    rest = ~exact.to_numpy()
+    if rest.any():
+        local[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
+    return local
 
 
 def naive_times(values: pd.Series) -> pd.Series:
@@ -88,7 +114,7 @@ def _parse_distinct_instants(values: pd.Series, timezone: str | None) -> pd.Data
         )
         instant[aware] = parsed
     if naive.any():
-        local = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+        local = _parse_local_times(text[naive])
         first_occurrence = local.dt.tz_localize(timezone, ambiguous=np.ones(len(local), dtype=bool), nonexistent="NaT")
         second_occurrence = local.dt.tz_localize(
             timezone, ambiguous=np.zeros(len(local), dtype=bool), nonexistent="NaT"
