@@ -55,7 +55,7 @@ def _parse_local_times(text: pd.Series) -> pd.Series:
     usual = pc.if_else(pc.match_substring_regex(cells, USUAL_PATTERN), cells, None)
     parsed = pc.strptime(usual, format=USUAL_SPELLING, unit="s", error_is_null=True)
     exact = pc.fill_null(pc.equal(pc.strftime(parsed, format=USUAL_SPELLING), cells), False)
-    local = pd.Series(parsed.cast(pa.timestamp("ns")).to_numpy(), index=text.index)
+    local = pd.Series(parsed.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), index=text.index, copy=True)
     rest = ~exact.to_numpy()
     if rest.any():
         local[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
