@@ -12,9 +12,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pandera.api.pandas.model
 import pandera.pandas as pa
 import pyarrow
 from pandera.engines import pandas_engine
+from pandera.typing import Index, Series
 
 ARROW_TEXT = {"storage": "pyarrow"}
 """Arrow-backed pandas strings (``string[pyarrow]``), written as Arrow ``large_string``."""
@@ -22,6 +24,28 @@ PYTHON_TEXT = {"storage": "python"}
 """Python-backed pandas strings (``string[python]``), written as Arrow ``string``."""
 UTC_INSTANT = {"unit": "ns", "tz": "UTC"}
 """Time-zone-aware instants in UTC, nanoseconds (``datetime64[ns, UTC]``)."""
+
+
+def pandas_index_types() -> set[type]:
+    """The index annotations a model of this package may use: pandera's pandas ``Index``.
+
+    pandera 0.35 answers this and :func:`pandas_series_types` (``pandera.typing.get_index_types`` and
+    ``get_series_types``, asked the first time a model builds its schema) by importing its Dask, Modin,
+    PySpark and GeoPandas typing modules, and with them ``dask.dataframe``: 1.5–2 s of import in every
+    process that validates a table, for backends no schema here uses. Every schema of this package is
+    a pandas model, so the pandas answers are exact; ``tests/schemas`` checks both the answers and that
+    validating a table imports no ``dask.dataframe``.
+    """
+    return {Index}
+
+
+def pandas_series_types() -> set[type]:
+    """The column annotations a model of this package may use: pandera's pandas ``Series`` (:func:`pandas_index_types`)."""
+    return {Series}
+
+
+pandera.api.pandas.model.get_index_types = pandas_index_types
+pandera.api.pandas.model.get_series_types = pandas_series_types
 
 
 def field(
