@@ -27,10 +27,12 @@ KILLS = [
     ("starting", 0.3, signal.SIGKILL),
     ("ingest", 0.0, signal.SIGKILL),
     ("derive", 0.0, signal.SIGTERM),
-    ("analyze", 1.5, signal.SIGKILL),
-    ("analyze", 4.0, signal.SIGINT),
+    ("analyze", 0.5, signal.SIGKILL),
+    ("analyze", 1.5, signal.SIGINT),
 ]
-"""(the step line the kill waits for, or "starting"; the seconds after it; the signal)."""
+"""(the step line the kill waits for, or "starting"; the seconds after it; the signal). The report step
+follows the analyze line and takes several seconds even on a quiet machine (imports, figures, two PDF
+layouts); 4 s after it, the faster report step had sometimes already ended."""
 
 
 def manifest_mismatches(out: Path) -> list[str]:
