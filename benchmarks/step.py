@@ -115,8 +115,10 @@ def survival_and_comparisons(n: int, seed: int) -> None:
             "crs_any",
             "crs_grade3plus",
             "crs_grade4plus",
+            "crs_grade4",
             "crs_penn_grade3plus",
             "crs_penn_grade4plus",
+            "crs_penn_grade4",
             "icans_any",
             "icans_grade3plus",
         )
