@@ -32,7 +32,8 @@ KILLS = [
 ]
 """(the step line the kill waits for, or "starting"; the seconds after it; the signal). The report step
 follows the analyze line and takes several seconds even on a quiet machine (imports, figures, two PDF
-layouts); 4 s after it, the faster report step had sometimes already ended."""
+layouts), so both of the last two land inside it. SIGINT reaches pacer's own handler, as in `pacer run`
+(``tests/reliability/worker.py``)."""
 
 
 def manifest_mismatches(out: Path) -> list[str]:

@@ -194,6 +194,20 @@ def run_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+def stop_on_sigint_as_pacer_does() -> None:
+    """SIGINT handled by pacer's own handler (:func:`pipelines.interrupt.stop_now`: one line, exit 130 at once).
+
+    With Python's default handler a KeyboardInterrupt that lands in a finalizer (a weakref callback
+    during garbage collection) is printed as "Exception ignored" and lost, and the steps run on to
+    the end; the command line never relies on it.
+    """
+    import signal
+
+    from pipelines.interrupt import stop_now
+
+    signal.signal(signal.SIGINT, stop_now)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="worker")
     sub = parser.add_subparsers(dest="action", required=True)
@@ -231,6 +245,7 @@ def main(argv: list[str]) -> int:
                 sys.stdin.read()
             return 0
         install_faults(args)
+        stop_on_sigint_as_pacer_does()
         if args.file_size_limit:
             resource.setrlimit(resource.RLIMIT_FSIZE, (args.file_size_limit, args.file_size_limit))
         run_steps(args)
