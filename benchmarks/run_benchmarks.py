@@ -233,8 +233,8 @@ def table(report: dict) -> str:
     """The results as a Markdown table, each step's wall time also as a ratio to its size's baseline."""
     baseline = {r["participants"]: r["wall_s"] for r in report["results"] if r["step"] == "baseline"}
     lines = [
-        "| participants | event rows | step | wall s | CPU s | peak MB | × baseline |",
-        "|---:|---:|---|---:|---:|---:|---:|",
+        "| participants | event rows | step | wall s | CPU s | user s | sys s | peak MB | × baseline |",
+        "|---:|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in report["results"]:
         ratio = (
@@ -244,11 +244,12 @@ def table(report: dict) -> str:
         )
         lines.append(
             f"| {r['participants']:,} | {r['event_rows']:,} | {step_label(r)} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
-            f"{r['peak_rss_mb']:.0f} | {ratio:.1f} |"
+            f"{r['user_s']:.2f} | {r['sys_s']:.2f} | {r['peak_rss_mb']:.0f} | {ratio:.1f} |"
         )
     for r in report["scale"]:
         lines.append(
-            f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | – |"
+            f"| {r['participants']:,} | – | {r['step']} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['user_s']:.2f} | "
+            f"{r['sys_s']:.2f} | {r['peak_rss_mb']:.0f} | – |"
         )
     lines.append("\n" + floor_table(report))
     demo = report["demo"]

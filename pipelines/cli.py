@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
+from pipelines.memory_policy import keep_memory_for_the_run
 
 app = typer.Typer(
     add_completion=False,
@@ -894,9 +895,11 @@ def notebooks(
 def main() -> None:
     """Entry point for `pacer` and `python -m pipelines.cli`: a defect outside the steps exits 1.
 
+    The process keeps the memory it takes until it ends (:mod:`pipelines.memory_policy`).
     SIGINT (Ctrl-C) and SIGTERM: before a flow starts, Python's default (Ctrl-C ends the command);
     during a flow, :func:`pipelines.interrupt.stop_now` (one line, exit code 130 or 143).
     """
+    keep_memory_for_the_run()
     try:
         app(prog_name="pacer")
     except Exception as exc:  # click has handled user errors, --help and Ctrl-C: what is left is a defect
