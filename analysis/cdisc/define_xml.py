@@ -171,7 +171,9 @@ def define_xml_bytes(frames: dict[str, pd.DataFrame], study_id: str, created: da
                 ref.set("KeySequence", str(dataset.keys.index(variable.name) + 1))
             if variable.origin not in (PREDECESSOR, ASSIGNED):
                 ref.set("MethodOID", method_oid(dataset, variable))
-        etree.SubElement(group, _d("Class"), Name=dataset.adam_class)
+        adam_class = etree.SubElement(group, _d("Class"), Name=dataset.adam_class)
+        if dataset.subclass is not None:
+            etree.SubElement(adam_class, _d("SubClass"), Name=dataset.subclass)
         leaf = etree.SubElement(group, _d("leaf"), ID=f"LF.{dataset.name}")
         leaf.set(f"{{{XLINK_NS}}}href", f"{dataset.name.lower()}.xpt")
         etree.SubElement(leaf, _d("title")).text = f"{dataset.name.lower()}.xpt"

@@ -67,7 +67,11 @@ class Variable:
 
 @dataclass(frozen=True)
 class Dataset:
-    """One ADaM dataset: name, label, ADaM class and structure, key variables and variables in order."""
+    """One ADaM dataset: name, label, ADaM class and structure, key variables, variables in order, and subclass.
+
+    ``subclass`` is Define-XML 2.1's ``def:SubClass`` of the ADaM class (``TIME-TO-EVENT`` of BDS,
+    ``ADVERSE EVENT`` of OCCDS), read by validators that choose their rules by it.
+    """
 
     name: str
     label: str
@@ -75,6 +79,7 @@ class Dataset:
     structure: str
     keys: tuple[str, ...]
     variables: tuple[Variable, ...] = field(default_factory=tuple)
+    subclass: str | None = None
 
     def variable(self, name: str) -> Variable:
         """The variable called ``name``."""
@@ -216,6 +221,7 @@ ADTTE = Dataset(
             ASSIGNED,
         ),
     ),
+    subclass="TIME-TO-EVENT",
 )
 
 ADAE = Dataset(
@@ -229,11 +235,13 @@ ADAE = Dataset(
         Variable("AESEQ", "Sequence Number", INTEGER, rule="order of ae.parquet within the subject", origin=ASSIGNED),
         _copy("AEDECOD", "Adverse Event Term (export vocabulary)", TEXT, "ae.term", "export-format.md, adverse_event"),
         _copy("AETERM", "Reported Term Text", TEXT, "ae.term_text", "export-format.md, adverse_event"),
+        _copy("ATOXGR", "Analysis Toxicity Grade (CTCAE)", TEXT, "ae.grade", "export-format.md, adverse_event"),
         _copy("ATOXGRN", "Analysis Toxicity Grade (CTCAE) (N)", INTEGER, "ae.grade", "export-format.md, adverse_event"),
         _copy("ASTHR", "Analysis Start (hours from infusion)", FLOAT, "ae.onset_hours", T_TIME),
         _copy("AENHR", "Analysis End (hours from infusion)", FLOAT, "ae.resolved_hours", T_TIME),
         _copy("ASTDY", "Analysis Start Day (day 0 = infusion)", INTEGER, "ae.study_day_onset", T_TIME),
     ),
+    subclass="ADVERSE EVENT",
 )
 
 ADCRS_PARAMETERS: tuple[tuple[str, str, str, str, str], ...] = (

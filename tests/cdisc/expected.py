@@ -85,6 +85,7 @@ def expected_columns(tables: dict[str, pd.DataFrame], name: str) -> dict[str, ob
         columns = {
             "AEDECOD": ("term", "text"),
             "AETERM": ("term_text", "text"),
+            "ATOXGR": ("grade", "text"),
             "ATOXGRN": ("grade", INTEGER),
             "ASTHR": ("onset_hours", FLOAT),
             "AENHR": ("resolved_hours", FLOAT),

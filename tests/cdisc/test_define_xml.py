@@ -57,3 +57,21 @@ def test_docs_name_every_variable() -> None:
         assert f"### {dataset.name} " in docs
         for variable in dataset.variables:
             assert f"| `{variable.name}` | {variable.label} |" in docs, (dataset.name, variable.name)
+
+
+def test_classes_and_subclasses(demo_adam: Path) -> None:
+    """ADaM classes, with Define-XML 2.1's def:SubClass where a validator picks rules by it."""
+    root = etree.parse(str(demo_adam / "define.xml")).getroot()
+    found = {}
+    for group in root.findall(".//odm:ItemGroupDef", NS):
+        adam_class = group.find("def:Class", NS)
+        found[group.get("Name")] = (
+            adam_class.get("Name"),
+            [subclass.get("Name") for subclass in adam_class.findall("def:SubClass", NS)],
+        )
+    assert found == {
+        "ADSL": ("SUBJECT LEVEL ANALYSIS DATASET", []),
+        "ADTTE": ("BASIC DATA STRUCTURE", ["TIME-TO-EVENT"]),
+        "ADAE": ("OCCURRENCE DATA STRUCTURE", ["ADVERSE EVENT"]),
+        "ADCRS": ("BASIC DATA STRUCTURE", []),
+    }

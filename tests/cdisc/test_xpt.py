@@ -26,6 +26,7 @@ def small_adae(term_text: str) -> pd.DataFrame:
             "AESEQ": pd.array([1, 1], dtype="Int64"),
             "AEDECOD": ["other", "other"],
             "AETERM": pd.array(["rash", term_text], dtype="string"),
+            "ATOXGR": pd.array(["1", "2"], dtype="string"),
             "ATOXGRN": pd.array([1, 2], dtype="Int64"),
             "ASTHR": [1.5, 2.25],
             "AENHR": [np.nan, 3.0],
