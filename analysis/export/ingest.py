@@ -167,10 +167,7 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
         export_date = (exported_at.astimezone(ZoneInfo(zone)) if zone else exported_at).date()
         check_cut_not_after(cut, export_date, bundle.origin, "the export date")
 
-    participant_cells = read_csv_cells(
-        participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS
-    )
-    event_cells = read_csv_cells(events_file.FILE, bundle.files[events_file.FILE], events_file.REQUIRED_COLUMNS)
+    participant_cells, event_cells = _export_cells(bundle)
     if zone is None:
         _refuse_without_time_zone(
             bundle.origin,
@@ -253,6 +250,18 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
         timezone=zone,
         cut_instant=cut_instant,
         exported_at=exported_at,
+    )
+
+
+def _export_cells(bundle: Bundle) -> tuple[CsvCells, CsvCells]:
+    """The cells of participants.csv and events.csv: read from the bundle's files, or as an SDTM reader mapped them."""
+    if bundle.sdtm is not None:
+        return bundle.sdtm.participants, bundle.sdtm.events
+    return (
+        read_csv_cells(
+            participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS
+        ),
+        read_csv_cells(events_file.FILE, bundle.files[events_file.FILE], events_file.REQUIRED_COLUMNS),
     )
 
 

@@ -22,8 +22,13 @@ import pyarrow.compute as pc
 import yaml
 
 from analysis.export.bundle import MAX_MEMBER_BYTES, Bundle, Manifest, parse_manifest
+from analysis.export.csv_table import LINE, CsvCells
+from analysis.export.csv_table import _set_aside_long_cells as set_aside_long_cells
 from analysis.export.errors import ExportError
+from analysis.export.events import FILE as EVENTS_FILE
+from analysis.export.participants import FILE as PARTICIPANTS_FILE
 from analysis.export.quarantine import QUARANTINE_COLUMNS
+from analysis.export.text import TEXT
 from analysis.export.vocabulary import EVENT_COLUMNS, PARTICIPANT_COLUMNS
 
 MAPPING_PATH = Path(__file__).parents[1] / "cdisc" / "sdtm_mapping.yaml"
@@ -389,41 +394,42 @@ def _empty_events() -> pa.Table:
     return pa.table({**{name: pa.array([], pa.string()) for name in EVENT_COLUMNS}, "seq": pa.array([], pa.float64())})
 
 
-def csv_bytes(table: pa.Table) -> bytes:
-    """A table of text as CSV (comma, ``\\n``, a header; a cell quoted only when it holds a comma, quote or line break).
+def export_cells(file_name: str, table: pa.Table) -> CsvCells:
+    """``table`` as the cells the CSV reader would read from it written as ``file_name``, without writing it.
 
-    The cells are joined with Arrow compute into one buffer: no Python object per cell.
+    The same cells as :func:`analysis.export.csv_table.read_csv_cells` gives for that file: text
+    trimmed ('' = missing), a carriage return read as a line break, each row's ``line`` (the header is
+    line 1; a cell's line breaks push the later rows down) and a row with a cell longer than
+    ``MAX_CELL_CHARS`` set aside as malformed — the SDTM route's rows are numbered as the lines of
+    the ``events.csv`` they stand for. Arrow compute only: no Python object per cell.
     """
-    header = (",".join(table.column_names) + "\n").encode("utf-8")
-    if table.num_rows == 0:
-        return header
-    quote, comma, line_break, nothing = (pa.scalar(text, pa.large_string()) for text in ('"', ",", "\n", ""))
-    fields = []
+    columns: dict[str, pa.ChunkedArray] = {}
+    line_breaks = np.zeros(table.num_rows, dtype=np.int64)
     for name in table.column_names:
-        cells = pc.fill_null(pc.cast(table[name], pa.large_string()), "")
-        needs_quotes = pc.match_substring_regex(cells, '[,"\r\n]')
-        if pc.any(needs_quotes).as_py():
-            quoted = pc.binary_join_element_wise(quote, pc.replace_substring(cells, '"', '""'), quote, nothing)
-            cells = pc.if_else(needs_quotes, quoted, cells)
-        fields.append(cells)
-    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*fields, comma), nothing, line_break)
-    lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
-    offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64, count=len(lines) + 1, offset=8 * lines.offset)
-    return header + memoryview(lines.buffers()[2])[offsets[0] : offsets[-1]].tobytes()
+        cells = pc.cast(pc.fill_null(table[name], ""), pa.large_string())
+        if pc.any(pc.match_substring(cells, "\r")).as_py():
+            cells = pc.replace_substring(pc.replace_substring(cells, "\r\n", "\n"), "\r", "\n")
+        if pc.any(pc.match_substring(cells, "\n")).as_py():
+            line_breaks += pc.count_substring(cells, "\n").to_numpy()
+        columns[name] = pc.utf8_trim_whitespace(cells)
+    frame = pa.table(columns).to_pandas(types_mapper={pa.large_string(): TEXT}.get)
+    frame.insert(0, LINE, 2 + np.arange(table.num_rows, dtype=np.int64) + np.cumsum(line_breaks) - line_breaks)
+    cells, oversized = set_aside_long_cells(frame, table.column_names)
+    return CsvCells(file_name=file_name, cells=cells, malformed=oversized)
 
 
 @dataclass(frozen=True)
 class SdtmIntake:
-    """An SDTM folder mapped: the export's two CSV files, the records quarantined by the mapping, counts per domain."""
+    """An SDTM folder mapped: the cells of the export's two files, the records quarantined by the mapping, counts per domain."""
 
-    participants_csv: bytes
-    events_csv: bytes
+    participants: CsvCells
+    events: CsvCells
     quarantine: pd.DataFrame
     domain_counts: dict[str, dict[str, int]]
 
 
 def map_sdtm(path: Path, mapping: SdtmMapping | None = None) -> SdtmIntake:
-    """Map an SDTM folder onto participants.csv and events.csv (as bytes), quarantining what does not map.
+    """Map an SDTM folder onto the cells of participants.csv and events.csv, quarantining what does not map.
 
     Events are written in the order of their --SEQ (the simulator writes the events.csv line there),
     then domain, so that rows of equal time and type keep their order.
@@ -454,23 +460,23 @@ def map_sdtm(path: Path, mapping: SdtmMapping | None = None) -> SdtmIntake:
         {name: pa.array(participants[name].astype(str), type=pa.string()) for name in participants}
     )
     return SdtmIntake(
-        participants_csv=csv_bytes(participant_table),
-        events_csv=csv_bytes(rows.select(list(EVENT_COLUMNS))),
+        participants=export_cells(PARTICIPANTS_FILE, participant_table),
+        events=export_cells(EVENTS_FILE, rows.select(list(EVENT_COLUMNS))),
         quarantine=pd.concat(quarantine, ignore_index=True) if quarantine else _empty_quarantine(),
         domain_counts=counts,
     )
 
 
 def read_sdtm_bundle(path: Path) -> Bundle:
-    """An SDTM folder as a bundle: the mapped participants.csv and events.csv, the folder's manifest.json if any.
+    """An SDTM folder as a bundle: its domains mapped (:class:`SdtmIntake`), the folder's manifest.json if any.
 
-    Every domain file's bytes are kept too, so that the provenance hashes what was read.
+    The bundle's files are what decides the mapped rows, so that the provenance hashes them: every
+    domain file's bytes, the mapping file's and the manifest's.
     """
     path = Path(path)
     intake = map_sdtm(path)
     files = {file.name: file.read_bytes() for file in domain_files(path).values()}
-    files["participants.csv"] = intake.participants_csv
-    files["events.csv"] = intake.events_csv
+    files[MAPPING_PATH.name] = MAPPING_PATH.read_bytes()
     manifest = Manifest()
     if (path / "manifest.json").is_file():
         files["manifest.json"] = (path / "manifest.json").read_bytes()

@@ -9,15 +9,17 @@ from pathlib import Path
 
 import dsjframe
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from analysis.export.bundle import read_bundle
+from analysis.export.csv_table import LINE, MAX_CELL_CHARS, read_csv_cells
 from analysis.export.ingest import ingest_bundle
 from analysis.export.sdtm import (
     MAPPING_PATH,
-    csv_bytes,
+    export_cells,
     is_sdtm_folder,
     load_mapping,
     map_sdtm,
@@ -51,13 +53,18 @@ def test_the_demo_as_sdtm_gives_the_same_derived_tables(demo_sdtm: Path, demo_pr
         assert from_sdtm.equals(from_csv), name
 
 
-def test_participants_csv_is_rebuilt_byte_for_byte(demo_sdtm: Path) -> None:
+def test_the_mapped_cells_are_the_cells_of_the_csv_export(demo_sdtm: Path) -> None:
     intake = map_sdtm(demo_sdtm)
-    assert intake.participants_csv == (DEMO_EXPORT / "participants.csv").read_bytes()
-    original = (DEMO_EXPORT / "events.csv").read_text(encoding="utf-8").splitlines()
-    # the three rows SDTM cannot carry (lines 1449, 5086, 9248 of events.csv) are quarantined; the rest, in order
-    kept = [line for number, line in enumerate(original, start=1) if number not in (1449, 5086, 9248)]
-    assert intake.events_csv.decode("utf-8").splitlines() == kept
+    participants = read_csv_cells("participants.csv", (DEMO_EXPORT / "participants.csv").read_bytes(), ())
+    pd.testing.assert_frame_equal(intake.participants.cells, participants.cells)
+    events = read_csv_cells("events.csv", (DEMO_EXPORT / "events.csv").read_bytes(), ()).cells
+    assert events[LINE].tolist() == list(range(2, len(events) + 2))
+    # the three rows SDTM cannot carry (lines 1449, 5086, 9248 of events.csv) are quarantined; the rest, in
+    # order, numbered as the lines of the events.csv they stand for
+    kept = events[~events[LINE].isin([1449, 5086, 9248])].reset_index(drop=True)
+    kept[LINE] = np.arange(2, len(kept) + 2)
+    pd.testing.assert_frame_equal(intake.events.cells, kept)
+    assert intake.participants.malformed.empty and intake.events.malformed.empty
 
 
 def test_unmapped_records_are_quarantined_with_domain_usubjid_and_seq(demo_sdtm: Path, tmp_path: Path) -> None:
@@ -93,9 +100,16 @@ def test_a_site_edits_the_mapping_not_the_code(demo_sdtm: Path, tmp_path: Path) 
     )
     intake = map_sdtm(demo_sdtm, load_mapping(edited))
     assert intake.domain_counts["CM"] == {"read": 150, "mapped": 150, "quarantined": 0}
-    assert "PACER-023,2025-08-29T07:49:00,2025-08-29T13:43:00,vasopressor,0.06,mcg/kg/min,norepinephrine" in (
-        intake.events_csv.decode("utf-8")
-    )
+    rows = intake.events.cells.drop(columns=LINE).to_numpy().tolist()
+    assert [
+        "PACER-023",
+        "2025-08-29T07:49:00",
+        "2025-08-29T13:43:00",
+        "vasopressor",
+        "0.06",
+        "mcg/kg/min",
+        "norepinephrine",
+    ] in rows
 
 
 def test_dataset_json_domains_read_as_the_xpt(demo_sdtm: Path, tmp_path: Path) -> None:
@@ -112,7 +126,8 @@ def test_dataset_json_domains_read_as_the_xpt(demo_sdtm: Path, tmp_path: Path) -
         dsjframe.write_dataset(table.to_pandas(), json_folder / f"{domain.lower()}.json", metadata)
     (json_folder / "manifest.json").write_bytes((demo_sdtm / "manifest.json").read_bytes())
     from_json, from_xpt = map_sdtm(json_folder), map_sdtm(demo_sdtm)
-    assert from_json.events_csv == from_xpt.events_csv and from_json.participants_csv == from_xpt.participants_csv
+    pd.testing.assert_frame_equal(from_json.events.cells, from_xpt.events.cells)
+    pd.testing.assert_frame_equal(from_json.participants.cells, from_xpt.participants.cells)
     assert json.loads((json_folder / "dm.json").read_text(encoding="utf-8"))["records"] == 45
 
 
@@ -170,13 +185,30 @@ def test_simulate_writes_sdtm_and_the_format_is_checked(tmp_path: Path) -> None:
     assert csv.exit_code == 2 and "holds SDTM domains; pass --format sdtm" in csv.output
 
 
-def test_mapped_rows_are_written_as_pandas_writes_csv() -> None:
-    """The mapped rows' CSV quotes a cell only for a comma, a quote or a line break, as pandas' ``to_csv`` does —
-    and for a carriage return, which pandas leaves bare and the ingest would read as a line break."""
-    cells = {"a": ["plain", "x,y", 'say "hi"', "", "two\nlines"], "b": ["1", "", "c\rr", " padded ", "z"]}
-    expected = 'a,b\nplain,1\n"x,y",\n"say ""hi""","c\rr"\n, padded \n"two\nlines",z\n'
-    assert csv_bytes(pa.table(cells)).decode("utf-8") == expected
-    assert csv_bytes(pa.table({"a": pa.array([], pa.string())})) == b"a\n"
+def test_mapped_rows_are_the_cells_the_csv_reader_would_read() -> None:
+    """Cells as the CSV ingest reads them: trimmed, a carriage return as a line break, each row at the line
+    it would start on (a cell's line breaks push later rows down), an over-long cell setting its row aside."""
+    long_cell = "x" * (MAX_CELL_CHARS + 1)
+    table = pa.table(
+        {
+            "a": ["plain", "x,y", 'say "hi"', None, "two\nlines", long_cell, "last"],
+            "b": ["1", "", "c\rr", " padded ", "z", "w", "\r\nq"],
+        }
+    )
+    cells = export_cells("events.csv", table)
+    assert cells.file_name == "events.csv"
+    assert cells.cells[LINE].tolist() == [2, 3, 4, 6, 7, 10]
+    assert cells.cells["a"].tolist() == ["plain", "x,y", 'say "hi"', "", "two\nlines", "last"]
+    assert cells.cells["b"].tolist() == ["1", "", "c\nr", "padded", "z", "q"]
+    assert cells.malformed.to_numpy().tolist() == [
+        [9, "a", "x" * 200, f"cell is {MAX_CELL_CHARS + 1} characters long (the limit is {MAX_CELL_CHARS})"]
+    ]
+    written = f'a,b\nplain,1\n"x,y",\n"say ""hi""","c\rr"\n, padded \n"two\nlines",z\n{long_cell},w\nlast,"\r\nq"\n'
+    from_csv = read_csv_cells("events.csv", written.encode("utf-8"), ("a", "b"))
+    pd.testing.assert_frame_equal(cells.cells, from_csv.cells)
+    pd.testing.assert_frame_equal(cells.malformed, from_csv.malformed)
+    empty = export_cells("events.csv", pa.table({"a": pa.array([], pa.string())}))
+    assert empty.cells.columns.tolist() == [LINE, "a"] and empty.cells.empty and empty.malformed.empty
 
 
 def test_numbers_read_from_a_domain_are_written_as_the_export_writes_them() -> None:
@@ -200,3 +232,72 @@ def test_a_domain_without_the_mapped_variables_is_quarantined_record_by_record(d
         ["vs.xpt", 0, "DOMAIN", "VS"],
         ["vs.xpt", 0, "DOMAIN", "VS"],
     ]
+
+
+def test_three_vital_sign_records_become_their_events_and_quarantine_rows(tmp_path: Path) -> None:
+    """One participant, three VS records: a temperature kept, a temperature of 366 (mapped, then quarantined by
+    the contract's checks at its events.csv line) and a heart rate no rule takes (quarantined by the mapping
+    at its VSSEQ)."""
+    import pyreadstat
+
+    subject = {"STUDYID": ["PACER"], "USUBJID": ["PACER-S-01"], "SUBJID": ["S-01"], "SITEID": ["site_01"]}
+    dm = pd.DataFrame(
+        {**subject, "AGE": [9.5], "SEX": ["F"], "RFSTDTC": ["2025-01-02"], "RFXSTDTC": ["2025-01-10T10:00:00"]}
+    )
+    qualifiers = {"WEIGHT": "30.0", "BLASTPCT": "40", "PRIORHCT": "false", "CNSSTAT": "CNS1", "CARTDOSE": "2000000"}
+    suppdm = pd.DataFrame({"USUBJID": "PACER-S-01", "QNAM": list(qualifiers), "QVAL": list(qualifiers.values())})
+    vs = pd.DataFrame(
+        {
+            "USUBJID": ["PACER-S-01"] * 3,
+            "VSSEQ": [4.0, 7.0, 9.0],
+            "VSTESTCD": ["TEMP", "HR", "TEMP"],
+            "VSDTC": ["2025-01-11T08:00:00", "2025-01-11T08:00:00", "2025-01-11T09:00:00"],
+            "VSORRES": ["38.6", "120", "366"],
+            "VSORRESU": ["C", "beats/min", "C"],
+        }
+    )
+    for name, frame in (("dm", dm), ("suppdm", suppdm), ("vs", vs)):
+        pyreadstat.write_xport(frame, tmp_path / f"{name}.xpt", table_name=name.upper(), file_format_version=5)
+    (tmp_path / "manifest.json").write_text(
+        json.dumps({"study_id": "PACER", "exported_at": "2025-02-01T09:00:00-06:00", "timezone": "America/Chicago"}),
+        encoding="utf-8",
+    )
+    bundle = read_bundle(tmp_path)
+    assert bundle.sdtm.events.cells.to_numpy().tolist() == [
+        [2, "S-01", "2025-01-11T08:00:00", "", "temperature", "38.6", "C", ""],
+        [3, "S-01", "2025-01-11T09:00:00", "", "temperature", "366", "C", ""],
+    ]
+    assert bundle.sdtm.participants.cells.to_numpy().tolist() == [
+        [
+            2,
+            "S-01",
+            "site_01",
+            "9.5",
+            "F",
+            "30.0",
+            "2025-01-02",
+            "2025-01-10T10:00:00",
+            "40",
+            "false",
+            "CNS1",
+            "2000000",
+        ]
+    ]
+    result = ingest_bundle(bundle)
+    assert result.events[["participant_id", "event_type", "value", "line"]].to_numpy().tolist() == [
+        ["S-01", "temperature", 38.6, 2]
+    ]
+    assert result.quarantine[["file", "line", "column", "value", "reason"]].to_numpy().tolist() == [
+        ["events.csv", 3, "value", "366", "temperature outside 30–45 °C"],
+        ["vs.xpt", 7, "VSTESTCD", "HR", "USUBJID PACER-S-01: no rule of sdtm_mapping.yaml takes this VS record"],
+    ]
+    counts = {
+        name: (c.read, c.kept, c.quarantined, c.duplicates, c.left_out_by_cut) for name, c in result.counts.items()
+    }
+    assert counts == {
+        "participants.csv": (1, 1, 0, 0, 0),
+        "events.csv": (2, 1, 1, 0, 0),
+        "SDTM DM": (1, 1, 0, 0, 0),
+        "SDTM VS": (3, 2, 1, 0, 0),
+    }
+    assert set(bundle.files) == {"dm.xpt", "suppdm.xpt", "vs.xpt", "sdtm_mapping.yaml", "manifest.json"}
