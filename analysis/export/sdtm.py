@@ -323,18 +323,19 @@ def map_domain_events(
         rows = np.flatnonzero(selected)
         if not len(rows):
             continue
-        chosen = records.take(rows)
+        chosen_rows = pa.array(rows, type=pa.int64())
         chosen_count = len(rows)
 
-        def cell(variable: str | None, chosen: pa.Table = chosen, chosen_count: int = chosen_count) -> Any:
+        def cell(variable: str | None, chosen_rows: pa.Array = chosen_rows, chosen_count: int = chosen_count) -> Any:
+            """The variable's cells of the chosen records ('' for each where the domain has no such variable)."""
             if variable is not None and variable in names:
-                return chosen[variable]
+                return records[variable].take(chosen_rows)
             return pa.repeat(pa.scalar(""), chosen_count)
 
         detail: Any = pa.repeat(pa.scalar(rule.detail_value or ""), chosen_count)
         bad = np.zeros(chosen_count, dtype=bool)
         if rule.detail and rule.detail in names and not rule.detail_free:
-            written = chosen[rule.detail]
+            written = cell(rule.detail)
             codes = pc.take(
                 pa.array(list(rule.detail_terms.values()), type=pa.string()),
                 pc.index_in(term_keys(written), value_set=pa.array(list(rule.detail_terms), type=pa.string())),
@@ -352,11 +353,11 @@ def map_domain_events(
             bad |= unmapped
             detail = pc.fill_null(codes, "")
             if rule.text and rule.text in names:
-                text = chosen[rule.text]
+                text = cell(rule.text)
                 with_text = pc.binary_join_element_wise(detail, text, ": ")
                 detail = pc.if_else(pc.equal(text, ""), detail, with_text)
         elif rule.detail and rule.detail in names:
-            detail = chosen[rule.detail]
+            detail = cell(rule.detail)
         unknown_subject = ~_mask(pc.is_valid(participant.take(rows))) & ~bad
         if unknown_subject.any():
             where = rows[unknown_subject]
@@ -373,7 +374,8 @@ def map_domain_events(
                 "seq": seq[rows],
             }
         )
-        events.append(mapped.filter(pa.array(~(bad | unknown_subject))))
+        dropped = bad | unknown_subject
+        events.append(mapped.filter(pa.array(~dropped)) if dropped.any() else mapped)
     rest = np.flatnonzero(~taken)
     if len(rest):
         where = rules[0].where if rules else None
@@ -407,15 +409,31 @@ def export_cells(file_name: str, table: pa.Table) -> CsvCells:
     line_breaks = np.zeros(table.num_rows, dtype=np.int64)
     for name in table.column_names:
         cells = pc.cast(pc.fill_null(table[name], ""), pa.large_string())
-        if pc.any(pc.match_substring(cells, "\r")).as_py():
-            cells = pc.replace_substring(pc.replace_substring(cells, "\r\n", "\n"), "\r", "\n")
-        if pc.any(pc.match_substring(cells, "\n")).as_py():
+        if _may_hold_line_breaks(cells):
+            if pc.any(pc.match_substring(cells, "\r")).as_py():
+                cells = pc.replace_substring(pc.replace_substring(cells, "\r\n", "\n"), "\r", "\n")
             line_breaks += pc.count_substring(cells, "\n").to_numpy()
         columns[name] = pc.utf8_trim_whitespace(cells)
     frame = pa.table(columns).to_pandas(types_mapper={pa.large_string(): TEXT}.get)
     frame.insert(0, LINE, 2 + np.arange(table.num_rows, dtype=np.int64) + np.cumsum(line_breaks) - line_breaks)
     cells, oversized = set_aside_long_cells(frame, table.column_names)
     return CsvCells(file_name=file_name, cells=cells, malformed=oversized)
+
+
+def _may_hold_line_breaks(cells: pa.ChunkedArray) -> bool:
+    """False when no byte of the cells' text is below 14 (a line feed is 10, a carriage return 13).
+
+    One pass over each chunk's UTF-8 bytes (``cells`` of type ``large_string``), a fraction of the
+    cost of searching cell by cell; a tab (9) answers True too, and the caller searches exactly.
+    """
+    for chunk in cells.chunks:
+        if len(chunk) == 0 or chunk.buffers()[2] is None:
+            continue
+        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int64, count=len(chunk) + 1, offset=8 * chunk.offset)
+        text = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if text.size and text.min() < 14:
+            return True
+    return False
 
 
 @dataclass(frozen=True)
