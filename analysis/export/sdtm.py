@@ -2,8 +2,9 @@
 
 A folder holding ``dm.xpt`` (or ``dm.json``) is an SDTM export. Its domains are mapped through the
 site-editable ``analysis/cdisc/sdtm_mapping.yaml`` (controlled terms → the vocabulary of
-export-format.md) onto the rows of ``participants.csv`` and ``events.csv``, which then go through
-the same ingest as a CSV bundle: the same validation, quarantine and typed tables. A record no
+export-format.md) onto the rows of ``participants.csv`` and ``events.csv``, handed to the ingest as
+the cells the CSV reader would read from those files (no CSV is written): the same validation,
+quarantine and typed tables as a CSV bundle. A record no
 rule of the mapping takes is quarantined here with its domain file, ``--SEQ`` (as the line),
 variable, value and a reason naming its USUBJID; the reconciliation holds per domain:
 ``records = mapped + quarantined``.
@@ -22,8 +23,7 @@ import pyarrow.compute as pc
 import yaml
 
 from analysis.export.bundle import MAX_MEMBER_BYTES, Bundle, Manifest, parse_manifest
-from analysis.export.csv_table import LINE, CsvCells
-from analysis.export.csv_table import _set_aside_long_cells as set_aside_long_cells
+from analysis.export.csv_table import LINE, CsvCells, _set_aside_long_cells
 from analysis.export.errors import ExportError
 from analysis.export.events import FILE as EVENTS_FILE
 from analysis.export.participants import FILE as PARTICIPANTS_FILE
@@ -404,6 +404,19 @@ def export_cells(file_name: str, table: pa.Table) -> CsvCells:
     line 1; a cell's line breaks push the later rows down) and a row with a cell longer than
     ``MAX_CELL_CHARS`` set aside as malformed — the SDTM route's rows are numbered as the lines of
     the ``events.csv`` they stand for. Arrow compute only: no Python object per cell.
+
+    Parameters
+    ----------
+    file_name
+        the export file the rows stand for (``participants.csv``, ``events.csv``).
+    table
+        the rows, one text column per column of that file, in the file's order (null = missing).
+
+    Returns
+    -------
+    CsvCells
+        ``cells`` with :data:`~analysis.export.csv_table.LINE` first, then the table's columns as
+        Arrow-backed text; ``malformed`` the rows set aside.
     """
     columns: dict[str, pa.ChunkedArray] = {}
     line_breaks = np.zeros(table.num_rows, dtype=np.int64)
@@ -416,7 +429,7 @@ def export_cells(file_name: str, table: pa.Table) -> CsvCells:
         columns[name] = pc.utf8_trim_whitespace(cells)
     frame = pa.table(columns).to_pandas(types_mapper={pa.large_string(): TEXT}.get)
     frame.insert(0, LINE, 2 + np.arange(table.num_rows, dtype=np.int64) + np.cumsum(line_breaks) - line_breaks)
-    cells, oversized = set_aside_long_cells(frame, table.column_names)
+    cells, oversized = _set_aside_long_cells(frame, table.column_names)  # the CSV reader's own rule
     return CsvCells(file_name=file_name, cells=cells, malformed=oversized)
 
 
