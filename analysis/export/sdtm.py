@@ -4,10 +4,9 @@ A folder holding ``dm.xpt`` (or ``dm.json``) is an SDTM export. Its domains are 
 site-editable ``analysis/cdisc/sdtm_mapping.yaml`` (controlled terms → the vocabulary of
 export-format.md) onto the rows of ``participants.csv`` and ``events.csv``, handed to the ingest as
 the cells the CSV reader would read from those files (no CSV is written): the same validation,
-quarantine and typed tables as a CSV bundle. A record no
-rule of the mapping takes is quarantined here with its domain file, ``--SEQ`` (as the line),
-variable, value and a reason naming its USUBJID; the reconciliation holds per domain:
-``records = mapped + quarantined``.
+quarantine and typed tables as a CSV bundle. A record no rule of the mapping takes is quarantined
+here with its domain file, ``--SEQ`` (as the line), variable, value and a reason naming its
+USUBJID; the reconciliation holds per domain: ``records = mapped + quarantined``.
 """
 
 from __future__ import annotations
