@@ -11,6 +11,7 @@ Nothing here imports :mod:`analysis.export` or :mod:`analysis.derive`.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from analysis.units import DAYS_PER_YEAR, HOURS_PER_DAY
@@ -101,7 +102,9 @@ def derive_vars_death(participants: pd.DataFrame, events: pd.DataFrame) -> pd.Da
     [[100.0, 'infection']]
     """
     enrolled = participants["participant_id"].astype("string")
-    deaths = events.loc[(events["event_type"].astype("string").str.lower() == "death").fillna(False).astype(bool)]
+    codes, event_types = pd.factorize(events["event_type"])
+    is_death = pd.Series(event_types, dtype="string").str.lower().eq("death").fillna(False).to_numpy(dtype=bool)
+    deaths = events.loc[np.append(is_death, False)[codes]]  # each distinct type lower-cased once; NA is not a death
     deaths = deaths.assign(participant_id=deaths["participant_id"].astype("string"))
     deaths = deaths.loc[deaths["participant_id"].isin(enrolled)]
     first = deaths.sort_values(["participant_id", "event_time", "line"], kind="mergesort").drop_duplicates(

@@ -43,20 +43,26 @@ def _format_numbers(values: pd.Series, decimals: int) -> pd.Series:
     return pd.Series(text, index=values.index, dtype=object)
 
 
-def _post_infusion(events: pd.DataFrame, event_type: str, columns: list[str] | None = None) -> pd.DataFrame:
+def _post_infusion(
+    events: pd.DataFrame, event_type: str, columns: list[str] | None = None, above: float | None = None
+) -> pd.DataFrame:
     """Rows of one type at or after infusion (grading.md, "Time": earlier rows never describe day 0 on).
 
-    Only ``columns`` (with ``value``) are kept when given: the hourly temperatures of a registry are
-    millions of rows. Temperatures are rounded to 0.01 °C, as the first fever compares them
-    (grading.md, "Fever").
+    Only ``columns`` (with ``value``) are kept when given, and only rows whose value is above
+    ``above`` when given: the hourly temperatures of a registry are millions of rows. Temperatures
+    are rounded to 0.01 °C, as the first fever compares them (grading.md, "Fever"), before any
+    comparison.
     """
-    keep = events["event_type"].eq(event_type).fillna(False).astype(bool) & (events["hours_from_infusion"] >= 0)
-    rows = events.loc[keep] if columns is None else events.loc[keep, [*columns, "value"]]
-    rows = rows.copy()
-    rows["value"] = rows["value"].to_numpy(dtype=float, na_value=np.nan)
+    value = events["value"].to_numpy(dtype=float, na_value=np.nan)
     if event_type == "temperature":
-        rows["value"] = rows["value"].round(2)
-    return rows
+        value = np.round(value, 2)
+    keep = events["event_type"].eq(event_type).fillna(False).to_numpy(dtype=bool) & (
+        events["hours_from_infusion"].to_numpy(dtype=float, na_value=np.nan) >= 0
+    )
+    if above is not None:
+        keep &= value > above
+    rows = events.loc[keep] if columns is None else events.loc[keep, [*columns, "value"]]
+    return rows.assign(value=value[keep])
 
 
 def compute_persistent_fever_trigger(events: pd.DataFrame, plan: AnalysisPlan) -> pd.DataFrame:
@@ -80,11 +86,12 @@ def compute_persistent_fever_trigger(events: pd.DataFrame, plan: AnalysisPlan) -
     """
     if plan.trigger_max_gap_hours < plan.trigger_min_gap_hours:
         raise ValueError("trigger_max_gap_hours must not be below trigger_min_gap_hours")
-    temperatures = _post_infusion(events, "temperature", ["participant_id", "event_time", "hours_from_infusion"])
-    high = temperatures.loc[
-        temperatures["value"] > plan.trigger_temperature_celsius,
+    high = _post_infusion(
+        events,
+        "temperature",
         ["participant_id", "event_time", "hours_from_infusion"],
-    ]
+        above=plan.trigger_temperature_celsius,
+    )[["participant_id", "event_time", "hours_from_infusion"]]
     high = high.drop_duplicates(["participant_id", "event_time"])
     min_gap = pd.Timedelta(hours=plan.trigger_min_gap_hours)
     search_from = (high["event_time"] - min_gap).astype(high["event_time"].dtype)  # Timedelta arithmetic gives ns

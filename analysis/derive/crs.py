@@ -44,7 +44,7 @@ import pandas as pd
 from analysis.derive.key_times import derive_var_first_fever
 from analysis.derive.penn import compute_crs_grade_penn
 from analysis.derive.physiology import Physiology, build_physiology, prepare_events, prepare_participants
-from analysis.derive.ticks import NEVER, asof_index, hours_to_ticks, runs, take_or, to_hours, to_ticks
+from analysis.derive.ticks import NEVER, asof_index, hours_to_ticks, pack, runs, take_or, to_hours, to_ticks
 from analysis.settings import AnalysisPlan
 from analysis.units import HOURS_PER_DAY
 
@@ -575,7 +575,8 @@ def derive_crs_queries(physiology: Physiology, episodes: pd.DataFrame, plan: Ana
         all_pid = np.concatenate([pids, pids, r_pid])
         all_t = np.concatenate([np.zeros(len(pids), dtype="int64"), window[pids], r_t])
         is_reading = np.concatenate([np.zeros(2 * len(pids), dtype=bool), np.ones(len(r_pid), dtype=bool)])
-        order = np.lexsort((~is_reading, all_t, all_pid))
+        # by participant, time, a reading before a bound at the same time: one packed key, one sort
+        order = np.argsort((pack(all_pid, all_t) << 1) | ~is_reading, kind="stable")
         all_pid, all_t, is_reading = all_pid[order], all_t[order], is_reading[order]
         keep = np.ones(len(all_t), dtype=bool)
         keep[1:] = (all_pid[1:] != all_pid[:-1]) | (all_t[1:] != all_t[:-1])
@@ -680,6 +681,7 @@ def build_crs_tables(participants: pd.DataFrame, events: pd.DataFrame, plan: Ana
     physiology = build_physiology(
         prepared_participants, prepared_events, plan, extra_times=[(masking["pid"].to_numpy(), masking["t"].to_numpy())]
     )
+    del prepared_events  # millions of rows at registry scale, read by nothing below: its memory serves the state
 
     state = physiology.state  # built by build_physiology for this call alone: columns are added in place
     state["masking_cover"] = compute_masking_cover(state, masking, plan)

@@ -52,13 +52,13 @@ def derive_var_first_fever(participants: pd.DataFrame, events: pd.DataFrame, pla
         a fever).
     """
     ids = infused_participant_ids(participants)
-    is_temperature = events["event_type"].astype("string").eq("temperature").fillna(False).astype(bool)
+    is_temperature = events["event_type"].astype("string").eq("temperature").fillna(False).to_numpy(dtype=bool)
     after_infusion = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan) >= 0
-    temperatures = events.loc[
-        is_temperature & after_infusion, ["participant_id", "event_time", "hours_from_infusion", "value"]
+    celsius = np.round(events["value"].to_numpy(dtype="float64", na_value=np.nan), 2)
+    fevers = events.loc[
+        is_temperature & after_infusion & (celsius >= plan.fever_celsius),
+        ["participant_id", "event_time", "hours_from_infusion", "value"],
     ]
-    celsius = np.round(temperatures["value"].to_numpy(dtype="float64", na_value=np.nan), 2)
-    fevers = temperatures.loc[celsius >= plan.fever_celsius]
     fevers = fevers.assign(participant_id=fevers["participant_id"].astype("string"))
     first = (
         fevers.sort_values(["participant_id", "event_time"], kind="mergesort")
@@ -90,11 +90,10 @@ def derive_var_last_known_alive(participants: pd.DataFrame, events: pd.DataFrame
         ``participant_id`` (string).
     """
     ids = infused_participant_ids(participants)
-    latest = (
-        events.assign(participant_id=events["participant_id"].astype("string"))
-        .groupby("participant_id")["hours_from_infusion"]
-        .max()
-    )
+    codes, event_ids = pd.factorize(events["participant_id"])  # each distinct id once: no copy of the events
+    latest = np.full(len(event_ids) + 1, np.nan)  # the last slot takes the rows without a participant_id (code -1)
+    np.fmax.at(latest, codes, events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan))
+    latest = pd.Series(latest[:-1], index=pd.Index(np.asarray(event_ids, dtype=object)).astype("string"))
     lka = ids.map(latest).astype("float64").fillna(0.0).clip(lower=0.0)
     death = ids.map(derive_vars_death(participants, events).set_index("participant_id")["death_hours"])
     lka = lka.where(death.isna() | (lka <= death), death)

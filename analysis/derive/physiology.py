@@ -207,8 +207,9 @@ def prepare_events(events: pd.DataFrame, prepared_participants: pd.DataFrame) ->
             "end": to_ticks(end_h),
             "has_end": ~np.isnan(end_h),
             "value": events["value"].to_numpy(dtype="float64", na_value=np.nan)[keep],
-            "detail": np.asarray(text_as_categorical(events["detail"], ""), dtype=object)[keep],
-        }
+            "detail": np.asarray(text_as_categorical(events["detail"], "")[keep], dtype=object),
+        },
+        copy=False,  # fresh arrays, each its own block: no second copy to consolidate them
     )
 
 
@@ -271,7 +272,7 @@ def derive_reading_intervals(
     t = keys[first] & ((np.int64(1) << KEY_SHIFT) - 1)
     hold = hours_to_ticks(plan.reading_hold_hours)
     end = np.minimum(np.minimum(next_in_group(pid, t), t + hold), prepared_participants["horizon"].to_numpy()[pid])
-    return pd.DataFrame({"pid": pid, "start": t, "end": end, "value": value})
+    return pd.DataFrame({"pid": pid, "start": t, "end": end, "value": value}, copy=False)
 
 
 def derive_bolus_intervals(
@@ -431,14 +432,15 @@ def build_grid(prepared_participants: pd.DataFrame, times: Iterable[tuple[np.nda
         t = np.asarray(t, dtype="int64")
         inside = (t >= 0) & (t <= horizon[pid])
         keys.append(pack(pid[inside], t[inside]))
-    keys = np.sort(np.concatenate(keys))
+    keys = np.concatenate(keys)
+    keys.sort()  # in place: the boundaries of a registry are tens of millions of keys
     distinct = np.ones(len(keys), dtype=bool)
     distinct[1:] = keys[1:] != keys[:-1]
     keys = keys[distinct]
     pid = keys >> KEY_SHIFT
     t = keys & ((np.int64(1) << KEY_SHIFT) - 1)
     same = pid[1:] == pid[:-1]
-    return pd.DataFrame({"pid": pid[:-1][same], "start": t[:-1][same], "end": t[1:][same]})
+    return pd.DataFrame({"pid": pid[:-1][same], "start": t[:-1][same], "end": t[1:][same]}, copy=False)
 
 
 @dataclass(frozen=True)
@@ -552,20 +554,26 @@ def build_physiology(
 
     high_dose_run = compute_high_dose_run(pid, high_dose, grid["end"].to_numpy() - start, plan)
 
-    state = grid.assign(
-        temperature_observed=temperature_observed,
-        fever=fever,
-        sbp_observed=sbp_observed,
-        sbp_low=sbp_low,
-        bolus=bolus_on,
-        repeat_bolus=repeat_on,
-        vasopressor_count=vasopressor_count.astype("int64"),
-        vasopressin=vasopressin,
-        high_dose=high_dose,
-        high_dose_run=high_dose_run,
-        oxygen_device=oxygen_device.astype(object),
-        mechanical_ventilation=oxygen_device == MECHANICAL_VENTILATION,
-        hypotension_level=hypotension_level.astype("int64"),
-        hypoxia_level=hypoxia_level,
+    state = pd.DataFrame(
+        {
+            "pid": pid,
+            "start": start,
+            "end": grid["end"].to_numpy(),
+            "temperature_observed": temperature_observed,
+            "fever": fever,
+            "sbp_observed": sbp_observed,
+            "sbp_low": sbp_low,
+            "bolus": bolus_on,
+            "repeat_bolus": repeat_on,
+            "vasopressor_count": vasopressor_count.astype("int64"),
+            "vasopressin": vasopressin,
+            "high_dose": high_dose,
+            "high_dose_run": high_dose_run,
+            "oxygen_device": oxygen_device.astype(object),
+            "mechanical_ventilation": oxygen_device == MECHANICAL_VENTILATION,
+            "hypotension_level": hypotension_level.astype("int64"),
+            "hypoxia_level": hypoxia_level,
+        },
+        copy=False,  # one block per column, no consolidating copy; the CRS derivation adds its columns in place
     )
     return Physiology(prepared_participants, state, temperature, systolic_bp, bolus, vasopressor, oxygen)
