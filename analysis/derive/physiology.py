@@ -193,7 +193,8 @@ def prepare_events(events: pd.DataFrame, prepared_participants: pd.DataFrame) ->
     -------
     pandas.DataFrame
         ``pid``, ``event_type`` (categorical), ``t``, ``end`` (``NEVER`` when the row has no end),
-        ``has_end``, ``value``, ``detail`` ("" when missing).
+        ``has_end``, ``value``, ``detail`` (categorical, "" when missing: nearly every row is a
+        reading without one, so a code per row rather than a Python object).
     """
     pid = participant_codes(events["participant_id"], prepared_participants["participant_id"])
     hours = events["hours_from_infusion"].to_numpy(dtype="float64", na_value=np.nan)
@@ -207,7 +208,7 @@ def prepare_events(events: pd.DataFrame, prepared_participants: pd.DataFrame) ->
             "end": to_ticks(end_h),
             "has_end": ~np.isnan(end_h),
             "value": events["value"].to_numpy(dtype="float64", na_value=np.nan)[keep],
-            "detail": np.asarray(text_as_categorical(events["detail"], "")[keep], dtype=object),
+            "detail": text_as_categorical(events["detail"], "")[keep],
         },
         copy=False,  # fresh arrays, each its own block: no second copy to consolidate them
     )
@@ -220,7 +221,7 @@ def participant_codes(participant_id: pd.Series, sorted_ids: pd.Series) -> np.nd
     """
     codes, ids = pd.factorize(participant_id)
     position = pd.Index(sorted_ids.to_numpy(dtype=object)).get_indexer(np.asarray(ids, dtype=object).astype(str))
-    return np.append(position, -1)[codes].astype("int64")
+    return np.append(position, -1)[codes].astype("int64", copy=False)
 
 
 def text_as_categorical(text: pd.Series, missing: str) -> pd.Categorical:
@@ -338,6 +339,7 @@ def derive_vasopressor_intervals(
         participant, drug and time; zero-length rows dropped.
     """
     rows = prepared_events.loc[prepared_events["event_type"] == "vasopressor", ["pid", "detail", "t", "end", "value"]]
+    rows = rows.astype({"detail": object})  # drug names sort and group as text
     rows = rows.loc[rows["detail"] != ""]
     rows = _before_horizon(rows, prepared_participants).rename(columns={"detail": "drug"})
     rows = rows.groupby(["pid", "drug", "t"], sort=True).agg(dose=("value", "max"), end=("end", "max")).reset_index()
@@ -379,6 +381,7 @@ def derive_oxygen_intervals(
         rows dropped.
     """
     rows = prepared_events.loc[prepared_events["event_type"] == "oxygen", ["pid", "detail", "t", "end", "value"]]
+    rows = rows.astype({"detail": object})  # devices sort and group as text
     rows = _before_horizon(rows, prepared_participants).rename(columns={"detail": "device"})
     rows = rows.assign(level=compute_oxygen_level(rows["device"], rows["value"], plan))
     rows["severity"] = rows["level"] * 2 + (rows["device"] == MECHANICAL_VENTILATION)
