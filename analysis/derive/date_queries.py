@@ -48,8 +48,9 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
     """List contradictory dates of every enrolled participant (rows before the cut only).
 
     Vectorized over participants: only a participant with a death or a withdrawal row can have a
-    contradictory date, so only their rows are looked at, and each kind of query is found for all
-    of them at once.
+    contradictory date, so only their rows are looked at (of a participant who died without
+    withdrawing, only the death rows and the rows a death can contradict), and each kind of query
+    is found for all of them at once.
 
     Parameters
     ----------
@@ -67,14 +68,22 @@ def derive_date_queries(participants: pd.DataFrame, events: pd.DataFrame) -> pd.
         infusion lies after the cut is a death before infusion.
     """
     codes, types = pd.factorize(events["event_type"])
-    lowered = pd.Series(types, dtype="string").str.lower().to_numpy(dtype=object, na_value=None)
-    kinds = np.append(lowered, None)[codes]
-    concerned = events.loc[np.isin(kinds, ["death", "withdrawal"]), "participant_id"].unique()
-    rows_concerned = events["participant_id"].isin(concerned).to_numpy(dtype=bool)
+    lowered = np.append(pd.Series(types, dtype="string").str.lower().to_numpy(dtype=object, na_value=None), None)
+
+    def of_kind(*kinds: str) -> np.ndarray:
+        return np.isin(lowered, kinds)[codes]  # each distinct type compared once
+
+    withdrawn = events.loc[of_kind("withdrawal"), "participant_id"].unique()
+    died = events.loc[of_kind("death"), "participant_id"].unique()
+    # every row after a withdrawal is a query, so all rows of a withdrawn participant are looked at; of
+    # a participant who died, only the death and the rows that a death contradicts
+    rows_concerned = events["participant_id"].isin(withdrawn).to_numpy(dtype=bool) | (
+        of_kind("death", *AFTER_DEATH) & events["participant_id"].isin(died).to_numpy(dtype=bool)
+    )
     ev = pd.DataFrame(
         {
             "participant_id": events.loc[rows_concerned, "participant_id"].astype("string").array,
-            "event_type": kinds[rows_concerned],
+            "event_type": lowered[codes[rows_concerned]],
             "event_time": events.loc[rows_concerned, "event_time"].array,
             "line": events.loc[rows_concerned, "line"].to_numpy(),
             "hours_from_infusion": events.loc[rows_concerned, "hours_from_infusion"].to_numpy(),

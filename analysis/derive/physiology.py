@@ -228,10 +228,11 @@ def text_as_categorical(text: pd.Series, missing: str) -> pd.Categorical:
     """A text column coded once per distinct value, ``missing`` for NA: cheap to compare, to take, to turn into objects."""
     codes, values = pd.factorize(text)
     categories = pd.Index(np.asarray(values, dtype=object))
-    if (codes < 0).any():
+    unknown = codes < 0
+    if unknown.any():
         if missing not in categories:
             categories = categories.append(pd.Index([missing], dtype=object))
-        codes = np.where(codes < 0, categories.get_loc(missing), codes)
+        codes[unknown] = categories.get_loc(missing)  # in place: the codes are factorize's own array
     return pd.Categorical.from_codes(codes, categories=categories)
 
 
