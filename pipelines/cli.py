@@ -16,6 +16,7 @@ import typer
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.memory_policy import keep_memory_for_the_run
+from pipelines.process_exit import end_now
 
 app = typer.Typer(
     add_completion=False,
@@ -895,18 +896,21 @@ def notebooks(
 def main() -> None:
     """Entry point for `pacer` and `python -m pipelines.cli`: a defect outside the steps exits 1.
 
-    The process keeps the memory it takes until it ends (:mod:`pipelines.memory_policy`).
+    The process keeps the memory it takes until it ends (:mod:`pipelines.memory_policy`), and ends
+    without Python's interpreter teardown (:func:`pipelines.process_exit.end_now`).
     SIGINT (Ctrl-C) and SIGTERM: before a flow starts, Python's default (Ctrl-C ends the command);
     during a flow, :func:`pipelines.interrupt.stop_now` (one line, exit code 130 or 143).
     """
     keep_memory_for_the_run()
     try:
         app(prog_name="pacer")
+    except SystemExit as exit_:
+        end_now(exit_.code)
     except Exception as exc:  # click has handled user errors, --help and Ctrl-C: what is left is a defect
         try:
             report_defect(exc)
         except typer.Exit as exit_:
-            sys.exit(exit_.exit_code)
+            end_now(exit_.exit_code)
 
 
 if __name__ == "__main__":
