@@ -248,10 +248,11 @@ def start_prefect_server() -> None:
     start_temporary_server()
 
 
-def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
+def run_user_step(step, quiet: bool = False, meanwhile: Any = None, **kwargs: Any) -> Any:
     """Run a flow; a user error becomes one line on stderr and exit code 2, a defect its traceback and exit code 1.
 
-    Starts Prefect's local server first, unless a server is given (:func:`start_prefect_server`), and waits until it answers.
+    Starts Prefect's local server first, unless a server is given (:func:`start_prefect_server`), and waits until it
+    answers, doing ``meanwhile`` (a function, e.g. loading a later step's libraries) while it starts.
     """
     import threading
 
@@ -262,7 +263,7 @@ def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
     start_prefect_server()
     if threading.current_thread() is threading.main_thread():
         stop_on_signals()
-    wait_for_temporary_server()
+    wait_for_temporary_server(meanwhile)
     quiet_prefect_run_loggers()
     show_progress(quiet)
     state = step(**kwargs, return_state=True)
@@ -365,6 +366,7 @@ def run(
             report_outcomes(reused, quiet)
             return
     start_prefect_server()  # comes up while the steps' code loads
+    from analysis.report.render import load_layout_libraries
     from pipelines.dask_runner import on_dask_cluster
     from pipelines.run import run_flow
 
@@ -372,6 +374,7 @@ def run(
         run_user_step(
             on_dask_cluster(run_flow, dask_address),
             quiet,
+            meanwhile=load_layout_libraries,  # the report step's, while the server starts
             **parameters,
             historical_export=historical_export,
             partitions=run_partitions,

@@ -24,7 +24,10 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def prefect_start_problem() -> str | None:
@@ -172,8 +175,11 @@ def start_temporary_server() -> None:
     refresh_global_settings_context()
 
 
-def wait_for_temporary_server() -> None:
+def wait_for_temporary_server(meanwhile: Callable[[], object] | None = None) -> None:
     """Wait until the server :func:`start_temporary_server` started answers ``/health`` (nothing when none was started).
+
+    ``meanwhile``: work to do first while the server starts (only when this process started one),
+    e.g. loading code a later step needs.
 
     Raises
     ------
@@ -187,6 +193,8 @@ def wait_for_temporary_server() -> None:
     from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
 
     server = _servers[0]
+    if meanwhile is not None:
+        meanwhile()
     deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
     with httpx.Client() as client:
         while time.monotonic() < deadline:

@@ -133,6 +133,16 @@ def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at
     return document_html(ctx, kind, report_sections(ctx, (kind,))[kind], rendered_at)
 
 
+def load_layout_libraries() -> None:
+    """Import WeasyPrint and matplotlib's pyplot (on its SVG backend) now, e.g. while the run waits for something
+    else: the report step then finds them loaded. Renders nothing."""
+    import weasyprint  # noqa: F401
+
+    from analysis.report.figures import _pyplot
+
+    _pyplot()
+
+
 def render_pdf(html: str) -> bytes:
     """The PDF of a rendered HTML report (WeasyPrint; metadata dates from the HTML head)."""
     return _laid_out_pdf(html)[0]
