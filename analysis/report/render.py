@@ -10,6 +10,7 @@ report's in a forked copy of the process (:class:`LayoutAside`), on a machine's 
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -166,28 +167,43 @@ def _laid_out_pdf(html: str) -> tuple[bytes, int]:
         logger.setLevel(level)
 
 
+PR_SET_PDEATHSIG = 1
+"""Linux ``prctl`` option: the signal a process gets when its parent ends."""
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this (forked) process when ``parent`` ends, however it ends (Linux; elsewhere nothing)."""
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
 class LayoutAside:
     """One report's PDF laid out in a forked copy of this process while this process goes on (the machine's
     other core): :meth:`result` gives the PDF, its number of pages and its layout time.
 
     The copy does only the layout (its signal handlers reset to the defaults, so a Ctrl-C stops it
-    without acting for the run) and sends the PDF through a pipe; it ends with ``os._exit``, never
-    running this process's exit handlers. A fork of this process lays out exactly the HTML this
+    without acting for the run; the kernel kills it when this process ends) and sends the PDF
+    through a pipe; it ends with ``os._exit``, never running this process's exit handlers. A fork of this process lays out exactly the HTML this
     process would, with the same fonts: the PDF's bytes are the same.
     """
 
     def __init__(self, html: str) -> None:
         self._read_end, write_end = os.pipe()
+        parent = os.getpid()
         self._pid: int | None = os.fork()
         if self._pid == 0:
-            self._lay_out_in_child(html, write_end)
+            self._lay_out_in_child(html, write_end, parent)
         os.close(write_end)
 
-    def _lay_out_in_child(self, html: str, write_end: int) -> None:
+    def _lay_out_in_child(self, html: str, write_end: int, parent: int) -> None:
         status = 1
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _die_with_parent(parent)
             os.close(self._read_end)
             start = time.perf_counter()
             pdf, pages = _laid_out_pdf(html)
