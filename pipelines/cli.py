@@ -16,6 +16,7 @@ import typer
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.memory_policy import keep_memory_for_the_run
+from pipelines.process_exit import end_now
 
 app = typer.Typer(
     add_completion=False,
@@ -247,10 +248,11 @@ def start_prefect_server() -> None:
     start_temporary_server()
 
 
-def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
+def run_user_step(step, quiet: bool = False, meanwhile: Any = None, **kwargs: Any) -> Any:
     """Run a flow; a user error becomes one line on stderr and exit code 2, a defect its traceback and exit code 1.
 
-    Starts Prefect's local server first, unless a server is given (:func:`start_prefect_server`), and waits until it answers.
+    Starts Prefect's local server first, unless a server is given (:func:`start_prefect_server`), and waits until it
+    answers, doing ``meanwhile`` (a function, e.g. loading a later step's libraries) while it starts.
     """
     import threading
 
@@ -261,7 +263,7 @@ def run_user_step(step, quiet: bool = False, **kwargs: Any) -> Any:
     start_prefect_server()
     if threading.current_thread() is threading.main_thread():
         stop_on_signals()
-    wait_for_temporary_server()
+    wait_for_temporary_server(meanwhile)
     quiet_prefect_run_loggers()
     show_progress(quiet)
     state = step(**kwargs, return_state=True)
@@ -364,6 +366,7 @@ def run(
             report_outcomes(reused, quiet)
             return
     start_prefect_server()  # comes up while the steps' code loads
+    from analysis.report.render import load_layout_libraries
     from pipelines.dask_runner import on_dask_cluster
     from pipelines.run import run_flow
 
@@ -371,6 +374,7 @@ def run(
         run_user_step(
             on_dask_cluster(run_flow, dask_address),
             quiet,
+            meanwhile=load_layout_libraries,  # the report step's, while the server starts
             **parameters,
             historical_export=historical_export,
             partitions=run_partitions,
@@ -895,18 +899,21 @@ def notebooks(
 def main() -> None:
     """Entry point for `pacer` and `python -m pipelines.cli`: a defect outside the steps exits 1.
 
-    The process keeps the memory it takes until it ends (:mod:`pipelines.memory_policy`).
+    The process keeps the memory it takes until it ends (:mod:`pipelines.memory_policy`), and ends
+    without Python's interpreter teardown (:func:`pipelines.process_exit.end_now`).
     SIGINT (Ctrl-C) and SIGTERM: before a flow starts, Python's default (Ctrl-C ends the command);
     during a flow, :func:`pipelines.interrupt.stop_now` (one line, exit code 130 or 143).
     """
     keep_memory_for_the_run()
     try:
         app(prog_name="pacer")
+    except SystemExit as exit_:
+        end_now(exit_.code)
     except Exception as exc:  # click has handled user errors, --help and Ctrl-C: what is left is a defect
         try:
             report_defect(exc)
         except typer.Exit as exit_:
-            sys.exit(exit_.exit_code)
+            end_now(exit_.exit_code)
 
 
 if __name__ == "__main__":

@@ -1,27 +1,33 @@
 """Prefect's temporary local server: checked before it starts, and never outliving the run that started it.
 
-A local run (no ``PREFECT_API_URL``) makes Prefect start its own API server, a uvicorn child
-process. :func:`prefect_start_problem` checks first what it needs (a writable ``PREFECT_HOME``, a
-loopback interface to listen on), so a run that cannot have one stops in one line.
-:func:`guard_temporary_server` makes the server die with its run: it is started through
-:mod:`pipelines.server_guard`, which holds the read end of a pipe whose write end only the run
-holds, and stops the server when that pipe closes — which the kernel does when the run ends in
-any way, SIGKILL included. :func:`start_temporary_server` starts it in a background thread as soon
-as the command line knows the run has work to do, so that it comes up (in its own process, on
-another core) while the run's own code is still loading; the flow waits for it
-(:func:`wait_for_temporary_server`).
+A local run (no ``PREFECT_API_URL``) needs Prefect's API server, a uvicorn child process.
+:func:`prefect_start_problem` checks first what it needs (a writable ``PREFECT_HOME``, a loopback
+interface to listen on), so a run that cannot have one stops in one line.
+:func:`start_temporary_server` starts it itself, as soon as the command line knows the run has work
+to do and before Prefect is imported, on a socket it has bound (uvicorn ``--fd``), and points
+Prefect at it (``PREFECT_API_URL``): the server comes up in its own process, on another core, while
+the run's own code and Prefect are still loading, and the run never imports Prefect's server code;
+the flow waits for it (:func:`wait_for_temporary_server`). The server dies with its run: it is
+started through :mod:`pipelines.server_guard`, which holds the read end of a pipe whose write end
+only the run holds, and stops the server when that pipe closes — which the kernel does when the
+run ends in any way, SIGKILL included; a run that ends normally stops it and waits for it.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
+import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def prefect_start_problem() -> str | None:
@@ -54,97 +60,155 @@ _guard_pipes: list[int] = []
 """Write ends of the guard pipes: held open for the life of this process, closed by the kernel when it ends."""
 
 
-def _guarded_uvicorn_command(server: Any) -> subprocess.Popen[Any]:
-    """Prefect's ``SubprocessASGIServer._run_uvicorn_command``, started through :mod:`pipelines.server_guard`."""
-    import prefect
-    from prefect.settings import get_current_settings
+@dataclass
+class TemporaryServer:
+    """Prefect's API server that this process started: its uvicorn process and where it answers."""
 
+    process: subprocess.Popen[Any]
+    api_url: str
+
+
+_servers: list[TemporaryServer] = []
+"""The temporary server this process started (at most one), until the process ends."""
+
+
+def _prefect_settings_want_temporary_server() -> bool:
+    """Prefect's own settings (environment, profile, a test harness): no API URL given and a temporary server allowed."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
+
+    return not PREFECT_API_URL.value() and bool(PREFECT_SERVER_EPHEMERAL_ENABLED.value())
+
+
+def _server_environment() -> dict[str, str]:
+    """The temporary server's environment: this process's, Prefect's settings made in this process (when Prefect is
+    loaded), and what Prefect's own temporary server sets (no UI, ephemeral services only)."""
+    environment = {
+        **os.environ,
+        "PREFECT_UI_ENABLED": "0",
+        "PREFECT__SERVER_EPHEMERAL": "1",
+        "PREFECT__SERVER_FINAL": "1",
+    }
+    if "prefect.context" in sys.modules:
+        from prefect.settings import get_current_settings
+
+        environment.update(get_current_settings().to_environment_variables(exclude_unset=True))
+    return environment
+
+
+def _launch_guarded_server() -> TemporaryServer:
+    """Start uvicorn with Prefect's API app on a socket this process has bound, through :mod:`pipelines.server_guard`.
+
+    The socket is bound and listening before the server process starts, so its address is known at
+    once and a client may connect while the server is still loading (its requests wait in the
+    socket's backlog). The server loads Prefect's server code in its own process: this one never
+    imports it.
+    """
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     read_end, write_end = os.pipe()  # not inherited by other children: only this process holds the write end
-    _guard_pipes.append(write_end)
     try:
-        return subprocess.Popen(
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(128)
+        port = listener.getsockname()[1]
+        process = subprocess.Popen(
             args=[
                 sys.executable,
                 "-m",
                 "pipelines.server_guard",
                 str(read_end),
-                "--app-dir",
-                str(prefect.__module_path__.parent),
                 "--factory",
                 "prefect.server.api.server:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(server.port),
+                "--fd",
+                str(listener.fileno()),
                 "--log-level",
                 "error",
                 "--lifespan",
                 "on",
             ],
-            env={
-                **os.environ,
-                "PREFECT_UI_ENABLED": "0",
-                "PREFECT__SERVER_EPHEMERAL": "1",
-                "PREFECT__SERVER_FINAL": "1",
-                **get_current_settings().to_environment_variables(exclude_unset=True),
-            },
-            pass_fds=(read_end,),
+            env=_server_environment(),
+            pass_fds=(read_end, listener.fileno()),
         )
+    except BaseException:
+        os.close(write_end)
+        raise
     finally:
         os.close(read_end)
+        listener.close()  # the server process holds its own copy
+    _guard_pipes.append(write_end)
+    return TemporaryServer(process, f"http://127.0.0.1:{port}/api")
 
 
-def guard_temporary_server() -> None:
-    """Start Prefect's temporary server (when it starts one) so that it stops when this process ends, however it ends."""
-    from prefect.server.api.server import SubprocessASGIServer
-
-    SubprocessASGIServer._run_uvicorn_command = _guarded_uvicorn_command
-
-
-_server_start: list[threading.Thread] = []
-"""The thread starting the temporary server (at most one), until :func:`wait_for_temporary_server` joins it."""
-_server_start_errors: list[BaseException] = []
+def _stop_server(server: TemporaryServer) -> None:
+    """Stop the temporary server and wait for it (5 s, then kill), as Prefect stops its own at exit."""
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
 
 
 def start_temporary_server() -> None:
-    """Start Prefect's temporary server now, in a background thread, when the run will need one (no API URL given).
+    """Start Prefect's temporary server now, when the run will need one (no API URL given), and point Prefect at it.
 
-    Guarded (:func:`guard_temporary_server`). The flow's client finds the server already running
-    (Prefect keeps one temporary server per process); :func:`wait_for_temporary_server` must be
-    called before the first flow. Does nothing when a server is given (``PREFECT_API_URL``, or a
-    test harness: then Prefect's server code is not even loaded here), when Prefect may not start
-    one, or when the start is already under way.
+    Guarded (:mod:`pipelines.server_guard`) and stopped at exit. It comes up in its own process while
+    this one goes on loading Prefect and the steps' code; :func:`wait_for_temporary_server` must be
+    called before the first flow. When Prefect is not loaded yet the server is started first and
+    Prefect's settings are read after (a profile naming a server, or forbidding a temporary one,
+    then stops it again): the server's start then overlaps Prefect's own import. Its address goes
+    into ``PREFECT_API_URL`` of this process, so Prefect's clients (the flow's, its log and event
+    workers) all use it. Does nothing when a server is given (``PREFECT_API_URL``, or a test
+    harness), when Prefect may not start one, or when one is already started.
     """
-    from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_EPHEMERAL_ENABLED
-
-    if _server_start or PREFECT_API_URL.value() or not PREFECT_SERVER_EPHEMERAL_ENABLED.value():
+    if _servers or os.environ.get("PREFECT_API_URL", "").strip():
         return
-    guard_temporary_server()
-    from prefect.server.api.server import SubprocessASGIServer
+    if "prefect.context" in sys.modules and not _prefect_settings_want_temporary_server():
+        return
+    server = _launch_guarded_server()
+    if not _prefect_settings_want_temporary_server():
+        _stop_server(server)
+        return
+    _servers.append(server)
+    atexit.register(_stop_server, server)
+    from prefect.context import refresh_global_settings_context
 
-    def start() -> None:
-        try:
-            SubprocessASGIServer().start()
-        except BaseException as exc:
-            _server_start_errors.append(exc)
-
-    thread = threading.Thread(target=start, daemon=True, name="pacer-prefect-server-start")
-    _server_start.append(thread)
-    thread.start()
+    os.environ["PREFECT_API_URL"] = server.api_url
+    refresh_global_settings_context()
 
 
-def wait_for_temporary_server() -> None:
-    """Wait until the server :func:`start_temporary_server` started answers (nothing when none was started).
+def wait_for_temporary_server(meanwhile: Callable[[], object] | None = None) -> None:
+    """Wait until the server :func:`start_temporary_server` started answers ``/health`` (nothing when none was started).
+
+    ``meanwhile``: work to do first while the server starts (only when this process started one),
+    e.g. loading code a later step needs.
 
     Raises
     ------
-    Exception
-        whatever Prefect raised when the server did not come up (e.g. its start-up timeout).
+    RuntimeError
+        when the server process ends first, or does not answer within Prefect's start-up timeout
+        (``PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS``).
     """
-    while _server_start:
-        _server_start.pop().join()
-    if _server_start_errors:
-        raise _server_start_errors.pop()
+    if not _servers:
+        return
+    import httpx
+    from prefect.settings import PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS
+
+    server = _servers[0]
+    if meanwhile is not None:
+        meanwhile()
+    deadline = time.monotonic() + PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS.value()
+    with httpx.Client() as client:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise RuntimeError(
+                    f"Prefect's temporary server ended with exit code {server.process.returncode} before it answered"
+                )
+            try:
+                if client.get(f"{server.api_url}/health", timeout=max(0.1, deadline - time.monotonic())).is_success:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.05)
+    raise RuntimeError("Timed out while attempting to connect to the temporary Prefect API server")
 
 
 SERVER_TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

@@ -4,15 +4,19 @@ The HTML carries its CSS inline and its figures as inline SVG; it makes no reque
 Content-Security-Policy forbids any). The PDF is WeasyPrint's rendering of the same HTML, with
 fixed metadata dates (the data cut), so two renders of one run differ only in the declared
 render time. Each section is built once: the closed report repeats the open report's sections as
-they are (their figures are drawn once).
+they are (their figures are drawn once). The two PDFs are laid out at the same time, the open
+report's in a forked copy of the process (:class:`LayoutAside`), on a machine's second core.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 import tempfile
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -130,6 +134,16 @@ def render_html(inputs: ReportInputs, plan: AnalysisPlan, kind: str, rendered_at
     return document_html(ctx, kind, report_sections(ctx, (kind,))[kind], rendered_at)
 
 
+def load_layout_libraries() -> None:
+    """Import WeasyPrint and matplotlib's pyplot (on its SVG backend) now, e.g. while the run waits for something
+    else: the report step then finds them loaded. Renders nothing."""
+    import weasyprint  # noqa: F401
+
+    from analysis.report.figures import _pyplot
+
+    _pyplot()
+
+
 def render_pdf(html: str) -> bytes:
     """The PDF of a rendered HTML report (WeasyPrint; metadata dates from the HTML head)."""
     return _laid_out_pdf(html)[0]
@@ -153,22 +167,108 @@ def _laid_out_pdf(html: str) -> tuple[bytes, int]:
         logger.setLevel(level)
 
 
+PR_SET_PDEATHSIG = 1
+"""Linux ``prctl`` option: the signal a process gets when its parent ends."""
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel kill this (forked) process when ``parent`` ends, however it ends (Linux; elsewhere nothing)."""
+    prctl = getattr(ctypes.CDLL(None), "prctl", None)
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent ended before the request took effect
+        os._exit(1)
+
+
+class LayoutAside:
+    """One report's PDF laid out in a forked copy of this process while this process goes on (the machine's
+    other core): :meth:`result` gives the PDF, its number of pages and its layout time.
+
+    The copy does only the layout (its signal handlers reset to the defaults, so a Ctrl-C stops it
+    without acting for the run; the kernel kills it when this process ends) and sends the PDF
+    through a pipe; it ends with ``os._exit``, never running this process's exit handlers. A fork of this process lays out exactly the HTML this
+    process would, with the same fonts: the PDF's bytes are the same.
+    """
+
+    def __init__(self, html: str) -> None:
+        self._read_end, write_end = os.pipe()
+        parent = os.getpid()
+        self._pid: int | None = os.fork()
+        if self._pid == 0:
+            self._lay_out_in_child(html, write_end, parent)
+        os.close(write_end)
+
+    def _lay_out_in_child(self, html: str, write_end: int, parent: int) -> None:
+        status = 1
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            _die_with_parent(parent)
+            os.close(self._read_end)
+            start = time.perf_counter()
+            pdf, pages = _laid_out_pdf(html)
+            with os.fdopen(write_end, "wb") as stream:
+                stream.write(f"{pages} {time.perf_counter() - start:.6f}\n".encode() + pdf)
+            status = 0
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            os._exit(status)
+
+    def result(self) -> tuple[bytes, int, float]:
+        """The PDF, its pages and its layout time in seconds, once the forked copy has ended.
+
+        Raises
+        ------
+        RuntimeError
+            when the copy failed (its traceback is on stderr).
+        """
+        with os.fdopen(self._read_end, "rb") as stream:
+            data = stream.read()
+        pid, self._pid = self._pid, None
+        if pid is None or os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+            raise RuntimeError("laying out a report's PDF in a forked process failed (its traceback above)")
+        header, pdf = data.split(b"\n", 1)
+        pages, seconds = header.split()
+        return pdf, int(pages), float(seconds)
+
+    def cancel(self) -> None:
+        """Stop the copy when its result is no longer wanted (nothing when it was collected)."""
+        if self._pid is not None:
+            os.kill(self._pid, signal.SIGKILL)
+            os.waitpid(self._pid, 0)
+            os.close(self._read_end)
+            self._pid = None
+
+
 def render_reports(
     inputs: ReportInputs, plan: AnalysisPlan, rendered_at: str, progress: Progress = _quiet
 ) -> dict[str, bytes]:
-    """Both reports in both formats: file name → bytes; a progress line per section and per PDF."""
+    """Both reports in both formats: file name → bytes; a progress line per section and per PDF.
+
+    The open report's PDF is laid out in a forked process (:class:`LayoutAside`) while this one
+    builds the closed report's own sections and lays out its PDF; the bytes are those of a layout
+    in this process.
+    """
     ctx = context(inputs, plan)
-    documents: dict[str, bytes] = {}
-    for kind, sections in report_sections(ctx, KINDS, progress).items():
-        html = document_html(ctx, kind, sections, rendered_at)
-        documents[f"{FILE_NAMES[kind]}.html"] = html.encode("utf-8")
+    opened = build_sections(ctx, OPEN_SECTIONS, progress)
+    html = {"open": document_html(ctx, "open", opened, rendered_at)}
+    aside = LayoutAside(html["open"])
+    try:
+        summary = build_sections(ctx, (summary_section,), progress)
+        closed = [*summary, *opened, *build_sections(ctx, CLOSED_SECTIONS, progress)]
+        html["closed"] = document_html(ctx, "closed", closed, rendered_at)
         start = time.perf_counter()
-        pdf, pages = _laid_out_pdf(html)
+        closed_pdf, closed_pages = _laid_out_pdf(html["closed"])
+        laid_out = {"closed": (closed_pdf, closed_pages, time.perf_counter() - start), "open": aside.result()}
+    finally:
+        aside.cancel()
+    documents: dict[str, bytes] = {}
+    for kind in KINDS:
+        pdf, pages, seconds = laid_out[kind]
+        documents[f"{FILE_NAMES[kind]}.html"] = html[kind].encode("utf-8")
         documents[f"{FILE_NAMES[kind]}.pdf"] = pdf
-        progress(
-            f"report   {FILE_NAMES[kind]}.pdf: {pages} pages, {len(pdf) // 1024} KB "
-            f"({time.perf_counter() - start:.1f} s to lay out)"
-        )
+        progress(f"report   {FILE_NAMES[kind]}.pdf: {pages} pages, {len(pdf) // 1024} KB ({seconds:.1f} s to lay out)")
     return documents
 
 

@@ -1,0 +1,58 @@
+"""Prefect's temporary server as pacer starts it: on a socket bound before Prefect loads, Prefect's server code never
+imported by the run, Prefect pointed at it, and stopped when the run ends."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PROBE = """
+import os, sys
+from pipelines import prefect_env
+from pipelines.prefect_server import _servers, start_temporary_server, wait_for_temporary_server
+
+start_temporary_server()
+loaded_meanwhile = []
+wait_for_temporary_server(lambda: loaded_meanwhile.append("loaded"))
+import httpx
+from prefect.settings import PREFECT_API_URL
+
+server = _servers[0]
+print(server.process.pid)
+print(os.environ["PREFECT_API_URL"] == PREFECT_API_URL.value() == server.api_url)
+print(httpx.get(server.api_url + "/health").json())
+print(loaded_meanwhile)
+print("prefect.server.api.server" in sys.modules)
+"""
+
+
+@pytest.mark.server
+def test_the_run_starts_the_server_without_loading_its_code_and_stops_it_at_exit(tmp_path: Path):
+    env = {name: value for name, value in os.environ.items() if name != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    finished = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert finished.returncode == 0, finished.stderr
+    pid, same_url, health, meanwhile, server_code_loaded = finished.stdout.splitlines()
+    assert (same_url, health, meanwhile, server_code_loaded) == ("True", "True", "['loaded']", "False")
+    with pytest.raises(ProcessLookupError):  # stopped and reaped when the process ended
+        os.kill(int(pid), 0)
+
+
+@pytest.mark.server
+def test_a_server_given_by_its_address_is_used_and_none_started(tmp_path: Path):
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_API_URL": "http://127.0.0.1:9/api"}
+    script = (
+        "from pipelines.prefect_server import _servers, start_temporary_server, wait_for_temporary_server\n"
+        "start_temporary_server()\n"
+        "wait_for_temporary_server(lambda: print('not called'))\n"
+        "print(len(_servers))\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True)
+    assert finished.stdout == "0\n"

@@ -1,0 +1,76 @@
+"""The open report's PDF laid out in a forked process: the same bytes as in this process, and no copy left behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.report.render import LayoutAside, _laid_out_pdf
+
+REPO = Path(__file__).resolve().parents[2]
+TWO_PAGES = (
+    "<html><head><style>@page { size: A6 }</style></head><body>"
+    "<h1>Layout aside</h1><p>first page</p><p style='break-before: page'>second page 42</p></body></html>"
+)
+
+
+def test_the_forked_layout_gives_the_bytes_and_pages_of_a_layout_here():
+    aside = LayoutAside(TWO_PAGES)
+    pdf, pages, seconds = aside.result()
+    aside.cancel()  # after the result: nothing left to stop
+    assert (pdf, pages) == _laid_out_pdf(TWO_PAGES)
+    assert pages == 2
+    assert pdf.startswith(b"%PDF-")
+    assert seconds > 0
+
+
+def test_a_failed_forked_layout_raises(monkeypatch: pytest.MonkeyPatch):
+    def broken(html: str) -> tuple[bytes, int]:
+        raise ZeroDivisionError("planted defect in the layout")
+
+    monkeypatch.setattr("analysis.report.render._laid_out_pdf", broken)
+    aside = LayoutAside(TWO_PAGES)
+    with pytest.raises(RuntimeError, match="forked process failed"):
+        aside.result()
+
+
+def test_cancel_stops_the_copy():
+    aside = LayoutAside(TWO_PAGES)
+    pid = aside._pid
+    aside.cancel()
+    with pytest.raises(ChildProcessError):  # reaped: no such child any more
+        os.waitpid(pid, os.WNOHANG)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_copy_dies_with_its_parent(tmp_path: Path):
+    """SIGKILL the process that forked: its copy, still laying out, is killed by the kernel at once."""
+    script = (
+        "import sys, time\n"
+        "import analysis.report.render as render\n"
+        "def slow(html):\n    time.sleep(60)\n    return b'', 0\n"
+        "render._laid_out_pdf = slow\n"
+        f"aside = render.LayoutAside({TWO_PAGES!r})\n"
+        "print(aside._pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child, signal.SIGKILL)
+        pytest.fail("the forked layout outlived the process that started it")
