@@ -265,20 +265,36 @@ def table(report: dict) -> str:
 def floor_table(report: dict) -> str:
     """Each step that has a columnar floor beside it (``FLOOR_OF``): wall and CPU of both, µs per event row, the ratios.
 
-    The CPU ratio is the one to read on a shared machine, where wall times swing with the load.
+    The CPU ratio is the one to read on a shared machine, where wall times swing with the load. The
+    marginal µs per row is the growth from the next smaller size, (wall − its wall) / (rows − its rows):
+    the per-row cost without the fixed part (imports, start-up) that a per-row figure of a small
+    bundle carries.
     """
     measured = {(r["participants"], r["step"]): r for r in report["results"]}
     lines = [
-        "| participants | event rows | step | wall s | CPU s | µs per row | floor | floor wall s | floor CPU s | × floor | × floor (CPU) |",
-        "|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|",
+        "| participants | event rows | step | wall s | CPU s | µs per row | marginal µs per row | floor | floor wall s "
+        "| floor CPU s | × floor | × floor (CPU) |",
+        "|---:|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
-    for (participants, step), r in measured.items():
-        if step not in FLOOR_OF or (participants, FLOOR_OF[step]) not in measured:
+    previous: dict[str, dict] = {}
+    steps_in_order = list(FLOOR_OF)
+    for (participants, step), r in sorted(
+        ((key, r) for key, r in measured.items() if key[1] in FLOOR_OF),
+        key=lambda item: (item[0][0], steps_in_order.index(item[0][1])),
+    ):
+        if (participants, FLOOR_OF[step]) not in measured:
             continue
         floor = measured[participants, FLOOR_OF[step]]
+        smaller = previous.get(step)
+        marginal = (
+            f"{(r['wall_s'] - smaller['wall_s']) / (r['event_rows'] - smaller['event_rows']) * 1e6:.2f}"
+            if smaller is not None and r["event_rows"] > smaller["event_rows"]
+            else "–"
+        )
+        previous[step] = r
         lines.append(
             f"| {participants:,} | {r['event_rows']:,} | {step} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
-            f"{r['wall_s'] / r['event_rows'] * 1e6:.2f} | {floor['step']} | {floor['wall_s']:.2f} | "
+            f"{r['wall_s'] / r['event_rows'] * 1e6:.2f} | {marginal} | {floor['step']} | {floor['wall_s']:.2f} | "
             f"{floor['cpu_s']:.2f} | {r['wall_s'] / floor['wall_s']:.1f} | {r['cpu_s'] / floor['cpu_s']:.1f} |"
         )
     return "\n".join(lines)
