@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from analysis.export.errors import ExportError
@@ -60,9 +61,15 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
         when the file is empty, not UTF-8, has too many, duplicated or identifier columns, or lacks a
         required column; the message names the file and what is wrong.
     """
-    text = _decode(file_name, data)
-    header_end = text.find("\n")
-    header_line = text if header_end < 0 else text[:header_end]
+    # ASCII with LF line breaks (the usual export): the bytes are the text, never decoded nor copied
+    text = None if data.isascii() and b"\r" not in data else _decode(file_name, data)
+    if text is None:
+        _refuse_blank(file_name, data)
+        header_end = data.find(b"\n")
+        header_line = (data if header_end < 0 else data[:header_end]).decode("ascii")
+    else:
+        header_end = text.find("\n")
+        header_line = text if header_end < 0 else text[:header_end]
     if len(header_line) > MAX_LINE_CHARS:
         raise ExportError(
             f"{file_name}: the header row is {len(header_line)} characters long (the limit is {MAX_LINE_CHARS})"
@@ -87,12 +94,12 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
         found = ", ".join(header) if len(header) > 1 else f"one column '{raw_header[0]}' (is the file comma-separated?)"
         raise ExportError(f"{file_name}: missing required column(s) {', '.join(missing)}; found {found}")
     refuse_identifier_columns(file_name, raw_header)
-    body_start = len(text) if header_end < 0 else header_end + 1
+    body_start = len(data if text is None else text) if header_end < 0 else header_end + 1
     overlong = _empty_malformed()
     if _longest_line_bytes(data) > MAX_LINE_CHARS:
-        body_text, overlong = _body_without_long_lines(text, body_start)
+        body_text, overlong = _body_without_long_lines(data.decode("ascii") if text is None else text, body_start)
         body = Body(body_text.encode("utf-8"), 0)
-    elif len(text) == len(data) and b"\r" not in data:  # ASCII, LF line breaks: the file's own bytes, not copied
+    elif text is None:
         body = Body(data, body_start)
     else:
         body = Body(text[body_start:].encode("utf-8"), 0)
@@ -107,8 +114,7 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
 
 
 def _decode(file_name: str, data: bytes) -> str:
-    if not data.strip():
-        raise ExportError(f"{file_name}: the file is empty")
+    _refuse_blank(file_name, data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -118,6 +124,16 @@ def _decode(file_name: str, data: bytes) -> str:
         ) from exc
     # one line break per CRLF, LF or bare CR, as Arrow reads them: both readers then count lines alike
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
+_NOT_BYTES_SPACE = re.compile(rb"[^ \t\n\r\x0b\x0c]")
+"""A byte ``bytes.strip`` keeps."""
+
+
+def _refuse_blank(file_name: str, data: bytes) -> None:
+    """Stop on a file of white space only (searched for, not stripped: stripping copies the file)."""
+    if _NOT_BYTES_SPACE.search(data) is None:
+        raise ExportError(f"{file_name}: the file is empty")
 
 
 def _longest_line_bytes(data: bytes) -> int:
@@ -171,6 +187,8 @@ def _body_without_long_lines(text: str, body_start: int) -> tuple[str, pd.DataFr
 
 def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rows with a (trimmed) cell over MAX_CELL_CHARS become malformed rows naming the first such column."""
+    if all(_longest_cell_bytes(cells[name]) <= MAX_CELL_CHARS for name in header):
+        return cells, _empty_malformed()  # no cell has more bytes, so none has more characters
     too_long = pd.Series(False, index=cells.index)
     found: list[pd.DataFrame] = []
     for name in header:
@@ -194,6 +212,12 @@ def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.Da
     if not too_long.any():
         return cells, _empty_malformed()
     return cells.loc[~too_long], _concat_malformed(found)
+
+
+def _longest_cell_bytes(column: pd.Series) -> int:
+    """The most UTF-8 bytes of a cell of a text column (0 for none): read from Arrow's offsets, no cell touched."""
+    lengths = pc.binary_length(pa.chunked_array(column.array.__arrow_array__()))
+    return pc.max(lengths).as_py() or 0
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ from analysis.export.bundle import Bundle, check_timezone
 from analysis.export.csv_table import LINE, CsvCells, read_csv_cells
 from analysis.export.errors import ExportError
 from analysis.export.quarantine import QUARANTINE_COLUMNS, malformed_to_quarantine, neutralize_text_columns
-from analysis.export.text import by_distinct
+from analysis.export.text import by_distinct, kept_rows, repeated_rows
 from analysis.export.timestamps import EARLIEST_YEAR, LATEST_YEAR, naive_times
+from analysis.key_order import in_key_order
 from analysis.participant_vars import compute_age_at_infusion_years, derive_analysis_sets
 
 HOURS = pd.Timedelta(hours=1)
@@ -289,9 +290,16 @@ def _refuse_without_time_zone(origin: str, columns: list[tuple[CsvCells, str]]) 
 
 def _drop_exact_duplicates(csv: CsvCells) -> tuple[CsvCells, int]:
     """An exact duplicate is a row whose cells are identical (after trimming) to an earlier row's."""
-    duplicated = csv.cells.drop(columns=[LINE]).duplicated(keep="first")
-    kept = CsvCells(file_name=csv.file_name, cells=csv.cells.loc[~duplicated], malformed=csv.malformed)
-    return kept, int(duplicated.sum())
+    text_columns = [name for name in csv.cells.columns if name != LINE]
+    duplicated = repeated_rows([csv.cells[name] for name in text_columns])
+    if not duplicated.any():
+        return csv, 0
+    kept = ~duplicated
+    cells = pd.DataFrame(
+        {LINE: csv.cells[LINE].to_numpy()[kept], **{name: kept_rows(csv.cells[name], kept) for name in text_columns}},
+        index=csv.cells.index[kept],
+    )
+    return CsvCells(file_name=csv.file_name, cells=cells, malformed=csv.malformed), int(duplicated.sum())
 
 
 def _counts(
@@ -339,4 +347,8 @@ def _add_hours_from_infusion(events: pd.DataFrame, participants: pd.DataFrame) -
         hours_from_infusion=(events["event_time"] - infusion) / HOURS,
         end_hours_from_infusion=(events["end_time"] - infusion) / HOURS,
     )
-    return typed.sort_values(["participant_id", "event_time", "event_type", LINE], kind="stable", ignore_index=True)
+    key = ["participant_id", "event_time", "event_type", LINE]
+    if in_key_order(typed, key):  # an export's rows usually come in this order: no sort, no copy
+        typed.index = pd.RangeIndex(len(typed))
+        return typed
+    return typed.sort_values(key, kind="stable", ignore_index=True)

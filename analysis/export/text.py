@@ -1,7 +1,9 @@
 """The text dtype of the ingest: Arrow-backed strings, so that every ``.str`` operation runs in Arrow's
 vectorized kernels rather than a Python loop over cells (pandas' default ``"string"`` is Python-backed)."""
 
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -22,13 +24,10 @@ class DistinctCells:
     """
 
     def __init__(self, values: pd.Series) -> None:
-        text = pa.chunked_array(values.astype(TEXT).array.__arrow_array__()).combine_chunks()
-        encoded = text.dictionary_encode(null_encoding="encode")
+        encoded = encoding(values)
         self.index = values.index
-        self.distinct = (
-            pd.Series(encoded.dictionary, dtype=TEXT) if len(encoded.dictionary) else pd.Series([], dtype=TEXT)
-        )
-        self.positions = encoded.indices.to_numpy(zero_copy_only=False)
+        self.distinct = pd.Series(encoded.distinct, dtype=TEXT) if len(encoded.distinct) else pd.Series([], dtype=TEXT)
+        self.positions = encoded.positions
 
     def apply(self, cellwise: Callable[[pd.Series], Result], rows: np.ndarray | None = None) -> Result:
         """``cellwise`` of every row's cell (or of the ``rows`` only), computed once per distinct value.
@@ -61,6 +60,82 @@ class DistinctCells:
         """
         codes, categories = pd.factorize(cellwise(self.distinct))
         return pd.Series(pd.Categorical.from_codes(codes[self.positions], categories=categories), index=self.index)
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """A text column's distinct values (missing among them, if any) and each row's position among them."""
+
+    distinct: pa.Array
+    positions: np.ndarray
+
+
+_ENCODINGS: dict[int, tuple[weakref.ref, Encoding]] = {}
+"""The encoding of each live Arrow column encoded so far, by the column's identity: the duplicate
+check and the rules of a file read the same columns, and hashing millions of cells once is enough."""
+
+
+def encoding(values: pd.Series) -> Encoding:
+    """The dictionary encoding of a text column, worked out once per Arrow column and remembered while it lives."""
+    column = _arrow_text(values)
+    known = _ENCODINGS.get(id(column))
+    if known is not None and known[0]() is column:
+        return known[1]
+    encoded = column.dictionary_encode(null_encoding="encode")
+    chunks = encoded.chunks
+    found = Encoding(
+        distinct=chunks[-1].dictionary if chunks else pa.array([], type=pa.string()),
+        positions=np.concatenate([chunk.indices.to_numpy(zero_copy_only=False) for chunk in chunks])
+        if chunks
+        else np.empty(0, dtype=np.int32),
+    )
+    _remember(column, found)
+    return found
+
+
+def _arrow_text(values: pd.Series) -> pa.ChunkedArray:
+    """The Arrow column behind a text Series (converted to :data:`TEXT` first when it is not)."""
+    return values.astype(TEXT).array.__arrow_array__()
+
+
+def _remember(column: pa.ChunkedArray, found: Encoding) -> None:
+    key = id(column)
+    _ENCODINGS[key] = (weakref.ref(column, lambda _, key=key: _ENCODINGS.pop(key, None)), found)
+
+
+KEY_LIMIT = 1 << 62
+"""The combined row keys of :func:`repeated_rows` stay below this, within int64."""
+
+
+def repeated_rows(columns: list[pd.Series]) -> np.ndarray:
+    """True for each row whose cells equal, column by column, those of an earlier row.
+
+    Each column's dictionary positions (:func:`encoding`) are combined into one integer key per row,
+    renumbered densely whenever the next column could overflow it, so rows are compared by hashing
+    one integer each rather than their text.
+    """
+    rows = len(columns[0]) if columns else 0
+    key = np.zeros(rows, dtype=np.int64)
+    combinations = 1
+    for column in columns:
+        encoded = encoding(column)
+        size = max(len(encoded.distinct), 1)
+        if combinations * size > KEY_LIMIT:
+            key, distinct_keys = pd.factorize(key)
+            combinations = max(len(distinct_keys), 1)
+        key = key * size + encoded.positions
+        combinations *= size
+    return pd.Series(key).duplicated(keep="first").to_numpy()
+
+
+def kept_rows(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
+    """The text cells of ``rows`` (a boolean mask), as an array whose encoding carries over from ``values``."""
+    kept = values.array[rows]
+    column = kept.__arrow_array__()
+    known = _ENCODINGS.get(id(_arrow_text(values)))
+    if known is not None:
+        _remember(column, Encoding(distinct=known[1].distinct, positions=known[1].positions[rows]))
+    return kept
 
 
 def by_distinct(values: pd.Series, cellwise: Callable[[pd.Series], Result]) -> Result:
