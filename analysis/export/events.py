@@ -11,7 +11,14 @@ import pandas as pd
 from analysis.export import vocabulary as vocab
 from analysis.export.csv_table import LINE, CsvCells
 from analysis.export.quarantine import RowProblems, not_a_number, parse_number
-from analysis.export.text import TEXT, DistinctCells, by_distinct
+from analysis.export.text import (
+    TEXT,
+    DistinctCells,
+    by_distinct,
+    categorical_as_text,
+    text_of_positions,
+    text_where,
+)
 from analysis.export.timestamps import AMBIGUOUS_FLAG, parse_instants
 
 FILE = "events.csv"
@@ -74,15 +81,15 @@ def validate_events(
         {
             LINE: cells[LINE],
             "participant_id": cells["participant_id"].astype(TEXT),
-            "event_type": event_type.astype(TEXT),
+            "event_type": categorical_as_text(event_type),
             "event_time": start.instant,
             "end_time": end.instant,
             "value": celsius,
-            "unit": unit.where(event_type != "temperature", "C").where(unit.notna(), None).astype(TEXT),
-            "detail": detail.astype(TEXT),
-            "detail_text": detail_text.astype(TEXT),
-            "time_flag": pd.Series(
-                np.where(start.ambiguous | end.ambiguous, AMBIGUOUS_FLAG, None), index=cells.index, dtype=TEXT
+            "unit": categorical_as_text(unit.where(event_type != "temperature", "C").where(unit.notna(), None)),
+            "detail": categorical_as_text(detail),
+            "detail_text": detail_text,
+            "time_flag": text_where(
+                (start.ambiguous | end.ambiguous).to_numpy(dtype=bool), AMBIGUOUS_FLAG, cells.index
             ),
         }
     )
@@ -150,51 +157,56 @@ def _check_time_window(
 
 
 def _check_unit(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> pd.Series:
-    """The unit in its contract spelling; required where a type has units and a value is given."""
+    """The unit in its contract spelling (a categorical); required where a type has units and a value is given."""
     units = DistinctCells(cells["unit"])
     unit_given, value_given = _given(cells["unit"]), _given(cells["value"])
-    unit = np.full(len(cells), pd.NA, dtype=object)
+    spellings = _spellings(vocab.UNITS)
+    unit = np.full(len(cells), -1, dtype=np.int64)
     for kind, allowed in vocab.UNITS.items():
         rows = (event_type == kind).to_numpy()
         if not rows.any():
             continue
-        spelled = _in_contract_spelling(units, allowed, rows=rows)
-        unit[rows] = spelled.to_numpy()
+        spelled = _in_contract_spelling(units, allowed, spellings, rows=rows)
+        unit[rows] = spelled
         problems.flag(
             pd.Series(rows & value_given & ~unit_given, index=cells.index),
             "unit",
             f"{kind} needs a unit ({' or '.join(allowed)})",
         )
         problems.flag(
-            _on_rows(rows, unit_given[rows] & spelled.isna().to_numpy(), cells.index),
+            _on_rows(rows, unit_given[rows] & (spelled < 0), cells.index),
             "unit",
             f"unknown {kind} unit; expected {' or '.join(allowed)}",
         )
-    return pd.Series(unit, index=cells.index)
+    return pd.Series(pd.Categorical.from_codes(unit, categories=spellings), index=cells.index)
 
 
 def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """The detail code in its contract spelling (free text kept for new_therapy and withdrawal)."""
+    """The detail code in its contract spelling (free text kept for new_therapy and withdrawal), a categorical.
+
+    The adverse events' ``term: free text`` is split once per distinct cell; the free text of each
+    adverse event row (missing when empty) is the second result.
+    """
     raw = cells["detail"]
     details = DistinctCells(raw)
-    parts = details.apply(_term_and_text)
-    term, text = parts["term"], parts["text"]
-    is_ae = event_type == "adverse_event"
-    code_source = raw.where(~is_ae, term)
-    code_given = _given(code_source)
-    detail = np.full(len(cells), pd.NA, dtype=object)
+    parts = _term_and_text(details.distinct)
+    is_ae = (event_type == "adverse_event").to_numpy(dtype=bool)
+    code_given = np.where(is_ae, _given(parts["term"])[details.positions], _given(details.distinct)[details.positions])
+    spellings = _spellings(vocab.DETAIL_CODES)
+    free_text = details.distinct[details.distinct.notna() & ~details.distinct.isin(spellings)]
+    categories = spellings.append(pd.Index(free_text.astype(object), dtype=object))
+    detail = np.full(len(cells), -1, dtype=np.int64)
     for kind, codes in vocab.DETAIL_CODES.items():
         rows = (event_type == kind).to_numpy()
         if not rows.any():
             continue
-        spelled = _in_contract_spelling(details, codes, of_term=kind == "adverse_event", rows=rows)
-        detail[rows] = spelled.to_numpy()
+        spelled = _in_contract_spelling(details, codes, categories, of_term=kind == "adverse_event", rows=rows)
+        detail[rows] = spelled
         problems.flag(
-            _on_rows(rows, code_given[rows] & spelled.isna().to_numpy(), cells.index),
+            _on_rows(rows, code_given[rows] & (spelled < 0), cells.index),
             "detail",
             f"unknown {kind} code; expected one of {', '.join(codes)}",
         )
-    detail = pd.Series(detail, index=cells.index)
     required = event_type.isin(
         [
             "vasopressor",
@@ -209,10 +221,16 @@ def _check_detail(cells: pd.DataFrame, problems: RowProblems, event_type: pd.Ser
         ]
     )
     problems.flag(required & ~code_given, "detail", "detail is missing (a code is required for this event_type)")
-    free = event_type.isin(vocab.FREE_TEXT_DETAIL) & (raw != "")
-    detail[free] = raw[free]
-    detail_text = text.where(is_ae & (text != ""), pd.NA)
-    return detail, detail_text
+    free = (event_type.isin(vocab.FREE_TEXT_DETAIL) & (raw != "")).to_numpy(dtype=bool)
+    detail[free] = categories.get_indexer(details.distinct.astype(object))[details.positions[free]]
+    with_text = is_ae & _given(parts["text"])[details.positions]
+    detail_text = text_of_positions(parts["text"], np.where(with_text, details.positions, -1), cells.index)
+    return pd.Series(pd.Categorical.from_codes(detail, categories=categories), index=cells.index), detail_text
+
+
+def _spellings(vocabulary: dict[str, tuple[str, ...]]) -> pd.Index:
+    """Every spelling of a vocabulary's values, each once, in the order given."""
+    return pd.Index(list(dict.fromkeys(code for codes in vocabulary.values() for code in codes)), dtype=object)
 
 
 def _given(cells: pd.Series) -> np.ndarray:
@@ -228,9 +246,14 @@ def _on_rows(rows: np.ndarray, flagged: np.ndarray, index: pd.Index) -> pd.Serie
 
 
 def _in_contract_spelling(
-    cells: DistinctCells, codes: tuple[str, ...], *, of_term: bool = False, rows: np.ndarray | None = None
-) -> pd.Series:
-    """The code of each cell (``of_term``: its term, :func:`_term_and_text`) of ``rows`` in its contract spelling among ``codes``, NaN if none.
+    cells: DistinctCells,
+    codes: tuple[str, ...],
+    categories: pd.Index,
+    *,
+    of_term: bool = False,
+    rows: np.ndarray | None = None,
+) -> np.ndarray:
+    """The position among ``categories`` of the code of each cell (``of_term``: its term, :func:`_term_and_text`) of ``rows`` in its contract spelling among ``codes``, -1 if none.
 
     Codes are matched as vocabulary values are (:func:`analysis.export.vocabulary.normalize_code`).
     """
@@ -240,7 +263,7 @@ def _in_contract_spelling(
         code = _term_and_text(distinct)["term"] if of_term else distinct
         return vocab.normalize_code(code).map(spelling)
 
-    return cells.apply(spelled, rows=rows)
+    return cells.positions_among(spelled, categories, rows=rows)
 
 
 def _term_and_text(detail: pd.Series) -> pd.DataFrame:

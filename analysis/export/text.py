@@ -9,6 +9,7 @@ from typing import TypeVar
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 TEXT = pd.StringDtype("pyarrow")
 
@@ -49,6 +50,16 @@ class DistinctCells:
         spread = cellwise(self.distinct).take(positions)
         spread.index = index
         return spread
+
+    def positions_among(
+        self, cellwise: Callable[[pd.Series], pd.Series], categories: pd.Index, rows: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The position among ``categories`` of ``cellwise``'s result for each row's cell (or the ``rows``' only), -1 where not among them.
+
+        Worked out once per distinct cell, like :meth:`apply`; the rows get integers, no text.
+        """
+        found = categories.get_indexer(cellwise(self.distinct).astype(object))
+        return found[self.positions if rows is None else self.positions[rows]]
 
     def apply_as_categorical(self, cellwise: Callable[[pd.Series], pd.Series]) -> pd.Series:
         """:meth:`apply` for a ``cellwise`` giving text, as a categorical: a look-up or comparison then reads its codes.
@@ -136,6 +147,28 @@ def kept_rows(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.Extensio
     if known is not None:
         _remember(column, Encoding(distinct=known[1].distinct, positions=known[1].positions[rows]))
     return kept
+
+
+def categorical_as_text(values: pd.Series) -> pd.Series:
+    """A categorical of text as :data:`TEXT` (missing stays missing), each row's text taken from its category by Arrow."""
+    codes = values.cat.codes.to_numpy()
+    categories = pa.array(list(values.cat.categories), type=pa.large_string())
+    return pd.Series(pd.arrays.ArrowStringArray(categories.take(pa.array(codes, mask=codes < 0))), index=values.index)
+
+
+def text_of_positions(distinct: pd.Series, positions: np.ndarray, index: pd.Index) -> pd.Series:
+    """:data:`TEXT` with, for each row, the value of ``distinct`` at its position (missing where the position is -1)."""
+    column = distinct.astype(TEXT).array.__arrow_array__()
+    taken = column.take(pa.array(positions, mask=positions < 0))
+    return pd.Series(pd.arrays.ArrowStringArray(taken), index=index)
+
+
+def text_where(mask: np.ndarray, text: str, index: pd.Index) -> pd.Series:
+    """:data:`TEXT` holding ``text`` where ``mask`` is true and missing elsewhere."""
+    filled = pc.if_else(
+        pa.array(mask, type=pa.bool_()), pa.scalar(text, pa.large_string()), pa.scalar(None, pa.large_string())
+    )
+    return pd.Series(pd.arrays.ArrowStringArray(filled), index=index)
 
 
 def by_distinct(values: pd.Series, cellwise: Callable[[pd.Series], Result]) -> Result:
