@@ -265,7 +265,7 @@ def _parse_body(body: Body, header: list[str]) -> tuple[pd.DataFrame, pd.DataFra
             read_options=pacsv.ReadOptions(column_names=header, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(invalid_row_handler=skip_invalid),
             convert_options=pacsv.ConvertOptions(
-                column_types={name: pa.string() for name in header},
+                column_types={name: pa.large_string() for name in header},  # what pandas keeps: no cast
                 strings_can_be_null=False,
                 quoted_strings_can_be_null=False,
             ),
@@ -276,7 +276,7 @@ def _parse_body(body: Body, header: list[str]) -> tuple[pd.DataFrame, pd.DataFra
     if invalid or body.is_blank() or table.num_rows != physical_lines or _last_row_has_line_break(table):
         # a malformed row, a blank line, a quoted line break or an unclosed quote: only the exact reader keeps line numbers
         return _parse_body_exactly(body.text(), header)
-    frame = table.to_pandas(types_mapper={pa.string(): TEXT}.get)
+    frame = table.to_pandas(types_mapper={pa.large_string(): TEXT}.get)
     frame.insert(0, LINE, pd.Series(range(2, len(frame) + 2), dtype="int64"))
     return frame, _empty_malformed()
 

@@ -47,19 +47,43 @@ def _parse_local_times(text: pd.Series) -> pd.Series:
     """Naive ISO-8601 text to naive ``datetime64[ns]``, NaT where it is not a date-time, as pandas' ISO-8601 parser reads it.
 
     Text in the usual spelling (:data:`USUAL_SPELLING`) is parsed by Arrow's ``strptime`` (a
-    hundred times faster) and kept where it prints back to the same text: Arrow rolls 30 February
+    hundred times faster) and kept where it reads back to the same text: Arrow rolls 30 February
     over to 1 March and second 60 over to the next minute, where pandas refuses both. Every other
     cell is parsed by pandas.
     """
     cells = pa.chunked_array(text.astype(TEXT).array.__arrow_array__())
     usual = pc.if_else(pc.match_substring_regex(cells, USUAL_PATTERN), cells, None)
     parsed = pc.strptime(usual, format=USUAL_SPELLING, unit="s", error_is_null=True)
-    exact = pc.fill_null(pc.equal(pc.strftime(parsed, format=USUAL_SPELLING), cells), False)
+    exact = pc.fill_null(_fields_as_written(parsed, usual), False)
     local = pd.Series(parsed.cast(pa.timestamp("ns")).to_numpy(zero_copy_only=False), index=text.index, copy=True)
     rest = ~exact.to_numpy()
     if rest.any():
         local[rest] = pd.to_datetime(text[rest], format="ISO8601", errors="coerce")
     return local
+
+
+USUAL_FIELDS = (
+    (0, 4, pc.year),
+    (5, 7, pc.month),
+    (8, 10, pc.day),
+    (11, 13, pc.hour),
+    (14, 16, pc.minute),
+    (17, 19, pc.second),
+)
+"""Where each field of a date-time sits in the usual spelling, and the Arrow function that reads it from an instant."""
+
+
+def _fields_as_written(parsed: pa.ChunkedArray, usual: pa.ChunkedArray) -> pa.ChunkedArray:
+    """True where every field of ``parsed`` equals the digits written for it in ``usual`` (text in the usual spelling).
+
+    The same as printing ``parsed`` back in the usual spelling and comparing it with the text (both
+    zero-padded, field for field), without formatting a million strings.
+    """
+    exact = pc.is_valid(parsed)
+    for start, stop, field in USUAL_FIELDS:
+        written = pc.cast(pc.utf8_slice_codeunits(usual, start, stop), pa.int64())
+        exact = pc.and_(exact, pc.equal(field(parsed), written))
+    return exact
 
 
 def naive_times(values: pd.Series) -> pd.Series:
@@ -127,7 +151,7 @@ def _parse_distinct_instants(values: pd.Series, timezone: str | None) -> pd.Data
         )
         gap = local.notna() & first_occurrence.isna()
         problem[gap[gap].index] = NONEXISTENT
-    year = pd.to_numeric(text.str.slice(0, 4).where(well_formed), errors="coerce")
+    year = _leading_year(text, well_formed)
     out_of_range = well_formed & ~year.between(EARLIEST_YEAR, LATEST_YEAR) | instant.notna() & ~instant.dt.year.between(
         EARLIEST_YEAR, LATEST_YEAR
     )
@@ -136,3 +160,11 @@ def _parse_distinct_instants(values: pd.Series, timezone: str | None) -> pd.Data
     unparsed = present & instant.isna() & problem.isna()
     problem[unparsed] = UNPARSEABLE
     return pd.DataFrame({"instant": instant, "problem": problem, "ambiguous": ambiguous})
+
+
+def _leading_year(text: pd.Series, well_formed: pd.Series) -> pd.Series:
+    """The year written in the first four characters (ASCII digits in a well-formed cell), NaN for other cells."""
+    cells = pa.chunked_array(text.astype(TEXT).array.__arrow_array__())
+    written = pc.if_else(pa.chunked_array([pa.array(well_formed.to_numpy(dtype=bool))]), cells, None)
+    year = pc.cast(pc.utf8_slice_codeunits(written, 0, 4), pa.int64())
+    return pd.Series(year.to_numpy().astype("float64"), index=text.index)
