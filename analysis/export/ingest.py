@@ -190,6 +190,7 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
     participants = checked_participants.participants
     events, event_problems = checked_events.events, checked_events.problems.quarantine()
     del checked_events  # its copy of the cells is no longer needed
+    event_cells = _without_text(event_cells)
     check_cut_within_data(cut, participants, events, exported_at, zone, bundle.origin)
     enrolled_late = pd.to_datetime(participants["enrollment_date"]) > pd.Timestamp(cut)
     late_ids = set(participants.loc[enrolled_late, "participant_id"])
@@ -303,6 +304,11 @@ def _drop_exact_duplicates(csv: CsvCells) -> tuple[CsvCells, int]:
     moved = {name: kept_rows(csv.cells.pop(name), kept) for name in text_columns}
     cells = pd.DataFrame({LINE: lines, **moved}, index=index)
     return CsvCells(file_name=csv.file_name, cells=cells, malformed=csv.malformed), int(duplicated.sum())
+
+
+def _without_text(csv: CsvCells) -> CsvCells:
+    """``csv`` with its line numbers and malformed rows only: once validated, a file's text cells need not stay in memory."""
+    return CsvCells(file_name=csv.file_name, cells=csv.cells[[LINE]], malformed=csv.malformed)
 
 
 def _counts(
