@@ -53,7 +53,7 @@ def validate_events(
     exported_at
         the export time: no event may lie after it.
     """
-    cells = csv.cells.copy()
+    cells = csv.cells.copy(deep=False)  # the added columns are this frame's only
     for optional in OPTIONAL_COLUMNS:
         if optional not in cells:
             cells[optional] = pd.Series("", index=cells.index, dtype=TEXT)
@@ -91,7 +91,8 @@ def validate_events(
             "time_flag": text_where(
                 (start.ambiguous | end.ambiguous).to_numpy(dtype=bool), AMBIGUOUS_FLAG, cells.index
             ),
-        }
+        },
+        copy=False,  # each column as built: no block of like columns copied together
     )
     faulty = problems.rows()
     return ValidatedEvents(events=typed.drop(index=faulty) if len(faulty) else typed, problems=problems)

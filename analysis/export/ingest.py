@@ -352,10 +352,14 @@ def _add_hours_from_infusion(events: pd.DataFrame, participants: pd.DataFrame) -
     infusion = by_distinct(
         events["participant_id"], lambda participant: pd.to_datetime(participant.map(infusion_if_infused), utc=True)
     )
-    typed = events.assign(
-        hours_from_infusion=(events["event_time"] - infusion) / HOURS,
-        end_hours_from_infusion=(events["end_time"] - infusion) / HOURS,
+    hours = pd.DataFrame(
+        {
+            "hours_from_infusion": (events["event_time"] - infusion) / HOURS,
+            "end_hours_from_infusion": (events["end_time"] - infusion) / HOURS,
+        },
+        copy=False,
     )
+    typed = pd.concat([events, hours], axis=1, copy=False)  # the event columns as they are, not copied
     key = ["participant_id", "event_time", "event_type", LINE]
     if in_key_order(typed, key):  # an export's rows usually come in this order: no sort, no copy
         typed.index = pd.RangeIndex(len(typed))

@@ -115,28 +115,43 @@ def _remember(column: pa.ChunkedArray, found: Encoding) -> None:
 
 
 KEY_LIMIT = 1 << 62
-"""The combined row keys of :func:`repeated_rows` stay below this, within int64."""
+"""Each integer key of :func:`repeated_rows` stays below this, within int64."""
+MIX = np.uint64(0x9E3779B97F4A7C15)
+"""An odd 64-bit multiplier that folds several integer keys into one (arithmetic modulo 2**64)."""
 
 
 def repeated_rows(columns: list[pd.Series]) -> np.ndarray:
     """True for each row whose cells equal, column by column, those of an earlier row.
 
-    Each column's dictionary positions (:func:`encoding`) are combined into one integer key per row,
-    renumbered densely whenever the next column could overflow it, so rows are compared by hashing
-    one integer each rather than their text.
+    Each column's dictionary positions (:func:`encoding`) are combined into integer keys, as many
+    columns per key as fit in int64, so rows are compared by hashing integers rather than their
+    text. Several keys are folded into one 64-bit number: rows that share it are the candidates,
+    compared exactly on their keys (two different rows may fold alike, equal rows always do).
     """
     rows = len(columns[0]) if columns else 0
-    key = np.zeros(rows, dtype=np.int64)
-    combinations = 1
+    keys: list[np.ndarray] = []
+    key, combinations = np.zeros(rows, dtype=np.int64), 1
     for column in columns:
         encoded = encoding(column)
         size = max(len(encoded.distinct), 1)
         if combinations * size > KEY_LIMIT:
-            key, distinct_keys = pd.factorize(key)
-            combinations = max(len(distinct_keys), 1)
+            keys.append(key)
+            key, combinations = np.zeros(rows, dtype=np.int64), 1
         key = key * size + encoded.positions
         combinations *= size
-    return pd.Series(key).duplicated(keep="first").to_numpy()
+    keys.append(key)
+    if len(keys) == 1:
+        return pd.Series(key).duplicated(keep="first").to_numpy()
+    folded = keys[0].astype(np.uint64)
+    for other in keys[1:]:
+        folded = folded * MIX + other.astype(np.uint64)
+    candidates = pd.Series(folded).duplicated(keep=False).to_numpy()
+    del folded
+    repeated = np.zeros(rows, dtype=bool)
+    if candidates.any():
+        exact = pd.DataFrame({position: other[candidates] for position, other in enumerate(keys)})
+        repeated[candidates] = exact.duplicated(keep="first").to_numpy()
+    return repeated
 
 
 def kept_rows(values: pd.Series, rows: np.ndarray) -> pd.api.extensions.ExtensionArray:
