@@ -216,8 +216,8 @@ def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.Da
 
 def _longest_cell_bytes(column: pd.Series) -> int:
     """The most UTF-8 bytes of a cell of a text column (0 for none): read from Arrow's offsets, no cell touched."""
-    lengths = pc.binary_length(pa.chunked_array(column.array.__arrow_array__()))
-    return pc.max(lengths).as_py() or 0
+    chunks = column.array.__arrow_array__().chunks  # chunk by chunk: no column-long array of lengths
+    return max((pc.max(pc.binary_length(chunk)).as_py() or 0 for chunk in chunks), default=0)
 
 
 @dataclass(frozen=True)
