@@ -29,7 +29,7 @@ import pyarrow.csv as pacsv
 
 from analysis.export.errors import ExportError
 from analysis.export.identifiers import normalize_column_name, refuse_identifier_columns
-from analysis.export.text import TEXT
+from analysis.export.text import TEXT, edge_byte_in
 
 LINE = "line"
 """The column holding each row's line number in its file (the header is line 1)."""
@@ -107,7 +107,8 @@ def read_csv_cells(file_name: str, data: bytes, required_columns: tuple[str, ...
     cells, malformed = _parse_body(body, header)
     del body
     for name in header:
-        cells[name] = cells[name].str.strip()
+        if _may_need_trimming(cells[name]):  # most columns have no cell to trim: not copied
+            cells[name] = cells[name].str.strip()
     cells, oversized = _set_aside_long_cells(cells, header)
     malformed = _concat_malformed([malformed, overlong, oversized])
     return CsvCells(file_name=file_name, cells=cells, malformed=malformed)
@@ -212,6 +213,16 @@ def _set_aside_long_cells(cells: pd.DataFrame, header: list[str]) -> tuple[pd.Da
     if not too_long.any():
         return cells, _empty_malformed()
     return cells.loc[~too_long], _concat_malformed(found)
+
+
+TRIMMED_BYTES = bytes([*range(0x09, 0x0E), *range(0x1C, 0x21), *range(0x80, 0x100)])
+"""Bytes ``str.strip`` (Arrow's ``utf8_trim_whitespace``) may remove at a cell's edge: its ASCII white space and
+any byte of a non-ASCII character (some are white space)."""
+
+
+def _may_need_trimming(column: pd.Series) -> bool:
+    """Whether a cell of the text column starts or ends with a byte of :data:`TRIMMED_BYTES`."""
+    return bool(edge_byte_in(column, TRIMMED_BYTES).any() or edge_byte_in(column, TRIMMED_BYTES, last=True).any())
 
 
 def _longest_cell_bytes(column: pd.Series) -> int:

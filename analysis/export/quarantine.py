@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from analysis.export.csv_table import LINE
-from analysis.export.text import TEXT
+from analysis.export.text import TEXT, edge_byte_in
 
 QUARANTINE_COLUMNS = ("file", "line", "column", "value", "reason")
 
@@ -109,34 +108,12 @@ def is_live_formula(text: pd.Series) -> pd.Series:
     """
     text = text.astype(TEXT)
     formula = np.zeros(len(text), dtype=bool)
-    candidates = _starting_with_one_of(text.array.__arrow_array__(), FORMULA_FIRST_BYTES)
+    candidates = edge_byte_in(text, FORMULA_FIRST_BYTES)
     if candidates.any():
         maybe = text[candidates]
         found = maybe.str.contains(FORMULA_START, regex=True) & ~maybe.str.contains(PLAIN_NEGATIVE_NUMBER, regex=True)
         formula[candidates] = found.fillna(False).astype(bool).to_numpy()
     return pd.Series(formula, index=text.index)
-
-
-def _starting_with_one_of(column: pa.ChunkedArray, first_bytes: bytes) -> np.ndarray:
-    """True for each cell (not missing, not empty) whose first byte is one of ``first_bytes``."""
-    accepted = np.zeros(256, dtype=bool)
-    accepted[list(first_bytes)] = True
-    found = [np.zeros(0, dtype=bool)]
-    for chunk in column.chunks:
-        offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
-        _, offset_buffer, data_buffer = chunk.buffers()
-        offsets = np.frombuffer(
-            offset_buffer, dtype=offset_type, count=len(chunk) + 1, offset=chunk.offset * np.dtype(offset_type).itemsize
-        )
-        starts, ends = offsets[:-1], offsets[1:]
-        if data_buffer is None or data_buffer.size == 0:
-            found.append(np.zeros(len(chunk), dtype=bool))
-            continue
-        first = accepted[np.frombuffer(data_buffer, dtype=np.uint8).take(starts, mode="clip")] & (ends > starts)
-        if chunk.null_count:
-            first &= chunk.is_valid().to_numpy(zero_copy_only=False)
-        found.append(first)
-    return np.concatenate(found)
 
 
 def neutralize_formulas(text: pd.Series) -> pd.Series:

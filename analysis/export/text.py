@@ -186,6 +186,32 @@ def text_where(mask: np.ndarray, text: str, index: pd.Index) -> pd.Series:
     return pd.Series(pd.arrays.ArrowStringArray(filled), index=index)
 
 
+def edge_byte_in(values: pd.Series, accepted: bytes, *, last: bool = False) -> np.ndarray:
+    """True for each cell (not missing, not empty) whose first byte (``last``: last byte) is one of ``accepted``.
+
+    Read from Arrow's offsets and data buffers: one look-up per cell, nothing copied.
+    """
+    wanted = np.zeros(256, dtype=bool)
+    wanted[list(accepted)] = True
+    found = [np.zeros(0, dtype=bool)]
+    for chunk in _arrow_text(values).chunks:
+        offset_type = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        _, offset_buffer, data_buffer = chunk.buffers()
+        offsets = np.frombuffer(
+            offset_buffer, dtype=offset_type, count=len(chunk) + 1, offset=chunk.offset * np.dtype(offset_type).itemsize
+        )
+        starts, ends = offsets[:-1], offsets[1:]
+        if data_buffer is None or data_buffer.size == 0:
+            found.append(np.zeros(len(chunk), dtype=bool))
+            continue
+        at = ends - 1 if last else starts
+        edge = wanted[np.frombuffer(data_buffer, dtype=np.uint8).take(at, mode="clip")] & (ends > starts)
+        if chunk.null_count:
+            edge &= chunk.is_valid().to_numpy(zero_copy_only=False)
+        found.append(edge)
+    return np.concatenate(found)
+
+
 def by_distinct(values: pd.Series, cellwise: Callable[[pd.Series], Result]) -> Result:
     """``cellwise(values)``, computed once per distinct value of ``values`` (:class:`DistinctCells`)."""
     return DistinctCells(values).apply(cellwise)
