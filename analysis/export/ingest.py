@@ -9,7 +9,7 @@ for: ``read = kept + quarantined + duplicates + left out by the cut``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -257,14 +257,19 @@ def ingest_bundle(bundle: Bundle, *, data_cut: date | None = None, timezone: str
 
 def _export_cells(bundle: Bundle) -> tuple[CsvCells, CsvCells]:
     """The cells of participants.csv and events.csv: read from the bundle's files, or as an SDTM reader mapped them."""
-    if bundle.sdtm is not None:
-        return bundle.sdtm.participants, bundle.sdtm.events
+    if bundle.sdtm is not None:  # new frames over the same cells: dropping duplicates never empties the bundle's
+        return _new_frame(bundle.sdtm.participants), _new_frame(bundle.sdtm.events)
     return (
         read_csv_cells(
             participants_file.FILE, bundle.files[participants_file.FILE], participants_file.REQUIRED_COLUMNS
         ),
         read_csv_cells(events_file.FILE, bundle.files[events_file.FILE], events_file.REQUIRED_COLUMNS),
     )
+
+
+def _new_frame(csv: CsvCells) -> CsvCells:
+    """``csv`` with a frame of its own holding the same (immutable) Arrow cells: no cell is copied."""
+    return replace(csv, cells=csv.cells.copy(deep=False))
 
 
 def _refuse_without_time_zone(origin: str, columns: list[tuple[CsvCells, str]]) -> None:
