@@ -357,14 +357,14 @@ def _add_hours_from_infusion(events: pd.DataFrame, participants: pd.DataFrame) -
     infusion = by_distinct(
         events["participant_id"], lambda participant: pd.to_datetime(participant.map(infusion_if_infused), utc=True)
     )
-    hours = pd.DataFrame(
+    typed = pd.DataFrame(
         {
+            **{name: events[name] for name in events.columns},
             "hours_from_infusion": (events["event_time"] - infusion) / HOURS,
             "end_hours_from_infusion": (events["end_time"] - infusion) / HOURS,
         },
-        copy=False,
+        copy=False,  # the event columns as they are: not copied, nor stacked with their like (as concat would)
     )
-    typed = pd.concat([events, hours], axis=1, copy=False)  # the event columns as they are, not copied
     key = ["participant_id", "event_time", "event_type", LINE]
     if in_key_order(typed, key):  # an export's rows usually come in this order: no sort, no copy
         typed.index = pd.RangeIndex(len(typed))
