@@ -113,7 +113,7 @@ def validate_output(file_name: str, frame: pd.DataFrame) -> pd.DataFrame:
         for column, expected, found in dtype_mismatches(model, frame)
     ]
     try:
-        model.validate(frame, lazy=True)
+        model.validate(frame, lazy=True, inplace=True)  # no copy: nothing is coerced, the frame is only read
     except pandera.errors.SchemaErrors as errors:
         failures += describe_failures(errors.failure_cases)
     if failures:
