@@ -194,6 +194,14 @@ def run(sizes: list[int], seed: int, work: Path, dask_address: str | None = None
                     }
                 )
         results.append({**measure_derive_dask(bundle, out, dask_address), "participants": size, "event_rows": rows})
+        together = work / f"ingest_derive-{size}"
+        results.append(
+            {
+                **measure("ingest_derive", "--bundle", str(bundle), "--out", str(together)),
+                "participants": size,
+                "event_rows": rows,
+            }
+        )
     scale = [
         {
             **measure("stats_100k", "--bundle", str(work), "--participants", "100000", "--seed", str(seed)),
@@ -252,6 +260,7 @@ def table(report: dict) -> str:
             f"{r['sys_s']:.2f} | {r['peak_rss_mb']:.0f} | – |"
         )
     lines.append("\n" + floor_table(report))
+    lines.append("\n" + together_table(report))
     demo = report["demo"]
     lines.append(
         f"\nDemo `pacer run`, end to end with Prefect: {demo['wall_s']:.1f} s wall on a new PREFECT_HOME "
@@ -296,6 +305,27 @@ def floor_table(report: dict) -> str:
             f"| {participants:,} | {r['event_rows']:,} | {step} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
             f"{r['wall_s'] / r['event_rows'] * 1e6:.2f} | {marginal} | {floor['step']} | {floor['wall_s']:.2f} | "
             f"{floor['cpu_s']:.2f} | {r['wall_s'] / floor['wall_s']:.1f} | {r['cpu_s'] / floor['cpu_s']:.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def together_table(report: dict) -> str:
+    """Ingest and derive in one process (``ingest_derive``, as ``pacer run`` runs them) beside the two separate
+    steps and the two floors added up."""
+    measured = {(r["participants"], r["step"]): r for r in report["results"]}
+    lines = [
+        "| participants | ingest + derive in one process: wall s (ingest, derive) | user s | sys s | peak MB "
+        "| the two steps apart: wall s | the two floors: wall s | × floors |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for (participants, step), r in measured.items():
+        if step != "ingest_derive":
+            continue
+        apart = sum(measured[participants, name]["wall_s"] for name in FLOOR_OF)
+        floors = sum(measured[participants, name]["wall_s"] for name in FLOOR_OF.values())
+        lines.append(
+            f"| {participants:,} | {r['wall_s']:.2f} ({r['ingest_s']:.2f}, {r['derive_s']:.2f}) | {r['user_s']:.2f} | "
+            f"{r['sys_s']:.2f} | {r['peak_rss_mb']:.0f} | {apart:.2f} | {floors:.2f} | {r['wall_s'] / floors:.1f} |"
         )
     return "\n".join(lines)
 

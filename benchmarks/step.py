@@ -16,7 +16,9 @@ JSON adds the cluster's start-up time and the workers' peak memory. ``scale_dask
 and derived on them (:func:`pipelines.scale.run_scale`, ``pacer scale``): its JSON gives the
 simulation's time apart, the phases, each worker's and this client's peak memory. ``floor_derive`` is
 the derive step's columnar floor (:func:`floor_derive`): what a columnar engine needs for the core of
-the derivation on the same ingested folder.
+the derivation on the same ingested folder. ``ingest_derive``: the ingest then the derive in one
+process, as ``pacer run`` runs them (the derive reuses the memory the ingest took); its JSON gives
+each part's seconds.
 
 Every step runs under pacer's memory policy (:mod:`pipelines.memory_policy`), as ``pacer`` runs
 its steps; the JSON gives user and system CPU apart, since on the project's machines touching
@@ -249,6 +251,16 @@ def run_step(args: argparse.Namespace, client: Any = None) -> dict[str, Any]:
         from pipelines.ingest import run_ingest
 
         run_ingest(args.bundle, data_cut=None, out_dir=args.out, time_zone=None, plan=AnalysisPlan())
+    elif args.step == "ingest_derive":
+        from pipelines.derive import run_derive
+        from pipelines.ingest import run_ingest
+
+        plan = AnalysisPlan()
+        started = time.perf_counter()
+        run_ingest(args.bundle, data_cut=None, out_dir=args.out, time_zone=None, plan=plan)
+        ingest_s = time.perf_counter() - started
+        run_derive(args.out, plan)
+        return {"ingest_s": ingest_s, "derive_s": time.perf_counter() - started - ingest_s}
     elif args.step == "floor_ingest":
         from floor_ingest import floor_ingest
 
@@ -302,6 +314,7 @@ def main() -> None:
             "derive",
             "floor_derive",
             "derive_dask",
+            "ingest_derive",
             "scale_dask",
             "analyze",
             "stats_100k",
