@@ -32,8 +32,8 @@ import json
 import os
 import resource
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -161,33 +161,15 @@ def bootstrap_two_cohorts(n: int, replicates: int, seed: int) -> None:
     iptw_bootstrap(subjects, replicates, seed)
 
 
-@contextmanager
-def dask_client(dask_address: str | None) -> Iterator[Any]:
-    """A client of the cluster at ``dask_address``, else of a LocalCluster with one single-threaded worker per core."""
-    from distributed import Client, LocalCluster
-
-    if dask_address is not None:
-        with Client(dask_address) as client:
-            yield client
-        return
-    with (
-        LocalCluster(
-            n_workers=os.cpu_count(), threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
-
-
 def cluster_for(args: argparse.Namespace) -> Any:
     """The Dask client a step needs (None for the steps in this process alone)."""
-    if args.step == "derive_dask":
-        return dask_client(args.dask_address)
-    if args.step == "scale_dask":
-        from pipelines.scale import scale_client
+    if args.step not in ("derive_dask", "scale_dask"):
+        return nullcontext()
+    from pipelines.scale import scale_client  # only the Dask steps pay for its imports
 
-        return scale_client(args.dask_address, args.workers or os.cpu_count() or 1, args.memory_limit)
-    return nullcontext()
+    if args.step == "derive_dask":  # one single-threaded worker per core, Dask's own memory limit
+        return scale_client(args.dask_address, os.cpu_count() or 1, memory_limit="auto")
+    return scale_client(args.dask_address, args.workers or os.cpu_count() or 1, args.memory_limit)
 
 
 def derive_on_client(client: Any, partitions: int) -> Callable[..., dict[str, Any]]:
