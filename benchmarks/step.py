@@ -174,10 +174,11 @@ def cluster_for(args: argparse.Namespace) -> Any:
 
 def derive_on_client(client: Any, partitions: int) -> Callable[..., dict[str, Any]]:
     """A ``derive_tables`` for :func:`pipelines.derive.run_derive`: the groups of participants derived on ``client``'s workers."""
-    from analysis.derive.all_tables import derive_all_tables
+    from analysis.derive.all_tables import EVENT_COLUMNS_READ, derive_all_tables, read_for_derivation
     from analysis.derive.partitions import combine_partitions, partitions_for_workers
 
-    def derive(participants: Any, events: Any, plan: Any) -> dict[str, Any]:
+    def derive(participants: Any, events_path: Path, plan: Any) -> dict[str, Any]:
+        events = read_for_derivation(events_path, EVENT_COLUMNS_READ)
         futures = [
             client.submit(derive_all_tables, group_participants, group_events, plan, pure=False)
             for group_participants, group_events in partitions_for_workers(participants, events, partitions)

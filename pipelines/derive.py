@@ -9,7 +9,10 @@ and the step's cache key are exactly those of a derivation in one piece
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -19,12 +22,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.states import State
 
 from analysis.derive.all_tables import EVENT_COLUMNS_READ, derive_all_tables, read_for_derivation
+from analysis.derive.event_groups import derive_event_group, plan_event_groups
 from analysis.derive.partitions import combine_partitions, partitions_for_workers
 from analysis.settings import AnalysisPlan
 from analysis.store import read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
 from pipelines.dask_runner import on_dask_cluster, partitions_on
+from pipelines.memory_policy import keep_memory_for_the_run
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.step_keys import derive_key_parts
 from pipelines.step_runner import StepOutputs, in_one_commit, run_step
@@ -33,24 +38,48 @@ from pipelines.steps import StepOutcome
 DEFAULT_PARTITIONS = 16
 """Groups of participants a cohort is derived in on a Dask cluster (a few per worker keeps it busy)."""
 
-DeriveTables = Callable[[pd.DataFrame, pd.DataFrame, AnalysisPlan], dict[str, pd.DataFrame]]
-"""Every derived table from participants, events and the plan (:func:`derive_all_tables` or an equivalent)."""
+DeriveTables = Callable[[pd.DataFrame, Path, AnalysisPlan], dict[str, pd.DataFrame]]
+"""Every derived table from the participants, the path of ``events.parquet`` and the plan."""
 
 
-def run_derive(processed: Path, plan: AnalysisPlan, derive_tables: DeriveTables = derive_all_tables) -> StepOutcome:
+def derive_by_event_groups(
+    participants: pd.DataFrame, events_path: Path, plan: AnalysisPlan
+) -> dict[str, pd.DataFrame]:
+    """Every derived table, the events read and derived a group of participants at a time (:mod:`analysis.derive.event_groups`).
+
+    A cohort of one group (up to about a million event rows: the demo, a site's cohort) is derived
+    in this process. Several groups are derived in one worker process per core available to this
+    one, started fresh (``spawn``: nothing of this process's threads is inherited) under pacer's
+    memory policy; each reads its own rows of ``events.parquet``, and its tables come back to be put
+    together here. Either way the tables are the same.
+    """
+    groups = plan_event_groups(participants, events_path)
+    derive_group = partial(derive_event_group, events_path=events_path, plan=plan)
+    workers = min(len(groups), len(os.sched_getaffinity(0)))
+    if workers < 2:
+        return combine_partitions([derive_group(group) for group in groups])
+    with ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=keep_memory_for_the_run
+    ) as pool:
+        return combine_partitions(list(pool.map(derive_group, groups)))
+
+
+def run_derive(
+    processed: Path, plan: AnalysisPlan, derive_tables: DeriveTables = derive_by_event_groups
+) -> StepOutcome:
     """Derive from ``processed/participants.parquet`` and ``events.parquet``; write beside them.
 
     Reuses the folder's derived tables when they were derived from the same ingest with the same
-    settings and code. ``derive_tables`` does the derivation: in this process by default, or in
-    groups of participants on task workers (:func:`derive_in_partition_tasks`), which gives the same
-    tables, so it is not part of the cache key.
+    settings and code. ``derive_tables`` does the derivation: in this process, reading the events a
+    group of participants at a time, by default; or in groups of participants on task workers
+    (:func:`derive_in_partition_tasks`). Both give the same tables, so it is not part of the cache key.
     """
 
     def compute() -> StepOutputs:
         participants = read_for_derivation(processed / "participants.parquet")
-        events = read_for_derivation(processed / "events.parquet", EVENT_COLUMNS_READ)
+        tables = derive_tables(participants, processed / "events.parquet", plan)
         return StepOutputs(
-            tables={f"{name}.parquet": frame for name, frame in derive_tables(participants, events, plan).items()},
+            tables={f"{name}.parquet": frame for name, frame in tables.items()},
             provenance={
                 **read_provenance(processed / "events.parquet"),
                 "analysis_plan": plan.model_dump(mode="json"),
@@ -71,13 +100,14 @@ def derive_partition_task(
 
 
 def derive_in_partition_tasks(
-    participants: pd.DataFrame, events: pd.DataFrame, plan: AnalysisPlan, partitions: int
+    participants: pd.DataFrame, events_path: Path, plan: AnalysisPlan, partitions: int
 ) -> dict[str, pd.DataFrame]:
     """:func:`derive_all_tables` in ``partitions`` groups of participants, one task each on the flow's task runner.
 
     Must run inside a flow: the tasks go to that flow's runner (a Dask cluster's workers under
     :func:`pipelines.dask_runner.on_dask_cluster`). The result is the whole cohort's tables.
     """
+    events = read_for_derivation(events_path, EVENT_COLUMNS_READ)
     futures = [
         derive_partition_task.submit(group_participants, group_events, plan)
         for group_participants, group_events in partitions_for_workers(participants, events, partitions)
@@ -88,7 +118,7 @@ def derive_in_partition_tasks(
 def table_derivation(partitions: int | None) -> DeriveTables:
     """In this process (``partitions`` None), or in that many partition tasks."""
     if partitions is None:
-        return derive_all_tables
+        return derive_by_event_groups
     return partial(derive_in_partition_tasks, partitions=partitions)
 
 
