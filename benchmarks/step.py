@@ -325,6 +325,9 @@ def main() -> None:
         extra = run_step(args, client)
         wall_s = time.perf_counter() - started_wall
         usage = resource.getrusage(resource.RUSAGE_SELF)
+    # The derive's worker processes have ended and been waited for: their CPU counts, and the peak is
+    # the largest process's (this one or a worker's).
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     if client is not None:
         extra["cluster_start_s"] = cluster_start_s
     print(
@@ -332,10 +335,11 @@ def main() -> None:
             {
                 "step": args.step,
                 "wall_s": wall_s,
-                "cpu_s": usage.ru_utime + usage.ru_stime,
-                "user_s": usage.ru_utime,
-                "sys_s": usage.ru_stime,
-                "peak_rss_mb": usage.ru_maxrss / 1024,
+                "cpu_s": usage.ru_utime + usage.ru_stime + workers.ru_utime + workers.ru_stime,
+                "user_s": usage.ru_utime + workers.ru_utime,
+                "sys_s": usage.ru_stime + workers.ru_stime,
+                "peak_rss_mb": max(usage.ru_maxrss, workers.ru_maxrss) / 1024,
+                "worker_processes_peak_rss_mb": workers.ru_maxrss / 1024,
                 **extra,
             }
         )

@@ -258,7 +258,7 @@ def run_user_step(step, quiet: bool = False, meanwhile: Any = None, **kwargs: An
 
     from pipelines.interrupt import stop_on_signals
     from pipelines.outcome import USER_ERRORS, quiet_prefect_run_loggers, state_exception
-    from pipelines.prefect_server import wait_for_temporary_server
+    from pipelines.prefect_server import flow_run_settings, wait_for_temporary_server
 
     start_prefect_server()
     if threading.current_thread() is threading.main_thread():
@@ -266,7 +266,8 @@ def run_user_step(step, quiet: bool = False, meanwhile: Any = None, **kwargs: An
     wait_for_temporary_server(meanwhile)
     quiet_prefect_run_loggers()
     show_progress(quiet)
-    state = step(**kwargs, return_state=True)
+    with flow_run_settings():
+        state = step(**kwargs, return_state=True)
     if state.is_failed():
         exc = state_exception(state)
         if exc is None:

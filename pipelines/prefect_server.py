@@ -22,6 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -209,6 +211,24 @@ def wait_for_temporary_server(meanwhile: Callable[[], object] | None = None) -> 
                 pass
             time.sleep(0.05)
     raise RuntimeError("Timed out while attempting to connect to the temporary Prefect API server")
+
+
+@contextmanager
+def flow_run_settings() -> Iterator[None]:
+    """Prefect's settings for the flows a command runs: flow-run heartbeats off when the server is this run's own.
+
+    A heartbeat tells a lasting server that a run is still alive, so it can mark a crashed one; the
+    temporary server ends with the run, so nobody reads them, and Prefect's heartbeat thread, which
+    sleeps a second at a time, makes every flow wait for it as it ends (0.5–1 s). Against a server
+    given by its address (``pacer server``, a deployment's), Prefect's heartbeats are left as they are.
+    """
+    if not _servers:
+        yield
+        return
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 SERVER_TELEMETRY_OFF = {"DO_NOT_TRACK": "1", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

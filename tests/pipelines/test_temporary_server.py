@@ -28,6 +28,11 @@ print(os.environ["PREFECT_API_URL"] == PREFECT_API_URL.value() == server.api_url
 print(httpx.get(server.api_url + "/health").json())
 print(loaded_meanwhile)
 print("prefect.server.api.server" in sys.modules)
+from prefect.settings import get_current_settings
+from pipelines.prefect_server import flow_run_settings
+with flow_run_settings():
+    print(get_current_settings().flows.heartbeat_frequency)
+print(get_current_settings().flows.heartbeat_frequency)
 """
 
 
@@ -39,8 +44,12 @@ def test_the_run_starts_the_server_without_loading_its_code_and_stops_it_at_exit
         [sys.executable, "-c", PROBE], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
     )
     assert finished.returncode == 0, finished.stderr
-    pid, same_url, health, meanwhile, server_code_loaded = finished.stdout.splitlines()
+    pid, same_url, health, meanwhile, server_code_loaded, heartbeat_in_flows, heartbeat_after = (
+        finished.stdout.splitlines()
+    )
     assert (same_url, health, meanwhile, server_code_loaded) == ("True", "True", "['loaded']", "False")
+    # The run's own server ends with it: its flows send no heartbeats; Prefect's default (180 s) outside them.
+    assert (heartbeat_in_flows, heartbeat_after) == ("None", "180")
     with pytest.raises(ProcessLookupError):  # stopped and reaped when the process ended
         os.kill(int(pid), 0)
 
@@ -53,6 +62,10 @@ def test_a_server_given_by_its_address_is_used_and_none_started(tmp_path: Path):
         "start_temporary_server()\n"
         "wait_for_temporary_server(lambda: print('not called'))\n"
         "print(len(_servers))\n"
+        "from prefect.settings import get_current_settings\n"
+        "from pipelines.prefect_server import flow_run_settings\n"
+        "with flow_run_settings():\n"
+        "    print(get_current_settings().flows.heartbeat_frequency)\n"
     )
     finished = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True)
-    assert finished.stdout == "0\n"
+    assert finished.stdout == "0\n180\n"  # a lasting server's runs keep Prefect's heartbeats
