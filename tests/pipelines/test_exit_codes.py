@@ -44,9 +44,9 @@ def test_a_user_error_is_exit_code_2_and_one_line(prefect_harness: None, tmp_pat
 def test_a_defect_inside_a_step_is_exit_code_1_with_its_traceback_and_the_step(
     prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pipelines.derive
+    import analysis.derive.event_groups
 
-    monkeypatch.setattr(pipelines.derive, "derive_all_tables", planted_defect)
+    monkeypatch.setattr(analysis.derive.event_groups, "derive_all_tables", planted_defect)
     result = runner.invoke(app, ["run", "--export", str(write_bundle(tmp_path / "b")), "--out", str(tmp_path / "out")])
     assert result.exit_code == 1
     lines = result.stderr.splitlines()
