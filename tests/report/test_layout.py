@@ -3,6 +3,7 @@ blocks of bounded size, a progress line per section."""
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 
@@ -10,11 +11,11 @@ import pandas as pd
 
 from analysis.report import figures
 from analysis.report.inputs import load_inputs
-from analysis.report.render import report_sections
+from analysis.report.render import figures_as_images, render_html, report_sections
 from analysis.report.sections import context
 from analysis.report.tables import KEEP_TOGETHER_ROWS, html_table
 from analysis.settings import AnalysisPlan
-from tests.report.conftest import pdf_pages
+from tests.report.conftest import RENDERED_AT, pdf_pages
 from tests.report.test_render import report
 
 
@@ -102,3 +103,46 @@ def test_km_figure_has_bands_and_rfs_note_gives_the_latest_estimable(typical: Pa
     text = " ".join(pdf_pages(report(typical, "closed", "pdf")))
     # the builder's RFS curve ends at 6 months: 77.2 %, limits 57.2–82.2 (the ARD's: estimate − 0.2, + 0.05)
     assert "The latest RFS estimable is at the longest follow-up from remission, 6.0 months: 77.2 % (57.2–82.2)" in text
+
+
+def test_a_figure_keeps_only_the_ids_it_refers_to_and_no_bare_group():
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs><clipPath id="p1"><rect/></clipPath>'
+        '<path id="m1" d="M 0 0"/></defs><g id="figure_1"><g id="patch_1"><path d="M 1 1"/></g>'
+        '<g id="line2d_1" clip-path="url(#p1)"><use xlink:href="#m1" x="1"/></g>'
+        '<g id="text_1"><text x="0">id="label" &lt;g&gt;</text></g></g></svg>'
+    )
+    lean = figures.without_bare_groups(figures.without_unused_ids(svg))
+    assert lean == (
+        '<svg xmlns="http://www.w3.org/2000/svg"><defs><clipPath id="p1"><rect/></clipPath>'
+        '<path id="m1" d="M 0 0"/></defs><path d="M 1 1"/>'
+        '<g clip-path="url(#p1)"><use xlink:href="#m1" x="1"/></g>'
+        '<text x="0">id="label" &lt;g&gt;</text></svg>'
+    )
+
+
+def test_a_drawn_figure_has_no_unused_id_and_no_bare_group():
+    by_month = pd.DataFrame({"month": ["2026-01", "2026-02"], "enrolled": [3, 4], "cumulative": [3, 7]})
+    svg = figures.enrollment(by_month, 40)
+    ids = re.findall(r'\sid="([^"]+)"', svg)
+    referenced = set(re.findall(r"url\(#([^)]+)\)", svg)) | set(re.findall(r'href="#([^"]+)"', svg))
+    assert ids and set(ids) <= referenced and all(i.startswith("enrollment-") for i in ids)
+    assert "<g>" not in svg and "target 40" in svg
+
+
+def test_the_pdf_gets_each_inline_figure_as_an_image_of_the_same_svg():
+    svg = '<svg role="img" aria-label="forest" xmlns="http://www.w3.org/2000/svg"><text>n = 3</text></svg>'
+    html = f"<p>&lt;svg&gt; is text</p><figure>{svg}<figcaption>Forest</figcaption></figure>"
+    images = figures_as_images(html)
+    source = re.search(r'<img alt="forest" src="data:image/svg\+xml;base64,([^"]+)">', images)
+    assert source is not None and base64.b64decode(source.group(1)).decode("utf-8") == svg
+    assert images.replace(source.group(0), svg) == html
+
+
+def test_the_forked_render_gives_the_html_of_a_render_in_one_process(typical: Path):
+    """The copy builds half of the closed report's sections: the file is byte for byte a sequential render's."""
+    inputs = load_inputs(typical)
+    for kind in ("open", "closed"):
+        assert report(typical, kind, "html").read_text(encoding="utf-8") == render_html(
+            inputs, AnalysisPlan(), kind, RENDERED_AT
+        )
