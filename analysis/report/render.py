@@ -1,11 +1,14 @@
 """Filling the templates: the open and the closed report as one self-contained HTML file each, and PDF.
 
 The HTML carries its CSS inline and its figures as inline SVG; it makes no request (a
-Content-Security-Policy forbids any). The PDF is WeasyPrint's rendering of the same HTML, with
-fixed metadata dates (the data cut), so two renders of one run differ only in the declared
-render time. Each section is built once: the closed report repeats the open report's sections as
-they are (their figures are drawn once). The two PDFs are laid out at the same time, the open
-report's in a forked copy of the process (:class:`LayoutAside`), on a machine's second core.
+Content-Security-Policy forbids any). The PDF is WeasyPrint's rendering of the same HTML (each
+figure handed to it as an image of the same SVG, :func:`figures_as_images`), with fixed metadata
+dates (the data cut), so two renders of one run differ only in the declared render time. Each
+section is built once: the closed report repeats the open report's sections as they are (their
+figures are drawn once). The work is shared with a forked copy of the process on a machine's
+second core (:class:`LayoutAside`, :func:`render_reports`): the copy builds half of the closed
+report's own sections, then lays out the open report's PDF, while this process builds the other
+half and lays out the closed report's PDF.
 """
 
 from __future__ import annotations
