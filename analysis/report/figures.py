@@ -63,8 +63,49 @@ def to_svg(fig: Figure, name: str) -> str:
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
-    text = unique_ids(text, name)
+    text = unique_ids(without_bare_groups(without_unused_ids(text)), name)
     return text.replace("<svg ", f'<svg role="img" aria-label="{name}" class="figure-svg" ', 1)
+
+
+_TAG = re.compile(r"<[^>]*>")
+"""A tag of matplotlib's SVG: text and attribute values have ``<`` and ``>`` escaped, so a tag ends at its first ``>``."""
+
+
+def without_unused_ids(svg: str) -> str:
+    """The SVG without the ``id`` of any element nothing refers to (matplotlib names every artist's group).
+
+    The HTML renderer gives every element with an ``id`` an anchor and a style of its own, so the
+    figures' thousands of unused ids cost the PDF's layout time; the ones a ``url(#…)`` or an
+    ``href="#…"`` names (clip paths, marker shapes) stay.
+    """
+    referenced = set(re.findall(r"url\(#([^)]+)\)", svg)) | set(re.findall(r'href="#([^"]+)"', svg))
+
+    def strip(tag: re.Match[str]) -> str:
+        return re.sub(r'\sid="([^"]*)"', lambda m: m.group(0) if m.group(1) in referenced else "", tag.group(0))
+
+    return _TAG.sub(strip, svg)
+
+
+def without_bare_groups(svg: str) -> str:
+    """The SVG with each ``<g>`` that has no attribute replaced by its content (it changes nothing drawn)."""
+    out: list[str] = []
+    kept: list[bool] = []
+    position = 0
+    for tag in re.finditer(r"<g(?:\s[^>]*)?>|</g>", svg):
+        out.append(svg[position : tag.start()])
+        position = tag.end()
+        if tag.group(0) == "</g>":
+            if kept.pop():
+                out.append(tag.group(0))
+        else:
+            empty = tag.group(0).endswith("/>")
+            bare = tag.group(0).removesuffix(">").removesuffix("/").strip() == "<g"
+            if not empty:
+                kept.append(not bare)
+            if not bare:
+                out.append(tag.group(0))
+    out.append(svg[position:])
+    return "".join(out)
 
 
 def unique_ids(svg: str, prefix: str) -> str:

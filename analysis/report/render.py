@@ -1,24 +1,34 @@
 """Filling the templates: the open and the closed report as one self-contained HTML file each, and PDF.
 
 The HTML carries its CSS inline and its figures as inline SVG; it makes no request (a
-Content-Security-Policy forbids any). The PDF is WeasyPrint's rendering of the same HTML, with
-fixed metadata dates (the data cut), so two renders of one run differ only in the declared
-render time. Each section is built once: the closed report repeats the open report's sections as
-they are (their figures are drawn once). The two PDFs are laid out at the same time, the open
-report's in a forked copy of the process (:class:`LayoutAside`), on a machine's second core.
+Content-Security-Policy forbids any). The PDF is WeasyPrint's rendering of the same HTML (each
+figure handed to it as an image of the same SVG, :func:`figures_as_images`), with fixed metadata
+dates (the data cut), so two renders of one run differ only in the declared render time. Each
+section is built once: the closed report repeats the open report's sections as they are (their
+figures are drawn once). The work is shared with a forked copy of the process on a machine's
+second core (:class:`LayoutAside`, :func:`render_reports`): the copy builds half of the closed
+report's own sections, then lays out the open report's PDF, while this process builds the other
+half and lays out the closed report's PDF.
 """
 
 from __future__ import annotations
 
+import base64
 import ctypes
+import gc
 import logging
 import os
+import pickle
+import re
 import signal
+import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
@@ -161,10 +171,49 @@ def _laid_out_pdf(html: str) -> tuple[bytes, int]:
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        document = HTML(string=html, base_url=str(TEMPLATES)).render()
-        return document.write_pdf(), len(document.pages)
+        with _live_objects_set_aside():
+            document = HTML(string=figures_as_images(html), base_url=str(TEMPLATES)).render()
+            return document.write_pdf(), len(document.pages)
     finally:
         logger.setLevel(level)
+
+
+@contextmanager
+def _live_objects_set_aside() -> Iterator[None]:
+    """Leave the objects alive now out of the garbage collector's full passes while the block runs.
+
+    A layout makes hundreds of thousands of objects, so Python runs its full collection a few times
+    during it; each pass went over the whole run's heap too (the tables, Prefect, matplotlib: some
+    600,000 objects), about a fifth of the closed report's layout time. ``gc.freeze`` keeps those
+    out of the passes (they are not freed meanwhile: they are alive); the block's own objects are
+    collected as ever, and ``gc.unfreeze`` gives the rest back to the collector after.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+_INLINE_FIGURE = re.compile(r"<svg\s.*?</svg>", re.S)
+"""A figure's inline SVG in a report's HTML (:func:`analysis.report.figures.to_svg`; text is escaped, so a
+``<svg`` in the HTML starts a figure)."""
+
+
+def figures_as_images(html: str) -> str:
+    """The HTML with each inline SVG figure as an ``<img>`` of the same SVG (a ``data:`` URI), for the PDF only.
+
+    WeasyPrint draws an image of an SVG exactly as the inline SVG, but it does not give each of the
+    figure's elements a place in the page's style cascade and box tree: the PDF's layout takes
+    markedly less time. The HTML file keeps its figures inline (text a reader can select).
+    """
+
+    def as_image(figure: re.Match[str]) -> str:
+        label = re.search(r'aria-label="([^"]*)"', figure.group(0))
+        data = base64.b64encode(figure.group(0).encode("utf-8")).decode("ascii")
+        return f'<img alt="{label.group(1) if label else ""}" src="data:image/svg+xml;base64,{data}">'
+
+    return _INLINE_FIGURE.sub(as_image, html)
 
 
 PR_SET_PDEATHSIG = 1
@@ -184,36 +233,73 @@ class LayoutAside:
     """One report's PDF laid out in a forked copy of this process while this process goes on (the machine's
     other core): :meth:`result` gives the PDF, its number of pages and its layout time.
 
-    The copy does only the layout (its signal handlers reset to the defaults, so a Ctrl-C stops it
-    without acting for the run; the kernel kills it when this process ends) and sends the PDF
-    through a pipe; it ends with ``os._exit``, never running this process's exit handlers. A fork of this process lays out exactly the HTML this
-    process would, with the same fonts: the PDF's bytes are the same.
+    Before it lays out, the copy may do other work for this process (``first``, e.g. building some of
+    the other report's sections): :meth:`first_result` gives what ``first`` returned, or raises what it
+    raised (the copy's traceback as the exception's note). The copy does only this (its signal
+    handlers reset to the defaults, so a Ctrl-C stops it without acting for the run; the kernel
+    kills it when this process ends) and sends its results through a pipe; it ends with
+    ``os._exit``, never running this process's exit handlers. A fork of this process lays out exactly
+    the HTML this process would, with the same fonts, and draws the same figures: the bytes are the same.
     """
 
-    def __init__(self, html: str) -> None:
-        self._read_end, write_end = os.pipe()
+    def __init__(self, html: str, first: Callable[[], Any] | None = None) -> None:
+        read_end, write_end = os.pipe()
         parent = os.getpid()
+        self._first = first
         self._pid: int | None = os.fork()
         if self._pid == 0:
-            self._lay_out_in_child(html, write_end, parent)
+            os.close(read_end)
+            self._work_in_child(html, first, write_end, parent)
         os.close(write_end)
+        self._stream = os.fdopen(read_end, "rb")
 
-    def _lay_out_in_child(self, html: str, write_end: int, parent: int) -> None:
+    @staticmethod
+    def _work_in_child(html: str, first: Callable[[], Any] | None, write_end: int, parent: int) -> None:
         status = 1
         try:
             signal.signal(signal.SIGINT, signal.SIG_DFL)
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
             _die_with_parent(parent)
-            os.close(self._read_end)
-            start = time.perf_counter()
-            pdf, pages = _laid_out_pdf(html)
             with os.fdopen(write_end, "wb") as stream:
-                stream.write(f"{pages} {time.perf_counter() - start:.6f}\n".encode() + pdf)
+                if first is not None:
+                    outcome = _outcome(first)
+                    pickle.dump(outcome, stream)
+                    stream.flush()
+                    if outcome[0] == "raised":
+                        os._exit(0)
+                start = time.perf_counter()
+                pdf, pages = _laid_out_pdf(html)
+                pickle.dump((pdf, pages, time.perf_counter() - start), stream)
             status = 0
         except BaseException:
             traceback.print_exc()
         finally:
             os._exit(status)
+
+    def _receive(self) -> Any:
+        try:
+            return pickle.load(self._stream)
+        except EOFError:
+            self._end()
+            raise RuntimeError("laying out a report's PDF in a forked process failed (its traceback above)") from None
+
+    def first_result(self) -> Any:
+        """What ``first`` returned in the copy, once it has (call it once, before :meth:`result`).
+
+        Raises
+        ------
+        BaseException
+            what ``first`` raised (a :class:`RuntimeError` naming it when it cannot be sent).
+        RuntimeError
+            when the copy failed before it sent it.
+        """
+        if self._first is None:
+            raise ValueError("this layout was started without work to do first")
+        self._first = None
+        kind, value = self._receive()
+        if kind == "raised":
+            raise value
+        return value
 
     def result(self) -> tuple[bytes, int, float]:
         """The PDF, its pages and its layout time in seconds, once the forked copy has ended.
@@ -223,22 +309,38 @@ class LayoutAside:
         RuntimeError
             when the copy failed (its traceback is on stderr).
         """
-        with os.fdopen(self._read_end, "rb") as stream:
-            data = stream.read()
-        pid, self._pid = self._pid, None
-        if pid is None or os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) != 0:
+        if self._first is not None:
+            self.first_result()
+        pdf, pages, seconds = self._receive()
+        if self._end() != 0:
             raise RuntimeError("laying out a report's PDF in a forked process failed (its traceback above)")
-        header, pdf = data.split(b"\n", 1)
-        pages, seconds = header.split()
-        return pdf, int(pages), float(seconds)
+        return pdf, pages, seconds
+
+    def _end(self) -> int:
+        """Wait for the copy (nothing when it was collected); its exit code."""
+        pid, self._pid = self._pid, None
+        self._stream.close()
+        return 0 if pid is None else os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
 
     def cancel(self) -> None:
         """Stop the copy when its result is no longer wanted (nothing when it was collected)."""
         if self._pid is not None:
             os.kill(self._pid, signal.SIGKILL)
-            os.waitpid(self._pid, 0)
-            os.close(self._read_end)
-            self._pid = None
+            self._end()
+
+
+def _outcome(work: Callable[[], Any]) -> tuple[str, Any]:
+    """``("returned", value)`` or ``("raised", exception)``, the exception with its traceback as a note and one
+    that pickle can carry (else a RuntimeError naming it)."""
+    try:
+        return "returned", work()
+    except Exception as exc:
+        exc.add_note(f"(raised in the report's forked copy)\n{traceback.format_exc()}")
+        try:
+            pickle.loads(pickle.dumps(exc))
+        except Exception:
+            return "raised", RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
+        return "raised", exc
 
 
 def render_reports(
@@ -246,18 +348,32 @@ def render_reports(
 ) -> dict[str, bytes]:
     """Both reports in both formats: file name → bytes; a progress line per section and per PDF.
 
-    The open report's PDF is laid out in a forked process (:class:`LayoutAside`) while this one
-    builds the closed report's own sections and lays out its PDF; the bytes are those of a layout
-    in this process.
+    The work is shared between this process and a forked copy (:class:`LayoutAside`), one core each:
+    once the open report's sections are built, the copy builds the second half of the closed report's
+    own sections (:data:`CLOSED_SECTIONS`), sends them back and lays out the open report's PDF, while
+    this process builds the closed report's summary and the first half of its sections, then lays out
+    its PDF. Every section is built once; the progress lines come in the report's order; the bytes
+    are those of a sequential render.
     """
     ctx = context(inputs, plan)
     opened = build_sections(ctx, OPEN_SECTIONS, progress)
     html = {"open": document_html(ctx, "open", opened, rendered_at)}
-    aside = LayoutAside(html["open"])
+    half = len(CLOSED_SECTIONS) // 2
+
+    def later_sections() -> tuple[list[Section], list[str]]:
+        lines: list[str] = []
+        return build_sections(ctx, CLOSED_SECTIONS[half:], lines.append), lines
+
+    for stream in (sys.stdout, sys.stderr):  # nothing buffered for the copy to write a second time
+        stream.flush()
+    aside = LayoutAside(html["open"], first=later_sections)
     try:
         summary = build_sections(ctx, (summary_section,), progress)
-        closed = [*summary, *opened, *build_sections(ctx, CLOSED_SECTIONS, progress)]
-        html["closed"] = document_html(ctx, "closed", closed, rendered_at)
+        earlier = build_sections(ctx, CLOSED_SECTIONS[:half], progress)
+        later, lines = aside.first_result()
+        for line in lines:
+            progress(line)
+        html["closed"] = document_html(ctx, "closed", [*summary, *opened, *earlier, *later], rendered_at)
         start = time.perf_counter()
         closed_pdf, closed_pages = _laid_out_pdf(html["closed"])
         laid_out = {"closed": (closed_pdf, closed_pages, time.perf_counter() - start), "open": aside.result()}

@@ -15,16 +15,21 @@ in ``templates/report.css`` (``.rt``); the page-breaking rules that go with it:
   :data:`LONG_TOKEN` characters (a hash, hostile text) may break anywhere (``any``), so nothing
   overflows the page;
 - a column whose every cell is a number, a count, a percentage or an interval is right-aligned
-  (``r``).
+  (``r``);
+- each column's width is worked out here as the automatic table layout would
+  (:mod:`analysis.report.column_widths`) and given to the PDF (``<col>`` widths, ``table-layout:
+  fixed``), which then need not measure every cell twice before laying the table out.
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 import pandas as pd
 from markupsafe import escape
 
+from analysis.report.column_widths import cell_widths, column_shares
 from analysis.report.escaping import visible_text
 
 KEEP_TOGETHER_ROWS = 12
@@ -119,12 +124,18 @@ def html_table(
     head.append(
         "<tr class='cols'>"
         + "".join(
-            f"<th{_class_attr(css)}{_width(widths, c)}>{escape(visible_text(str(shown.get(c, c))))}</th>"
+            f"<th{_class_attr(css)}>{escape(visible_text(str(shown.get(c, c))))}</th>"
             for c, css in zip(columns, classes)
         )
         + "</tr>"
     )
     bold = set() if highlight is None else {i for i, on in enumerate(highlight.tolist()) if on}
+    shares = _shares(data, [visible_text(str(shown.get(c, c))) for c in columns], classes, bold, widths, spanners)
+    if shares is None:
+        opening = "<table>"
+    else:  # floored to a tenth, so the columns never add up to more than the table's width
+        cols = "".join(f"<col style='width: {math.floor(share * 10) / 10:.1f}%'>" for share in shares)
+        opening = f"<table class='fixed'><colgroup>{cols}</colgroup>"
     body = []
     for i, row in enumerate(data.itertuples(index=False, name=None)):
         cells = "".join(f"<td{_class_attr(css)}>{_cell(v, 'any' not in css)}</td>" for v, css in zip(row, classes))
@@ -132,13 +143,50 @@ def html_table(
     keep = " keep" if len(data) <= KEEP_TOGETHER_ROWS else ""
     wide = " wide" if width >= WIDE_TABLE_COLUMNS else ""
     return (
-        f"<div class='rt{keep}{wide}' id='{escape(table_id)}'><table><thead>{''.join(head)}</thead>"
+        f"<div class='rt{keep}{wide}' id='{escape(table_id)}'>{opening}<thead>{''.join(head)}</thead>"
         f"<tbody>{''.join(body)}</tbody></table>{notes_html}</div>"
     )
 
 
-def _width(widths: dict[str, int] | None, column: str) -> str:
-    return f" style='width: {int(widths[column])}%'" if widths and column in widths else ""
+BODY_PT = {False: 8.5, True: 7.5}
+"""A table's font size in points, by whether it is wide (``.rt table``, ``.rt.wide table``)."""
+HEAD_PT = {False: 8.0, True: 7.0}
+"""The column labels' font size in points (bold), by whether the table is wide (``.rt tr.cols th``)."""
+
+
+def _shares(
+    data: pd.DataFrame,
+    headers: list[str],
+    classes: list[str],
+    bold: set[int],
+    widths: dict[str, int] | None,
+    spanners: dict[str, list[str]] | None,
+) -> list[float] | None:
+    """Each column's share of the table's width in percent (:func:`analysis.report.column_widths.column_shares`):
+    measured on its label and its cells as shown (invisible characters as ``<U+XXXX>``); a spanner wider than
+    its columns widens them in proportion to their widths, as the automatic layout does."""
+    wide = len(headers) >= WIDE_TABLE_COLUMNS
+    narrowest, unbroken = [], []
+    for position, column in enumerate(data.columns):
+        anywhere = "any" in classes[position]
+        measured = [cell_widths(headers[position], HEAD_PT[wide], bold=True, anywhere=anywhere, dash_breaks=True)]
+        measured += [
+            cell_widths(visible_text(text), BODY_PT[wide], bold=row in bold, anywhere=anywhere)
+            for row, text in enumerate(data[column].tolist())
+        ]
+        narrowest.append(max(low for low, _ in measured))
+        unbroken.append(max(high for _, high in measured))
+    positions = {column: k for k, column in enumerate(data.columns)}
+    for label, members in (spanners or {}).items():
+        under = [positions[c] for c in members]
+        spanner_widths = cell_widths(label, BODY_PT[wide], bold=True, dash_breaks=True)
+        for measured, spanner in zip((narrowest, unbroken), spanner_widths):
+            spanned = sum(measured[k] for k in under)
+            if spanner > spanned:
+                for k in under:
+                    measured[k] *= spanner / spanned
+    fixed = {k: float(widths[c]) for k, c in enumerate(data.columns) if widths and c in widths}
+    return column_shares(narrowest, unbroken, fixed)
 
 
 def _class_attr(css: str) -> str:

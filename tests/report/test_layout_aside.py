@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis.report.inputs import ReportInputError
 from analysis.report.render import LayoutAside, _laid_out_pdf
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,6 +39,28 @@ def test_a_failed_forked_layout_raises(monkeypatch: pytest.MonkeyPatch):
     aside = LayoutAside(TWO_PAGES)
     with pytest.raises(RuntimeError, match="forked process failed"):
         aside.result()
+
+
+def test_work_done_first_in_the_copy_comes_back_before_the_layout():
+    aside = LayoutAside(TWO_PAGES, first=lambda: ({"pid": os.getpid()}, ["a line"]))
+    value, lines = aside.first_result()
+    assert value["pid"] == aside._pid != os.getpid() and lines == ["a line"]
+    pdf, pages, _ = aside.result()
+    assert (pdf, pages) == _laid_out_pdf(TWO_PAGES)
+
+
+def test_what_the_work_done_first_raises_is_raised_here_with_the_copys_traceback():
+    def broken() -> None:
+        raise ReportInputError("ard.parquet lacks a row the report needs")
+
+    aside = LayoutAside(TWO_PAGES, first=broken)
+    try:
+        with pytest.raises(ReportInputError, match="lacks a row") as raised:
+            aside.first_result()
+    finally:
+        aside.cancel()
+    # a user error stays one (the command line's one line), the copy's traceback a note for a defect's report
+    assert "forked copy" in raised.value.__notes__[0] and "in broken" in raised.value.__notes__[0]
 
 
 def test_cancel_stops_the_copy():
