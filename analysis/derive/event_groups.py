@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from analysis.derive.all_tables import ARROW_TEXT, EVENT_COLUMNS_READ, derive_all_tables
+from analysis.derive.all_tables import EVENT_COLUMNS_READ, as_derivation_frame, derive_all_tables, schema_read
 from analysis.derive.partitions import group_position, split_by_group
 from analysis.settings import AnalysisPlan
 
@@ -123,12 +123,11 @@ def read_event_rows(events_path: Path, start: int, stop: int, columns: tuple[str
     group_starts = np.concatenate([[0], np.cumsum(group_rows, dtype=np.int64)])
     first = max(int(np.searchsorted(group_starts, start, side="right")) - 1, 0)
     last = max(int(np.searchsorted(group_starts, stop, side="left")), first + 1)
-    names = list(columns)
-    schema = pa.schema([parquet.schema_arrow.field(name) for name in names], metadata=parquet.schema_arrow.metadata)
+    schema = schema_read(parquet, columns)
     pieces: list[pa.RecordBatch] = []
     position = int(group_starts[first])
     if stop > start:
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=range(first, last), columns=names):
+        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=range(first, last), columns=schema.names):
             low, high = max(start - position, 0), min(stop - position, batch.num_rows)
             if high > low:
                 pieces.append(batch.slice(low, high - low))
@@ -136,4 +135,4 @@ def read_event_rows(events_path: Path, start: int, stop: int, columns: tuple[str
             if position >= stop:
                 break
     table = pa.Table.from_batches(pieces, schema=schema.remove_metadata()).replace_schema_metadata(schema.metadata)
-    return table.combine_chunks().to_pandas(types_mapper=ARROW_TEXT.get, split_blocks=True, self_destruct=True)
+    return as_derivation_frame(table.combine_chunks())
