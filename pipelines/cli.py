@@ -248,6 +248,18 @@ def start_prefect_server() -> None:
     start_temporary_server()
 
 
+def start_server_for_new_folder(out: Path | None) -> None:
+    """Start Prefect's local server first thing (:func:`start_prefect_server`) when ``--out`` names a new folder.
+
+    A folder that is missing or empty holds nothing to refuse or to reuse, so the command will run its
+    steps: the server comes up while the command checks its parameters and loads pandas and the steps'
+    code. Otherwise the command starts it once it knows it has work to do (:mod:`pipelines.reuse`); a
+    command that then fails on a parameter stops it as it exits.
+    """
+    if out is not None and (not out.exists() or (out.is_dir() and not any(out.iterdir()))):
+        start_prefect_server()
+
+
 def run_user_step(step, quiet: bool = False, meanwhile: Any = None, **kwargs: Any) -> Any:
     """Run a flow; a user error becomes one line on stderr and exit code 2, a defect its traceback and exit code 1.
 
@@ -344,6 +356,7 @@ def run(
 
     A second run on the same export, cut, settings and code reuses the results and says so; when every step is reused it starts no Prefect server. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
     """
+    start_server_for_new_folder(out)
     from pipelines.dask_runner import partitions_on
 
     check_dask_address(dask_address)
@@ -398,6 +411,7 @@ def ingest(
     quiet: QuietOption = False,
 ) -> None:
     """Validate an export, quarantine bad rows, and write participants, events, quarantine and manifest.json."""
+    start_server_for_new_folder(out)
     check_input_format(export, input_format)
     parameters = run_parameters(export, data_cut, out, timezone, settings)
     check_overwrite(parameters, force)
