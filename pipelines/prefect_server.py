@@ -97,6 +97,10 @@ def _server_environment() -> dict[str, str]:
     return environment
 
 
+WARM_UP_PATH = "/api/admin/version"
+"""What the server's guard asks the server for as soon as it accepts connections (:func:`pipelines.server_guard.warm_up`)."""
+
+
 def _launch_guarded_server() -> TemporaryServer:
     """Start uvicorn with Prefect's API app on a socket this process has bound, through :mod:`pipelines.server_guard`.
 
@@ -117,6 +121,8 @@ def _launch_guarded_server() -> TemporaryServer:
                 "-m",
                 "pipelines.server_guard",
                 str(read_end),
+                str(port),
+                WARM_UP_PATH,
                 "--factory",
                 "prefect.server.api.server:create_app",
                 "--fd",

@@ -1,12 +1,16 @@
-"""Run uvicorn (Prefect's temporary server) until the run that started it ends: ``python -m pipelines.server_guard FD ARGS``.
+"""Run uvicorn (Prefect's temporary server) until the run that started it ends: ``python -m pipelines.server_guard FD PORT PATH ARGS``.
 
 ``FD`` is the read end of a pipe whose write end only the run holds; when the run ends (SIGKILL
 included) the kernel closes it, the read returns end-of-file, and the server stops: SIGTERM to
 itself, then an exit if it has not stopped within 5 s.
+
+``PORT`` and ``PATH``: a request of the server's API (on 127.0.0.1) that the guard makes as soon as the
+server accepts connections (:func:`warm_up`). ``ARGS`` are uvicorn's.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
 import sys
@@ -14,6 +18,7 @@ import threading
 import time
 
 STOP_GRACE_SECONDS = 5.0
+WARM_UP_TIMEOUT_SECONDS = 60.0
 
 
 def stop_when_closed(fd: int) -> None:
@@ -25,11 +30,30 @@ def stop_when_closed(fd: int) -> None:
     os._exit(1)
 
 
+def warm_up(port: int, path: str) -> None:
+    """GET ``path`` once from the server on ``127.0.0.1:port`` and read the answer, ignoring any error.
+
+    Prefect's server loads part of its API on the first request it answers (≈ 0.4 s). Asked here, as
+    soon as the server accepts connections (the request waits in the socket's backlog until then),
+    that cost is paid while the run still loads its own code, not in the run's first flow. A direct
+    connection: no proxy setting of the environment applies.
+    """
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=WARM_UP_TIMEOUT_SECONDS)
+    try:
+        connection.request("GET", path)
+        connection.getresponse().read()
+    except OSError:
+        pass
+    finally:
+        connection.close()
+
+
 def main() -> None:
-    """Watch the pipe in a thread; run uvicorn with the remaining arguments in this one."""
-    fd = int(sys.argv[1])
+    """Watch the pipe and warm the server up in threads; run uvicorn with the remaining arguments in this one."""
+    fd, port, path = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     threading.Thread(target=stop_when_closed, args=(fd,), daemon=True, name="pacer-server-guard").start()
-    sys.argv = ["uvicorn", *sys.argv[2:]]
+    threading.Thread(target=warm_up, args=(port, path), daemon=True, name="pacer-server-warm-up").start()
+    sys.argv = ["uvicorn", *sys.argv[4:]]
     from uvicorn.main import main as uvicorn_main
 
     uvicorn_main()

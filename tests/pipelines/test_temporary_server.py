@@ -1,14 +1,20 @@
 """Prefect's temporary server as pacer starts it: on a socket bound before Prefect loads, Prefect's server code never
-imported by the run, Prefect pointed at it, and stopped when the run ends."""
+imported by the run, Prefect pointed at it, warmed up by its guard, and stopped when the run ends."""
 
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
+
+from pipelines.prefect_server import WARM_UP_PATH
+from pipelines.server_guard import warm_up
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = """
@@ -69,3 +75,33 @@ def test_a_server_given_by_its_address_is_used_and_none_started(tmp_path: Path):
     )
     finished = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env, capture_output=True, text=True)
     assert finished.stdout == "0\n180\n"  # a lasting server's runs keep Prefect's heartbeats
+
+
+def test_the_guard_warms_the_server_up_with_one_request():
+    asked: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b'"3.9"')
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Recorder)
+    serving = threading.Thread(target=server.handle_request)
+    serving.start()
+    warm_up(server.server_address[1], WARM_UP_PATH)
+    serving.join(timeout=10)
+    server.server_close()
+    assert asked == ["/api/admin/version"]
+
+
+def test_a_warm_up_that_finds_no_server_is_no_error():
+    free = socket.socket()
+    free.bind(("127.0.0.1", 0))
+    port = free.getsockname()[1]
+    free.close()  # nothing listens there now
+    warm_up(port, WARM_UP_PATH)
