@@ -14,6 +14,7 @@ from analysis.stats.results import analyze_trial
 from analysis.store import file_sha256, read_provenance
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
 from pipelines.audit import RunLog
+from pipelines.map_priors_ahead import map_fits_made_ahead
 from pipelines.outcome import as_user_outcome, pass_on
 from pipelines.step_keys import analyze_key_parts
 from pipelines.step_runner import StepOutputs, in_one_commit, run_step
@@ -30,12 +31,19 @@ def run_analyze(processed: Path, plan: AnalysisPlan, historical: Path | None = N
 
     ``historical``: the processed folder of the site's historical export (ingested and derived
     exactly as the trial's), which adds the trial-vs-historical regression rows.
+
+    Within `pacer run`, the MAP priors fitted while the run ingested and derived are taken
+    (:mod:`pipelines.map_priors_ahead`); the results are the same without them.
     """
 
     def compute() -> StepOutputs:
         cohorts = load_cohorts(HISTORICAL_COHORTS_PATH).cohorts
         results = analyze_trial(
-            read_tables(processed), cohorts, plan, None if historical is None else read_tables(historical)
+            read_tables(processed),
+            cohorts,
+            plan,
+            None if historical is None else read_tables(historical),
+            map_fits_made_ahead(plan),
         )
         notes = results.skipped_comparisons
         return StepOutputs(

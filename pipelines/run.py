@@ -19,6 +19,7 @@ from pipelines.audit import run_command_log
 from pipelines.derive import derive_task
 from pipelines.export_step import export_task
 from pipelines.ingest import ingest_task
+from pipelines.map_priors_ahead import map_priors_fitted_ahead
 from pipelines.out_folder import ingest_target, overwrite_refusal
 from pipelines.outcome import pass_on
 from pipelines.report import report_task
@@ -101,20 +102,21 @@ def run_flow(
             return log.record(None, lambda: failure)
 
     def work() -> list[StepOutcome] | State:
-        try:
-            target = ingest_target(export, data_cut, out_dir, time_zone, out_parent)
-            refusal = overwrite_refusal(target, export, data_cut, time_zone)
-        except ExportError as exc:
-            return Failed(message=str(exc))
-        if refusal is not None and not force:
-            return Failed(message=refusal)
-        result = in_one_commit(
-            target,
-            lambda folder: chain_steps(
-                export, data_cut, folder, time_zone, historical_export, plan, outcomes, partitions, export_formats
-            ),
-            fresh=refusal is not None,
-        )
+        with map_priors_fitted_ahead(plan):  # on the other core while the run ingests and derives
+            try:
+                target = ingest_target(export, data_cut, out_dir, time_zone, out_parent)
+                refusal = overwrite_refusal(target, export, data_cut, time_zone)
+            except ExportError as exc:
+                return Failed(message=str(exc))
+            if refusal is not None and not force:
+                return Failed(message=refusal)
+            result = in_one_commit(
+                target,
+                lambda folder: chain_steps(
+                    export, data_cut, folder, time_zone, historical_export, plan, outcomes, partitions, export_formats
+                ),
+                fresh=refusal is not None,
+            )
         if not isinstance(result, State):  # the run's Markdown summary in the Prefect UI; never fails the run
             run_summary_artifact_task(result[0].out_dir, plan, return_state=True)
         return result

@@ -14,17 +14,13 @@ half and lays out the closed report's PDF.
 from __future__ import annotations
 
 import base64
-import ctypes
 import gc
 import logging
 import os
-import pickle
 import re
-import signal
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +29,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from analysis.forked import ForkedWork
 from analysis.report.inputs import ReportInputs
 from analysis.report.sections import ReportContext, Section, context, front_matter, provenance_appendix
 from analysis.report.sections_closed import CLOSED_SECTIONS, summary_section
@@ -216,72 +213,25 @@ def figures_as_images(html: str) -> str:
     return _INLINE_FIGURE.sub(as_image, html)
 
 
-PR_SET_PDEATHSIG = 1
-"""Linux ``prctl`` option: the signal a process gets when its parent ends."""
-
-
-def _die_with_parent(parent: int) -> None:
-    """Have the kernel kill this (forked) process when ``parent`` ends, however it ends (Linux; elsewhere nothing)."""
-    prctl = getattr(ctypes.CDLL(None), "prctl", None)
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent ended before the request took effect
-        os._exit(1)
-
-
 class LayoutAside:
     """One report's PDF laid out in a forked copy of this process while this process goes on (the machine's
-    other core): :meth:`result` gives the PDF, its number of pages and its layout time.
+    other core, :class:`analysis.forked.ForkedWork`): :meth:`result` gives the PDF, its number of pages and
+    its layout time.
 
     Before it lays out, the copy may do other work for this process (``first``, e.g. building some of
     the other report's sections): :meth:`first_result` gives what ``first`` returned, or raises what it
-    raised (the copy's traceback as the exception's note). The copy does only this (its signal
-    handlers reset to the defaults, so a Ctrl-C stops it without acting for the run; the kernel
-    kills it when this process ends) and sends its results through a pipe; it ends with
-    ``os._exit``, never running this process's exit handlers. A fork of this process lays out exactly
+    raised (the copy's traceback as the exception's note). A fork of this process lays out exactly
     the HTML this process would, with the same fonts, and draws the same figures: the bytes are the same.
     """
 
     def __init__(self, html: str, first: Callable[[], Any] | None = None) -> None:
-        read_end, write_end = os.pipe()
-        parent = os.getpid()
         self._first = first
-        self._pid: int | None = os.fork()
-        if self._pid == 0:
-            os.close(read_end)
-            self._work_in_child(html, first, write_end, parent)
-        os.close(write_end)
-        self._stream = os.fdopen(read_end, "rb")
+        work = () if first is None else (first,)
+        self._copy = ForkedWork(*work, lambda: _timed_layout(html), what="laying out a report's PDF")
 
-    @staticmethod
-    def _work_in_child(html: str, first: Callable[[], Any] | None, write_end: int, parent: int) -> None:
-        status = 1
-        try:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            _die_with_parent(parent)
-            with os.fdopen(write_end, "wb") as stream:
-                if first is not None:
-                    outcome = _outcome(first)
-                    pickle.dump(outcome, stream)
-                    stream.flush()
-                    if outcome[0] == "raised":
-                        os._exit(0)
-                start = time.perf_counter()
-                pdf, pages = _laid_out_pdf(html)
-                pickle.dump((pdf, pages, time.perf_counter() - start), stream)
-            status = 0
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            os._exit(status)
-
-    def _receive(self) -> Any:
-        try:
-            return pickle.load(self._stream)
-        except EOFError:
-            self._end()
-            raise RuntimeError("laying out a report's PDF in a forked process failed (its traceback above)") from None
+    @property
+    def _pid(self) -> int | None:
+        return self._copy.pid
 
     def first_result(self) -> Any:
         """What ``first`` returned in the copy, once it has (call it once, before :meth:`result`).
@@ -296,51 +246,34 @@ class LayoutAside:
         if self._first is None:
             raise ValueError("this layout was started without work to do first")
         self._first = None
-        kind, value = self._receive()
-        if kind == "raised":
-            raise value
-        return value
+        return self._copy.next_result()
 
     def result(self) -> tuple[bytes, int, float]:
         """The PDF, its pages and its layout time in seconds, once the forked copy has ended.
 
         Raises
         ------
+        BaseException
+            what the layout raised, with the copy's traceback as a note.
         RuntimeError
-            when the copy failed (its traceback is on stderr).
+            when the copy failed without saying why (its traceback, if any, on stderr).
         """
         if self._first is not None:
             self.first_result()
-        pdf, pages, seconds = self._receive()
-        if self._end() != 0:
-            raise RuntimeError("laying out a report's PDF in a forked process failed (its traceback above)")
-        return pdf, pages, seconds
-
-    def _end(self) -> int:
-        """Wait for the copy (nothing when it was collected); its exit code."""
-        pid, self._pid = self._pid, None
-        self._stream.close()
-        return 0 if pid is None else os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        laid_out = self._copy.next_result()
+        self._copy.finish()
+        return laid_out
 
     def cancel(self) -> None:
         """Stop the copy when its result is no longer wanted (nothing when it was collected)."""
-        if self._pid is not None:
-            os.kill(self._pid, signal.SIGKILL)
-            self._end()
+        self._copy.cancel()
 
 
-def _outcome(work: Callable[[], Any]) -> tuple[str, Any]:
-    """``("returned", value)`` or ``("raised", exception)``, the exception with its traceback as a note and one
-    that pickle can carry (else a RuntimeError naming it)."""
-    try:
-        return "returned", work()
-    except Exception as exc:
-        exc.add_note(f"(raised in the report's forked copy)\n{traceback.format_exc()}")
-        try:
-            pickle.loads(pickle.dumps(exc))
-        except Exception:
-            return "raised", RuntimeError(f"{type(exc).__name__}: {exc}\n{traceback.format_exc()}")
-        return "raised", exc
+def _timed_layout(html: str) -> tuple[bytes, int, float]:
+    """:func:`_laid_out_pdf` and the seconds it took."""
+    start = time.perf_counter()
+    pdf, pages = _laid_out_pdf(html)
+    return pdf, pages, time.perf_counter() - start
 
 
 def render_reports(
@@ -374,9 +307,7 @@ def render_reports(
         for line in lines:
             progress(line)
         html["closed"] = document_html(ctx, "closed", [*summary, *opened, *earlier, *later], rendered_at)
-        start = time.perf_counter()
-        closed_pdf, closed_pages = _laid_out_pdf(html["closed"])
-        laid_out = {"closed": (closed_pdf, closed_pages, time.perf_counter() - start), "open": aside.result()}
+        laid_out = {"closed": _timed_layout(html["closed"]), "open": aside.result()}
     finally:
         aside.cancel()
     documents: dict[str, bytes] = {}

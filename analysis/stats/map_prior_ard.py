@@ -237,12 +237,36 @@ def _trial_rows(group: str, variable: str, prior: BetaMixture, events: int, n: i
     ]
 
 
+@dataclass(frozen=True)
+class MapPriorFit:
+    """What one group's MAP prior is before the trial is looked at: steps 2 of the module doc.
+
+    ``tau_median``: the posterior median of the between-study SD τ; ``prior``: the beta mixture
+    approximating the MAP prior.
+    """
+
+    tau_median: float
+    prior: BetaMixture
+
+
+FitsByStudies = Mapping[tuple[BinomialStudy, ...], MapPriorFit]
+"""MAP prior fits made beforehand, by the studies they were fitted to (all under the same settings)."""
+
+
+def fit_map_prior(studies: Sequence[BinomialStudy], settings: MapPriorSettings) -> MapPriorFit:
+    """The MAP prior of ``studies`` and its beta-mixture approximation (module doc, step 2): the trial plays no part."""
+    predictive = map_predictive(studies, settings.tau_prior_scale, settings.mean_prior_sd)
+    fit = auto_fit_beta_mixture(*predictive.coarsened(), settings.max_mixture_components)
+    return MapPriorFit(predictive.tau_median, fit.mixture)
+
+
 def map_prior_rows(
     group: str,
     studies: Sequence[BinomialStudy],
     trial_events: int,
     trial_n: int,
     settings: MapPriorSettings | None = None,
+    fit: MapPriorFit | None = None,
 ) -> list[ArdRow]:
     """Every ``map_prior`` row of one group, from its studies and the trial's count (module doc).
 
@@ -256,11 +280,12 @@ def map_prior_rows(
         The trial's count in the same measure (for a Penn group, its Penn approximation).
     settings : MapPriorSettings
         τ prior scale, μ prior SD, robust weight, mixture components; the defaults when None.
+    fit : MapPriorFit, optional
+        :func:`fit_map_prior` of ``studies`` under ``settings``, made beforehand; made here when None.
     """
     settings = settings or MapPriorSettings()
-    predictive = map_predictive(studies, settings.tau_prior_scale, settings.mean_prior_sd)
-    fit = auto_fit_beta_mixture(*predictive.coarsened(), settings.max_mixture_components)
-    prior = fit.mixture
+    fit = fit or fit_map_prior(studies, settings)
+    prior = fit.prior
     robust = prior.robustify(settings.robust_weight)
     listed = ", ".join(f"{s.study_id} {s.events}/{s.n}" for s in studies)
     map_label = (
@@ -275,7 +300,7 @@ def map_prior_rows(
             group,
             "map",
             "tau_median",
-            predictive.tau_median,
+            fit.tau_median,
             "posterior median of the between-study SD τ (logit scale)",
         ),
         ard_row(ANALYSIS, group, "map", "n_studies", len(studies), f"studies: {listed}"),
@@ -306,6 +331,7 @@ def map_prior_ard(
     settings: MapPriorSettings,
     high_burden_pct: float = 40.0,
     site_counts: Mapping[str, tuple[int, int]] | None = None,
+    fits: FitsByStudies | None = None,
 ) -> tuple[list[ArdRow], list[str]]:
     """The ``map_prior`` rows of every group with at least one study, and the notes (outputs.md v3).
 
@@ -320,6 +346,9 @@ def map_prior_ard(
     site_counts : mapping, optional
         ``{variable: (n, N)}`` of the site's historical patients (``--historical-export``), added as
         one more study when ``settings.include_site_historical``.
+    fits : mapping, optional
+        Fits made beforehand under ``settings`` (:func:`published_map_fits`); a group whose studies
+        have none is fitted here. The rows are the same either way.
     """
     if not settings.enabled:
         return [], []
@@ -330,15 +359,36 @@ def map_prior_ard(
     rows: list[ArdRow] = []
     for endpoint, scale in GROUPS:
         group = f"{endpoint}__{scale}"
-        studies = selected.get(group, [])
+        studies = binomial_studies(selected.get(group, []))
         if not studies:
             notes.append(f"MAP prior {group}: not built — no confirmed, like-for-like study.")
             continue
         events, n = trial_counts[("all", trial_variable(endpoint, scale))]
-        rows += map_prior_rows(
-            group, [BinomialStudy(s.study_id, s.events, s.n) for s in studies], int(events), int(n), settings
-        )
+        fit = None if fits is None else fits.get(studies)
+        rows += map_prior_rows(group, studies, int(events), int(n), settings, fit)
     return rows, notes
+
+
+def binomial_studies(candidates: Sequence[MapCandidate]) -> tuple[BinomialStudy, ...]:
+    """The selected candidates of one group as the studies its MAP prior is fitted to."""
+    return tuple(BinomialStudy(c.study_id, c.events, c.n) for c in candidates)
+
+
+def published_map_fits(
+    cohorts: Iterable[HistoricalCohort], settings: MapPriorSettings, high_burden_pct: float = 40.0
+) -> dict[tuple[BinomialStudy, ...], MapPriorFit]:
+    """:func:`fit_map_prior` of every group's studies from the published cohorts alone, as :func:`map_prior_ard`
+    selects them without the site's historical patients: all it needs of the trial is its settings, so it may
+    run before the trial's data are derived. Nothing when MAP priors are off."""
+    if not settings.enabled:
+        return {}
+    selected, _ = select_map_studies(map_candidates(cohorts, high_burden_pct), settings.overlap_representative)
+    groups = [
+        binomial_studies(selected[f"{endpoint}__{scale}"])
+        for endpoint, scale in GROUPS
+        if f"{endpoint}__{scale}" in selected
+    ]
+    return {studies: fit_map_prior(studies, settings) for studies in groups if studies}
 
 
 def map_prior_densities(ard: pd.DataFrame) -> pd.DataFrame:
@@ -373,12 +423,17 @@ def map_prior_densities(ard: pd.DataFrame) -> pd.DataFrame:
 __all__ = [
     "ANALYSIS",
     "GROUPS",
+    "FitsByStudies",
     "MapCandidate",
+    "MapPriorFit",
+    "binomial_studies",
     "endpoint_counts",
+    "fit_map_prior",
     "map_candidates",
     "map_prior_ard",
     "map_prior_densities",
     "map_prior_rows",
+    "published_map_fits",
     "select_map_studies",
     "site_candidates",
     "trial_variable",

@@ -26,7 +26,7 @@ import pandas as pd
 from analysis.reference.cohorts import HistoricalCohort
 from analysis.settings import AnalysisPlan
 from analysis.stats.historical import comparison_plan_frame, plan_comparisons, plan_options
-from analysis.stats.map_prior_ard import map_prior_densities
+from analysis.stats.map_prior_ard import FitsByStudies, map_prior_densities
 from analysis.stats.published import published_outcomes_frame
 from analysis.stats.trial_ard import KM_PARAMETERS, build_trial_ard, cir_fit, km_fit
 
@@ -156,6 +156,7 @@ def analyze_trial(
     cohorts: Sequence[HistoricalCohort],
     plan: AnalysisPlan,
     historical: Mapping[str, pd.DataFrame] | None = None,
+    map_fits: FitsByStudies | None = None,
 ) -> AnalysisResults:
     """The ARD and every table beside it, from the derived tables.
 
@@ -168,12 +169,15 @@ def analyze_trial(
     plan : AnalysisPlan
     historical : mapping of str to DataFrame, optional
         The same tables of the site's historical export: adds the trial-vs-historical regression rows.
+    map_fits : mapping, optional
+        MAP prior fits made beforehand under ``plan.map`` (:func:`analysis.stats.map_prior_ard.published_map_fits`,
+        e.g. in another process while the trial's data were derived); the results are the same without.
 
     Returns
     -------
     AnalysisResults
     """
-    ard, skipped = build_trial_ard(tables, cohorts, plan, historical)
+    ard, skipped = build_trial_ard(tables, cohorts, plan, historical, map_fits)
     comparable, not_compared = plan_comparisons(cohorts, **plan_options(plan))
     return AnalysisResults(
         tables={

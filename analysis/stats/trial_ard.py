@@ -37,7 +37,7 @@ from analysis.stats.kaplan_meier import (
     median_follow_up,
     month_timepoints,
 )
-from analysis.stats.map_prior_ard import endpoint_counts, map_prior_ard
+from analysis.stats.map_prior_ard import FitsByStudies, endpoint_counts, map_prior_ard
 from analysis.stats.participant_flow import participant_flow_rows
 from analysis.stats.proportions import rate_rows
 from analysis.stats.published import published_outcome_rows, published_outcomes_frame
@@ -198,12 +198,14 @@ def build_trial_ard(
     cohorts: Sequence[HistoricalCohort],
     plan: AnalysisPlan,
     historical: Mapping[str, pd.DataFrame] | None = None,
+    map_fits: FitsByStudies | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The whole ARD of the trial, and the notes on comparisons that could not be made.
 
     ``tables`` holds the derived tables ``adsl``, ``crs``, ``icans``, ``anakinra``, ``crs_timeline``, ``adtte``;
     ``cohorts`` the typed historical cohorts (:func:`analysis.reference.cohorts.load_cohorts`);
-    ``historical`` the same tables of the site's historical export, when there is one.
+    ``historical`` the same tables of the site's historical export, when there is one; ``map_fits``
+    MAP prior fits made beforehand under ``plan.map`` (:func:`analysis.stats.map_prior_ard.published_map_fits`).
     """
     endpoints = derive_rate_endpoints(
         tables["adsl"], tables["crs"], tables["icans"], tables["anakinra"], tables["crs_timeline"]
@@ -243,6 +245,7 @@ def build_trial_ard(
         plan.map,
         plan.high_burden_pct,
         None if historical is None else endpoint_counts(derive_rate_endpoints(*(historical[t] for t in RATE_TABLES))),
+        map_fits,
     )
     ard = pd.concat(
         [to_frame([*rows, *map_rows]), regression_ard(tables, historical, plan.days_per_month)], ignore_index=True

@@ -37,7 +37,16 @@ def test_a_failed_forked_layout_raises(monkeypatch: pytest.MonkeyPatch):
 
     monkeypatch.setattr("analysis.report.render._laid_out_pdf", broken)
     aside = LayoutAside(TWO_PAGES)
-    with pytest.raises(RuntimeError, match="forked process failed"):
+    with pytest.raises(ZeroDivisionError, match="planted defect") as raised:
+        aside.result()
+    assert "forked copy" in raised.value.__notes__[0] and "in broken" in raised.value.__notes__[0]
+    assert aside._pid is None  # the copy was stopped and collected
+
+
+def test_a_copy_killed_before_it_answers_is_a_clear_error():
+    aside = LayoutAside(TWO_PAGES)
+    os.kill(aside._pid, signal.SIGKILL)
+    with pytest.raises(RuntimeError, match="laying out a report's PDF in a forked process failed"):
         aside.result()
 
 

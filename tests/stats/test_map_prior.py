@@ -20,10 +20,12 @@ from analysis.stats.comparisons import prob_trial_lower as historical_prob_lower
 from analysis.stats.map_prior import BinomialStudy, map_predictive, study_log_likelihood
 from analysis.stats.map_prior_ard import (
     MapCandidate,
+    MapPriorFit,
     map_candidates,
     map_prior_ard,
     map_prior_densities,
     map_prior_rows,
+    published_map_fits,
     select_map_studies,
 )
 from analysis.stats.map_prior_mixture import (
@@ -296,3 +298,46 @@ def test_densities_come_from_the_ard_mixtures() -> None:
     b = ard[(ard["variable"] == "robust_map") & (ard["stat_name"] == "b")].set_index("method")["stat_value"]
     at_half = float(sum(w[k] * stats.beta.pdf(0.5, a[k], b[k]) for k in w.index))
     assert robust.loc[robust["p"] == 0.5, "density"].iloc[0] == pytest.approx(at_half, rel=1e-12)
+
+
+REFERENCE_LIKE_COHORTS = [
+    {"id": "eliana_2018", "name": "ELIANA", "confirmed": True, "crs_scale": "penn", "n_infused": 75,
+     "crs_grade3plus_n": 35, "crs_any_n": 58, "crs_grade4_n": 19, "crs_grade5_n": 0, "min_marrow_blast_pct": 5},
+    {"id": "registry", "name": "Registry", "confirmed": True, "crs_scale": "astct", "n_infused": 255,
+     "crs_grade3plus_n": 41},
+]  # fmt: skip
+TRIAL_COUNTS = {("all", v): (10, 36) for v in ("crs_any", "crs_grade3plus", "crs_grade4plus", "crs_penn_grade3plus",
+                                               "crs_penn_grade4plus", "icans_any", "icans_grade3plus")}  # fmt: skip
+
+
+def test_fits_made_beforehand_give_the_rows_of_fits_made_here() -> None:
+    cohorts = [HistoricalCohort.model_validate(cohort) for cohort in REFERENCE_LIKE_COHORTS]
+    settings = MapPriorSettings()
+    fits = published_map_fits(cohorts, settings)
+    # one fit per group with studies: ELIANA alone for the three Penn groups, the registry for grade ≥ 3 ASTCT
+    assert sorted((s.study_id, s.events, s.n) for studies in fits for s in studies) == [
+        ("eliana_2018", 19, 75), ("eliana_2018", 35, 75), ("eliana_2018", 58, 75), ("registry", 41, 255),
+    ]  # fmt: skip
+    here, notes_here = map_prior_ard(cohorts, TRIAL_COUNTS, settings)
+    beforehand, notes_beforehand = map_prior_ard(cohorts, TRIAL_COUNTS, settings, fits=fits)
+    assert to_frame(beforehand).equals(to_frame(here)) and notes_beforehand == notes_here
+
+
+def test_a_fit_made_beforehand_is_the_one_used() -> None:
+    """A planted fit (one Beta(2, 8) component, τ median 0.25) for the registry's group shows in its rows:
+    mean 2 / (2 + 8) = 0.2; the other groups are fitted here as before."""
+    cohorts = [HistoricalCohort.model_validate(cohort) for cohort in REFERENCE_LIKE_COHORTS]
+    planted = MapPriorFit(tau_median=0.25, prior=BetaMixture((1.0,), (2.0,), (8.0,), ("comp1",)))
+    fits = {(BinomialStudy("registry", 41, 255),): planted}
+    rows, _ = map_prior_ard(cohorts, TRIAL_COUNTS, MapPriorSettings(), fits=fits)
+    ard = to_frame(rows).set_index(["group", "variable", "stat_name", "method"])["stat_value"]
+    assert ard[("crs_grade3plus__astct", "map", "mean", "")] == pytest.approx(0.2, abs=1e-12)
+    assert ard[("crs_grade3plus__astct", "map", "tau_median", "")] == 0.25
+    penn_here = to_frame(map_prior_rows("crs_any__penn", [BinomialStudy("eliana_2018", 58, 75)], 10, 36))
+    penn = ard.loc["crs_any__penn"].reset_index(drop=True)
+    assert penn.equals(penn_here["stat_value"])
+
+
+def test_no_fits_beforehand_when_map_priors_are_off() -> None:
+    cohorts = [HistoricalCohort.model_validate(cohort) for cohort in REFERENCE_LIKE_COHORTS]
+    assert published_map_fits(cohorts, MapPriorSettings(enabled=False)) == {}
