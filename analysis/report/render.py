@@ -168,7 +168,7 @@ def _laid_out_pdf(html: str) -> tuple[bytes, int]:
     level = logger.level
     logger.setLevel(logging.ERROR)
     try:
-        with _live_objects_set_aside():
+        with _no_garbage_collection():
             document = HTML(string=figures_as_images(html), base_url=str(TEMPLATES)).render()
             return document.write_pdf(), len(document.pages)
     finally:
@@ -176,20 +176,23 @@ def _laid_out_pdf(html: str) -> tuple[bytes, int]:
 
 
 @contextmanager
-def _live_objects_set_aside() -> Iterator[None]:
-    """Leave the objects alive now out of the garbage collector's full passes while the block runs.
+def _no_garbage_collection() -> Iterator[None]:
+    """No garbage collection while the block (a PDF's layout) runs; the collector as it was after.
 
-    A layout makes hundreds of thousands of objects, so Python runs its full collection a few times
-    during it; each pass went over the whole run's heap too (the tables, Prefect, matplotlib: some
-    600,000 objects), about a fifth of the closed report's layout time. ``gc.freeze`` keeps those
-    out of the passes (they are not freed meanwhile: they are alive); the block's own objects are
-    collected as ever, and ``gc.unfreeze`` gives the rest back to the collector after.
+    A layout makes hundreds of thousands of objects, so Python ran its collection passes many times
+    during it, each going over the whole run's heap too (the tables, Prefect, matplotlib: some
+    600,000 objects). Keeping those out of the passes (``gc.freeze``) saved a fifth of the closed
+    report's layout time; no pass at all saves 0.3–0.4 s more (measured on the demo's closed report).
+    Nothing is lost: what the layout leaves in reference cycles is collected by the first pass after
+    the block, and it is little (the demo's closed layout peaks 4 MB higher).
     """
-    gc.freeze()
+    enabled = gc.isenabled()
+    gc.disable()
     try:
         yield
     finally:
-        gc.unfreeze()
+        if enabled:
+            gc.enable()
 
 
 _INLINE_FIGURE = re.compile(r"<svg\s.*?</svg>", re.S)

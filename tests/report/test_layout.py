@@ -4,6 +4,7 @@ blocks of bounded size, a progress line per section."""
 from __future__ import annotations
 
 import base64
+import gc
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 from analysis.report import figures
 from analysis.report.column_widths import column_shares, text_width
 from analysis.report.inputs import load_inputs
-from analysis.report.render import figures_as_images, render_html, report_sections
+from analysis.report.render import _no_garbage_collection, figures_as_images, render_html, report_sections
 from analysis.report.sections import context
 from analysis.report.tables import KEEP_TOGETHER_ROWS, html_table
 from analysis.settings import AnalysisPlan
@@ -199,3 +200,17 @@ def test_a_table_whose_words_cannot_fit_keeps_the_automatic_layout():
     words = pd.DataFrame({f"c{k}": ["Thrombocytopenia"] for k in range(12)})
     assert column_shares([60.0] * 12, [80.0] * 12) is None and column_shares([30.0] * 12, [80.0] * 12) is not None
     assert "<table><thead>" in html_table(words, "tbl-wide")
+
+
+def test_no_garbage_collection_during_a_layout_and_the_collector_as_it_was_after():
+    assert gc.isenabled()
+    with _no_garbage_collection():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _no_garbage_collection():
+            pass
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
