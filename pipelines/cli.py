@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
+from pipelines.gc_policy import freeze_loaded_code, pause_while_loading
 from pipelines.memory_policy import keep_memory_for_the_run
 from pipelines.process_exit import end_now
 
@@ -276,6 +277,7 @@ def run_user_step(step, quiet: bool = False, meanwhile: Any = None, **kwargs: An
     if threading.current_thread() is threading.main_thread():
         stop_on_signals()
     wait_for_temporary_server(meanwhile)
+    freeze_loaded_code()
     quiet_prefect_run_loggers()
     show_progress(quiet)
     with flow_run_settings():
@@ -356,6 +358,7 @@ def run(
 
     A second run on the same export, cut, settings and code reuses the results and says so; when every step is reused it starts no Prefect server. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
     """
+    pause_while_loading()  # until the flow starts (run_user_step)
     start_server_for_new_folder(out)
     from pipelines.dask_runner import partitions_on
 
