@@ -8,12 +8,14 @@ live until the process ends; on the demo, seven full passes took 1.8 s of its ma
 going over that code again, while there was next to no garbage to find. So:
 
 - :func:`pause_while_loading`: no pass at all while `pacer run` checks its parameters and loads
-  the steps' code (what loading leaves in reference cycles is a few objects, alive or not);
+  the steps' code. What loading leaves in reference cycles then stays (the freeze keeps it): some
+  250,000 small objects, 7 MB of resident memory more (measured), instead of 0.3 s for a pass;
 - :func:`freeze_loaded_code`, just before a command's flow starts: every object alive then is
   moved out of the collector's generations for good (``gc.freeze``), and the collector is on
   again, so the steps' own objects are collected as ever while its passes skip the code.
 
-The report's PDF layout makes no pass either (:func:`analysis.report.render._no_garbage_collection`).
+The report's PDF layout makes no pass either (:func:`analysis.report.render._no_garbage_collection`),
+nor Prefect's temporary server while it loads (:mod:`pipelines.server_guard`).
 """
 
 from __future__ import annotations

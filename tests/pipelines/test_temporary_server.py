@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from pipelines import server_guard
 from pipelines.prefect_server import WARM_UP_PATH
-from pipelines.server_guard import warm_up
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = """
@@ -77,8 +77,11 @@ def test_a_server_given_by_its_address_is_used_and_none_started(tmp_path: Path):
     assert finished.stdout == "0\n180\n"  # a lasting server's runs keep Prefect's heartbeats
 
 
-def test_the_guard_warms_the_server_up_with_one_request():
+def test_the_guard_warms_the_server_up_with_one_request_then_turns_the_collector_on(
+    monkeypatch: pytest.MonkeyPatch,
+):
     asked: list[str] = []
+    monkeypatch.setattr(server_guard, "freeze_loaded_code", lambda: asked.append("collector on"))
 
     class Recorder(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -93,15 +96,18 @@ def test_the_guard_warms_the_server_up_with_one_request():
     server = HTTPServer(("127.0.0.1", 0), Recorder)
     serving = threading.Thread(target=server.handle_request)
     serving.start()
-    warm_up(server.server_address[1], WARM_UP_PATH)
+    server_guard.warm_up(server.server_address[1], WARM_UP_PATH)
     serving.join(timeout=10)
     server.server_close()
-    assert asked == ["/api/admin/version"]
+    assert asked == ["/api/admin/version", "collector on"]
 
 
-def test_a_warm_up_that_finds_no_server_is_no_error():
+def test_a_warm_up_that_finds_no_server_is_no_error_and_turns_the_collector_on(monkeypatch: pytest.MonkeyPatch):
+    turned_on: list[bool] = []
+    monkeypatch.setattr(server_guard, "freeze_loaded_code", lambda: turned_on.append(True))
     free = socket.socket()
     free.bind(("127.0.0.1", 0))
     port = free.getsockname()[1]
     free.close()  # nothing listens there now
-    warm_up(port, WARM_UP_PATH)
+    server_guard.warm_up(port, WARM_UP_PATH)
+    assert turned_on == [True]
