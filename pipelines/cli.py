@@ -257,7 +257,13 @@ def start_server_for_new_folder(out: Path | None) -> None:
     code. Otherwise the command starts it once it knows it has work to do (:mod:`pipelines.reuse`); a
     command that then fails on a parameter stops it as it exits.
     """
-    if out is not None and (not out.exists() or (out.is_dir() and not any(out.iterdir()))):
+    if out is None:
+        return
+    try:
+        new = not out.exists() or (out.is_dir() and not any(out.iterdir()))
+    except OSError:  # a name too long, a loop, no permission: the parameter checks say so in one line
+        return
+    if new:
         start_prefect_server()
 
 

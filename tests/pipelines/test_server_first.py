@@ -37,6 +37,11 @@ def test_a_folder_with_outputs_waits_for_the_reuse_check(tmp_path: Path, starts:
     assert starts == []
 
 
+def test_a_folder_name_too_long_is_left_to_the_parameter_checks(tmp_path: Path, starts: list[str]):
+    cli.start_server_for_new_folder(tmp_path / ("o" * 300))  # ENAMETOOLONG: no exception here
+    assert starts == []
+
+
 def test_the_default_folder_waits_for_the_data_cut(starts: list[str]):
     cli.start_server_for_new_folder(None)  # data/processed/<cut>/: the cut is read from the export later
     assert starts == []
