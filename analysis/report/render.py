@@ -6,9 +6,9 @@ figure handed to it as an image of the same SVG, :func:`figures_as_images`), wit
 dates (the data cut), so two renders of one run differ only in the declared render time. Each
 section is built once: the closed report repeats the open report's sections as they are (their
 figures are drawn once). The work is shared with a forked copy of the process on a machine's
-second core (:class:`LayoutAside`, :func:`render_reports`): the copy builds half of the closed
-report's own sections, then lays out the open report's PDF, while this process builds the other
-half and lays out the closed report's PDF.
+second core (:class:`LayoutAside`, :func:`render_reports`): the two build the closed report's own
+sections from both ends until they meet (:class:`SectionsFromBothEnds`); then the copy lays out the
+open report's PDF while this process lays out the closed report's.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import gc
 import logging
+import multiprocessing
 import os
 import re
 import sys
@@ -92,12 +93,52 @@ def build_sections(
     """Each builder's section in order (a builder returning None adds none), one progress line per section."""
     sections = []
     for build in builders:
-        start = time.perf_counter()
-        section = build(ctx)
+        section, line = _built(ctx, build)
         if section is not None:
             sections.append(section)
-            progress(f"report   section {section.title} ({time.perf_counter() - start:.1f} s)")
+            progress(line)
     return sections
+
+
+def _built(ctx: ReportContext, build: Callable[[ReportContext], Section | None]) -> tuple[Section | None, str]:
+    """One builder's section (or None) and its progress line (its build time)."""
+    start = time.perf_counter()
+    section = build(ctx)
+    title = "" if section is None else section.title
+    return section, f"report   section {title} ({time.perf_counter() - start:.1f} s)"
+
+
+class SectionsFromBothEnds:
+    """The closed report's own sections (:data:`CLOSED_SECTIONS`) shared by this process and a forked copy of it:
+    this process claims them from the first on, the copy from the last back, one at a time, until the two meet.
+
+    Whichever process is free builds the next section, so both finish together whatever each section
+    costs (the CRS section's swimmer plot and the listings grow with the participants), and each
+    section is built once. The claims live in memory the two processes share (made before the fork).
+    """
+
+    def __init__(self, count: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._lock = context.Lock()
+        self._bounds = context.RawArray("i", [0, count])  # the next from the front; one past the next from the back
+
+    def claim_front(self) -> int | None:
+        """The next section from the front, or None once the two have met."""
+        with self._lock:
+            front, back = self._bounds[0], self._bounds[1]
+            if front >= back:
+                return None
+            self._bounds[0] = front + 1
+            return front
+
+    def claim_back(self) -> int | None:
+        """The next section from the back, or None once the two have met."""
+        with self._lock:
+            front, back = self._bounds[0], self._bounds[1]
+            if front >= back:
+                return None
+            self._bounds[1] = back - 1
+            return back - 1
 
 
 def report_sections(
@@ -285,31 +326,40 @@ def render_reports(
     """Both reports in both formats: file name → bytes; a progress line per section and per PDF.
 
     The work is shared between this process and a forked copy (:class:`LayoutAside`), one core each:
-    once the open report's sections are built, the copy builds the second half of the closed report's
-    own sections (:data:`CLOSED_SECTIONS`), sends them back and lays out the open report's PDF, while
-    this process builds the closed report's summary and the first half of its sections, then lays out
-    its PDF. Every section is built once; the progress lines come in the report's order; the bytes
-    are those of a sequential render.
+    once the open report's sections are built, the two build the closed report's own sections
+    (:data:`CLOSED_SECTIONS`) from both ends until they meet (:class:`SectionsFromBothEnds`), this
+    process its summary too; the copy sends its sections back and lays out the open report's PDF,
+    while this process lays out the closed report's. Every section is built once; the progress lines
+    come in the report's order; the bytes are those of a sequential render.
     """
     ctx = context(inputs, plan)
     opened = build_sections(ctx, OPEN_SECTIONS, progress)
     html = {"open": document_html(ctx, "open", opened, rendered_at)}
-    half = len(CLOSED_SECTIONS) // 2
+    shared = SectionsFromBothEnds(len(CLOSED_SECTIONS))
 
-    def later_sections() -> tuple[list[Section], list[str]]:
-        lines: list[str] = []
-        return build_sections(ctx, CLOSED_SECTIONS[half:], lines.append), lines
+    def from_the_back() -> dict[int, tuple[Section | None, str]]:
+        built = {}
+        while (index := shared.claim_back()) is not None:
+            built[index] = _built(ctx, CLOSED_SECTIONS[index])
+        return built
 
     for stream in (sys.stdout, sys.stderr):  # nothing buffered for the copy to write a second time
         stream.flush()
-    aside = LayoutAside(html["open"], first=later_sections)
+    aside = LayoutAside(html["open"], first=from_the_back)
     try:
         summary = build_sections(ctx, (summary_section,), progress)
-        earlier = build_sections(ctx, CLOSED_SECTIONS[:half], progress)
-        later, lines = aside.first_result()
-        for line in lines:
-            progress(line)
-        html["closed"] = document_html(ctx, "closed", [*summary, *opened, *earlier, *later], rendered_at)
+        built = {}
+        while (index := shared.claim_front()) is not None:
+            built[index] = _built(ctx, CLOSED_SECTIONS[index])
+            if built[index][0] is not None:
+                progress(built[index][1])
+        from_copy = aside.first_result()
+        for index in sorted(from_copy):
+            if from_copy[index][0] is not None:
+                progress(from_copy[index][1])
+        built |= from_copy
+        own = [section for section, _ in (built[index] for index in range(len(CLOSED_SECTIONS))) if section is not None]
+        html["closed"] = document_html(ctx, "closed", [*summary, *opened, *own], rendered_at)
         laid_out = {"closed": _timed_layout(html["closed"]), "open": aside.result()}
     finally:
         aside.cancel()

@@ -1,4 +1,5 @@
-"""The open report's PDF laid out in a forked process: the same bytes as in this process, and no copy left behind."""
+"""The open report's PDF laid out in a forked process: the same bytes as in this process, and no copy left behind; the
+closed report's sections shared with that copy from both ends."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from analysis.forked import ForkedWork
 from analysis.report.inputs import ReportInputError
-from analysis.report.render import LayoutAside, _laid_out_pdf
+from analysis.report.render import LayoutAside, SectionsFromBothEnds, _laid_out_pdf
 
 REPO = Path(__file__).resolve().parents[2]
 TWO_PAGES = (
@@ -106,3 +108,32 @@ def test_the_copy_dies_with_its_parent(tmp_path: Path):
     else:
         os.kill(child, signal.SIGKILL)
         pytest.fail("the forked layout outlived the process that started it")
+
+
+def test_sections_claimed_from_both_ends_meet_once():
+    shared = SectionsFromBothEnds(5)
+    claims = [shared.claim_front(), shared.claim_back(), shared.claim_front(), shared.claim_back()]
+    assert claims == [0, 4, 1, 3]
+    assert shared.claim_back() == 2  # the last one, to whichever asks first
+    assert (shared.claim_front(), shared.claim_back()) == (None, None)
+
+
+def test_a_forked_copy_and_this_process_share_the_sections_each_built_once():
+    """The copy claims from the back as fast as it can while this process claims from the front: together they
+    take every one of 2,000 indices exactly once."""
+    shared = SectionsFromBothEnds(2_000)
+
+    def from_the_back() -> list[int]:
+        taken = []
+        while (index := shared.claim_back()) is not None:
+            taken.append(index)
+        return taken
+
+    copy = ForkedWork(from_the_back, what="claiming")
+    mine = []
+    while (index := shared.claim_front()) is not None:
+        mine.append(index)
+    theirs = copy.next_result()
+    copy.finish()
+    assert mine == sorted(mine) and theirs == sorted(theirs, reverse=True)
+    assert sorted(mine + theirs) == list(range(2_000))
