@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from pipelines import prefect_env  # noqa: F401  (offline defaults before Prefect loads)
-from pipelines.gc_policy import freeze_loaded_code, pause_while_loading
+from pipelines.gc_policy import collector_paused_while_loading, freeze_loaded_code
 from pipelines.memory_policy import keep_memory_for_the_run
 from pipelines.process_exit import end_now
 
@@ -364,48 +364,48 @@ def run(
 
     A second run on the same export, cut, settings and code reuses the results and says so; when every step is reused it starts no Prefect server. With --dask-address the derive step runs on that Dask cluster and writes the same tables.
     """
-    pause_while_loading()  # until the flow starts (run_user_step)
-    start_server_for_new_folder(out)
-    from pipelines.dask_runner import partitions_on
+    with collector_paused_while_loading():  # until the flow starts (run_user_step), or the command ends
+        start_server_for_new_folder(out)
+        from pipelines.dask_runner import partitions_on
 
-    check_dask_address(dask_address)
-    check_input_format(export, input_format)
-    if historical_export is not None:
-        check_input_format(historical_export, input_format, "--historical-export")
-    formats = export_formats(export_format) if export_format else ()
-    parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
-    check_overwrite(parameters, force)
-    run_partitions = partitions_on(dask_address, partitions)
-    if not formats:  # the export step always writes: a run with one always has work to do
-        from pipelines.reuse import run_if_nothing_to_do
+        check_dask_address(dask_address)
+        check_input_format(export, input_format)
+        if historical_export is not None:
+            check_input_format(historical_export, input_format, "--historical-export")
+        formats = export_formats(export_format) if export_format else ()
+        parameters = run_parameters(export, data_cut, out, timezone, settings, historical_export)
+        check_overwrite(parameters, force)
+        run_partitions = partitions_on(dask_address, partitions)
+        if not formats:  # the export step always writes: a run with one always has work to do
+            from pipelines.reuse import run_if_nothing_to_do
 
-        show_progress(quiet)
-        reused = run_if_nothing_to_do(
-            **parameters, historical_export=historical_export, partitions=run_partitions, force=force
-        )
-        if isinstance(reused, str):
-            fail(reused)
-        if reused is not None:
-            report_outcomes(reused, quiet)
-            return
-    start_prefect_server()  # comes up while the steps' code loads
-    from analysis.report.render import load_layout_libraries
-    from pipelines.dask_runner import on_dask_cluster
-    from pipelines.run import run_flow
+            show_progress(quiet)
+            reused = run_if_nothing_to_do(
+                **parameters, historical_export=historical_export, partitions=run_partitions, force=force
+            )
+            if isinstance(reused, str):
+                fail(reused)
+            if reused is not None:
+                report_outcomes(reused, quiet)
+                return
+        start_prefect_server()  # comes up while the steps' code loads
+        from analysis.report.render import load_layout_libraries
+        from pipelines.dask_runner import on_dask_cluster
+        from pipelines.run import run_flow
 
-    report_outcomes(
-        run_user_step(
-            on_dask_cluster(run_flow, dask_address),
+        report_outcomes(
+            run_user_step(
+                on_dask_cluster(run_flow, dask_address),
+                quiet,
+                meanwhile=load_layout_libraries,  # the report step's, while the server starts
+                **parameters,
+                historical_export=historical_export,
+                partitions=run_partitions,
+                export_formats=formats,
+                force=force,
+            ),
             quiet,
-            meanwhile=load_layout_libraries,  # the report step's, while the server starts
-            **parameters,
-            historical_export=historical_export,
-            partitions=run_partitions,
-            export_formats=formats,
-            force=force,
-        ),
-        quiet,
-    )
+        )
 
 
 @app.command()
