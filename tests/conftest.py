@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -125,10 +126,56 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.loadscopereorder = False
 
 
+_harness: dict[str, object] = {}
+"""The running harness of this test process: ``stack`` (closing it stops the server), ``waiting`` (the ids of the
+tests using it that have not finished yet)."""
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
-    """Prefect's test harness (temporary database, one ephemeral server) for every flow test of the session."""
+    """Prefect's test harness (temporary database, one ephemeral server) for every flow test of the session.
+
+    Stopped as soon as the last test of the session that uses it has finished (:func:`pytest_runtest_teardown`):
+    the harness's tests run first (:data:`LONGEST_GROUPS_FIRST`), and an idle server would otherwise take CPU
+    until the end of the session.
+    """
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    with ExitStack() as stack:
+        stack.enter_context(prefect_test_harness(server_startup_timeout=120))
+        _harness["stack"] = stack
         yield
+    _harness.pop("stack", None)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Note the tests of the session that use Prefect's harness (each process runs some of them, or all)."""
+    _harness["waiting"] = {item.nodeid for item in session.items if "prefect_harness" in item.fixturenames}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """After the last test that uses Prefect's harness, stop the harness (its server) in this process.
+
+    Under pytest-xdist the harness's tests share one group, so one worker runs them all and stops it after the
+    last; a worker that runs only some of them keeps it to the end of the session, as pytest would.
+    """
+    result = yield
+    waiting = _harness.get("waiting")
+    if isinstance(waiting, set) and item.nodeid in waiting:
+        waiting.discard(item.nodeid)
+        stack = _harness.pop("stack", None) if not waiting else None
+        if isinstance(stack, ExitStack):
+            stack.close()
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_processed_original(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo through ingest → derive → analyze (no Prefect, no report), built once per test process.
+
+    Read-only: a test that writes takes a copy (tests/demo_processed.py: ``copy_demo_processed``).
+    """
+    from tests.demo_processed import build_demo_processed
+
+    return build_demo_processed(tmp_path_factory.mktemp("demo-processed") / "out")
