@@ -1,7 +1,12 @@
-"""The demo export put through ingest → derive → analyze in-process (no Prefect), for tests that read an output folder."""
+"""The demo export put through ingest → derive → analyze in-process (no Prefect), for tests that read an output folder.
+
+The session fixture ``demo_processed_original`` (tests/conftest.py) builds it once per test process; a test takes a
+copy (:func:`copy_demo_processed`) and never writes into the original.
+"""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from analysis.settings import AnalysisPlan
@@ -18,3 +23,9 @@ def build_demo_processed(out: Path, plan: AnalysisPlan | None = None) -> Path:
     run_derive(out, plan)
     run_analyze(out, plan)
     return out
+
+
+def copy_demo_processed(original: Path, target: Path) -> Path:
+    """A copy of the demo's processed folder ``original`` at ``target`` (modes and times kept); return ``target``."""
+    shutil.copytree(original, target, copy_function=shutil.copy2)
+    return target

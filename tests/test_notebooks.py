@@ -15,14 +15,15 @@ import pandas as pd
 import pytest
 
 from pipelines.notebooks import NOTEBOOKS, NOTEBOOKS_DIR, execute_notebook, notebook_source
-from tests.demo_processed import build_demo_processed
+from tests.demo_processed import copy_demo_processed
 
 CELL_TIMEOUT_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_processed(tmp_path_factory.mktemp("notebooks") / "out")
+def demo(demo_processed_original: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the demo's processed folder (`pacer notebooks` writes into it)."""
+    return copy_demo_processed(demo_processed_original, tmp_path_factory.mktemp("notebooks") / "out")
 
 
 def outputs_text(notebook) -> str:

@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 
 from pipelines.export_step import ADAM_DIR, run_export
-from tests.demo_processed import build_demo_processed
+from tests.demo_processed import copy_demo_processed
 
 
 @pytest.fixture(scope="session")
-def demo_processed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo through ingest → derive → analyze, then ``pacer export --format xpt dataset-json csv``."""
-    processed = build_demo_processed(tmp_path_factory.mktemp("cdisc") / "demo")
+def demo_processed(demo_processed_original: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo through ingest → derive → analyze (a copy), then ``pacer export --format xpt dataset-json csv``."""
+    processed = copy_demo_processed(demo_processed_original, tmp_path_factory.mktemp("cdisc") / "demo")
     run_export(processed, ("xpt", "dataset-json", "csv"))
     return processed
 

@@ -8,19 +8,21 @@ from pathlib import Path
 import pytest
 
 from analysis.settings import AnalysisPlan
-from tests.demo_processed import build_demo_processed
+from tests.demo_processed import copy_demo_processed
 
 pytestmark = pytest.mark.flow
 
 
-def test_the_run_summary_is_published_as_a_markdown_artifact(prefect_harness: None, tmp_path: Path) -> None:
+def test_the_run_summary_is_published_as_a_markdown_artifact(
+    prefect_harness: None, demo_processed_original: Path, tmp_path: Path
+) -> None:
     from prefect import flow
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
 
     from pipelines.artifacts import RUN_SUMMARY_KEY, run_summary_artifact_task
 
-    processed = build_demo_processed(tmp_path / "out")
+    processed = copy_demo_processed(demo_processed_original, tmp_path / "out")
 
     @flow(name="pacer-artifact-test")
     def publish() -> str:

@@ -11,12 +11,12 @@ import pytest
 from analysis.report.run_summary import build_run_summary
 from analysis.settings import AnalysisPlan
 from analysis.store import update_manifest
-from tests.demo_processed import build_demo_processed
+from tests.demo_processed import copy_demo_processed
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_demo_processed(tmp_path_factory.mktemp("summary") / "out")
+def demo(demo_processed_original: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return copy_demo_processed(demo_processed_original, tmp_path_factory.mktemp("summary") / "out")
 
 
 def test_summary_holds_open_session_counts_and_no_closed_results(demo: Path) -> None:
