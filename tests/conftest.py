@@ -14,7 +14,6 @@ so are the tests of one module that share a module-scoped fixture. The groups kn
 
 from __future__ import annotations
 
-import gc
 import os
 import tempfile
 from collections.abc import Iterator
@@ -169,19 +168,6 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
         if isinstance(stack, ExitStack):
             stack.close()
     return result
-
-
-@pytest.fixture(autouse=True)
-def garbage_collector_on_after() -> Iterator[None]:
-    """Python's garbage collector on again after each test, as every test expects it (a fresh process has it on).
-
-    A `pacer` command run in the test process (typer's ``CliRunner``) turns it off while it loads its code
-    (pipelines/gc_policy.py) and turns it on only when its flow starts: one that stops before (a user error)
-    leaves it off, which ends with the command's own process, but here would last for every later test.
-    """
-    yield
-    if not gc.isenabled():
-        gc.enable()
 
 
 @pytest.fixture(scope="session")
