@@ -197,7 +197,8 @@ def run_parameters(
 
 def check_overwrite(parameters: dict[str, Any], force: bool) -> None:
     """Refuse, before any server starts, an output folder holding files the pipeline did not write (always), or
-    another export's or cut's outputs (unless ``force``)."""
+    another export's or cut's outputs (unless ``force``). (A new folder, which has nothing to refuse, may have
+    started its server already: :func:`start_server_for_new_folder`.)"""
     from analysis.export.errors import ExportError
     from analysis.store.run_commit import foreign_content_refusal
     from pipelines.out_folder import ingest_target, overwrite_refusal

@@ -358,7 +358,7 @@ def render_reports(
             if from_copy[index][0] is not None:
                 progress(from_copy[index][1])
         built |= from_copy
-        own = [section for section, _ in (built[index] for index in range(len(CLOSED_SECTIONS))) if section is not None]
+        own = [built[index][0] for index in range(len(CLOSED_SECTIONS)) if built[index][0] is not None]
         html["closed"] = document_html(ctx, "closed", [*summary, *opened, *own], rendered_at)
         laid_out = {"closed": _timed_layout(html["closed"]), "open": aside.result()}
     finally:

@@ -352,14 +352,11 @@ def map_prior_ard(
     """
     if not settings.enabled:
         return [], []
-    candidates = map_candidates(cohorts, high_burden_pct)
-    if site_counts is not None and settings.include_site_historical:
-        candidates += site_candidates(site_counts)
-    selected, notes = select_map_studies(candidates, settings.overlap_representative)
+    studies_by_group, notes = map_studies(cohorts, settings, high_burden_pct, site_counts)
     rows: list[ArdRow] = []
     for endpoint, scale in GROUPS:
         group = f"{endpoint}__{scale}"
-        studies = binomial_studies(selected.get(group, []))
+        studies = studies_by_group.get(group, ())
         if not studies:
             notes.append(f"MAP prior {group}: not built — no confirmed, like-for-like study.")
             continue
@@ -369,26 +366,33 @@ def map_prior_ard(
     return rows, notes
 
 
-def binomial_studies(candidates: Sequence[MapCandidate]) -> tuple[BinomialStudy, ...]:
-    """The selected candidates of one group as the studies its MAP prior is fitted to."""
-    return tuple(BinomialStudy(c.study_id, c.events, c.n) for c in candidates)
+def map_studies(
+    cohorts: Iterable[HistoricalCohort],
+    settings: MapPriorSettings,
+    high_burden_pct: float = 40.0,
+    site_counts: Mapping[str, tuple[int, int]] | None = None,
+) -> tuple[dict[str, tuple[BinomialStudy, ...]], list[str]]:
+    """The studies each group's MAP prior is fitted to (:func:`select_map_studies` of the cohorts' candidates, and
+    of the site's patients when ``site_counts`` is given and ``settings.include_site_historical``), and the notes."""
+    candidates = map_candidates(cohorts, high_burden_pct)
+    if site_counts is not None and settings.include_site_historical:
+        candidates += site_candidates(site_counts)
+    selected, notes = select_map_studies(candidates, settings.overlap_representative)
+    return {
+        group: tuple(BinomialStudy(c.study_id, c.events, c.n) for c in members) for group, members in selected.items()
+    }, notes
 
 
 def published_map_fits(
     cohorts: Iterable[HistoricalCohort], settings: MapPriorSettings, high_burden_pct: float = 40.0
 ) -> dict[tuple[BinomialStudy, ...], MapPriorFit]:
-    """:func:`fit_map_prior` of every group's studies from the published cohorts alone, as :func:`map_prior_ard`
-    selects them without the site's historical patients: all it needs of the trial is its settings, so it may
-    run before the trial's data are derived. Nothing when MAP priors are off."""
+    """:func:`fit_map_prior` of every group's studies from the published cohorts alone (:func:`map_studies` without
+    the site's patients): all it needs of the trial is its settings, so it may run before the trial's data are
+    derived. Nothing when MAP priors are off."""
     if not settings.enabled:
         return {}
-    selected, _ = select_map_studies(map_candidates(cohorts, high_burden_pct), settings.overlap_representative)
-    groups = [
-        binomial_studies(selected[f"{endpoint}__{scale}"])
-        for endpoint, scale in GROUPS
-        if f"{endpoint}__{scale}" in selected
-    ]
-    return {studies: fit_map_prior(studies, settings) for studies in groups if studies}
+    studies_by_group, _ = map_studies(cohorts, settings, high_burden_pct)
+    return {studies: fit_map_prior(studies, settings) for studies in studies_by_group.values() if studies}
 
 
 def map_prior_densities(ard: pd.DataFrame) -> pd.DataFrame:
@@ -426,13 +430,13 @@ __all__ = [
     "FitsByStudies",
     "MapCandidate",
     "MapPriorFit",
-    "binomial_studies",
     "endpoint_counts",
     "fit_map_prior",
     "map_candidates",
     "map_prior_ard",
     "map_prior_densities",
     "map_prior_rows",
+    "map_studies",
     "published_map_fits",
     "select_map_studies",
     "site_candidates",
